@@ -1,0 +1,612 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+var epoch = time.Now()
+
+// nanotime is a monotonic clock in nanoseconds.
+func nanotime() int64 { return int64(time.Since(epoch)) }
+
+// deliveringKey marks the context handed to backend calls, so that a backend
+// calling back into the library from its worker is never made to wait for
+// that same worker.
+type deliveringKey struct{}
+
+type callKind uint8
+
+const (
+	callOpen callKind = iota
+	callDeliver
+	callClose
+)
+
+// then says what was pending after an open call, for the worker that takes
+// over if the call is abandoned.
+type then uint8
+
+const (
+	thenNone then = iota
+	thenRing
+	thenFinish
+)
+
+type ctrlItem struct {
+	rl     *runLane
+	end    bool
+	target uint64
+}
+
+// lane is one backend's queue and worker. Exactly one worker goroutine (the
+// current generation) consumes the queue and calls the backend. When a call
+// outlives the export timeout, the watchdog abandons that generation and
+// starts another: the stuck goroutine is left to return on its own, and
+// until it does the lane fails its events without calling the backend.
+type lane struct {
+	p       *Pipeline
+	name    string
+	backend Backend
+	q       *ring
+	timeout time.Duration
+
+	ctrlMu   sync.Mutex
+	ctrl     []ctrlItem
+	ctrlHead int
+	ctrlN    atomic.Int32
+
+	wake     chan struct{} // capacity 1
+	sleeping atomic.Bool
+
+	spaceWaiters atomic.Int32
+	spaceMu      sync.Mutex
+	space        chan struct{} // closed and replaced when room appears
+
+	refMu    sync.Mutex // guards refs, removed
+	refs     int        // runs using the lane
+	removed  bool
+	stopOnce sync.Once
+	stopCh   chan struct{}
+	stopCtx  context.Context
+	force    atomic.Bool
+	exited   chan struct{}
+
+	shutdownErr error // set before exited is closed
+
+	// Totals of runs whose delivery on this lane has finished.
+	fin counters
+
+	// Watchdog. cur is seq<<2 | inCall(1) | abandoned(2). The call* fields are
+	// written by the worker before it stores cur, and read by the watchdog
+	// after it loads cur.
+	timer     *time.Timer
+	busy      atomic.Bool
+	cur       atomic.Uint64
+	deadline  atomic.Int64
+	stuck     atomic.Int32
+	gen       atomic.Pointer[generation]
+	seq       uint64
+	callRL    *runLane
+	callWhat  callKind
+	callThen  then
+	callEvent Event
+}
+
+type counters struct {
+	emitted, delivered, dropped, failed atomic.Uint64
+}
+
+// generation is one worker goroutine's identity and the context its calls get.
+type generation struct {
+	call   callCtx
+	cancel context.CancelFunc
+}
+
+// callCtx is the context handed to backend calls: it is cancelled when the
+// call is abandoned or the lane is forced to stop, and its deadline is the
+// current call's.
+type callCtx struct {
+	context.Context
+	l *lane
+}
+
+func (c *callCtx) Deadline() (time.Time, bool) {
+	return epoch.Add(time.Duration(c.l.deadline.Load())), true
+}
+
+func (c *callCtx) Err() error {
+	if c.Context.Err() != nil {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+func newLane(p *Pipeline, b Backend) *lane {
+	l := &lane{
+		p:       p,
+		name:    b.Name(),
+		backend: b,
+		q:       newRing(p.cfg.QueueSize),
+		timeout: p.cfg.ExportTimeout,
+		wake:    make(chan struct{}, 1),
+		stopCh:  make(chan struct{}),
+		exited:  make(chan struct{}),
+	}
+	l.timer = time.AfterFunc(time.Hour, l.watch)
+	l.timer.Stop()
+	g := l.newGeneration()
+	l.gen.Store(g)
+	go l.work(g, nil) // owned by the Pipeline: stopped by stop, awaited by Shutdown
+	return l
+}
+
+func (l *lane) newGeneration() *generation {
+	base := context.WithValue(context.Background(), deliveringKey{}, l)
+	ctx, cancel := context.WithCancel(base)
+	return &generation{call: callCtx{Context: ctx, l: l}, cancel: cancel}
+}
+
+func (l *lane) totals() Delivery {
+	return Delivery{
+		Emitted:   l.fin.emitted.Load(),
+		Delivered: l.fin.delivered.Load(),
+		Dropped:   l.fin.dropped.Load(),
+		Failed:    l.fin.failed.Load(),
+	}
+}
+
+func (l *lane) state() string {
+	switch {
+	case l.stuck.Load() > 0:
+		return fmt.Sprintf("a call has been stuck for more than %v", l.timeout)
+	case l.cur.Load()&1 != 0:
+		return "a call is in progress"
+	default:
+		return "draining"
+	}
+}
+
+// signal wakes the worker if it sleeps.
+func (l *lane) signal() {
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (l *lane) control(it ctrlItem) {
+	l.ctrlMu.Lock()
+	l.ctrl = append(l.ctrl, it)
+	l.ctrlN.Add(1)
+	l.ctrlMu.Unlock()
+	if l.sleeping.Load() {
+		l.signal()
+	}
+}
+
+func (l *lane) popControl() (ctrlItem, bool) {
+	l.ctrlMu.Lock()
+	defer l.ctrlMu.Unlock()
+	if l.ctrlHead == len(l.ctrl) {
+		return ctrlItem{}, false
+	}
+	it := l.ctrl[l.ctrlHead]
+	l.ctrl[l.ctrlHead] = ctrlItem{}
+	l.ctrlHead++
+	if l.ctrlHead == len(l.ctrl) {
+		l.ctrl, l.ctrlHead = l.ctrl[:0], 0
+	}
+	l.ctrlN.Add(-1)
+	return it, true
+}
+
+// pushWait waits up to the configured block time for room in the queue.
+func (l *lane) pushWait(ctx context.Context, rl *runLane, ev Event) bool {
+	if ctx != nil && ctx.Value(deliveringKey{}) == l {
+		return false // called back from this lane's own worker: waiting would wait for ourselves
+	}
+	l.spaceWaiters.Add(1)
+	defer l.spaceWaiters.Add(-1)
+	t := time.NewTimer(l.p.cfg.Block)
+	defer t.Stop()
+	for {
+		l.spaceMu.Lock()
+		if l.space == nil {
+			l.space = make(chan struct{})
+		}
+		ch := l.space
+		l.spaceMu.Unlock()
+		if l.q.push(rl, ev) {
+			return true
+		}
+		l.signal()
+		select {
+		case <-ch:
+		case <-t.C:
+			return l.q.push(rl, ev)
+		case <-l.stopCh:
+			return false
+		}
+	}
+}
+
+func (l *lane) signalSpace() {
+	l.spaceMu.Lock()
+	if l.space != nil {
+		close(l.space)
+		l.space = nil
+	}
+	l.spaceMu.Unlock()
+}
+
+// acquire adds a run to the lane. It reports false once the lane has been
+// removed.
+func (l *lane) acquire() bool {
+	l.refMu.Lock()
+	defer l.refMu.Unlock()
+	if l.removed {
+		return false
+	}
+	l.refs++
+	return true
+}
+
+// release drops one run's hold on the lane; the last release after removal
+// stops the lane.
+func (l *lane) release() {
+	l.refMu.Lock()
+	l.refs--
+	last := l.removed && l.refs == 0
+	l.refMu.Unlock()
+	if last {
+		l.stop(nil)
+	}
+}
+
+// remove refuses new runs; the lane stops once its last run has finished.
+func (l *lane) remove() {
+	l.refMu.Lock()
+	l.removed = true
+	idle := l.refs == 0
+	l.refMu.Unlock()
+	if idle {
+		l.stop(nil)
+	}
+}
+
+// stop asks the worker to finish the queue and exit, then shut the backend
+// down with ctx (or with the export timeout when ctx is nil).
+func (l *lane) stop(ctx context.Context) {
+	l.stopOnce.Do(func() {
+		l.stopCtx = ctx
+		close(l.stopCh)
+	})
+}
+
+// cancelCalls makes the worker drop what is left instead of delivering it,
+// and cancels the context of the call in progress.
+func (l *lane) cancelCalls() {
+	l.force.Store(true)
+	l.gen.Load().cancel()
+}
+
+// work is the worker loop of one generation.
+func (l *lane) work(g *generation, inh *abandoned) {
+	l.busy.Store(true)
+	l.timer.Reset(l.timeout)
+	if inh != nil {
+		l.seq = inh.seq
+		l.settleAbandoned(inh)
+	}
+	for {
+		if l.ctrlN.Load() > 0 {
+			if !l.doControl(g) {
+				return
+			}
+			continue
+		}
+		if rl, ev, ok := l.q.pop(); ok {
+			if l.spaceWaiters.Load() > 0 {
+				l.signalSpace()
+			}
+			if !l.handle(g, rl, ev) {
+				return
+			}
+			continue
+		}
+		select {
+		case <-l.stopCh:
+			l.exit(g)
+			return
+		default:
+		}
+		l.busy.Store(false)
+		l.sleeping.Store(true)
+		if l.q.ready() || l.ctrlN.Load() > 0 {
+			l.sleeping.Store(false)
+			l.busy.Store(true)
+			continue
+		}
+		select {
+		case <-l.wake:
+		case <-l.stopCh:
+		}
+		l.sleeping.Store(false)
+		l.busy.Store(true)
+		l.timer.Reset(l.timeout)
+	}
+}
+
+func (l *lane) exit(g *generation) {
+	l.busy.Store(false)
+	l.timer.Stop()
+	ctx := l.stopCtx
+	if ctx == nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.Background(), l.timeout)
+		defer cancel()
+	}
+	l.shutdownErr = l.shutdownBackend(ctx)
+	g.cancel()
+	l.p.laneExited(l)
+	close(l.exited)
+}
+
+func (l *lane) shutdownBackend(ctx context.Context) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: exporter %q in Shutdown: %v", ErrPanic, l.name, r)
+		}
+	}()
+	if err := l.backend.Shutdown(ctx); err != nil {
+		return fmt.Errorf("flowtrace: exporter %q: shutdown: %w", l.name, err)
+	}
+	return nil
+}
+
+func (l *lane) doControl(g *generation) bool {
+	for {
+		it, ok := l.popControl()
+		if !ok {
+			return true
+		}
+		rl := it.rl
+		if !it.end {
+			if !rl.opened && !l.open(g, rl, thenNone) {
+				return false
+			}
+			continue
+		}
+		rl.ending, rl.target = true, it.target
+		if rl.processed == rl.target && !l.finish(g, rl) {
+			return false
+		}
+	}
+}
+
+// handle delivers one queued event. It reports false when this generation
+// was abandoned and must exit.
+func (l *lane) handle(g *generation, rl *runLane, ev Event) bool {
+	if !rl.opened && !l.open(g, rl, thenRing) {
+		return false
+	}
+	switch {
+	case l.force.Load():
+		rl.c.dropped.Add(1)
+	case rl.broken:
+		rl.c.failed.Add(1)
+	case l.stuck.Load() > 0:
+		rl.timedOut.Store(true)
+		rl.c.failed.Add(1)
+	default:
+		l.callEvent = ev
+		_, ok := l.call(g, rl, callDeliver, thenNone, ev)
+		if !ok {
+			return false
+		}
+	}
+	return l.afterRing(g, rl)
+}
+
+func (l *lane) afterRing(g *generation, rl *runLane) bool {
+	rl.processed++
+	if rl.ending && rl.processed == rl.target {
+		return l.finish(g, rl)
+	}
+	return true
+}
+
+// open calls Backend.Open for the run. The open event is counted once.
+func (l *lane) open(g *generation, rl *runLane, next then) bool {
+	rl.opened = true
+	switch {
+	case l.force.Load():
+		rl.broken = true
+		rl.c.dropped.Add(1)
+		return true
+	case l.stuck.Load() > 0:
+		rl.broken = true
+		rl.timedOut.Store(true)
+		rl.c.failed.Add(1)
+		return true
+	}
+	sess, ok := l.call(g, rl, callOpen, next, Event{})
+	if !ok {
+		return false
+	}
+	if sess == nil {
+		rl.broken = true
+	}
+	rl.sess = sess
+	return true
+}
+
+// finish delivers the run's end on this lane and accounts for it.
+func (l *lane) finish(g *generation, rl *runLane) bool {
+	if !rl.opened && !l.open(g, rl, thenFinish) {
+		return false
+	}
+	switch {
+	case l.force.Load():
+		rl.c.dropped.Add(1)
+	case rl.broken:
+		rl.c.failed.Add(1)
+	case l.stuck.Load() > 0:
+		rl.timedOut.Store(true)
+		rl.c.failed.Add(1)
+	default:
+		if _, ok := l.call(g, rl, callClose, thenNone, Event{}); !ok {
+			return false
+		}
+	}
+	l.settleFinished(rl)
+	return true
+}
+
+func (l *lane) settleFinished(rl *runLane) {
+	rl.sess = nil
+	c := rl.counts()
+	l.fin.emitted.Add(c.Emitted)
+	l.fin.delivered.Add(c.Delivered)
+	l.fin.dropped.Add(c.Dropped)
+	l.fin.failed.Add(c.Failed)
+	rl.folded.Store(true)
+	r := rl.run
+	if r.remaining.Add(-1) == 0 {
+		l.p.runFinished(r)
+		close(r.done)
+	}
+	l.release()
+}
+
+// call runs one backend call under the watchdog. It reports false when the
+// call was abandoned: the generation must then exit without touching
+// anything, as the next generation owns the lane.
+func (l *lane) call(g *generation, rl *runLane, what callKind, next then, ev Event) (Session, bool) {
+	l.seq++
+	l.callRL, l.callWhat, l.callThen = rl, what, next
+	l.deadline.Store(nanotime() + int64(l.timeout))
+	mark := l.seq << 2
+	l.cur.Store(mark | 1)
+	sess, err := l.invoke(g, rl, what, ev)
+	if !l.cur.CompareAndSwap(mark|1, mark) {
+		l.stuck.Add(-1)
+		return nil, false
+	}
+	l.callEvent = Event{}
+	if what == callOpen && err == nil && sess == nil {
+		err = fmt.Errorf("flowtrace: exporter %q: StartRun returned no RunExporter", l.name)
+	}
+	if err != nil {
+		rl.c.failed.Add(1)
+		if rl.failReported.CompareAndSwap(false, true) {
+			l.p.report(err)
+		}
+		if what == callOpen {
+			return nil, true
+		}
+		return sess, true
+	}
+	rl.c.delivered.Add(1)
+	return sess, true
+}
+
+func (l *lane) invoke(g *generation, rl *runLane, what callKind, ev Event) (sess Session, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			sess = nil
+			err = fmt.Errorf("%w: exporter %q in %s of run %s: %v", ErrPanic, l.name, l.callName(what, ev), rl.run.ID, r)
+		}
+	}()
+	ctx := &g.call
+	switch what {
+	case callOpen:
+		sess, err = l.backend.Open(ctx, rl.run)
+	case callDeliver:
+		err = rl.sess.Deliver(ctx, ev)
+	case callClose:
+		err = rl.sess.Close(ctx, rl.run)
+	}
+	if err != nil {
+		err = fmt.Errorf("flowtrace: exporter %q: %s of run %s: %w", l.name, l.callName(what, ev), rl.run.ID, err)
+	}
+	return sess, err
+}
+
+func (l *lane) callName(what callKind, ev Event) string {
+	switch what {
+	case callOpen:
+		return "StartRun"
+	case callClose:
+		return "EndRun"
+	}
+	return l.p.kindName(ev.Kind)
+}
+
+// abandoned describes the call a stuck generation was making.
+type abandoned struct {
+	rl   *runLane
+	what callKind
+	then then
+	ev   Event
+	seq  uint64
+}
+
+// watch is the watchdog, run by the lane's timer while the worker is busy.
+func (l *lane) watch() {
+	c := l.cur.Load()
+	if c&1 == 0 || c&2 != 0 {
+		if l.busy.Load() {
+			l.timer.Reset(l.timeout)
+		}
+		return
+	}
+	if rem := l.deadline.Load() - nanotime(); rem > 0 {
+		l.timer.Reset(time.Duration(rem))
+		return
+	}
+	if !l.cur.CompareAndSwap(c, c|2) {
+		l.timer.Reset(l.timeout)
+		return
+	}
+	l.stuck.Add(1)
+	inh := &abandoned{rl: l.callRL, what: l.callWhat, then: l.callThen, ev: l.callEvent, seq: c >> 2}
+	l.gen.Load().cancel()
+	ng := l.newGeneration()
+	l.gen.Store(ng)
+	if l.force.Load() {
+		ng.cancel()
+	}
+	l.p.report(fmt.Errorf("%w: exporter %q: %s of run %s ran past %v; abandoned, and its later events fail until it returns",
+		ErrExportTimeout, l.name, l.callName(inh.what, inh.ev), inh.rl.run.ID, l.timeout))
+	go l.work(ng, inh) // owned by the Pipeline like the first generation
+}
+
+// settleAbandoned accounts, in the new generation, for the call the stuck
+// generation was making, and for what it would have done next.
+func (l *lane) settleAbandoned(a *abandoned) {
+	rl := a.rl
+	rl.broken = true
+	rl.timedOut.Store(true)
+	rl.c.failed.Add(1)
+	l.callEvent = Event{}
+	switch a.what {
+	case callOpen:
+		rl.opened = true
+		switch a.then {
+		case thenRing:
+			rl.c.failed.Add(1)
+			l.afterRing(nil, rl)
+		case thenFinish:
+			l.finish(nil, rl)
+		}
+	case callDeliver:
+		l.afterRing(nil, rl)
+	case callClose:
+		l.settleFinished(rl)
+	}
+}

@@ -1,0 +1,370 @@
+// Package pipeline delivers events from the goroutines that record them to
+// the backends that export them.
+//
+// Each backend has a lane: a bounded ring queue owned by one worker
+// goroutine, which is the only goroutine that calls the backend. Events of a
+// run therefore reach each backend serially and in order. Producers only
+// enqueue and, when the worker sleeps, signal it through a capacity-1
+// channel. Lifecycle records of a run (its opening and closing) travel on a
+// small unbounded control list, bounded in practice by the number of active
+// runs, so that they are never dropped and never block; the worker orders
+// them against the run's queued events by counting.
+//
+// Every event is counted exactly once per lane as delivered, dropped or
+// failed, and a run's End returns when all its events are accounted for.
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Errors reported by the pipeline. The root package re-exports them.
+var (
+	ErrShutdown      = errors.New("flowtrace: trace service is shut down")
+	ErrQueueFull     = errors.New("flowtrace: exporter queue full, event dropped")
+	ErrExportTimeout = errors.New("flowtrace: exporter call exceeded the export timeout")
+	ErrPanic         = errors.New("flowtrace: exporter panicked")
+	ErrDuplicate     = errors.New("flowtrace: exporter name already registered")
+	ErrNotFound      = errors.New("flowtrace: exporter not registered")
+)
+
+// Backend is the consumer at the end of a lane. Its methods are called only
+// by the lane's worker, except Shutdown.
+type Backend interface {
+	Name() string
+	Open(ctx context.Context, run *Run) (Session, error)
+	Shutdown(ctx context.Context) error
+}
+
+// Session receives one run's events for one backend, serially.
+type Session interface {
+	Deliver(ctx context.Context, ev Event) error
+	Close(ctx context.Context, run *Run) error
+}
+
+// Event is one record on its way to the backends. Data is opaque to the
+// pipeline. An event with a Scope belongs to that scope: once the event
+// that opens the scope (Opens) has been dropped on a lane, the scope's later
+// events are dropped on that lane too, so a backend never sees a component
+// it was not told about.
+type Event struct {
+	Data  any
+	Scope *Scope
+	Kind  uint8
+	Opens bool
+}
+
+// Scope tracks on which lanes a scope's opening event was dropped.
+// The zero value is ready to use.
+type Scope struct {
+	dropped atomic.Uint64 // bit i: dropped on the run's lane i (lanes beyond 64 are not tracked)
+}
+
+// Config configures a Pipeline. Zero fields take defaults.
+type Config struct {
+	QueueSize     int
+	Block         time.Duration // how long a producer waits for room; 0 drops at once
+	ExportTimeout time.Duration
+	OnError       func(error)
+	KindNames     []string // for error messages, indexed by Event.Kind
+}
+
+// Delivery counts the events of one lane.
+type Delivery struct {
+	Emitted, Delivered, Dropped, Failed uint64
+}
+
+func (d *Delivery) add(o Delivery) {
+	d.Emitted += o.Emitted
+	d.Delivered += o.Delivered
+	d.Dropped += o.Dropped
+	d.Failed += o.Failed
+}
+
+// LaneDelivery is the delivery of one named lane.
+type LaneDelivery struct {
+	Name string
+	Delivery
+}
+
+// Stats is a point-in-time view of a Pipeline.
+type Stats struct {
+	RunsStarted, RunsActive, Late uint64
+	Lanes                         map[string]Delivery
+}
+
+type laneSet struct {
+	lanes []*lane
+}
+
+// Pipeline owns the lanes and their workers. It keeps the set of active runs
+// only so that Shutdown can end them; it never uses it to route an event.
+type Pipeline struct {
+	cfg   Config
+	lanes atomic.Pointer[laneSet] // copy-on-write; readers never lock
+
+	mu       sync.Mutex // guards writers of lanes, active, retired, closed
+	active   map[*Run]struct{}
+	retiring map[*lane]struct{}
+	retired  map[string]Delivery
+	closed   bool
+
+	started atomic.Uint64
+	late    atomic.Uint64
+
+}
+
+// New returns a running pipeline with no lanes.
+func New(cfg Config) *Pipeline {
+	if cfg.OnError == nil {
+		cfg.OnError = func(error) {}
+	}
+	p := &Pipeline{
+		cfg:          cfg,
+		active:       make(map[*Run]struct{}),
+		retiring:     make(map[*lane]struct{}),
+		retired:      make(map[string]Delivery),
+	}
+	p.lanes.Store(&laneSet{})
+	return p
+}
+
+func (p *Pipeline) report(err error) { p.cfg.OnError(err) }
+
+func (p *Pipeline) kindName(k uint8) string {
+	if int(k) < len(p.cfg.KindNames) {
+		return p.cfg.KindNames[k]
+	}
+	return fmt.Sprintf("event %d", k)
+}
+
+// Add registers a backend and starts its worker. Runs started from now on
+// deliver to it.
+func (p *Pipeline) Add(b Backend) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return ErrShutdown
+	}
+	cur := p.lanes.Load()
+	for _, l := range cur.lanes {
+		if l.name == b.Name() {
+			return fmt.Errorf("%w: %q", ErrDuplicate, b.Name())
+		}
+	}
+	l := newLane(p, b)
+	next := &laneSet{lanes: make([]*lane, 0, len(cur.lanes)+1)}
+	next.lanes = append(append(next.lanes, cur.lanes...), l)
+	p.lanes.Store(next)
+	return nil
+}
+
+// Remove unregisters a backend. Runs that started with it keep delivering to
+// it; once the last of them has ended, its worker stops and the backend is
+// shut down.
+func (p *Pipeline) Remove(name string) error {
+	p.mu.Lock()
+	cur := p.lanes.Load()
+	var gone *lane
+	next := &laneSet{lanes: make([]*lane, 0, len(cur.lanes))}
+	for _, l := range cur.lanes {
+		if l.name == name && gone == nil {
+			gone = l
+			continue
+		}
+		next.lanes = append(next.lanes, l)
+	}
+	if gone == nil {
+		p.mu.Unlock()
+		return fmt.Errorf("%w: %q", ErrNotFound, name)
+	}
+	p.lanes.Store(next)
+	p.retiring[gone] = struct{}{}
+	p.mu.Unlock()
+	gone.remove()
+	return nil
+}
+
+// Names returns the names of the registered backends.
+func (p *Pipeline) Names() []string {
+	cur := p.lanes.Load()
+	names := make([]string, len(cur.lanes))
+	for i, l := range cur.lanes {
+		names[i] = l.name
+	}
+	return names
+}
+
+// StartRun opens a run on every lane registered now. owner is kept for the
+// caller (see Run.Owner); info is handed to Backend.Open through the Run.
+func (p *Pipeline) StartRun(id string, owner any) (*Run, error) {
+	set := p.lanes.Load()
+	r := &Run{ID: id, Owner: owner, p: p, done: make(chan struct{})}
+	r.lanes = make([]runLane, 0, len(set.lanes))
+	for _, l := range set.lanes {
+		if !l.acquire() { // removed meanwhile
+			continue
+		}
+		r.lanes = append(r.lanes, runLane{run: r, lane: l})
+	}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		for i := range r.lanes {
+			r.lanes[i].lane.release()
+		}
+		return nil, ErrShutdown
+	}
+	if len(r.lanes) > 0 {
+		p.active[r] = struct{}{}
+	}
+	p.mu.Unlock()
+	p.started.Add(1)
+	r.remaining.Store(int32(len(r.lanes)))
+	if len(r.lanes) == 0 {
+		close(r.done)
+	}
+	for i := range r.lanes {
+		rl := &r.lanes[i]
+		rl.ctrlEmitted.Add(1)
+		rl.lane.control(ctrlItem{rl: rl})
+	}
+	return r, nil
+}
+
+func (p *Pipeline) runFinished(r *Run) {
+	p.mu.Lock()
+	delete(p.active, r)
+	p.mu.Unlock()
+}
+
+// ActiveRuns returns the runs whose delivery has not finished.
+func (p *Pipeline) ActiveRuns() []*Run {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	runs := make([]*Run, 0, len(p.active))
+	for r := range p.active {
+		runs = append(runs, r)
+	}
+	return runs
+}
+
+// Stats returns the pipeline's counters, summed over finished and active runs.
+func (p *Pipeline) Stats() Stats {
+	s := Stats{Late: p.late.Load(), RunsStarted: p.started.Load(), Lanes: make(map[string]Delivery)}
+	set := p.lanes.Load()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s.RunsActive = uint64(len(p.active))
+	for name, d := range p.retired {
+		s.Lanes[name] = d
+	}
+	seen := make(map[*lane]bool)
+	addLane := func(l *lane) {
+		if seen[l] {
+			return
+		}
+		seen[l] = true
+		d := s.Lanes[l.name]
+		d.add(l.totals())
+		s.Lanes[l.name] = d
+	}
+	for _, l := range set.lanes {
+		addLane(l)
+	}
+	for l := range p.retiring {
+		addLane(l)
+	}
+	for r := range p.active {
+		for i := range r.lanes {
+			rl := &r.lanes[i]
+			if rl.folded.Load() {
+				continue
+			}
+			if !seen[rl.lane] {
+				addLane(rl.lane)
+			}
+			d := s.Lanes[rl.lane.name]
+			d.add(rl.counts())
+			s.Lanes[rl.lane.name] = d
+		}
+	}
+	return s
+}
+
+// Close refuses new runs and backends from now on.
+func (p *Pipeline) Close() {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+}
+
+// Shutdown refuses new runs, stops every worker and shuts the backends down.
+// The caller ends the active runs first (see ActiveRuns): events still queued
+// when Shutdown is called are counted as dropped. It returns by ctx's
+// deadline, naming the backends that have not finished, and is idempotent.
+func (p *Pipeline) Shutdown(ctx context.Context) error {
+	p.mu.Lock()
+	p.closed = true
+	set := p.lanes.Load()
+	p.lanes.Store(&laneSet{})
+	for _, l := range set.lanes {
+		p.retiring[l] = struct{}{}
+	}
+	lanes := p.laneList()
+	p.mu.Unlock()
+	for _, l := range lanes {
+		l.remove()
+		l.stop(ctx)
+	}
+	var errs []error
+	for _, l := range lanes {
+		select {
+		case <-l.exited:
+			errs = append(errs, l.shutdownErr)
+		case <-ctx.Done():
+			for _, l := range lanes {
+				l.cancelCalls()
+			}
+			return p.pendingError(ctx.Err())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (p *Pipeline) laneList() []*lane {
+	ls := make([]*lane, 0, len(p.retiring))
+	for l := range p.retiring {
+		ls = append(ls, l)
+	}
+	return ls
+}
+
+// laneExited moves a stopped lane's totals to the retired counters.
+func (p *Pipeline) laneExited(l *lane) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.retiring, l)
+	d := p.retired[l.name]
+	d.add(l.totals())
+	p.retired[l.name] = d
+}
+
+// pendingError names the lanes that have not finished shutting down.
+func (p *Pipeline) pendingError(cause error) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var errs []error
+	for l := range p.retiring {
+		errs = append(errs, fmt.Errorf("flowtrace: exporter %q did not shut down in time (%s): %w", l.name, l.state(), cause))
+	}
+	if len(errs) == 0 {
+		return fmt.Errorf("flowtrace: shutdown: %w", cause)
+	}
+	return errors.Join(errs...)
+}

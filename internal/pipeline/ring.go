@@ -1,0 +1,74 @@
+package pipeline
+
+import "sync/atomic"
+
+// ring is a bounded multi-producer, single-consumer queue. Producers claim a
+// slot with one CAS on tail and publish it by storing the slot's sequence;
+// the consumer owns head. No lock is shared between producers and the
+// consumer (after D. Vyukov's bounded MPMC queue).
+type ring struct {
+	mask  uint64
+	slots []slot
+	_     [56]byte
+	tail  atomic.Uint64 // next position to claim, shared by producers
+	_     [56]byte
+	head  uint64 // next position to read, consumer only
+}
+
+type slot struct {
+	seq atomic.Uint64 // == pos: free for pos; == pos+1: holds the item of pos
+	rl  *runLane
+	ev  Event
+}
+
+func newRing(size int) *ring {
+	n := uint64(1)
+	for n < uint64(size) {
+		n <<= 1
+	}
+	r := &ring{mask: n - 1, slots: make([]slot, n)}
+	for i := range r.slots {
+		r.slots[i].seq.Store(uint64(i))
+	}
+	return r
+}
+
+// push reports whether the item was queued; it fails only when the ring is full.
+func (r *ring) push(rl *runLane, ev Event) bool {
+	pos := r.tail.Load()
+	for {
+		s := &r.slots[pos&r.mask]
+		seq := s.seq.Load()
+		switch d := int64(seq - pos); {
+		case d == 0:
+			if r.tail.CompareAndSwap(pos, pos+1) {
+				s.rl, s.ev = rl, ev
+				s.seq.Store(pos + 1)
+				return true
+			}
+		case d < 0:
+			return false
+		}
+		pos = r.tail.Load()
+	}
+}
+
+// pop takes the oldest published item. Consumer only.
+func (r *ring) pop() (*runLane, Event, bool) {
+	s := &r.slots[r.head&r.mask]
+	if s.seq.Load() != r.head+1 {
+		return nil, Event{}, false
+	}
+	rl, ev := s.rl, s.ev
+	s.rl, s.ev = nil, Event{}
+	s.seq.Store(r.head + r.mask + 1)
+	r.head++
+	return rl, ev, true
+}
+
+// ready reports whether pop would return an item. Consumer only.
+func (r *ring) ready() bool {
+	return r.slots[r.head&r.mask].seq.Load() == r.head+1
+}
+
+func (r *ring) capacity() int { return len(r.slots) }

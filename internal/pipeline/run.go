@@ -1,0 +1,203 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+)
+
+// ErrRunEnded is returned by End for a run that was already ended.
+var ErrRunEnded = errors.New("flowtrace: run already ended")
+
+// ErrInDelivery is returned by End when it is called from inside a backend
+// call for the same run: the run's end is queued, but that backend can only
+// receive it after the current call returns, so End does not wait for it.
+var ErrInDelivery = errors.New("flowtrace: run ended from inside an exporter call; delivery completes after the call returns")
+
+// Run is one run's delivery state. Its events go to the lanes that were
+// registered when it started.
+type Run struct {
+	ID string
+	// Owner is the caller's per-run record, for ending open runs at shutdown.
+	Owner any
+	// EndInfo is set by End before the run's end is queued, and is what
+	// Session.Close reads.
+	EndInfo any
+
+	p            *Pipeline
+	gate         Gate
+	lanes        []runLane
+	remaining    atomic.Int32
+	done         chan struct{}
+	dropReported atomic.Bool
+}
+
+// runLane is a run's state on one lane. Fields without atomics belong to the
+// lane's worker.
+type runLane struct {
+	run  *Run
+	lane *lane
+	c    counters
+
+	enqueued     atomic.Uint64 // events that entered the queue
+	pdropped     atomic.Uint64 // events dropped before entering the queue
+	ctrlEmitted  atomic.Uint64 // opening and closing, which never drop
+	timedOut     atomic.Bool
+	failReported atomic.Bool
+	folded       atomic.Bool
+
+	sess      Session
+	opened    bool
+	broken    bool
+	ending    bool
+	processed uint64
+	target    uint64
+}
+
+func (rl *runLane) counts() Delivery {
+	return Delivery{
+		Emitted:   rl.enqueued.Load() + rl.pdropped.Load() + rl.ctrlEmitted.Load(),
+		Delivered: rl.c.delivered.Load(),
+		Dropped:   rl.pdropped.Load() + rl.c.dropped.Load(),
+		Failed:    rl.c.failed.Load(),
+	}
+}
+
+// Done returns a channel closed when every lane has accounted for all the
+// run's events.
+func (r *Run) Done() <-chan struct{} { return r.done }
+
+// Ended reports whether End has been called.
+func (r *Run) Ended() bool { return r.gate.Closed() }
+
+// Enter admits a write to the run; it reports false, counting the write as
+// late, once the run has ended. An admitted writer calls Leave when done.
+func (r *Run) Enter() bool {
+	if r.gate.Enter() {
+		return true
+	}
+	r.p.late.Add(1)
+	return false
+}
+
+// Admit is Enter without counting a refused write as late.
+func (r *Run) Admit() bool { return r.gate.Enter() }
+
+// CountLate counts a write that arrived after its scope ended.
+func (r *Run) CountLate() { r.p.late.Add(1) }
+
+// Leave ends a write admitted by Enter.
+func (r *Run) Leave() { r.gate.Leave() }
+
+// Emit queues ev on every lane of the run. The caller holds Enter. ctx is
+// consulted only when the overflow policy would make the caller wait.
+func (r *Run) Emit(ctx context.Context, ev Event) {
+	for i := range r.lanes {
+		r.lanes[i].emit(ctx, i, ev)
+	}
+}
+
+func (rl *runLane) emit(ctx context.Context, i int, ev Event) {
+	var bit uint64
+	if ev.Scope != nil && i < 64 {
+		bit = 1 << i
+		if ev.Scope.dropped.Load()&bit != 0 {
+			rl.pdropped.Add(1)
+			return
+		}
+	}
+	l := rl.lane
+	if l.q.push(rl, ev) || (l.p.cfg.Block > 0 && l.pushWait(ctx, rl, ev)) {
+		rl.enqueued.Add(1)
+		if l.sleeping.Load() {
+			l.signal()
+		}
+		return
+	}
+	rl.pdropped.Add(1)
+	if ev.Opens && bit != 0 {
+		ev.Scope.dropped.Or(bit)
+	}
+	if rl.run.dropReported.CompareAndSwap(false, true) {
+		l.p.report(fmt.Errorf("%w: exporter %q, run %s (queue size %d; further drops of this run are counted, not reported)",
+			ErrQueueFull, l.name, rl.run.ID, l.q.capacity()))
+	}
+}
+
+// Close closes the run to writes, waits for the writes in progress (each
+// bounded by the overflow policy) and queues the run's end on every lane,
+// with info stored in EndInfo. It reports false if the run was already
+// closed.
+func (r *Run) Close(info any) bool {
+	if !r.gate.CloseAndWait() {
+		return false
+	}
+	r.EndInfo = info
+	for i := range r.lanes {
+		rl := &r.lanes[i]
+		rl.ctrlEmitted.Add(1)
+		rl.lane.control(ctrlItem{rl: rl, end: true, target: rl.enqueued.Load()})
+	}
+	return true
+}
+
+// Wait waits until every lane has accounted for all of the closed run's
+// events, or until ctx is done, and returns the run's delivery per lane.
+func (r *Run) Wait(ctx context.Context) ([]LaneDelivery, error) {
+	select {
+	case <-r.done:
+		return r.Summary(), r.timeoutError()
+	default:
+	}
+	if l, ok := ctx.Value(deliveringKey{}).(*lane); ok {
+		for i := range r.lanes {
+			if r.lanes[i].lane == l {
+				return r.Summary(), ErrInDelivery
+			}
+		}
+	}
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+		return r.Summary(), r.pendingError(ctx.Err())
+	}
+	return r.Summary(), r.timeoutError()
+}
+
+// Summary returns the run's delivery per lane, in registration order.
+func (r *Run) Summary() []LaneDelivery {
+	out := make([]LaneDelivery, len(r.lanes))
+	for i := range r.lanes {
+		out[i] = LaneDelivery{Name: r.lanes[i].lane.name, Delivery: r.lanes[i].counts()}
+	}
+	return out
+}
+
+func (r *Run) pendingError(cause error) error {
+	var errs []error
+	for i := range r.lanes {
+		rl := &r.lanes[i]
+		d := rl.counts()
+		if pending := d.Emitted - d.Delivered - d.Dropped - d.Failed; pending > 0 || !rl.folded.Load() {
+			errs = append(errs, fmt.Errorf("flowtrace: exporter %q: %d events of run %s not yet delivered (%s): %w",
+				rl.lane.name, pending, r.ID, rl.lane.state(), cause))
+		}
+	}
+	if len(errs) == 0 {
+		return cause
+	}
+	return errors.Join(errs...)
+}
+
+func (r *Run) timeoutError() error {
+	var errs []error
+	for i := range r.lanes {
+		rl := &r.lanes[i]
+		if rl.timedOut.Load() {
+			errs = append(errs, fmt.Errorf("%w: exporter %q: events of run %s failed because a call was abandoned",
+				ErrExportTimeout, rl.lane.name, r.ID))
+		}
+	}
+	return errors.Join(errs...)
+}
