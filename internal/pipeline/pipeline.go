@@ -116,7 +116,6 @@ type Pipeline struct {
 
 	started atomic.Uint64
 	late    atomic.Uint64
-
 }
 
 // New returns a running pipeline with no lanes.
@@ -125,10 +124,10 @@ func New(cfg Config) *Pipeline {
 		cfg.OnError = func(error) {}
 	}
 	p := &Pipeline{
-		cfg:          cfg,
-		active:       make(map[*Run]struct{}),
-		retiring:     make(map[*lane]struct{}),
-		retired:      make(map[string]Delivery),
+		cfg:      cfg,
+		active:   make(map[*Run]struct{}),
+		retiring: make(map[*lane]struct{}),
+		retired:  make(map[string]Delivery),
 	}
 	p.lanes.Store(&laneSet{})
 	return p
