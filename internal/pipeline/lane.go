@@ -491,8 +491,12 @@ func (l *lane) call(g *generation, rl *runLane, what callKind, next then, ev Eve
 	l.callRL, l.callWhat, l.callThen = rl, what, next
 	l.deadline.Store(nanotime() + int64(l.timeout))
 	mark := l.seq << 2
+	// Everything the call reads of rl is read before cur is published: once
+	// the watchdog has seen the call in progress, it may hand rl to the next
+	// generation, and this goroutine must no longer touch it.
+	cur := rl.sess
 	l.cur.Store(mark | 1)
-	sess, err := l.invoke(g, rl, what, ev)
+	sess, err := l.invoke(g, rl.run, cur, what, ev)
 	if !l.cur.CompareAndSwap(mark|1, mark) {
 		l.stuck.Add(-1)
 		return nil, false
@@ -515,24 +519,24 @@ func (l *lane) call(g *generation, rl *runLane, what callKind, next then, ev Eve
 	return sess, true
 }
 
-func (l *lane) invoke(g *generation, rl *runLane, what callKind, ev Event) (sess Session, err error) {
+func (l *lane) invoke(g *generation, run *Run, cur Session, what callKind, ev Event) (sess Session, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			sess = nil
-			err = fmt.Errorf("%w: exporter %q in %s of run %s: %v", ErrPanic, l.name, l.callName(what, ev), rl.run.ID, r)
+			err = fmt.Errorf("%w: exporter %q in %s of run %s: %v", ErrPanic, l.name, l.callName(what, ev), run.ID, r)
 		}
 	}()
 	ctx := &g.call
 	switch what {
 	case callOpen:
-		sess, err = l.backend.Open(ctx, rl.run)
+		sess, err = l.backend.Open(ctx, run)
 	case callDeliver:
-		err = rl.sess.Deliver(ctx, ev)
+		err = cur.Deliver(ctx, ev)
 	case callClose:
-		err = rl.sess.Close(ctx, rl.run)
+		err = cur.Close(ctx, run)
 	}
 	if err != nil {
-		err = fmt.Errorf("flowtrace: exporter %q: %s of run %s: %w", l.name, l.callName(what, ev), rl.run.ID, err)
+		err = fmt.Errorf("flowtrace: exporter %q: %s of run %s: %w", l.name, l.callName(what, ev), run.ID, err)
 	}
 	return sess, err
 }
