@@ -71,18 +71,11 @@ func (r *Run) Done() <-chan struct{} { return r.done }
 // Ended reports whether End has been called.
 func (r *Run) Ended() bool { return r.gate.Closed() }
 
-// Enter admits a write to the run; it reports false, counting the write as
-// late, once the run has ended. An admitted writer calls Leave when done.
-func (r *Run) Enter() bool {
-	if r.gate.Enter() {
-		return true
-	}
-	r.p.late.Add(1)
-	return false
-}
-
-// Admit is Enter without counting a refused write as late.
-func (r *Run) Admit() bool { return r.gate.Enter() }
+// Enter admits a write to the run; it reports false once the run has
+// ended. Refused writes are not counted here: the caller knows which scope
+// refused them and counts them with CountLate, once. An admitted writer
+// calls Leave when done.
+func (r *Run) Enter() bool { return r.gate.Enter() }
 
 // CountLate counts a write that arrived after its scope ended.
 func (r *Run) CountLate() { r.p.late.Add(1) }
