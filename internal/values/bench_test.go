@@ -1,0 +1,75 @@
+package values
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+type benchUser struct {
+	ID       int64     `json:"id"`
+	Name     string    `json:"name"`
+	Email    string    `json:"email"`
+	Password string    `json:"password"`
+	Tags     []string  `json:"tags"`
+	Created  time.Time `json:"created"`
+	Address  *benchAddress
+}
+
+type benchAddress struct {
+	Street, City string
+	Zip          int
+}
+
+func benchSnapshot(b *testing.B, v map[string]any) {
+	b.Helper()
+	s := mustNew(Config{})
+	b.ReportAllocs()
+	for b.Loop() {
+		bud := s.NewBudget()
+		_ = s.Map(&bud, v)
+	}
+}
+
+func BenchmarkSmallMap(b *testing.B) {
+	benchSnapshot(b, map[string]any{"q": "hello", "n": 3, "ok": true})
+}
+
+func BenchmarkSmallMapParallel(b *testing.B) {
+	s := mustNew(Config{})
+	m := map[string]any{"q": "hello", "n": 3, "ok": true}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			bud := s.NewBudget()
+			_ = s.Map(&bud, m)
+		}
+	})
+}
+
+func BenchmarkEmptyMap(b *testing.B) {
+	benchSnapshot(b, map[string]any{})
+}
+
+func BenchmarkNestedMap(b *testing.B) {
+	benchSnapshot(b, map[string]any{
+		"model":    "gpt-4o",
+		"messages": []any{map[string]any{"role": "system", "content": "be brief"}, map[string]any{"role": "user", "content": "hello"}},
+		"params":   map[string]any{"temperature": 0.2, "max_tokens": 512, "stop": []string{"\n\n"}},
+		"headers":  map[string]string{"Content-Type": "application/json", "X-Request-Id": "abc"},
+	})
+}
+
+func BenchmarkStruct(b *testing.B) {
+	u := &benchUser{ID: 42, Name: "Ada", Email: "ada@example.com", Password: "hunter2", Tags: []string{"a", "b"},
+		Created: time.Date(2024, 1, 2, 3, 4, 5, 6, time.UTC), Address: &benchAddress{"1 Main St", "Springfield", 12345}}
+	benchSnapshot(b, map[string]any{"user": u})
+}
+
+func BenchmarkHugeString(b *testing.B) {
+	benchSnapshot(b, map[string]any{"body": strings.Repeat("x", 50<<20)})
+}
+
+func BenchmarkMaskedKeys(b *testing.B) {
+	benchSnapshot(b, map[string]any{"api_key": "sk-1", "Authorization": "Bearer x", "user_password": "p", "q": "hello"})
+}

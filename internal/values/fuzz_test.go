@@ -1,0 +1,270 @@
+package values
+
+import (
+	"encoding/json"
+	"errors"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// sentinel is planted under masked keys only: it must never be recorded.
+const sentinel = "SENTINEL-7f3a"
+
+// redactMe is planted anywhere: with the fuzz Redactor on, it must never
+// be recorded.
+const redactMe = "REDACTME-91c2"
+
+// fuzzKeys are the keys the generator picks from: plain, masked in mixed
+// case, invalid UTF-8 and long.
+var fuzzKeys = []string{
+	"q", "Name", "PASSWORD", "x-Api_Key", "access_TOKEN", "data", "Set-Cookie", "list",
+	"SecretSauce", "a\xffb", "AUTHORIZATION", "priVate_key", "db_credentials", "passwd",
+	"X-API-KEY", "apikey", "", "long-key-" + strings.Repeat("k", 40),
+}
+
+type fuzzStruct struct {
+	Name     string
+	Password string
+	Note     string `flowtrace:"secret"`
+	Hidden   string `flowtrace:"-"`
+	Child    any    `json:"child"`
+	Ptr      *fuzzStruct
+	Tokens   []string
+}
+
+type fuzzStringer struct{ s string }
+
+func (f fuzzStringer) String() string { return f.s }
+
+// gen turns fuzz bytes into a value, planting sentinel only under masked
+// keys.
+type gen struct {
+	s    *Snapshotter
+	data []byte
+	i    int
+}
+
+func (g *gen) next() byte {
+	if g.i >= len(g.data) {
+		return 0
+	}
+	b := g.data[g.i]
+	g.i++
+	return b
+}
+
+func (g *gen) key() string { return fuzzKeys[int(g.next())%len(fuzzKeys)] }
+
+// text returns a string to plant: the sentinel under a masked key, else
+// something harmless or one for the Redactor.
+func (g *gen) text(secret bool) string {
+	switch {
+	case secret:
+		return sentinel
+	case g.next()%4 == 0:
+		return redactMe
+	default:
+		return "v" + string(rune('a'+g.next()%26))
+	}
+}
+
+// opaque is text for the output of a method, which the Redactor, asked
+// about the value and not about its String, cannot replace.
+func (g *gen) opaque(secret bool) string {
+	switch {
+	case secret:
+		return sentinel
+	default:
+		return "v" + string(rune('a'+g.next()%26))
+	}
+}
+
+func (g *gen) value(depth int, secret bool) any {
+	if depth > 12 || g.i >= len(g.data) {
+		return g.text(secret)
+	}
+	n := int(g.next() % 6)
+	switch g.next() % 18 {
+	case 0:
+		return g.text(secret)
+	case 1:
+		return int(g.next()) - 128
+	case 2:
+		m := map[string]any{}
+		for range n {
+			k := g.key()
+			m[k] = g.value(depth+1, secret || g.s.masked(k))
+		}
+		return m
+	case 3:
+		l := make([]any, n)
+		for i := range l {
+			l[i] = g.value(depth+1, secret)
+		}
+		return l
+	case 4:
+		m := map[string]string{}
+		for range n {
+			k := g.key()
+			m[k] = g.text(secret || g.s.masked(k))
+		}
+		return m
+	case 5:
+		l := make([]string, n)
+		for i := range l {
+			l[i] = g.text(secret)
+		}
+		return l
+	case 6:
+		f := &fuzzStruct{Name: g.text(secret), Password: sentinel, Note: sentinel, Hidden: sentinel, Tokens: []string{sentinel}}
+		f.Child = g.value(depth+1, secret)
+		if g.next()%2 == 0 {
+			f.Ptr = f
+		}
+		return f
+	case 7:
+		m := map[any]any{}
+		for range n {
+			if b := g.next(); b%3 == 0 {
+				m[int(b)] = g.value(depth+1, secret)
+			} else {
+				k := g.key()
+				m[k] = g.value(depth+1, secret || g.s.masked(k))
+			}
+		}
+		return m
+	case 8:
+		v := g.value(depth+1, secret)
+		return &v
+	case 9:
+		m := map[string]any{}
+		k := g.key()
+		m[k] = m
+		m["v"] = g.value(depth+1, secret)
+		return []any{m, m}
+	case 10:
+		return [...]float64{math.NaN(), math.Inf(1), math.Inf(-1), -0.0, 1e300, 0.1}[n]
+	case 11:
+		return []byte(g.opaque(secret))
+	case 12:
+		raw, _ := json.Marshal(map[string]any{"password": sentinel, "data": g.text(secret), "n": n})
+		return json.RawMessage(raw)
+	case 13:
+		return fuzzStringer{g.opaque(secret)}
+	case 14:
+		return errors.New(g.opaque(secret))
+	case 15:
+		return nil
+	case 16:
+		return time.Unix(int64(n)<<30, int64(g.next())).UTC()
+	default:
+		return map[string]any{"Secret_" + g.key(): g.value(depth+1, true), "token": sentinel}
+	}
+}
+
+// fuzzConfig derives small limits from one byte, so that cuts are
+// exercised too.
+func fuzzConfig(b byte) Config {
+	cfg := Config{
+		MaxString: []int{0, 1, 5, 40}[b&3],
+		MaxItems:  []int{0, 1, 3}[int(b>>2&3)%3],
+		MaxDepth:  []int{0, 2, 5}[int(b>>4&3)%3],
+		MaxBytes:  []int{0, 1, 60, 500}[b>>6],
+	}
+	if b&0x20 != 0 {
+		cfg.Redactor = func(path []string, v any) (any, bool) {
+			if s, ok := v.(string); ok && strings.Contains(s, "REDACTME") {
+				return "[redacted]", true
+			}
+			return nil, false
+		}
+	}
+	return cfg
+}
+
+func FuzzSnapshot(f *testing.F) {
+	for _, seed := range []string{
+		"\x00null",
+		"\x00{}",
+		"\x00{\"password\":\"x\",\"list\":[1,2.5,\"s\",true,null,{\"TOKEN\":{\"deep\":\"x\"}}]}",
+		"\x20{\"a\":\"REDACTME\",\"b\":[\"REDACTME\"]}",
+		"\xff[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+		"\x55{\"k\":\"\\u2028\\u0000<>&\\\"é\"}",
+		"\x03\x02\x03\x02\x06\x02\x02\x03\x09",
+		"\x10\x06\x06\x06\x06\x06\x06",
+		"\x41\x07\x02\x05\x01\x11\x00\x0c\x0c",
+		"\x00\x05\x09\x03\x08\x04\x0d\x05\x0e\x00\x10",
+		"\xc0\x03\x03\x05\x02\x05\x02\x05\x02\x05\x02",
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) == 0 {
+			return
+		}
+		cfg := fuzzConfig(data[0])
+		s, err := New(cfg)
+		require.NoError(t, err, "the fuzz config should be valid")
+		data = data[1:]
+
+		var decoded any
+		if json.Unmarshal(data, &decoded) == nil {
+			checkFuzz(t, s, cfg, decoded)
+		}
+		g := gen{s: s, data: data}
+		checkFuzz(t, s, cfg, g.value(0, false))
+	})
+}
+
+// checkFuzz snapshots v by Value, and by Map when it is a map, and checks
+// what must hold of every snapshot.
+func checkFuzz(t *testing.T, s *Snapshotter, cfg Config, v any) {
+	b := s.NewBudget()
+	check := func(out any) {
+		checkTree(t, out)
+		j := marshal(t, out)
+		require.NotContains(t, j, "!panic in snapshot", "snapshotting should not panic")
+		require.NotContains(t, j, sentinel, "a value under a masked key should never be recorded")
+		if cfg.Redactor != nil {
+			require.NotContains(t, j, "REDACTME", "a value the Redactor replaces should never be recorded")
+		}
+		checkMasked(t, s, out)
+	}
+	check(s.Value(&b, v))
+	single := b.Used()
+	if m, ok := v.(map[string]any); ok {
+		check(s.Map(&b, m))
+	}
+	one := s.NewBudget()
+	out := s.Value(&one, v)
+	j := marshal(t, out)
+	if single < s.maxBytes {
+		// Under the budget; over it, what fits depends on map order.
+		require.Equal(t, single, one.Used(), "the same value should cost the same")
+	}
+	require.GreaterOrEqual(t, one.Used(), len(j), "Used should not be below the JSON size of %s", j)
+	slack := (s.maxDepth + 4) * 100
+	require.LessOrEqual(t, one.Used(), s.maxBytes+slack, "Used should exceed MaxBytes by markers only")
+}
+
+// checkMasked fails if a masked key of out holds anything but Masked or a
+// budget marker.
+func checkMasked(t *testing.T, s *Snapshotter, out any) {
+	switch x := out.(type) {
+	case map[string]any:
+		for k, v := range x {
+			if s.masked(k) && v != Masked && v != MarkerBytes {
+				t.Fatalf("key %q holds %#v, want %q", k, v, Masked)
+			}
+			checkMasked(t, s, v)
+		}
+	case []any:
+		for _, v := range x {
+			checkMasked(t, s, v)
+		}
+	}
+}

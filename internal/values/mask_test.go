@@ -1,0 +1,161 @@
+package values
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const secret = "s3cr3t-VALUE"
+
+type login struct {
+	User     string `json:"user"`
+	Password string `json:"pw"`
+	PIN      string `flowtrace:"secret"`
+	Private  string `json:"note" flowtrace:"-"`
+	Nested   *login `json:"nested,omitempty"`
+}
+
+type secretStringer struct{}
+
+func (secretStringer) String() string { panic("String should not be called on a masked value") }
+
+type Creds struct {
+	Key  string
+	Name string
+}
+
+type withSecretEmbed struct {
+	Creds `flowtrace:"secret"`
+	Other string
+}
+
+// nest returns v under keys, outermost first.
+func nest(v any, keys ...string) any {
+	for i := len(keys) - 1; i >= 0; i-- {
+		v = map[string]any{keys[i]: v}
+	}
+	return v
+}
+
+func TestMasking(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+		in   any
+		want any
+	}{
+		{"depth 1", Config{}, map[string]any{"password": secret, "q": "x"}, map[string]any{"password": Masked, "q": "x"}},
+		{"depth 3", Config{}, nest(secret, "a", "b", "api_key"), nest(Masked, "a", "b", "api_key")},
+		{"depth 8", Config{}, nest(secret, "1", "2", "3", "4", "5", "6", "7", "Session_Token"), nest(Masked, "1", "2", "3", "4", "5", "6", "7", "Session_Token")},
+		{"everything under a masked key", Config{}, map[string]any{"secrets": map[string]any{"a": secret, "b": []any{secret}}}, map[string]any{"secrets": Masked}},
+		{"mixed case keys", Config{}, map[string]any{"API_KEY": secret, "ApiKey": secret, "X-Auth-Token": secret, "Set-Cookie": secret, "PassWord2": secret},
+			map[string]any{"API_KEY": Masked, "ApiKey": Masked, "X-Auth-Token": Masked, "Set-Cookie": Masked, "PassWord2": Masked}},
+		{"a dash matches an underscore", Config{}, map[string]any{"X-API-KEY": secret, "private-key": secret, "x_api_kex": "kept"}, map[string]any{"X-API-KEY": Masked, "private-key": Masked, "x_api_kex": "kept"}},
+		{"extra redact keys", Config{RedactKeys: []string{"Session-Key", "ssn"}}, map[string]any{"X-SESSION_KEY": secret, "user_SSN": secret, "session": "kept"}, map[string]any{"X-SESSION_KEY": Masked, "user_SSN": Masked, "session": "kept"}},
+		{"map[string]string", Config{}, map[string]string{"Authorization": secret, "a": "b"}, map[string]any{"Authorization": Masked, "a": "b"}},
+		{"map[string]int", Config{}, map[string]int{"tokens": 12, "n": 1}, map[string]any{"tokens": Masked, "n": int64(1)}},
+		{"map[any]any with string keys", Config{}, map[any]any{"Secret": secret, 1: "x"}, map[string]any{"Secret": Masked, "1": "x"}},
+		{"map with named string keys", Config{}, map[namedString]string{"credentials": secret}, map[string]any{"credentials": Masked}},
+		{"slice of structs", Config{}, []login{{User: "ada", Password: secret, PIN: secret, Private: secret}},
+			[]any{map[string]any{"user": "ada", "pw": Masked, "PIN": Masked, "nested": nil}}},
+		{"pointer to struct, nested", Config{}, &login{User: "a", Nested: &login{User: "b", Password: secret}},
+			map[string]any{"user": "a", "pw": Masked, "PIN": Masked, "nested": map[string]any{"user": "b", "pw": Masked, "PIN": Masked, "nested": nil}}},
+		{"array of maps", Config{}, [1]map[string]any{{"token": secret}}, []any{map[string]any{"token": Masked}}},
+		{"masked values are not converted", Config{}, map[string]any{"secret": secretStringer{}}, map[string]any{"secret": Masked}},
+		{"secret embedded struct", Config{}, withSecretEmbed{Creds: Creds{Key: secret, Name: secret}, Other: "o"}, map[string]any{"Key": Masked, "Name": Masked, "Other": "o"}},
+		{"field masked by its Go name", Config{}, struct {
+			APIKey string `json:"k"`
+		}{secret}, map[string]any{"k": Masked}},
+		{"key masked before it is cut", Config{MaxString: 4}, map[string]any{"xxxxxxxxpassword": secret}, map[string]any{"xxxx…(truncated 12 B)": Masked}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := snapValue(t, tt.cfg, tt.in)
+			assert.Equal(t, tt.want, got, "masked snapshot of %#v", tt.in)
+			assert.NotContains(t, marshal(t, got), secret, "the secret should appear nowhere in the JSON")
+		})
+	}
+}
+
+func TestMaskedMatchesSubstringsIgnoringASCIICase(t *testing.T) {
+	s := newSnap(t, Config{RedactKeys: []string{"Größe"}})
+	tests := []struct {
+		key  string
+		want bool
+	}{
+		{"", false},
+		{"q", false},
+		{"tok", false},
+		{"token", true},
+		{"TOKEN", true},
+		{"refresh_tOkEn_2", true},
+		{"my_private_key", true},
+		{"privatekey", false},
+		{"größe", true},
+		{"GRÖSSE", false}, // only ASCII letters fold
+	}
+	for _, tt := range tests {
+		t.Run(tt.key, func(t *testing.T) {
+			assert.Equal(t, tt.want, s.masked(tt.key), "masked(%q)", tt.key)
+		})
+	}
+}
+
+func TestRedactor(t *testing.T) {
+	type call struct {
+		path string
+		v    any
+	}
+	var calls []call
+	s := newSnap(t, Config{Redactor: func(path []string, v any) (any, bool) {
+		calls = append(calls, call{strings.Join(path, "."), v})
+		if str, ok := v.(string); ok && strings.HasPrefix(str, "4111") {
+			return "card ****", true
+		}
+		if len(path) > 0 && path[len(path)-1] == "replace" {
+			// The replacement is snapshotted, but not asked about again.
+			return map[string]any{"password": secret, "inner": "4111 again"}, true
+		}
+		return nil, false
+	}})
+	in := map[string]any{
+		"card":    "4111 1111",
+		"list":    []any{"a", "4111"},
+		"user":    login{User: "u", Password: secret},
+		"replace": 1,
+		"token":   "never asked",
+	}
+	got := s.Map(nil, in)
+	assert.Equal(t, map[string]any{
+		"card":    "card ****",
+		"list":    []any{"a", "card ****"},
+		"user":    map[string]any{"user": "u", "pw": Masked, "PIN": Masked, "nested": nil},
+		"replace": map[string]any{"password": Masked, "inner": "4111 again"},
+		"token":   Masked,
+	}, got, "the Redactor should replace what it returns true for")
+
+	paths := map[string]bool{}
+	for _, c := range calls {
+		paths[c.path] = true
+	}
+	for _, p := range []string{"card", "list", "list.0", "list.1", "user", "user.user", "user.nested", "replace"} {
+		assert.True(t, paths[p], "the Redactor should be asked about path %q; asked about %v", p, paths)
+	}
+	for _, p := range []string{"", "token", "user.pw", "replace.inner"} {
+		assert.False(t, paths[p], "the Redactor should not be asked about path %q", p)
+	}
+
+	calls = nil
+	assert.Equal(t, "card ****", s.Value(nil, "4111"), "Value should ask the Redactor about the root")
+	require.Len(t, calls, 1, "Value should ask once about a string")
+	assert.Empty(t, calls[0].path, "the root's path is empty")
+}
+
+func TestRedactorPanic(t *testing.T) {
+	s := newSnap(t, Config{Redactor: func([]string, any) (any, bool) { panic("redactor bug") }})
+	got := s.Map(nil, map[string]any{"a": secret})
+	assert.Equal(t, map[string]any{"a": "!panic in Redactor: redactor bug"}, got, "a panic in the Redactor should mask the value with a marker")
+}

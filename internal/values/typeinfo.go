@@ -1,0 +1,171 @@
+package values
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+)
+
+// conv is a conversion by method or by type, in order of precedence.
+type conv uint8
+
+const (
+	convNone conv = iota
+	convTime
+	convDuration
+	convMarshaler
+	convError
+	convStringer
+)
+
+var (
+	typeTime      = reflect.TypeFor[time.Time]()
+	typeDuration  = reflect.TypeFor[time.Duration]()
+	typeMarshaler = reflect.TypeFor[json.Marshaler]()
+	typeError     = reflect.TypeFor[error]()
+	typeStringer  = reflect.TypeFor[fmt.Stringer]()
+)
+
+// typeInfo is what a Snapshotter caches about a Go type.
+type typeInfo struct {
+	conv conv // for values of the type
+	// addrConv is the conversion of a pointer to the type, used for
+	// addressable values when it takes precedence over conv.
+	addrConv conv
+	fields   []field // of a struct type
+}
+
+// field is a struct field snapshotted as a map entry.
+type field struct {
+	name   string // the entry's key
+	size   int    // JSON size of the key, with quotes, colon and comma
+	index  []int  // for embedded structs, a path through them
+	masked bool
+}
+
+func (s *Snapshotter) info(t reflect.Type) *typeInfo {
+	if ti, ok := s.types.Load(t); ok {
+		return ti.(*typeInfo)
+	}
+	ti := &typeInfo{conv: convOf(t)}
+	if t.Kind() != reflect.Pointer {
+		ti.addrConv = convOf(reflect.PointerTo(t))
+	}
+	if t.Kind() == reflect.Struct {
+		ti.fields = s.fields(t)
+	}
+	actual, _ := s.types.LoadOrStore(t, ti)
+	return actual.(*typeInfo)
+}
+
+// methodConv returns the conversion of highest precedence that applies to
+// values of type t.
+func methodConv(t reflect.Type) conv {
+	switch {
+	case t == typeTime:
+		return convTime
+	case t == typeDuration:
+		return convDuration
+	case t.Implements(typeMarshaler):
+		return convMarshaler
+	case t.Implements(typeError):
+		return convError
+	case t.Implements(typeStringer):
+		return convStringer
+	}
+	return convNone
+}
+
+// convOf is methodConv, except that a pointer whose element has a
+// conversion of equal or higher precedence is followed first: the methods
+// of T apply to *T too, and a T must be snapshotted the same however it is
+// reached.
+func convOf(t reflect.Type) conv {
+	c := methodConv(t)
+	if t.Kind() == reflect.Pointer && c != convNone {
+		if e := methodConv(t.Elem()); e != convNone && e <= c {
+			return convNone
+		}
+	}
+	return c
+}
+
+// fields lists the fields of struct type t the way encoding/json does,
+// simplified: exported fields under their json name; fields of embedded
+// structs without a json name promoted, a shallower field hiding deeper
+// ones of the same name and, at equal depth, the first one winning.
+func (s *Snapshotter) fields(t reflect.Type) []field {
+	type level struct {
+		t      reflect.Type
+		index  []int
+		masked bool
+	}
+	var out []field
+	taken := map[string]bool{}
+	seen := map[reflect.Type]bool{}
+	next := []level{{t: t}}
+	for len(next) > 0 {
+		current := next
+		next = nil
+		for _, l := range current {
+			if seen[l.t] {
+				continue
+			}
+			seen[l.t] = true
+			for i := range l.t.NumField() {
+				sf := l.t.Field(i)
+				secret, skip := flowtraceTag(sf.Tag.Get("flowtrace"))
+				jsonName, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+				if skip || jsonName == "-" {
+					continue
+				}
+				index := append(l.index[:len(l.index):len(l.index)], i)
+				if sf.Anonymous && jsonName == "" {
+					ft := sf.Type
+					if ft.Kind() == reflect.Pointer {
+						ft = ft.Elem()
+					}
+					if ft.Kind() == reflect.Struct {
+						next = append(next, level{t: ft, index: index, masked: l.masked || secret})
+						continue
+					}
+				}
+				if !sf.IsExported() {
+					continue
+				}
+				name := jsonName
+				if name == "" {
+					name = sf.Name
+				}
+				if taken[name] {
+					continue
+				}
+				taken[name] = true
+				f := field{
+					name:   strings.ToValidUTF8(name, "\uFFFD"),
+					index:  index,
+					masked: l.masked || secret || s.masked(name) || s.masked(sf.Name),
+				}
+				_, size, _, _ := measure(f.name, maxInt, maxInt)
+				f.size = size + 4
+				out = append(out, f)
+			}
+		}
+	}
+	return out
+}
+
+// flowtraceTag parses a `flowtrace:"secret"` or `flowtrace:"-"` tag.
+func flowtraceTag(tag string) (secret, skip bool) {
+	for opt := range strings.SplitSeq(tag, ",") {
+		switch strings.TrimSpace(opt) {
+		case "secret":
+			secret = true
+		case "-":
+			skip = true
+		}
+	}
+	return secret, skip
+}
