@@ -1,0 +1,265 @@
+package flowtrace
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/flowtrace/flowtrace/internal/pipeline"
+)
+
+// Event kinds on the pipeline.
+const (
+	kindComponentStart uint8 = iota
+	kindLog
+	kindOutputs
+	kindComponentEnd
+)
+
+var kindNames = [...]string{"StartComponent", "AddLog", "SetOutputs", "EndComponent"}
+
+// ComponentInfo describes a component to TraceComponent. ID is generated
+// when empty. Inputs and Metadata are snapshotted when TraceComponent is
+// called.
+type ComponentInfo struct {
+	ID, Name, Type   string
+	Inputs, Metadata map[string]any
+}
+
+// Component is an open component of a run, returned by TraceComponent to be
+// ended with End. Its methods are safe for concurrent use, and a nil
+// *Component is valid: End on it does nothing.
+type Component struct {
+	run    *runState
+	info   ComponentStart // immutable once published
+	scope  pipeline.Scope
+	gate   pipeline.Gate
+	isRun  bool
+	linked bool // in run.open; guarded by run.mu
+
+	endErr  error     // written once before the end event is queued
+	endTime time.Time // likewise
+
+	prev, next *Component // run.open list; guarded by run.mu
+}
+
+// TraceComponent starts a component in the run carried by ctx and returns a
+// ctx scoped to it, with the Component to End. A component started in the
+// ctx of another component is its child. The receiver's ctx is unchanged.
+//
+// If ctx carries no run, or its run or component has ended, TraceComponent
+// reports it to the error handler and returns ctx and a nil *Component,
+// on which End is a no-op.
+func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (context.Context, *Component) {
+	if s.off() {
+		return ctx, nil
+	}
+	parent := scopeFromContext(ctx)
+	if parent == nil {
+		s.onError(fmt.Errorf("TraceComponent %q: %w", info.Name, ErrNoRun))
+		return ctx, nil
+	}
+	now := time.Now()
+	rs := parent.run
+	if !parent.isRun {
+		if !parent.gate.Enter() {
+			rs.late(parent)
+			return ctx, nil
+		}
+		defer parent.gate.Leave()
+	}
+	if !rs.pr.Enter() {
+		rs.late(nil)
+		return ctx, nil
+	}
+	defer rs.pr.Leave()
+
+	c := &Component{run: rs}
+	spanID := newSpanID()
+	id := info.ID
+	if id == "" {
+		id = hex.EncodeToString(spanID[:])
+	}
+	var parentID string
+	if !parent.isRun {
+		parentID = parent.info.ComponentID
+	}
+	snap := rs.svc.snap
+	b := snap.NewBudget()
+	c.info = ComponentStart{
+		RunID:       rs.info.RunID,
+		ComponentID: id,
+		ParentID:    parentID,
+		Name:        info.Name,
+		Type:        info.Type,
+		Inputs:      snap.Map(&b, info.Inputs),
+		Metadata:    snap.Map(&b, info.Metadata),
+		SpanID:      spanID,
+		Time:        now,
+	}
+	rs.mu.Lock()
+	if rs.closing {
+		rs.mu.Unlock()
+		rs.late(nil)
+		return ctx, nil
+	}
+	c.prev, c.next = rs.open.prev, &rs.open
+	rs.open.prev.next = c
+	rs.open.prev = c
+	c.linked = true
+	rs.mu.Unlock()
+	rs.components.Add(1)
+	rs.pr.Emit(ctx, pipeline.Event{Kind: kindComponentStart, Data: c, Scope: &c.scope, Opens: true})
+	return context.WithValue(ctx, scopeKey{}, c), c
+}
+
+func newSpanID() [8]byte {
+	var id [8]byte
+	for {
+		v := rand.Uint64()
+		if v != 0 {
+			for i := range id {
+				id[i] = byte(v >> (8 * i))
+			}
+			return id
+		}
+	}
+}
+
+// End ends the component with err (nil for success). It is nil-safe; a
+// second End is a no-op reported to the error handler as ErrComponentEnded.
+func (c *Component) End(err error) {
+	if c == nil || c.isRun {
+		return
+	}
+	c.end(c.run.pr, err, time.Now(), true)
+}
+
+// end closes the component to writes, waits for the writes in progress and
+// queues its end. It holds the run open meanwhile, so that a run ending
+// concurrently waits for this end instead of losing it.
+func (c *Component) end(pr *pipeline.Run, err error, now time.Time, byUser bool) {
+	rs := c.run
+	inRun := pr.Enter()
+	if !c.gate.CloseAndWait() {
+		if inRun {
+			pr.Leave()
+		}
+		if byUser {
+			rs.svc.onError(fmt.Errorf("End of component %s (%s) in run %s: %w", c.info.ComponentID, c.info.Name, rs.info.RunID, ErrComponentEnded))
+		}
+		return
+	}
+	rs.mu.Lock()
+	if c.linked {
+		c.prev.next, c.next.prev = c.next, c.prev
+		c.prev, c.next, c.linked = nil, nil, false
+	}
+	rs.mu.Unlock()
+	if !inRun {
+		pr.CountLate() // unreachable while EndTracers ends open components first
+		return
+	}
+	c.endErr, c.endTime = err, now
+	pr.Emit(nil, pipeline.Event{Kind: kindComponentEnd, Data: c, Scope: &c.scope})
+	pr.Leave()
+}
+
+// late counts a write through an ended scope and reports the run's first.
+func (rs *runState) late(c *Component) {
+	rs.pr.CountLate()
+	if !rs.lateReported.CompareAndSwap(false, true) {
+		return
+	}
+	if c != nil {
+		rs.svc.onError(fmt.Errorf("write through component %s (%s) of run %s after it ended: %w; later late writes of the run are counted, not reported",
+			c.info.ComponentID, c.info.Name, rs.info.RunID, ErrComponentEnded))
+		return
+	}
+	rs.svc.onError(fmt.Errorf("write through run %s after it ended: %w; later late writes of the run are counted, not reported", rs.info.RunID, ErrRunEnded))
+}
+
+// Log is one log record of a component or run.
+type Log struct {
+	Name    string
+	Message any
+	Type    string
+}
+
+// AddLog records a log in the scope ctx carries: its innermost component, or
+// the run itself when no component is open. The message is snapshotted
+// before AddLog returns.
+func (s *TraceService) AddLog(ctx context.Context, l Log) {
+	if s.off() {
+		return
+	}
+	sc, rs := s.enter(ctx, "AddLog")
+	if rs == nil {
+		return
+	}
+	now := time.Now()
+	b := s.snap.NewBudget()
+	e := &LogEntry{RunID: rs.info.RunID, Name: l.Name, Message: s.snap.Value(&b, l.Message), Type: l.Type, Time: now}
+	ev := pipeline.Event{Kind: kindLog, Data: e}
+	if !sc.isRun {
+		e.ComponentID = sc.info.ComponentID
+		ev.Scope = &sc.scope
+	}
+	rs.pr.Emit(ctx, ev)
+	s.leave(sc)
+}
+
+// SetOutputs records outputs in the scope ctx carries: its innermost
+// component, or the run itself. Outputs set twice are merged, later keys
+// winning. The values are snapshotted before SetOutputs returns.
+func (s *TraceService) SetOutputs(ctx context.Context, outputs map[string]any) {
+	if s.off() {
+		return
+	}
+	sc, rs := s.enter(ctx, "SetOutputs")
+	if rs == nil {
+		return
+	}
+	now := time.Now()
+	b := s.snap.NewBudget()
+	o := &Outputs{RunID: rs.info.RunID, Values: s.snap.Map(&b, outputs), Time: now}
+	ev := pipeline.Event{Kind: kindOutputs, Data: o}
+	if !sc.isRun {
+		o.ComponentID = sc.info.ComponentID
+		ev.Scope = &sc.scope
+	}
+	rs.pr.Emit(ctx, ev)
+	s.leave(sc)
+}
+
+// enter finds the scope of ctx and admits a write to it. It returns a nil
+// run when there is nothing to write to; the caller then returns.
+func (s *TraceService) enter(ctx context.Context, op string) (*Component, *runState) {
+	sc := scopeFromContext(ctx)
+	if sc == nil {
+		s.onError(fmt.Errorf("%s: %w", op, ErrNoRun))
+		return nil, nil
+	}
+	rs := sc.run
+	if !sc.isRun && !sc.gate.Enter() {
+		rs.late(sc)
+		return nil, nil
+	}
+	if !rs.pr.Enter() {
+		if !sc.isRun {
+			sc.gate.Leave()
+		}
+		rs.late(nil)
+		return nil, nil
+	}
+	return sc, rs
+}
+
+func (s *TraceService) leave(sc *Component) {
+	sc.run.pr.Leave()
+	if !sc.isRun {
+		sc.gate.Leave()
+	}
+}

@@ -1,0 +1,118 @@
+package flowtrace
+
+import (
+	"context"
+	"encoding/hex"
+)
+
+// scopeKey is the context key of the innermost scope: a component, or a
+// run's own scope. Its value is a *Component.
+type scopeKey struct{}
+
+func scopeFromContext(ctx context.Context) *Component {
+	if ctx == nil {
+		return nil
+	}
+	c, _ := ctx.Value(scopeKey{}).(*Component)
+	return c
+}
+
+// RunContext identifies the run a ctx belongs to. It is an immutable value,
+// safe to copy and to use from any goroutine. The zero value is "no run":
+// its methods return empty values.
+type RunContext struct {
+	r *runState
+}
+
+// RunFromContext returns the run carried by ctx. It reports false when ctx
+// is nil or carries no run.
+func RunFromContext(ctx context.Context) (RunContext, bool) {
+	c := scopeFromContext(ctx)
+	if c == nil {
+		return RunContext{}, false
+	}
+	return RunContext{r: c.run}, true
+}
+
+func (rc RunContext) info() *RunStart {
+	if rc.r == nil {
+		return &RunStart{}
+	}
+	return &rc.r.info
+}
+
+// RunID returns the run's ID.
+func (rc RunContext) RunID() string { return rc.info().RunID }
+
+// RunName returns the run's name.
+func (rc RunContext) RunName() string { return rc.info().RunName }
+
+// ProjectName returns the run's project name.
+func (rc RunContext) ProjectName() string { return rc.info().ProjectName }
+
+// UserID returns the ID of the user the run is for.
+func (rc RunContext) UserID() string { return rc.info().UserID }
+
+// SessionID returns the run's session ID.
+func (rc RunContext) SessionID() string { return rc.info().SessionID }
+
+// ParentRunID returns the ID of the run this run was started in, or "" for
+// a top-level run.
+func (rc RunContext) ParentRunID() string { return rc.info().ParentRunID }
+
+// ParentComponentID returns the ID of the component this run was started
+// in, or "".
+func (rc RunContext) ParentComponentID() string { return rc.info().ParentComponentID }
+
+// TraceID returns the run's 16-byte trace ID, derived from its run ID.
+func (rc RunContext) TraceID() [16]byte { return rc.info().TraceID }
+
+// TraceIDString returns TraceID as 32 lower-case hex digits.
+func (rc RunContext) TraceIDString() string {
+	id := rc.TraceID()
+	return hex.EncodeToString(id[:])
+}
+
+// ComponentContext identifies the innermost component a ctx belongs to. It
+// is an immutable value, safe to copy and to use from any goroutine. The
+// zero value is "no component": its methods return empty values.
+type ComponentContext struct {
+	c *Component
+}
+
+// ComponentFromContext returns the innermost component carried by ctx. It
+// reports false when ctx is nil, carries no run, or carries a run with no
+// component open in it.
+func ComponentFromContext(ctx context.Context) (ComponentContext, bool) {
+	c := scopeFromContext(ctx)
+	if c == nil || c.isRun {
+		return ComponentContext{}, false
+	}
+	return ComponentContext{c: c}, true
+}
+
+func (cc ComponentContext) info() *ComponentStart {
+	if cc.c == nil {
+		return &ComponentStart{}
+	}
+	return &cc.c.info
+}
+
+// ID returns the component's ID.
+func (cc ComponentContext) ID() string { return cc.info().ComponentID }
+
+// Name returns the component's name.
+func (cc ComponentContext) Name() string { return cc.info().Name }
+
+// Type returns the component's type.
+func (cc ComponentContext) Type() string { return cc.info().Type }
+
+// ParentID returns the enclosing component's ID, or "" for a component
+// directly under its run.
+func (cc ComponentContext) ParentID() string { return cc.info().ParentID }
+
+// RunID returns the ID of the component's run.
+func (cc ComponentContext) RunID() string { return cc.info().RunID }
+
+// SpanID returns the component's 8-byte span ID, decided when it started.
+func (cc ComponentContext) SpanID() [8]byte { return cc.info().SpanID }

@@ -1,0 +1,50 @@
+// Package flowtrace gives every workflow run its own trace context.
+//
+// A workflow engine runs many runs at once, each a tree of components.
+// flowtrace keeps each run in context.Context as an immutable value:
+// StartTracers opens a run, TraceComponent derives a child scope, AddLog and
+// SetOutputs write through the scope they are handed, and EndTracers closes
+// the run once everything it recorded has been delivered. A TraceService
+// holds configuration and the delivery pipeline, never per-run state, so a
+// run that pauses for minutes can never have its data land on another run.
+//
+// # Recording
+//
+//	svc, err := flowtrace.NewTraceService(flowtrace.WithExporter(memory.New()))
+//	ctx, err = svc.StartTracers(ctx, flowtrace.RunInfo{RunName: "support-bot"})
+//	cctx, comp := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "OpenAI", Type: "llm", Inputs: in})
+//	svc.AddLog(cctx, flowtrace.Log{Name: "prompt", Message: prompt})
+//	svc.SetOutputs(cctx, map[string]any{"text": answer})
+//	comp.End(err)
+//	summary, err := svc.EndTracers(ctx, map[string]any{"answer": answer}, runErr)
+//
+// Values passed in (inputs, metadata, log messages, outputs) are snapshotted
+// before the call returns: the caller may reuse its maps at once. Secrets
+// under well-known keys are masked in the snapshot, and sizes are bounded.
+//
+// # Delivery
+//
+// The caller's goroutine only snapshots, builds an immutable event and
+// enqueues it; timestamps are taken there. Each exporter has its own bounded
+// queue and one worker goroutine, which calls that exporter's RunExporters
+// one at a time, in the order events happened. A full queue drops (or, with
+// BlockFor, waits a bounded time), and every event is counted as delivered,
+// dropped or failed in the RunSummary that EndTracers returns and in Stats.
+// An exporter call that errs, panics or outlives the export timeout fails
+// its event without stalling the workflow or the other exporters.
+//
+// # Misuse
+//
+// A ctx without a run, a nil *Component, a second End or EndTracers, or a
+// write after its scope ended never panics: the call does nothing, late
+// writes are counted in Stats.Late, and the error handler receives an error
+// wrapping ErrNoRun, ErrRunEnded or ErrComponentEnded. The library installs
+// no global state.
+//
+// # Backends
+//
+// Exporters live in their own packages: exporter/memory records runs for
+// tests, exporter/jsonl writes one JSON object per event, exporter/console
+// prints each run as a tree when it ends. Writing one means implementing
+// Exporter and RunExporter; see their contracts.
+package flowtrace

@@ -1,0 +1,46 @@
+package flowtrace
+
+import (
+	"errors"
+
+	"github.com/flowtrace/flowtrace/internal/pipeline"
+)
+
+// Errors reported by a TraceService, returned or passed to its error handler.
+// Test for them with errors.Is: reports wrap them with the exporter, run or
+// component concerned.
+var (
+	// ErrNoRun reports a call whose ctx carries no run (StartTracers was not
+	// called, or the ctx was not passed along). The call did nothing.
+	ErrNoRun = errors.New("flowtrace: no run in context")
+	// ErrRunEnded reports a second EndTracers for the same run, or the first
+	// write through a run that has already ended (such writes count as Late).
+	ErrRunEnded = pipeline.ErrRunEnded
+	// ErrComponentEnded reports a second Component.End, or the first write
+	// through a component that has already ended (such writes count as Late).
+	ErrComponentEnded = errors.New("flowtrace: component already ended")
+	// ErrComponentNotEnded is the error of a component that was still open
+	// when its run ended; EndTracers ends it so exporters see a closed tree.
+	ErrComponentNotEnded = errors.New("flowtrace: component not ended before its run ended")
+	// ErrShutdown is returned by StartTracers and RegisterExporter after
+	// Shutdown, and is the error of runs still open at Shutdown.
+	ErrShutdown = pipeline.ErrShutdown
+	// ErrQueueFull reports the first event of a run dropped because an
+	// exporter's queue was full; every dropped event is counted.
+	ErrQueueFull = pipeline.ErrQueueFull
+	// ErrExportTimeout reports an exporter call that ran past the export
+	// timeout and was abandoned.
+	ErrExportTimeout = pipeline.ErrExportTimeout
+	// ErrExporterPanic reports a panic recovered from an exporter.
+	ErrExporterPanic = pipeline.ErrPanic
+	// ErrDuplicateExporter reports a second exporter with the same name.
+	ErrDuplicateExporter = pipeline.ErrDuplicate
+	// ErrExporterNotFound reports UnregisterExporter of an unknown name.
+	ErrExporterNotFound = pipeline.ErrNotFound
+	// ErrInDelivery is returned by EndTracers called from inside an
+	// exporter call on the same run: the run's end is queued, and the
+	// exporter receives it after its current call returns.
+	ErrInDelivery = pipeline.ErrInDelivery
+	// ErrInvalidOption reports an invalid option given to NewTraceService.
+	ErrInvalidOption = errors.New("flowtrace: invalid option")
+)

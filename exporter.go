@@ -1,0 +1,122 @@
+package flowtrace
+
+import (
+	"context"
+	"time"
+)
+
+// Exporter is a tracing backend. One Exporter serves every run of a
+// TraceService: for each run it is asked for a RunExporter, which then
+// receives that run's records.
+//
+// Implementations must be safe for concurrent use: StartRun is called from
+// the delivery workers of the TraceService, possibly concurrently with
+// Shutdown and with calls on RunExporters it returned.
+type Exporter interface {
+	// Name identifies the exporter in RunSummary, Stats and errors. Names must
+	// be unique within one TraceService.
+	Name() string
+
+	// StartRun opens a run and returns the RunExporter that receives the
+	// run's records. The RunStart value may be retained. ctx carries the
+	// export deadline and must not be retained after StartRun returns.
+	// An error disables this exporter for this run only: the run's records
+	// for it are counted as failed.
+	StartRun(ctx context.Context, run RunStart) (RunExporter, error)
+
+	// Shutdown flushes and releases the exporter. It is called once, after
+	// the last run that used the exporter has ended, and should return by
+	// ctx's deadline.
+	Shutdown(ctx context.Context) error
+}
+
+// RunExporter receives the records of one run for one Exporter.
+//
+// The library calls a RunExporter from one goroutine at a time, in the order
+// the events happened in the run, so an implementation needs no locks for
+// state of its own run. Records and the maps inside them are snapshots owned
+// by the receiver: they may be retained and are never modified afterwards.
+// ctx carries the export deadline (see WithExportTimeout) and must not be
+// retained after the call returns. A returned error counts the record as
+// failed and is reported to the error handler; the run goes on.
+//
+// EndRun is always the last call. Under queue overflow some records of the
+// run may have been dropped (they are counted); a RunExporter should treat
+// EndRun as closing any component it has not seen end.
+type RunExporter interface {
+	StartComponent(ctx context.Context, c ComponentStart) error
+	AddLog(ctx context.Context, l LogEntry) error
+	SetOutputs(ctx context.Context, o Outputs) error
+	EndComponent(ctx context.Context, c ComponentEnd) error
+	EndRun(ctx context.Context, r RunEnd) error
+}
+
+// RunStart describes a run when it starts.
+type RunStart struct {
+	RunID string
+	// ParentRunID and ParentComponentID name the run and component inside
+	// which this run was started; both are empty for a top-level run.
+	ParentRunID       string
+	ParentComponentID string
+	RunName           string
+	ProjectName       string
+	UserID            string
+	SessionID         string
+	Metadata          map[string]any
+	// TraceID is the run's 16-byte trace identifier, derived from RunID.
+	TraceID [16]byte
+	Time    time.Time
+}
+
+// ComponentStart describes a component when it starts.
+type ComponentStart struct {
+	RunID       string
+	ComponentID string
+	// ParentID is the enclosing component's ID, or empty for a component
+	// directly under the run.
+	ParentID string
+	Name     string
+	Type     string
+	Inputs   map[string]any
+	Metadata map[string]any
+	// SpanID is the component's 8-byte span identifier, decided on the
+	// caller's goroutine when the component started.
+	SpanID [8]byte
+	Time   time.Time
+}
+
+// LogEntry is one log record. ComponentID is empty for a run-level log.
+type LogEntry struct {
+	RunID       string
+	ComponentID string
+	Name        string
+	Message     any
+	Type        string
+	Time        time.Time
+}
+
+// Outputs carries values set with SetOutputs. ComponentID is empty for
+// run-level outputs. Successive Outputs of one scope are meant to be merged.
+type Outputs struct {
+	RunID       string
+	ComponentID string
+	Values      map[string]any
+	Time        time.Time
+}
+
+// ComponentEnd marks the end of a component. Err is the error it ended with,
+// or ErrComponentNotEnded when the run ended while it was still open.
+type ComponentEnd struct {
+	RunID       string
+	ComponentID string
+	Err         error
+	Time        time.Time
+}
+
+// RunEnd marks the end of a run.
+type RunEnd struct {
+	RunID   string
+	Outputs map[string]any
+	Err     error
+	Time    time.Time
+}

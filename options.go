@@ -1,0 +1,185 @@
+package flowtrace
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/flowtrace/flowtrace/internal/values"
+)
+
+// Defaults of the delivery pipeline.
+const (
+	// DefaultQueueSize is the capacity, in events, of each exporter's queue.
+	// It holds a burst of 10,000 events from hundreds of concurrent runs even
+	// if the exporter's worker is not scheduled during the burst, and costs
+	// about 48 bytes per slot (768 KiB per exporter).
+	DefaultQueueSize = 16384
+	// DefaultExportTimeout bounds each call into an exporter.
+	DefaultExportTimeout = 5 * time.Second
+)
+
+// Overflow is what happens to an event when an exporter's queue is full.
+// The zero value is DropNewest.
+type Overflow int64
+
+// DropNewest drops the event that does not fit, never blocking the caller.
+// It is the default: tracing must never change the behaviour of the
+// workflow it traces, and a caller stuck behind a slow backend is the
+// failure this library exists to prevent. Every drop is counted, and the
+// first drop of each run is reported.
+const DropNewest Overflow = 0
+
+// BlockFor makes the caller wait up to d for room in the queue; if none
+// appears, the event is dropped and counted. BlockFor(0) is DropNewest.
+func BlockFor(d time.Duration) Overflow { return Overflow(d) }
+
+// String returns "DropNewest" or "BlockFor(d)".
+func (o Overflow) String() string {
+	if o == DropNewest {
+		return "DropNewest"
+	}
+	return fmt.Sprintf("BlockFor(%v)", time.Duration(o))
+}
+
+// Option configures a TraceService.
+type Option func(*config)
+
+type config struct {
+	exporters     []Exporter
+	onError       func(error)
+	disabled      bool
+	queueSize     int
+	overflow      Overflow
+	exportTimeout time.Duration
+	values        values.Config
+	errs          []error
+}
+
+func newConfig(opts []Option) config {
+	c := config{queueSize: DefaultQueueSize, exportTimeout: DefaultExportTimeout}
+	if v, ok := os.LookupEnv("FLOWTRACE_DISABLED"); ok {
+		if b, err := strconv.ParseBool(strings.TrimSpace(v)); err == nil {
+			c.disabled = b
+		}
+	}
+	for _, o := range opts {
+		if o != nil {
+			o(&c)
+		}
+	}
+	return c
+}
+
+func (c *config) invalid(format string, args ...any) {
+	c.errs = append(c.errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalidOption}, args...)...))
+}
+
+// WithExporter adds an exporter. It may be given several times; names must
+// be unique.
+func WithExporter(e Exporter) Option {
+	return func(c *config) { c.exporters = append(c.exporters, e) }
+}
+
+// WithErrorHandler sets the function that receives background failures:
+// exporter errors and panics, dropped events, misuse. It is called without
+// any lock held, possibly concurrently, and must not block for long. By
+// default errors are logged through log/slog's default logger.
+func WithErrorHandler(h func(error)) Option {
+	return func(c *config) { c.onError = h }
+}
+
+// WithDisabled turns every call of the service into a no-op that allocates
+// nothing. The environment variable FLOWTRACE_DISABLED=true does the same;
+// this option, when given, takes precedence.
+func WithDisabled(disabled bool) Option {
+	return func(c *config) { c.disabled = disabled }
+}
+
+// WithQueueSize sets the capacity, in events, of each exporter's queue
+// (rounded up to a power of two). The default is DefaultQueueSize.
+func WithQueueSize(n int) Option {
+	return func(c *config) {
+		if n <= 0 {
+			c.invalid("queue size %d, want > 0", n)
+			return
+		}
+		c.queueSize = n
+	}
+}
+
+// WithOverflow sets what happens when an exporter's queue is full. The
+// default is DropNewest.
+func WithOverflow(policy Overflow) Option {
+	return func(c *config) {
+		if policy < 0 {
+			c.invalid("overflow %v, want DropNewest or BlockFor(d > 0)", time.Duration(policy))
+			return
+		}
+		c.overflow = policy
+	}
+}
+
+// WithExportTimeout bounds each call into an exporter. A call that runs
+// longer is abandoned: its event and the exporter's later events fail, and
+// are counted, until the call returns. The default is DefaultExportTimeout.
+func WithExportTimeout(d time.Duration) Option {
+	return func(c *config) {
+		if d <= 0 {
+			c.invalid("export timeout %v, want > 0", d)
+			return
+		}
+		c.exportTimeout = d
+	}
+}
+
+// WithRedactKeys adds keys to the masked ones: a map key or field name whose
+// lower-cased form contains one of them has its value replaced by "*****".
+func WithRedactKeys(keys ...string) Option {
+	return func(c *config) {
+		for _, k := range keys {
+			if strings.TrimSpace(k) == "" {
+				c.invalid("empty redact key")
+				return
+			}
+		}
+		c.values.RedactKeys = append(c.values.RedactKeys, keys...)
+	}
+}
+
+// WithRedactor sets a rule of the caller's own: it is asked about every
+// value recorded, with the path of keys leading to it, and returns the
+// replacement and true to mask it.
+func WithRedactor(f func(path []string, v any) (any, bool)) Option {
+	return func(c *config) { c.values.Redactor = f }
+}
+
+// WithMaxDepth bounds the nesting depth of a recorded value.
+func WithMaxDepth(n int) Option {
+	return func(c *config) { c.values.MaxDepth = positive(c, "max depth", n) }
+}
+
+// WithMaxItems bounds the entries kept of each map or slice.
+func WithMaxItems(n int) Option {
+	return func(c *config) { c.values.MaxItems = positive(c, "max items", n) }
+}
+
+// WithMaxStringLen bounds the bytes kept of each string.
+func WithMaxStringLen(n int) Option {
+	return func(c *config) { c.values.MaxString = positive(c, "max string length", n) }
+}
+
+// WithMaxEventBytes bounds the total size of the values recorded by one event.
+func WithMaxEventBytes(n int) Option {
+	return func(c *config) { c.values.MaxBytes = positive(c, "max event bytes", n) }
+}
+
+func positive(c *config, what string, n int) int {
+	if n <= 0 {
+		c.invalid("%s %d, want > 0", what, n)
+		return 0
+	}
+	return n
+}
