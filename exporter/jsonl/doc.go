@@ -1,0 +1,67 @@
+// Package jsonl is a flowtrace exporter that writes one JSON object per
+// event, one object per line, to an io.Writer (os.Stdout by default).
+//
+// # Schema
+//
+// The schema is stable: fields are added, never renamed or removed. Every
+// line has the common fields, then those of its event, in this order.
+//
+//	field                event            JSON type  omitted when
+//	-------------------  ---------------  ---------  -----------------
+//	event                all              string     never
+//	time                 all              string     never
+//	run_id               all              string     never
+//	component_id         log, outputs,    string     empty (run level)
+//	                     component_start,
+//	                     component_end
+//	parent_run_id        run_start        string     empty
+//	parent_component_id  run_start        string     empty
+//	run_name             run_start        string     empty
+//	project_name         run_start        string     empty
+//	user_id              run_start        string     empty
+//	session_id           run_start        string     empty
+//	metadata             run_start,       object     nil or empty
+//	                     component_start
+//	trace_id             run_start        string     never
+//	parent_id            component_start  string     empty
+//	name                 component_start, string     empty
+//	                     log
+//	type                 component_start, string     empty
+//	                     log
+//	inputs               component_start  object     nil or empty
+//	span_id              component_start  string     never
+//	message              log              any        never (null if nil)
+//	values               outputs          object     never ({} if empty)
+//	outputs              run_end          object     nil or empty
+//	error                component_end,   string     no error
+//	                     run_end
+//
+// event is one of "run_start", "component_start", "log", "outputs",
+// "component_end", "run_end". time is when the event happened, in UTC, RFC
+// 3339 with exactly nine fractional digits:
+// "2026-11-24T10:00:00.123456789Z". trace_id is 32 and span_id 16 lowercase
+// hexadecimal digits. error is the error's Error() text.
+//
+// The rule for omission: a string is omitted when empty and an object when
+// it has no key, except for the fields that are the point of their event
+// (the identifiers, message and values), which are always present.
+//
+// # Values that cannot be encoded
+//
+// Values reach the exporter as JSON-safe snapshots, but a record built by
+// hand may hold anything. A field whose value encoding/json cannot encode
+// (a channel, a function, NaN, a failing MarshalJSON) is written as the
+// string "!jsonl: cannot encode: <reason>" in place of the value; the
+// rest of the line is kept and the call returns nil, since the event was
+// written. Inside objects, keys are sorted, as encoding/json sorts them.
+//
+// # Writes
+//
+// Each event is encoded into a pooled buffer without any lock, then handed
+// to the writer in exactly one Write call under the exporter's mutex, so
+// lines of concurrent runs never interleave, even on a writer that is not
+// safe for concurrent use. An error from Write is returned by the
+// RunExporter call (the library counts the event as failed). Shutdown calls
+// Flush if the writer has a Flush() error method (as *bufio.Writer does)
+// and never closes the writer.
+package jsonl

@@ -1,0 +1,134 @@
+package jsonl
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+
+	"github.com/flowtrace/flowtrace"
+)
+
+var (
+	_ flowtrace.Exporter    = (*Exporter)(nil)
+	_ flowtrace.RunExporter = (*runExporter)(nil)
+)
+
+// Exporter writes every event of every run as one JSON line; the package
+// documentation gives the schema.
+//
+// The zero value writes to os.Stdout. An Exporter is safe for concurrent
+// use, and serialises its writes: the writer needs no locking of its own.
+// It must not be copied after first use.
+type Exporter struct {
+	mu sync.Mutex // held only around w.Write and w.Flush
+	w  io.Writer
+}
+
+// New returns an Exporter writing to w, or to os.Stdout if w is nil.
+func New(w io.Writer) *Exporter { return &Exporter{w: w} }
+
+// Name returns "jsonl".
+func (e *Exporter) Name() string { return "jsonl" }
+
+// StartRun writes the run_start line and returns the RunExporter that writes
+// the run's other events. A write error is returned, which disables this
+// exporter for the run.
+func (e *Exporter) StartRun(_ context.Context, r flowtrace.RunStart) (flowtrace.RunExporter, error) {
+	b := begin("run_start", r.Time, r.RunID, "")
+	b.str("parent_run_id", r.ParentRunID)
+	b.str("parent_component_id", r.ParentComponentID)
+	b.str("run_name", r.RunName)
+	b.str("project_name", r.ProjectName)
+	b.str("user_id", r.UserID)
+	b.str("session_id", r.SessionID)
+	b.object("metadata", r.Metadata, true)
+	b.hex("trace_id", r.TraceID[:])
+	if err := e.write(b); err != nil {
+		return nil, err
+	}
+	return &runExporter{e: e}, nil
+}
+
+// Shutdown flushes the writer if it has a Flush() error method, and returns
+// that method's error. It does not close the writer, and the Exporter keeps
+// writing whatever it receives afterwards.
+func (e *Exporter) Shutdown(context.Context) error {
+	f, ok := e.writer().(interface{ Flush() error })
+	if !ok {
+		return nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := f.Flush(); err != nil {
+		return fmt.Errorf("jsonl: flush: %w", err)
+	}
+	return nil
+}
+
+func (e *Exporter) writer() io.Writer {
+	if e.w == nil {
+		return os.Stdout
+	}
+	return e.w
+}
+
+// write ends the line in b, writes it with one Write call and recycles b.
+func (e *Exporter) write(b *buffer) error {
+	defer b.free()
+	line := b.end()
+	w := e.writer()
+	e.mu.Lock()
+	n, err := w.Write(line)
+	e.mu.Unlock()
+	if err == nil && n < len(line) {
+		err = io.ErrShortWrite
+	}
+	if err != nil {
+		return fmt.Errorf("jsonl: write: %w", err)
+	}
+	return nil
+}
+
+// runExporter writes the events of one run. It has no state of its own:
+// every record carries its run ID.
+type runExporter struct{ e *Exporter }
+
+func (x *runExporter) StartComponent(_ context.Context, c flowtrace.ComponentStart) error {
+	b := begin("component_start", c.Time, c.RunID, c.ComponentID)
+	b.str("parent_id", c.ParentID)
+	b.str("name", c.Name)
+	b.str("type", c.Type)
+	b.object("inputs", c.Inputs, true)
+	b.object("metadata", c.Metadata, true)
+	b.hex("span_id", c.SpanID[:])
+	return x.e.write(b)
+}
+
+func (x *runExporter) AddLog(_ context.Context, l flowtrace.LogEntry) error {
+	b := begin("log", l.Time, l.RunID, l.ComponentID)
+	b.str("name", l.Name)
+	b.str("type", l.Type)
+	b.value("message", l.Message)
+	return x.e.write(b)
+}
+
+func (x *runExporter) SetOutputs(_ context.Context, o flowtrace.Outputs) error {
+	b := begin("outputs", o.Time, o.RunID, o.ComponentID)
+	b.object("values", o.Values, false)
+	return x.e.write(b)
+}
+
+func (x *runExporter) EndComponent(_ context.Context, c flowtrace.ComponentEnd) error {
+	b := begin("component_end", c.Time, c.RunID, c.ComponentID)
+	b.err("error", c.Err)
+	return x.e.write(b)
+}
+
+func (x *runExporter) EndRun(_ context.Context, r flowtrace.RunEnd) error {
+	b := begin("run_end", r.Time, r.RunID, "")
+	b.object("outputs", r.Outputs, true)
+	b.err("error", r.Err)
+	return x.e.write(b)
+}

@@ -1,0 +1,385 @@
+package memory_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/flowtrace/flowtrace"
+	"github.com/flowtrace/flowtrace/exporter/memory"
+)
+
+var t0 = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+
+func at(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+
+func start(t *testing.T, e *memory.Exporter, id string) flowtrace.RunExporter {
+	t.Helper()
+	re, err := e.StartRun(context.Background(), flowtrace.RunStart{RunID: id, RunName: "run " + id, Time: at(0)})
+	require.NoError(t, err, "StartRun of a new run %q", id)
+	require.NotNil(t, re, "StartRun returns a RunExporter")
+	return re
+}
+
+func TestName(t *testing.T) {
+	assert.Equal(t, "memory", memory.New().Name())
+}
+
+func TestRecordsAWholeRun(t *testing.T) {
+	ctx := context.Background()
+	e := memory.New()
+	info := flowtrace.RunStart{RunID: "r1", RunName: "support-bot", UserID: "u1", Metadata: map[string]any{"tier": "gold"}, TraceID: [16]byte{1}, Time: at(0)}
+	re, err := e.StartRun(ctx, info)
+	require.NoError(t, err)
+
+	agent := flowtrace.ComponentStart{RunID: "r1", ComponentID: "a", Name: "agent", Type: "agent", Inputs: map[string]any{"q": "capital?"}, Time: at(1)}
+	tool := flowtrace.ComponentStart{RunID: "r1", ComponentID: "t", ParentID: "a", Name: "search", Type: "tool", Time: at(2)}
+	toolLog := flowtrace.LogEntry{RunID: "r1", ComponentID: "t", Name: "http", Message: map[string]any{"status": int64(503)}, Time: at(3)}
+	runLog := flowtrace.LogEntry{RunID: "r1", Name: "note", Message: "half way", Time: at(4)}
+	toolErr := errors.New("timeout")
+	steps := []func() error{
+		func() error { return re.StartComponent(ctx, agent) },
+		func() error { return re.StartComponent(ctx, tool) },
+		func() error { return re.AddLog(ctx, toolLog) },
+		func() error {
+			return re.EndComponent(ctx, flowtrace.ComponentEnd{RunID: "r1", ComponentID: "t", Err: toolErr, Time: at(5)})
+		},
+		func() error { return re.AddLog(ctx, runLog) },
+		func() error {
+			return re.SetOutputs(ctx, flowtrace.Outputs{RunID: "r1", ComponentID: "a", Values: map[string]any{"text": "Par", "tokens": int64(1)}})
+		},
+		func() error {
+			return re.SetOutputs(ctx, flowtrace.Outputs{RunID: "r1", ComponentID: "a", Values: map[string]any{"text": "Paris"}})
+		},
+		func() error {
+			return re.EndComponent(ctx, flowtrace.ComponentEnd{RunID: "r1", ComponentID: "a", Time: at(6)})
+		},
+		func() error {
+			return re.SetOutputs(ctx, flowtrace.Outputs{RunID: "r1", Values: map[string]any{"answer": "draft", "score": 0.5}})
+		},
+		func() error {
+			return re.EndRun(ctx, flowtrace.RunEnd{RunID: "r1", Outputs: map[string]any{"answer": "Paris"}, Time: at(7)})
+		},
+	}
+	for i, step := range steps {
+		require.NoError(t, step(), "step %d of a well-formed run must be accepted", i)
+	}
+
+	want := memory.Run{
+		Info: info,
+		Components: []memory.Component{
+			{Info: agent, Outputs: map[string]any{"text": "Paris", "tokens": int64(1)}, Ended: true, End: at(6)},
+			{Info: tool, Logs: []flowtrace.LogEntry{toolLog}, Err: toolErr, Ended: true, End: at(5)},
+		},
+		Logs:    []flowtrace.LogEntry{runLog},
+		Outputs: map[string]any{"answer": "Paris", "score": 0.5},
+		Ended:   true,
+		End:     at(7),
+	}
+	got, ok := e.Run("r1")
+	require.True(t, ok, "Run must find a started run")
+	assert.Equal(t, want, got, "components in start order, outputs merged with later keys winning, RunEnd.Outputs last")
+	assert.Equal(t, []memory.Run{want}, e.Runs())
+}
+
+func TestEndRunClosesOpenComponents(t *testing.T) {
+	ctx := context.Background()
+	e := memory.New()
+	re := start(t, e, "r")
+	require.NoError(t, re.StartComponent(ctx, flowtrace.ComponentStart{RunID: "r", ComponentID: "open", Time: at(1)}))
+	require.NoError(t, re.StartComponent(ctx, flowtrace.ComponentStart{RunID: "r", ComponentID: "closed", Time: at(1)}))
+	require.NoError(t, re.EndComponent(ctx, flowtrace.ComponentEnd{RunID: "r", ComponentID: "closed", Time: at(2)}))
+	runErr := errors.New("boom")
+	require.NoError(t, re.EndRun(ctx, flowtrace.RunEnd{RunID: "r", Err: runErr, Time: at(9)}))
+
+	run, _ := e.Run("r")
+	assert.True(t, run.Ended)
+	assert.Equal(t, runErr, run.Err, "Run.Err is RunEnd.Err")
+	assert.Nil(t, run.Outputs, "a run without outputs has nil Outputs")
+	require.Len(t, run.Components, 2)
+	open, closed := run.Components[0], run.Components[1]
+	assert.True(t, open.Ended, "EndRun closes a component whose end was not delivered")
+	assert.ErrorIs(t, open.Err, flowtrace.ErrComponentNotEnded)
+	assert.Equal(t, at(9), open.End, "a component closed by EndRun ends when the run ends")
+	assert.NoError(t, closed.Err, "a component that ended keeps its own end")
+	assert.Equal(t, at(2), closed.End)
+}
+
+func TestRefusedRecords(t *testing.T) {
+	ctx := context.Background()
+	cs := func(id string) flowtrace.ComponentStart { return flowtrace.ComponentStart{RunID: "r", ComponentID: id} }
+	log := func(id string) flowtrace.LogEntry { return flowtrace.LogEntry{RunID: "r", ComponentID: id, Name: "l"} }
+	out := func(id string) flowtrace.Outputs {
+		return flowtrace.Outputs{RunID: "r", ComponentID: id, Values: map[string]any{"k": "v"}}
+	}
+	ce := func(id string) flowtrace.ComponentEnd { return flowtrace.ComponentEnd{RunID: "r", ComponentID: id} }
+	for _, tc := range []struct {
+		name   string
+		record func(re flowtrace.RunExporter) error
+		want   error
+	}{
+		{"log for unknown component", func(re flowtrace.RunExporter) error { return re.AddLog(ctx, log("nope")) }, memory.ErrUnknownComponent},
+		{"outputs for unknown component", func(re flowtrace.RunExporter) error { return re.SetOutputs(ctx, out("nope")) }, memory.ErrUnknownComponent},
+		{"end of unknown component", func(re flowtrace.RunExporter) error { return re.EndComponent(ctx, ce("nope")) }, memory.ErrUnknownComponent},
+		{"second start of a component", func(re flowtrace.RunExporter) error { return re.StartComponent(ctx, cs("open")) }, memory.ErrDuplicateComponent},
+		{"second start of an ended component", func(re flowtrace.RunExporter) error { return re.StartComponent(ctx, cs("ended")) }, memory.ErrDuplicateComponent},
+		{"log after component end", func(re flowtrace.RunExporter) error { return re.AddLog(ctx, log("ended")) }, memory.ErrComponentEnded},
+		{"outputs after component end", func(re flowtrace.RunExporter) error { return re.SetOutputs(ctx, out("ended")) }, memory.ErrComponentEnded},
+		{"second component end", func(re flowtrace.RunExporter) error { return re.EndComponent(ctx, ce("ended")) }, memory.ErrComponentEnded},
+		{"record of another run", func(re flowtrace.RunExporter) error {
+			return re.AddLog(ctx, flowtrace.LogEntry{RunID: "other", Name: "l"})
+		}, memory.ErrWrongRun},
+		{"end of another run", func(re flowtrace.RunExporter) error {
+			return re.EndRun(ctx, flowtrace.RunEnd{RunID: "other"})
+		}, memory.ErrWrongRun},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := memory.New()
+			re := start(t, e, "r")
+			require.NoError(t, re.StartComponent(ctx, cs("open")))
+			require.NoError(t, re.StartComponent(ctx, cs("ended")))
+			require.NoError(t, re.EndComponent(ctx, ce("ended")))
+			before, _ := e.Run("r")
+
+			err := tc.record(re)
+			require.ErrorIs(t, err, tc.want, "the record must be refused with %v", tc.want)
+			after, _ := e.Run("r")
+			assert.Equal(t, before, after, "a refused record changes nothing")
+		})
+	}
+
+	afterEnd := []struct {
+		name   string
+		record func(re flowtrace.RunExporter) error
+	}{
+		{"StartComponent", func(re flowtrace.RunExporter) error { return re.StartComponent(ctx, cs("late")) }},
+		{"run-level AddLog", func(re flowtrace.RunExporter) error { return re.AddLog(ctx, log("")) }},
+		{"component AddLog", func(re flowtrace.RunExporter) error { return re.AddLog(ctx, log("c")) }},
+		{"run-level SetOutputs", func(re flowtrace.RunExporter) error { return re.SetOutputs(ctx, out("")) }},
+		{"component SetOutputs", func(re flowtrace.RunExporter) error { return re.SetOutputs(ctx, out("c")) }},
+		{"EndComponent", func(re flowtrace.RunExporter) error { return re.EndComponent(ctx, ce("c")) }},
+		{"EndRun", func(re flowtrace.RunExporter) error { return re.EndRun(ctx, flowtrace.RunEnd{RunID: "r"}) }},
+	}
+	for _, tc := range afterEnd {
+		t.Run(tc.name+" after EndRun", func(t *testing.T) {
+			e := memory.New()
+			re := start(t, e, "r")
+			require.NoError(t, re.StartComponent(ctx, cs("c")))
+			require.NoError(t, re.EndRun(ctx, flowtrace.RunEnd{RunID: "r", Time: at(1)}))
+			before, _ := e.Run("r")
+
+			require.ErrorIs(t, tc.record(re), memory.ErrRunEnded, "nothing is accepted after EndRun")
+			after, _ := e.Run("r")
+			assert.Equal(t, before, after, "a refused record changes nothing")
+		})
+	}
+
+	t.Run("second StartRun with the same ID", func(t *testing.T) {
+		e := memory.New()
+		start(t, e, "r")
+		re, err := e.StartRun(ctx, flowtrace.RunStart{RunID: "r"})
+		require.ErrorIs(t, err, memory.ErrDuplicateRun)
+		assert.Nil(t, re, "no RunExporter with an error")
+		assert.Equal(t, 1, e.Len(), "the refused run is not recorded")
+	})
+}
+
+func TestRunsLenResetShutdowns(t *testing.T) {
+	ctx := context.Background()
+	var e memory.Exporter // the zero value is ready to use
+	assert.Empty(t, e.Runs(), "a new exporter has no run")
+	_, ok := e.Run("x")
+	assert.False(t, ok, "Run reports an unknown ID as not found")
+
+	ids := []string{"c", "a", "b"}
+	res := make([]flowtrace.RunExporter, len(ids))
+	for i, id := range ids {
+		res[i] = start(t, &e, id)
+	}
+	// End them in another order: Runs stays in start order.
+	for _, i := range []int{2, 0, 1} {
+		require.NoError(t, res[i].EndRun(ctx, flowtrace.RunEnd{RunID: ids[i]}))
+	}
+	var got []string
+	for _, r := range e.Runs() {
+		got = append(got, r.Info.RunID)
+	}
+	assert.Equal(t, ids, got, "Runs lists runs in StartRun order")
+	assert.Equal(t, 3, e.Len())
+
+	require.NoError(t, e.Shutdown(ctx))
+	require.NoError(t, e.Shutdown(ctx))
+	assert.Equal(t, 2, e.Shutdowns(), "every Shutdown call is counted")
+
+	late := start(t, &e, "after-shutdown")
+	require.NoError(t, late.AddLog(ctx, flowtrace.LogEntry{RunID: "after-shutdown", Name: "l"}), "records after Shutdown are still recorded")
+	run, ok := e.Run("after-shutdown")
+	require.True(t, ok)
+	assert.Len(t, run.Logs, 1)
+
+	e.Reset()
+	assert.Zero(t, e.Len(), "Reset forgets every run")
+	assert.Empty(t, e.Runs())
+	assert.NoError(t, late.AddLog(ctx, flowtrace.LogEntry{RunID: "after-shutdown", Name: "l"}), "a forgotten run still accepts records")
+	assert.Zero(t, e.Len(), "records of a forgotten run do not bring it back")
+	start(t, &e, "a") // its ID may be reused
+	assert.Equal(t, 2, e.Shutdowns(), "Reset keeps the Shutdown count")
+}
+
+func TestReturnedRunsAreDeepCopies(t *testing.T) {
+	ctx := context.Background()
+	e := memory.New()
+	re, err := e.StartRun(ctx, flowtrace.RunStart{RunID: "r", Metadata: map[string]any{"tags": []any{"x"}}})
+	require.NoError(t, err)
+	require.NoError(t, re.StartComponent(ctx, flowtrace.ComponentStart{RunID: "r", ComponentID: "c", Inputs: map[string]any{"q": map[string]any{"n": int64(1)}}}))
+	require.NoError(t, re.AddLog(ctx, flowtrace.LogEntry{RunID: "r", ComponentID: "c", Message: []any{map[string]any{"k": "v"}}}))
+	require.NoError(t, re.SetOutputs(ctx, flowtrace.Outputs{RunID: "r", ComponentID: "c", Values: map[string]any{"list": []any{int64(1)}}}))
+	require.NoError(t, re.AddLog(ctx, flowtrace.LogEntry{RunID: "r", Message: map[string]any{"m": "run"}}))
+	require.NoError(t, re.SetOutputs(ctx, flowtrace.Outputs{RunID: "r", Values: map[string]any{"typed": []string{"a"}, "nested": map[string][]int{"n": {1}}}}))
+	want, _ := e.Run("r")
+
+	mutations := map[string]func(r *memory.Run){
+		"run metadata":        func(r *memory.Run) { r.Info.Metadata["tags"].([]any)[0] = "changed" },
+		"run outputs key":     func(r *memory.Run) { r.Outputs["new"] = 1 },
+		"typed slice":         func(r *memory.Run) { r.Outputs["typed"].([]string)[0] = "changed" },
+		"typed nested map":    func(r *memory.Run) { r.Outputs["nested"].(map[string][]int)["n"][0] = 9 },
+		"run log message":     func(r *memory.Run) { r.Logs[0].Message.(map[string]any)["m"] = "changed" },
+		"run logs slice":      func(r *memory.Run) { r.Logs[0].Name = "changed" },
+		"component inputs":    func(r *memory.Run) { r.Components[0].Info.Inputs["q"].(map[string]any)["n"] = 2 },
+		"component log":       func(r *memory.Run) { r.Components[0].Logs[0].Message.([]any)[0].(map[string]any)["k"] = "changed" },
+		"component outputs":   func(r *memory.Run) { r.Components[0].Outputs["list"].([]any)[0] = "changed" },
+		"component struct":    func(r *memory.Run) { r.Components[0].Ended = true },
+		"components appended": func(r *memory.Run) { r.Components = append(r.Components[:0], memory.Component{}) },
+	}
+	for name, mutate := range mutations {
+		t.Run(name, func(t *testing.T) {
+			for _, get := range []func() memory.Run{
+				func() memory.Run { return e.Runs()[0] },
+				func() memory.Run { r, _ := e.Run("r"); return r },
+			} {
+				got := get()
+				mutate(&got)
+				again, _ := e.Run("r")
+				require.Equal(t, want, again, "mutating a returned run must not change what the exporter holds")
+			}
+		})
+	}
+}
+
+func TestCopiesKeepTheShapeOfHandBuiltValues(t *testing.T) {
+	ctx := context.Background()
+	cyclic := map[string]any{"name": "loop"}
+	cyclic["self"] = cyclic
+	selfSlice := make([]any, 2)
+	selfSlice[0] = selfSlice
+	shared := map[string]any{"x": int64(1)}
+	array := [2][]int{{1}, {2}}
+
+	e := memory.New()
+	re := start(t, e, "r")
+	require.NoError(t, re.AddLog(ctx, flowtrace.LogEntry{RunID: "r", Message: map[string]any{
+		"cyclic": cyclic, "slice": selfSlice, "a": shared, "b": shared, "array": array,
+	}}))
+
+	run, _ := e.Run("r")
+	msg := run.Logs[0].Message.(map[string]any)
+	gotCyclic := msg["cyclic"].(map[string]any)
+	assert.Equal(t, "loop", gotCyclic["name"])
+	// Compare identities, never values: printing a cyclic value never ends.
+	assert.True(t, sameMap(gotCyclic, gotCyclic["self"].(map[string]any)), "a map that holds itself is copied as a map that holds itself")
+	assert.False(t, sameMap(cyclic, gotCyclic), "and it is a copy")
+	gotSlice := msg["slice"].([]any)
+	assert.True(t, &gotSlice[0] == &gotSlice[0].([]any)[0], "a slice that holds itself is copied as one")
+	assert.False(t, &gotSlice[0] == &selfSlice[0], "and it is a copy")
+	gotArray := msg["array"].([2][]int)
+	gotArray[0][0] = 9
+	assert.Equal(t, 1, array[0][0], "slices inside arrays are copied")
+	msg["a"].(map[string]any)["x"] = int64(2)
+	assert.Equal(t, int64(2), msg["b"].(map[string]any)["x"], "a map held twice is copied once, keeping the sharing")
+	assert.Equal(t, int64(1), shared["x"], "the original is untouched")
+}
+
+// sameMap reports whether a and b are the same map.
+func sameMap(a, b map[string]any) bool {
+	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
+}
+
+func TestReadsDuringConcurrentDelivery(t *testing.T) {
+	const runs, comps, logs = 50, 5, 10
+	ctx := context.Background()
+	e := memory.New()
+	done := make(chan struct{})
+	var readers sync.WaitGroup
+	for range 4 {
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				for _, r := range e.Runs() {
+					// Reading and writing every part of the copy is race-free.
+					for i := range r.Components {
+						r.Components[i].Outputs = map[string]any{}
+						for j := range r.Components[i].Logs {
+							r.Components[i].Logs[j].Name = ""
+						}
+					}
+					if got, ok := e.Run(r.Info.RunID); ok {
+						got.Logs = append(got.Logs, flowtrace.LogEntry{})
+					}
+				}
+				_ = e.Len()
+			}
+		}()
+	}
+
+	var writers sync.WaitGroup
+	for i := range runs {
+		writers.Add(1)
+		go func() {
+			defer writers.Done()
+			id := fmt.Sprint("run-", i)
+			re, err := e.StartRun(ctx, flowtrace.RunStart{RunID: id})
+			if !assert.NoError(t, err) {
+				return
+			}
+			for c := range comps {
+				cid := fmt.Sprint("c", c)
+				assert.NoError(t, re.StartComponent(ctx, flowtrace.ComponentStart{RunID: id, ComponentID: cid}))
+				for l := range logs {
+					assert.NoError(t, re.AddLog(ctx, flowtrace.LogEntry{RunID: id, ComponentID: cid, Message: map[string]any{"l": l}}))
+					assert.NoError(t, re.SetOutputs(ctx, flowtrace.Outputs{RunID: id, ComponentID: cid, Values: map[string]any{"last": l}}))
+				}
+				assert.NoError(t, re.EndComponent(ctx, flowtrace.ComponentEnd{RunID: id, ComponentID: cid}))
+				assert.NoError(t, re.AddLog(ctx, flowtrace.LogEntry{RunID: id}))
+			}
+			assert.NoError(t, re.EndRun(ctx, flowtrace.RunEnd{RunID: id, Outputs: map[string]any{"i": i}}))
+		}()
+	}
+	writers.Wait()
+	close(done)
+	readers.Wait()
+
+	all := e.Runs()
+	require.Len(t, all, runs, "every run started is listed")
+	for _, r := range all {
+		assert.True(t, r.Ended, "run %s ended", r.Info.RunID)
+		assert.Len(t, r.Logs, comps, "run %s has its run-level logs", r.Info.RunID)
+		require.Len(t, r.Components, comps, "run %s has its components", r.Info.RunID)
+		for _, c := range r.Components {
+			assert.Len(t, c.Logs, logs, "component %s of run %s has all its logs", c.Info.ComponentID, r.Info.RunID)
+			assert.Equal(t, map[string]any{"last": logs - 1}, c.Outputs, "the last outputs win")
+		}
+	}
+}
