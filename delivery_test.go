@@ -1,0 +1,573 @@
+package flowtrace_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/flowtrace/flowtrace"
+	"github.com/flowtrace/flowtrace/exporter/memory"
+)
+
+// funcExporter is an exporter whose every call runs hook (which may sleep,
+// block, fail or panic) before recording into an inner memory exporter.
+type funcExporter struct {
+	name     string
+	rec      *memory.Exporter
+	onStart  func(ctx context.Context, r flowtrace.RunStart) error
+	hook     func(ctx context.Context, method string) error
+	shutdown atomic.Int32
+}
+
+func newFuncExporter(name string, hook func(ctx context.Context, method string) error) *funcExporter {
+	return &funcExporter{name: name, rec: memory.New(), hook: hook}
+}
+
+func (e *funcExporter) Name() string { return e.name }
+func (e *funcExporter) StartRun(ctx context.Context, r flowtrace.RunStart) (flowtrace.RunExporter, error) {
+	if e.onStart != nil {
+		if err := e.onStart(ctx, r); err != nil {
+			return nil, err
+		}
+	}
+	inner, err := e.rec.StartRun(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	return &funcRun{e: e, inner: inner}, nil
+}
+func (e *funcExporter) Shutdown(context.Context) error { e.shutdown.Add(1); return nil }
+
+type funcRun struct {
+	e     *funcExporter
+	inner flowtrace.RunExporter
+}
+
+func (r *funcRun) call(ctx context.Context, m string) error {
+	if r.e.hook == nil {
+		return nil
+	}
+	return r.e.hook(ctx, m)
+}
+func (r *funcRun) StartComponent(ctx context.Context, c flowtrace.ComponentStart) error {
+	if err := r.call(ctx, "StartComponent"); err != nil {
+		return err
+	}
+	return r.inner.StartComponent(ctx, c)
+}
+func (r *funcRun) AddLog(ctx context.Context, l flowtrace.LogEntry) error {
+	if err := r.call(ctx, "AddLog"); err != nil {
+		return err
+	}
+	return r.inner.AddLog(ctx, l)
+}
+func (r *funcRun) SetOutputs(ctx context.Context, o flowtrace.Outputs) error {
+	if err := r.call(ctx, "SetOutputs"); err != nil {
+		return err
+	}
+	return r.inner.SetOutputs(ctx, o)
+}
+func (r *funcRun) EndComponent(ctx context.Context, c flowtrace.ComponentEnd) error {
+	if err := r.call(ctx, "EndComponent"); err != nil {
+		return err
+	}
+	return r.inner.EndComponent(ctx, c)
+}
+func (r *funcRun) EndRun(ctx context.Context, e flowtrace.RunEnd) error {
+	if err := r.call(ctx, "EndRun"); err != nil {
+		return err
+	}
+	return r.inner.EndRun(ctx, e)
+}
+
+// slowHook simulates a backend that takes d per call.
+func slowHook(d time.Duration) func(context.Context, string) error {
+	return func(context.Context, string) error { time.Sleep(d); return nil }
+}
+
+// TestFullQueueNeverDeadlocks emits 100 times the queue size into a 1 ms
+// per call exporter, from one goroutine and from 64: the test finishes and
+// every event is accounted for.
+func TestFullQueueNeverDeadlocks(t *testing.T) {
+	const queue = 10
+	for _, producers := range []int{1, 64} {
+		t.Run(fmt.Sprint(producers, " producers"), func(t *testing.T) {
+			slow := newFuncExporter("slow", slowHook(time.Millisecond))
+			svc, _, errs := newService(t, flowtrace.WithQueueSize(queue), flowtrace.WithExporter(slow))
+			ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+			require.NoError(t, err)
+			var wg sync.WaitGroup
+			per := 100 * queue / producers
+			for p := range producers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := range per {
+						svc.AddLog(ctx, flowtrace.Log{Name: "x", Message: p*per + i})
+					}
+				}()
+			}
+			wg.Wait()
+			sum, err := svc.EndTracers(within(t, ctx), nil, nil)
+			require.NoError(t, err)
+			requireBalanced(t, sum)
+			d := sum.Exporters["slow"]
+			assert.Equal(t, uint64(per*producers+2), d.Emitted)
+			assert.NotZero(t, d.Dropped, "a 1 ms exporter cannot keep up with 1,000 events into a queue of 10")
+			assert.Equal(t, 1, errs.count(flowtrace.ErrQueueFull), "the first drop of a run is reported, once")
+			run, _ := slow.rec.Run(sum.RunID)
+			assert.Equal(t, int(d.Delivered)-2, len(run.Logs), "what was delivered is what the exporter has")
+			assert.True(t, run.Ended, "the run's end is never dropped")
+		})
+	}
+}
+
+func TestBlockForLosesNothingWithAFastExporter(t *testing.T) {
+	svc, rec, _ := newService(t, flowtrace.WithQueueSize(8), flowtrace.WithOverflow(flowtrace.BlockFor(time.Second)))
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	for p := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 200 {
+				svc.AddLog(ctx, flowtrace.Log{Name: "x", Message: p*1000 + i})
+			}
+		}()
+	}
+	wg.Wait()
+	sum, err := svc.EndTracers(within(t, ctx), nil, nil)
+	require.NoError(t, err)
+	assert.Equal(t, flowtrace.Delivery{Emitted: 3202, Delivered: 3202}, sum.Exporters["memory"])
+	run, _ := rec.Run(sum.RunID)
+	assert.Len(t, run.Logs, 3200)
+}
+
+// TestExporterCallingBackDoesNotDeadlock has an exporter that logs through
+// the same TraceService from inside AddLog, with the queue empty and full.
+func TestExporterCallingBackDoesNotDeadlock(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		queue    int
+		overflow flowtrace.Overflow
+	}{
+		{"roomy queue", 1024, flowtrace.DropNewest},
+		{"full queue, drop", 2, flowtrace.DropNewest},
+		{"full queue, block", 2, flowtrace.BlockFor(5 * time.Millisecond)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var svc *flowtrace.TraceService
+			var side context.Context
+			var calls atomic.Int64
+			reentrant := newFuncExporter("reentrant", nil)
+			reentrant.hook = func(ctx context.Context, method string) error {
+				if method == "AddLog" && calls.Add(1) <= 200 {
+					svc.AddLog(side, flowtrace.Log{Name: "from exporter"})
+					if nested, err := svc.StartTracers(ctx, flowtrace.RunInfo{RunName: "nested-in-exporter"}); err == nil {
+						svc.AddLog(nested, flowtrace.Log{Name: "nested"})
+						_, _ = svc.EndTracers(nested, nil, nil)
+					}
+				}
+				return nil
+			}
+			svc, _, _ = newService(t, flowtrace.WithQueueSize(tc.queue), flowtrace.WithOverflow(tc.overflow), flowtrace.WithExporter(reentrant))
+			var err error
+			side, err = svc.StartTracers(context.Background(), flowtrace.RunInfo{RunName: "side"})
+			require.NoError(t, err)
+			ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{RunName: "main"})
+			require.NoError(t, err)
+			for i := range 100 {
+				svc.AddLog(ctx, flowtrace.Log{Name: "main", Message: i})
+			}
+			sum, err := svc.EndTracers(ctx, nil, nil)
+			require.NoError(t, err)
+			requireBalanced(t, sum)
+			sideSum, err := svc.EndTracers(side, nil, nil)
+			require.NoError(t, err)
+			requireBalanced(t, sideSum)
+			require.NoError(t, svc.Shutdown(deadline(t)))
+			requireStatsBalanced(t, svc.Stats())
+		})
+	}
+}
+
+// TestSlowExporterDoesNotHoldBackOthers blocks one exporter completely and
+// checks another receives the whole run meanwhile.
+func TestSlowExporterDoesNotHoldBackOthers(t *testing.T) {
+	release := make(chan struct{})
+	blocked := newFuncExporter("blocked", func(ctx context.Context, _ string) error {
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return nil
+	})
+	fastDone := make(chan string, 1)
+	fast := newFuncExporter("fast", func(_ context.Context, m string) error {
+		if m == "EndRun" {
+			fastDone <- m
+		}
+		return nil
+	})
+	svc, _, _ := newService(t, flowtrace.WithExporter(blocked), flowtrace.WithExporter(fast))
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+	require.NoError(t, err)
+	for i := range 100 {
+		cctx, c := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: fmt.Sprint(i)})
+		svc.AddLog(cctx, flowtrace.Log{Name: "l"})
+		c.End(nil)
+	}
+	endDone := make(chan flowtrace.RunSummary, 1)
+	go func() {
+		sum, err := svc.EndTracers(ctx, nil, nil)
+		assert.NoError(t, err)
+		endDone <- sum
+	}()
+	select {
+	case <-fastDone:
+	case <-deadline(t).Done():
+		t.Fatal("the fast exporter did not receive the run while the other was blocked")
+	}
+	run, ok := fast.rec.Run(runID(t, ctx))
+	require.True(t, ok)
+	assert.Len(t, run.Components, 100, "the fast exporter has every component while the slow one is blocked")
+	close(release)
+	sum := <-endDone
+	requireBalanced(t, sum)
+	assert.Equal(t, uint64(302), sum.Exporters["blocked"].Delivered)
+}
+
+// TestHangingExporterIsAbandoned has an exporter that ignores its ctx and
+// blocks until the test ends. EndTracers and Shutdown must still return by
+// their deadlines and name it; the other exporter receives everything.
+func TestHangingExporterIsAbandoned(t *testing.T) {
+	release := make(chan struct{})
+	var hung atomic.Int32
+	hanging := newFuncExporter("hanging", func(_ context.Context, m string) error {
+		if m == "AddLog" && hung.Add(1) == 1 {
+			<-release // ignores ctx
+		}
+		return nil
+	})
+	log := &errorLog{}
+	rec := memory.New()
+	svc, err := flowtrace.NewTraceService(flowtrace.WithExporter(rec), flowtrace.WithExporter(hanging),
+		flowtrace.WithExportTimeout(50*time.Millisecond), flowtrace.WithErrorHandler(log.handle))
+	require.NoError(t, err)
+	defer close(release) // let the abandoned call return before goleak looks
+
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+	require.NoError(t, err)
+	for i := range 10 {
+		svc.AddLog(ctx, flowtrace.Log{Name: "l", Message: i})
+	}
+	sum, err := svc.EndTracers(ctx, nil, nil)
+	require.ErrorIs(t, err, flowtrace.ErrExportTimeout)
+	assert.Contains(t, err.Error(), `"hanging"`, "the error names the stuck exporter")
+	requireBalanced(t, sum)
+	assert.Equal(t, uint64(12), sum.Exporters["memory"].Delivered, "the other exporter gets everything")
+	assert.NotZero(t, sum.Exporters["hanging"].Failed)
+	assert.Equal(t, 1, log.count(flowtrace.ErrExportTimeout), "the abandonment is reported once")
+
+	// While the call is stuck, later runs fail fast on that exporter.
+	ctx2, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+	require.NoError(t, err)
+	svc.AddLog(ctx2, flowtrace.Log{Name: "l"})
+	sum2, err := svc.EndTracers(ctx2, nil, nil)
+	require.ErrorIs(t, err, flowtrace.ErrExportTimeout)
+	assert.Equal(t, flowtrace.Delivery{Emitted: 3, Failed: 3}, sum2.Exporters["hanging"])
+	assert.Equal(t, flowtrace.Delivery{Emitted: 3, Delivered: 3}, sum2.Exporters["memory"])
+	require.NoError(t, svc.Shutdown(deadline(t)))
+}
+
+// TestEndTracersHonoursItsDeadline blocks an exporter until after EndTracers'
+// deadline has passed.
+func TestEndTracersHonoursItsDeadline(t *testing.T) {
+	release := make(chan struct{})
+	blocked := newFuncExporter("blocked", func(ctx context.Context, m string) error {
+		if m == "AddLog" {
+			<-release
+		}
+		return nil
+	})
+	svc, _, _ := newService(t, flowtrace.WithExporter(blocked))
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+	require.NoError(t, err)
+	svc.AddLog(ctx, flowtrace.Log{Name: "l"})
+
+	short, cancel := context.WithCancel(ctx)
+	cancel() // already past its deadline: EndTracers must not wait
+	sum, err := svc.EndTracers(short, nil, nil)
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Contains(t, err.Error(), `"blocked"`)
+	assert.Less(t, sum.Exporters["blocked"].Delivered+sum.Exporters["blocked"].Failed, sum.Exporters["blocked"].Emitted, "the summary says what is still pending")
+	close(release)
+}
+
+func TestPanickingExporterIsContained(t *testing.T) {
+	panicky := newFuncExporter("panicky", func(_ context.Context, m string) error {
+		if m == "AddLog" {
+			panic("backend bug")
+		}
+		return nil
+	})
+	refusing := newFuncExporter("refusing", nil)
+	refusing.onStart = func(_ context.Context, r flowtrace.RunStart) error {
+		if r.RunName == "refused" {
+			return errors.New("no quota")
+		}
+		return nil
+	}
+	startPanics := newFuncExporter("start-panics", nil)
+	startPanics.onStart = func(context.Context, flowtrace.RunStart) error { panic("in StartRun") }
+
+	svc, rec, errs := newService(t, flowtrace.WithExporter(panicky), flowtrace.WithExporter(refusing), flowtrace.WithExporter(startPanics))
+	for _, name := range []string{"refused", "accepted"} {
+		ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{RunName: name})
+		require.NoError(t, err)
+		for i := range 5 {
+			svc.AddLog(ctx, flowtrace.Log{Name: "l", Message: i})
+		}
+		sum, err := svc.EndTracers(ctx, nil, nil)
+		require.NoError(t, err)
+		requireBalanced(t, sum)
+		assert.Equal(t, flowtrace.Delivery{Emitted: 7, Delivered: 7}, sum.Exporters["memory"], "other exporters carry on")
+		assert.Equal(t, flowtrace.Delivery{Emitted: 7, Delivered: 2, Failed: 5}, sum.Exporters["panicky"])
+		assert.Equal(t, flowtrace.Delivery{Emitted: 7, Failed: 7}, sum.Exporters["start-panics"])
+		if name == "refused" {
+			assert.Equal(t, flowtrace.Delivery{Emitted: 7, Failed: 7}, sum.Exporters["refusing"], "StartRun's error disables the exporter for that run")
+		} else {
+			assert.Equal(t, flowtrace.Delivery{Emitted: 7, Delivered: 7}, sum.Exporters["refusing"], "…and for that run only")
+		}
+		run, _ := rec.Run(sum.RunID)
+		assert.Len(t, run.Logs, 5)
+	}
+	panics := 0
+	for _, e := range errs.all() {
+		if errors.Is(e, flowtrace.ErrExporterPanic) {
+			panics++
+			assert.True(t, strings.Contains(e.Error(), `"panicky"`) || strings.Contains(e.Error(), `"start-panics"`), "a panic report names the exporter: %v", e)
+		}
+	}
+	assert.Equal(t, 4, panics, "one report per exporter per run")
+}
+
+// TestEndTracersDeliversLastOutputs ends 1,000 runs right after their final
+// SetOutputs; every final output is in the exporter when EndTracers returns.
+func TestEndTracersDeliversLastOutputs(t *testing.T) {
+	svc, rec, _ := newService(t)
+	var wg sync.WaitGroup
+	for i := range 1000 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+			if !assert.NoError(t, err) {
+				return
+			}
+			cctx, c := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "last"})
+			svc.SetOutputs(cctx, map[string]any{"final": i})
+			c.End(nil)
+			svc.SetOutputs(ctx, map[string]any{"final": i})
+			sum, err := svc.EndTracers(ctx, nil, nil)
+			if !assert.NoError(t, err) {
+				return
+			}
+			run, ok := rec.Run(sum.RunID)
+			if assert.True(t, ok) && assert.True(t, run.Ended) {
+				assert.Equal(t, int64(i), run.Outputs["final"], "final run output delivered before EndTracers returned")
+				assert.Equal(t, int64(i), run.Components[0].Outputs["final"])
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// TestStrayWritersRacingTheEnd has goroutines keep writing in a tight loop
+// while their run ends and the service shuts down.
+func TestStrayWritersRacingTheEnd(t *testing.T) {
+	rec := memory.New()
+	// The writers below never pause and keep both CPUs of a test machine
+	// busy, so the delivery worker runs only when the scheduler preempts
+	// them. A small queue and a few dozen writers keep each EndTracers to a
+	// handful of worker time slices: what is tested here is that nothing
+	// panics and every write is counted, not throughput under starvation.
+	svc, err := flowtrace.NewTraceService(flowtrace.WithExporter(rec), flowtrace.WithQueueSize(64), flowtrace.WithErrorHandler(func(error) {}))
+	require.NoError(t, err)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	stopWriters := sync.OnceFunc(func() { close(stop); wg.Wait() })
+	t.Cleanup(stopWriters) // even when an assertion below fails
+	const runs, writersPerRun = 8, 4
+	var ctxs []context.Context
+	for range runs {
+		ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+		require.NoError(t, err)
+		ctxs = append(ctxs, ctx)
+		cctx, _ := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "spawner"})
+		for range writersPerRun {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					svc.AddLog(cctx, flowtrace.Log{Name: "stray"})
+					svc.SetOutputs(ctx, map[string]any{"x": 1})
+					_, c := svc.TraceComponent(cctx, flowtrace.ComponentInfo{Name: "stray child"})
+					c.End(nil)
+				}
+			}()
+		}
+	}
+	for _, ctx := range ctxs[:runs/2] { // the other half is ended by Shutdown
+		sum, err := svc.EndTracers(ctx, nil, nil)
+		require.NoError(t, err)
+		requireBalanced(t, sum)
+	}
+	require.NoError(t, svc.Shutdown(deadline(t)))
+	stopWriters()
+	st := svc.Stats()
+	assert.NotZero(t, st.Late, "writes after the end are counted late")
+	assert.Zero(t, st.RunsActive)
+	requireStatsBalanced(t, st)
+	for _, r := range rec.Runs() {
+		assert.True(t, r.Ended)
+		for _, c := range r.Components {
+			assert.True(t, c.Ended, "every delivered component is ended")
+		}
+	}
+}
+
+func TestShutdownRacingStartTracers(t *testing.T) {
+	svc, err := flowtrace.NewTraceService(flowtrace.WithExporter(memory.New()), flowtrace.WithErrorHandler(func(error) {}))
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	var refused atomic.Int64
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 200 {
+				ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+				if err != nil {
+					assert.ErrorIs(t, err, flowtrace.ErrShutdown)
+					refused.Add(1)
+					continue
+				}
+				svc.AddLog(ctx, flowtrace.Log{Name: "l"})
+				_, _ = svc.EndTracers(ctx, nil, nil)
+			}
+		}()
+	}
+	var swg sync.WaitGroup
+	for range 3 {
+		swg.Add(1)
+		go func() {
+			defer swg.Done()
+			assert.NoError(t, svc.Shutdown(deadline(t)))
+		}()
+	}
+	swg.Wait()
+	wg.Wait()
+	assert.Zero(t, svc.Stats().RunsActive)
+	requireStatsBalanced(t, svc.Stats())
+}
+
+// TestExportersChangeWhileRunsAreInFlight registers and unregisters
+// exporters in a loop while 500 runs go on. Each run delivers to exactly
+// the exporters it started with, and a removed exporter is shut down after
+// its last run.
+func TestExportersChangeWhileRunsAreInFlight(t *testing.T) {
+	svc, _, errs := newService(t)
+	var (
+		mu        sync.Mutex
+		exporters []*memory.Exporter
+		names     = map[*memory.Exporter]string{}
+	)
+	stop := make(chan struct{})
+	churned := make(chan struct{})
+	go func() {
+		defer close(churned)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			name := fmt.Sprint("dyn-", i)
+			e := memory.New()
+			if !assert.NoError(t, svc.RegisterExporter(named{e, name})) {
+				return
+			}
+			mu.Lock()
+			exporters = append(exporters, e)
+			names[e] = name
+			mu.Unlock()
+			if i > 1 {
+				assert.NoError(t, svc.UnregisterExporter(fmt.Sprint("dyn-", i-2)))
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	sums := make([]flowtrace.RunSummary, 500)
+	for i := range sums {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+			if !assert.NoError(t, err) {
+				return
+			}
+			cctx, c := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "c"})
+			svc.AddLog(cctx, flowtrace.Log{Name: "l"})
+			c.End(nil)
+			sums[i], err = svc.EndTracers(ctx, nil, nil)
+			assert.NoError(t, err)
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	<-churned
+	require.Empty(t, errs.all())
+	mu.Lock()
+	defer mu.Unlock()
+	for _, sum := range sums {
+		requireBalanced(t, sum)
+		for _, e := range exporters {
+			run, has := e.Run(sum.RunID)
+			_, named := sum.Exporters[names[e]]
+			require.Equal(t, named, has, "run %s: the summary names %s exactly when that exporter received the run", sum.RunID, names[e])
+			if has {
+				require.True(t, run.Ended)
+				require.Len(t, run.Components, 1)
+			}
+		}
+	}
+	// Every exporter, removed or not, is shut down exactly once: removed ones
+	// after their last run, the rest by Shutdown.
+	require.NoError(t, svc.Shutdown(deadline(t)))
+	for _, e := range exporters {
+		require.Equal(t, 1, e.Shutdowns(), "%s shut down once", names[e])
+	}
+}
+
+// named gives an exporter another name.
+type named struct {
+	*memory.Exporter
+	name string
+}
+
+func (n named) Name() string { return n.name }
