@@ -21,6 +21,18 @@ const (
 	DefaultExportTimeout = 5 * time.Second
 )
 
+// Defaults of the limits on recorded values (see WithMaxDepth and the
+// options after it). With them, the values of one event stay under 1 MiB.
+const (
+	DefaultMaxDepth      = values.DefaultMaxDepth  // nesting of maps, slices and structs
+	DefaultMaxItems      = values.DefaultMaxItems  // entries kept of each map or slice
+	DefaultMaxStringLen  = values.DefaultMaxString // bytes kept of each string (64 KiB)
+	DefaultMaxEventBytes = values.DefaultMaxBytes  // JSON size of one event's values (512 KiB)
+)
+
+// Masked is what a masked value is replaced with.
+const Masked = values.Masked
+
 // Overflow is what happens to an event when an exporter's queue is full.
 // The zero value is DropNewest.
 type Overflow int64
@@ -156,22 +168,28 @@ func WithRedactor(f func(path []string, v any) (any, bool)) Option {
 	return func(c *config) { c.values.Redactor = f }
 }
 
-// WithMaxDepth bounds the nesting depth of a recorded value.
+// WithMaxDepth bounds the nesting depth of a recorded value; what is nested
+// deeper is replaced by "!max depth". The default is DefaultMaxDepth.
 func WithMaxDepth(n int) Option {
 	return func(c *config) { c.values.MaxDepth = positive(c, "max depth", n) }
 }
 
-// WithMaxItems bounds the entries kept of each map or slice.
+// WithMaxItems bounds the entries kept of each map or slice; a marker
+// entry says how many were cut. The default is DefaultMaxItems.
 func WithMaxItems(n int) Option {
 	return func(c *config) { c.values.MaxItems = positive(c, "max items", n) }
 }
 
-// WithMaxStringLen bounds the bytes kept of each string.
+// WithMaxStringLen bounds the bytes kept of each string; a longer one is
+// cut before it is copied and ends with "…(truncated 48.9 MiB)". The
+// default is DefaultMaxStringLen.
 func WithMaxStringLen(n int) Option {
 	return func(c *config) { c.values.MaxString = positive(c, "max string length", n) }
 }
 
-// WithMaxEventBytes bounds the total size of the values recorded by one event.
+// WithMaxEventBytes bounds the total size, as JSON, of the values recorded
+// by one event. Identifiers (run, component, session and user IDs) are
+// outside this budget and never cut. The default is DefaultMaxEventBytes.
 func WithMaxEventBytes(n int) Option {
 	return func(c *config) { c.values.MaxBytes = positive(c, "max event bytes", n) }
 }
