@@ -1,0 +1,5 @@
+//go:build !race
+
+package flowtrace_test
+
+const raceEnabled = false
