@@ -111,7 +111,7 @@ func WithDisabled(disabled bool) Option {
 }
 
 // WithQueueSize sets the capacity, in events, of each exporter's queue
-// (rounded up to a power of two). The default is DefaultQueueSize.
+// (rounded up to a power of two, at least 2). The default is DefaultQueueSize.
 func WithQueueSize(n int) Option {
 	return func(c *config) {
 		if n <= 0 {

@@ -21,8 +21,11 @@ type slot struct {
 	ev  Event
 }
 
+// newRing returns a ring of at least size slots, rounded up to a power of
+// two, and never fewer than two: with one slot, a slot holding the item of
+// position p (sequence p+1) would look free to the producer of position p+1.
 func newRing(size int) *ring {
-	n := uint64(1)
+	n := uint64(2)
 	for n < uint64(size) {
 		n <<= 1
 	}

@@ -27,6 +27,21 @@ func TestRingFillsAndDrainsInOrder(t *testing.T) {
 	assert.True(t, r.ready())
 }
 
+func TestRingOfOneStillRefusesWhenFull(t *testing.T) {
+	r := newRing(1)
+	require.Equal(t, 2, r.capacity(), "the smallest ring has two slots")
+	require.True(t, r.push(nil, Event{Data: 0}))
+	require.True(t, r.push(nil, Event{Data: 1}))
+	require.False(t, r.push(nil, Event{Data: 2}), "a full ring must refuse, not overwrite")
+	for i := range 2 {
+		_, ev, ok := r.pop()
+		require.True(t, ok)
+		require.Equal(t, i, ev.Data)
+	}
+	_, _, ok := r.pop()
+	assert.False(t, ok)
+}
+
 func TestRingManyProducersLoseNothing(t *testing.T) {
 	const producers, each = 8, 5000
 	r := newRing(64)
