@@ -125,10 +125,10 @@ func (c *callCtx) Err() error {
 	return nil
 }
 
-func newLane(p *Pipeline, b Backend) *lane {
+func newLane(p *Pipeline, b Backend, name string) *lane {
 	l := &lane{
 		p:       p,
-		name:    b.Name(),
+		name:    name,
 		backend: b,
 		q:       newRing(p.cfg.QueueSize),
 		timeout: p.cfg.ExportTimeout,
@@ -499,6 +499,7 @@ func (l *lane) call(g *generation, rl *runLane, what callKind, next then, ev Eve
 	sess, err := l.invoke(g, rl.run, cur, what, ev)
 	if !l.cur.CompareAndSwap(mark|1, mark) {
 		l.stuck.Add(-1)
+		l.p.abandoned.done()
 		return nil, false
 	}
 	l.callEvent = Event{}
@@ -573,7 +574,12 @@ func (l *lane) watch() {
 		l.timer.Reset(time.Duration(rem))
 		return
 	}
+	// abandoned is counted before the abandonment is published: the stuck
+	// call may return, see it and uncount itself at once. (stuck may dip
+	// below zero for that moment; readers only test it for > 0.)
+	l.p.abandoned.add()
 	if !l.cur.CompareAndSwap(c, c|2) {
+		l.p.abandoned.done()
 		l.timer.Reset(l.timeout)
 		return
 	}

@@ -114,6 +114,12 @@ type Pipeline struct {
 	retired  map[string]Delivery
 	closed   bool
 
+	all []*lane // every lane ever added, for naming stuck ones; guarded by mu
+
+	// abandoned counts backend calls abandoned by a watchdog that have not
+	// returned yet.
+	abandoned counter
+
 	started atomic.Uint64
 	late    atomic.Uint64
 }
@@ -145,6 +151,7 @@ func (p *Pipeline) kindName(k uint8) string {
 // Add registers a backend and starts its worker. Runs started from now on
 // deliver to it.
 func (p *Pipeline) Add(b Backend) error {
+	name := b.Name() // the backend's code, called before taking the lock
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
@@ -152,11 +159,12 @@ func (p *Pipeline) Add(b Backend) error {
 	}
 	cur := p.lanes.Load()
 	for _, l := range cur.lanes {
-		if l.name == b.Name() {
-			return fmt.Errorf("%w: %q", ErrDuplicate, b.Name())
+		if l.name == name {
+			return fmt.Errorf("%w: %q", ErrDuplicate, name)
 		}
 	}
-	l := newLane(p, b)
+	l := newLane(p, b, name)
+	p.all = append(p.all, l)
 	next := &laneSet{lanes: make([]*lane, 0, len(cur.lanes)+1)}
 	next.lanes = append(append(next.lanes, cur.lanes...), l)
 	p.lanes.Store(next)
@@ -219,19 +227,22 @@ func (p *Pipeline) StartRun(id string, owner any) (*Run, error) {
 		}
 		return nil, ErrShutdown
 	}
+	// The run is complete (its count of lanes set, its opening queued on
+	// each) before Shutdown can see it in active and end it: an end queued
+	// before the opening would finish the run twice.
+	r.remaining.Store(int32(len(r.lanes)))
+	for i := range r.lanes {
+		rl := &r.lanes[i]
+		rl.ctrlEmitted.Add(1)
+		rl.lane.control(ctrlItem{rl: rl})
+	}
 	if len(r.lanes) > 0 {
 		p.active[r] = struct{}{}
 	}
 	p.mu.Unlock()
 	p.started.Add(1)
-	r.remaining.Store(int32(len(r.lanes)))
 	if len(r.lanes) == 0 {
 		close(r.done)
-	}
-	for i := range r.lanes {
-		rl := &r.lanes[i]
-		rl.ctrlEmitted.Add(1)
-		rl.lane.control(ctrlItem{rl: rl})
 	}
 	return r, nil
 }
@@ -318,8 +329,11 @@ func (p *Pipeline) Shutdown(ctx context.Context) error {
 	lanes := p.laneList()
 	p.mu.Unlock()
 	for _, l := range lanes {
-		l.remove()
+		// stop first: a lane with no run left stops as soon as it is
+		// removed, and the first stop decides the ctx its backend's
+		// Shutdown gets, which must be the caller's.
 		l.stop(ctx)
+		l.remove()
 	}
 	var errs []error
 	for _, l := range lanes {
@@ -333,7 +347,69 @@ func (p *Pipeline) Shutdown(ctx context.Context) error {
 			return p.pendingError(ctx.Err())
 		}
 	}
+	// A call abandoned by the watchdog may still be running in the
+	// backend: the service is not done until it has returned.
+	select {
+	case <-p.abandoned.idle():
+	case <-ctx.Done():
+		return errors.Join(append(errs, p.abandonedError(ctx.Err()))...)
+	}
 	return errors.Join(errs...)
+}
+
+// abandonedError names the lanes with a call still stuck in their backend.
+func (p *Pipeline) abandonedError(cause error) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var errs []error
+	for _, l := range p.all {
+		if n := l.stuck.Load(); n > 0 {
+			errs = append(errs, fmt.Errorf("%w: exporter %q: %d abandoned call(s) still running at shutdown: %w", ErrExportTimeout, l.name, n, cause))
+		}
+	}
+	if len(errs) == 0 {
+		return fmt.Errorf("flowtrace: shutdown: %w", cause)
+	}
+	return errors.Join(errs...)
+}
+
+// counter counts goroutines in some state and lets a caller wait until
+// there are none. The zero value is ready to use.
+type counter struct {
+	mu   sync.Mutex
+	n    int
+	zero chan struct{} // closed when n drops to 0; nil while n is 0
+}
+
+func (c *counter) add() {
+	c.mu.Lock()
+	if c.n == 0 {
+		c.zero = make(chan struct{})
+	}
+	c.n++
+	c.mu.Unlock()
+}
+
+func (c *counter) done() {
+	c.mu.Lock()
+	c.n--
+	if c.n == 0 {
+		close(c.zero)
+		c.zero = nil
+	}
+	c.mu.Unlock()
+}
+
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// idle returns a channel closed once the count is zero.
+func (c *counter) idle() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == 0 {
+		return closedChan
+	}
+	return c.zero
 }
 
 func (p *Pipeline) laneList() []*lane {
@@ -360,7 +436,11 @@ func (p *Pipeline) pendingError(cause error) error {
 	defer p.mu.Unlock()
 	var errs []error
 	for l := range p.retiring {
-		errs = append(errs, fmt.Errorf("flowtrace: exporter %q did not shut down in time (%s): %w", l.name, l.state(), cause))
+		err := fmt.Errorf("flowtrace: exporter %q did not shut down in time (%s): %w", l.name, l.state(), cause)
+		if l.stuck.Load() > 0 {
+			err = fmt.Errorf("%w: %w", ErrExportTimeout, err)
+		}
+		errs = append(errs, err)
 	}
 	if len(errs) == 0 {
 		return fmt.Errorf("flowtrace: shutdown: %w", cause)
