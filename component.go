@@ -99,6 +99,10 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 		SpanID:      spanID,
 		Time:        now,
 	}
+	// The component's own gate is held from the moment EndTracers can find
+	// it in the open list until its start is queued: ending it waits for
+	// that, so its end is never queued before its start.
+	c.gate.Enter()
 	rs.mu.Lock()
 	if rs.closing {
 		rs.mu.Unlock()
@@ -112,6 +116,7 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 	rs.mu.Unlock()
 	rs.components.Add(1)
 	rs.pr.Emit(ctx, pipeline.Event{Kind: kindComponentStart, Data: c, Scope: &c.scope, Opens: true})
+	c.gate.Leave()
 	return context.WithValue(ctx, scopeKey{}, c), c
 }
 
@@ -131,7 +136,7 @@ func newSpanID() [8]byte {
 // End ends the component with err (nil for success). It is nil-safe; a
 // second End is a no-op reported to the error handler as ErrComponentEnded.
 func (c *Component) End(err error) {
-	if c == nil || c.isRun {
+	if c == nil || c.isRun || c.run == nil {
 		return
 	}
 	c.end(c.run.pr, err, time.Now(), true)
@@ -199,6 +204,7 @@ func (s *TraceService) AddLog(ctx context.Context, l Log) {
 	if rs == nil {
 		return
 	}
+	defer s.leave(sc) // even if a snapshot panicked, the scope must not stay held
 	now := time.Now()
 	b := s.snap.NewBudget()
 	e := &LogEntry{RunID: rs.info.RunID, Name: l.Name, Message: s.snap.Value(&b, l.Message), Type: l.Type, Time: now}
@@ -208,7 +214,6 @@ func (s *TraceService) AddLog(ctx context.Context, l Log) {
 		ev.Scope = &sc.scope
 	}
 	rs.pr.Emit(ctx, ev)
-	s.leave(sc)
 }
 
 // SetOutputs records outputs in the scope ctx carries: its innermost
@@ -222,6 +227,7 @@ func (s *TraceService) SetOutputs(ctx context.Context, outputs map[string]any) {
 	if rs == nil {
 		return
 	}
+	defer s.leave(sc)
 	now := time.Now()
 	b := s.snap.NewBudget()
 	o := &Outputs{RunID: rs.info.RunID, Values: s.snap.Map(&b, outputs), Time: now}
@@ -231,7 +237,6 @@ func (s *TraceService) SetOutputs(ctx context.Context, outputs map[string]any) {
 		ev.Scope = &sc.scope
 	}
 	rs.pr.Emit(ctx, ev)
-	s.leave(sc)
 }
 
 // enter finds the scope of ctx and admits a write to it. It returns a nil

@@ -20,8 +20,9 @@ import (
 // configuration and the delivery pipeline, and no per-run state: where a
 // write goes is decided only by the ctx it is handed.
 //
-// A TraceService is safe for concurrent use. A nil *TraceService, like a
-// disabled one, does nothing and allocates nothing. Call Shutdown when done
+// A TraceService is safe for concurrent use. Its zero value and a nil
+// *TraceService are disabled services: like one made with WithDisabled,
+// every call is a no-op that allocates nothing. Call Shutdown when done
 // with it to stop its workers.
 type TraceService struct {
 	pipe     *pipeline.Pipeline
@@ -113,7 +114,9 @@ func safeHandler(h func(error)) func(error) {
 	}
 }
 
-func (s *TraceService) off() bool { return s == nil || s.disabled }
+// off reports whether the service records nothing: nil, disabled, or the
+// zero value (which has no pipeline).
+func (s *TraceService) off() bool { return s == nil || s.pipe == nil }
 
 // StartTracers starts a run and returns a ctx that carries it. Started
 // inside a ctx that already carries a run, the new run is nested: its
