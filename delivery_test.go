@@ -263,7 +263,8 @@ func TestHangingExporterIsAbandoned(t *testing.T) {
 	svc, err := flowtrace.NewTraceService(flowtrace.WithExporter(rec), flowtrace.WithExporter(hanging),
 		flowtrace.WithExportTimeout(50*time.Millisecond), flowtrace.WithErrorHandler(log.handle))
 	require.NoError(t, err)
-	defer close(release) // let the abandoned call return before goleak looks
+	unblock := sync.OnceFunc(func() { close(release) })
+	defer unblock() // let the abandoned call return before goleak looks
 
 	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
 	require.NoError(t, err)
@@ -286,7 +287,20 @@ func TestHangingExporterIsAbandoned(t *testing.T) {
 	require.ErrorIs(t, err, flowtrace.ErrExportTimeout)
 	assert.Equal(t, flowtrace.Delivery{Emitted: 3, Failed: 3}, sum2.Exporters["hanging"])
 	assert.Equal(t, flowtrace.Delivery{Emitted: 3, Delivered: 3}, sum2.Exporters["memory"])
-	require.NoError(t, svc.Shutdown(deadline(t)))
+
+	// Shutdown is not done while the abandoned call still runs: it returns
+	// by its deadline, naming the exporter.
+	short, cancel := context.WithCancel(context.Background())
+	cancel()
+	err = svc.Shutdown(short)
+	require.ErrorIs(t, err, flowtrace.ErrExportTimeout, "Shutdown reports the call still stuck")
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Contains(t, err.Error(), `"hanging"`)
+
+	// Once the call returns, Shutdown completes.
+	unblock()
+	require.NoError(t, svc.Shutdown(deadline(t)), "Shutdown waits for the abandoned call once it returns")
+	assert.Equal(t, int32(1), hanging.shutdown.Load(), "the hanging exporter is shut down once")
 }
 
 // TestEndTracersHonoursItsDeadline blocks an exporter until after EndTracers'
@@ -481,6 +495,8 @@ func TestShutdownRacingStartTracers(t *testing.T) {
 		}()
 	}
 	swg.Wait()
+	_, err = svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+	assert.ErrorIs(t, err, flowtrace.ErrShutdown, "once Shutdown has returned, every new run is refused")
 	wg.Wait()
 	assert.Zero(t, svc.Stats().RunsActive)
 	requireStatsBalanced(t, svc.Stats())
@@ -571,3 +587,79 @@ type named struct {
 }
 
 func (n named) Name() string { return n.name }
+
+// signalExporter is a memory exporter whose Shutdown closes a channel, so a
+// test can wait for it.
+type signalExporter struct {
+	*memory.Exporter
+	name string
+	shut chan struct{}
+}
+
+func (e *signalExporter) Name() string { return e.name }
+func (e *signalExporter) Shutdown(ctx context.Context) error {
+	defer close(e.shut)
+	return e.Exporter.Shutdown(ctx)
+}
+
+func TestRemovedExporterIsShutDownAfterItsLastRun(t *testing.T) {
+	svc, _, errs := newService(t)
+	dyn := &signalExporter{Exporter: memory.New(), name: "dyn", shut: make(chan struct{})}
+	require.NoError(t, svc.RegisterExporter(dyn))
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+	require.NoError(t, err)
+	require.NoError(t, svc.UnregisterExporter("dyn"))
+	assert.NotContains(t, svc.Exporters(), "dyn", "new runs no longer deliver to a removed exporter")
+
+	// The run started with it still delivers to it, and it is not shut down.
+	svc.AddLog(ctx, flowtrace.Log{Name: "after unregister"})
+	select {
+	case <-dyn.shut:
+		t.Fatal("the exporter was shut down while a run still used it")
+	default:
+	}
+	sum, err := svc.EndTracers(ctx, nil, nil)
+	require.NoError(t, err)
+	assert.Equal(t, flowtrace.Delivery{Emitted: 3, Delivered: 3}, sum.Exporters["dyn"])
+	run, ok := dyn.Run(sum.RunID)
+	require.True(t, ok)
+	assert.Len(t, run.Logs, 1)
+
+	// Its last run ended: it is shut down, without waiting for the service's.
+	select {
+	case <-dyn.shut:
+	case <-deadline(t).Done():
+		t.Fatal("the removed exporter was not shut down after its last run")
+	}
+	assert.Equal(t, 1, dyn.Shutdowns())
+	assert.ErrorIs(t, svc.UnregisterExporter("dyn"), flowtrace.ErrExporterNotFound)
+	assert.Empty(t, errs.all())
+}
+
+// TestBlockForGivesUp fills a queue of one in front of a blocked exporter:
+// with BlockFor the callers wait, then drop and go on.
+func TestBlockForGivesUp(t *testing.T) {
+	release := make(chan struct{})
+	blocked := newFuncExporter("blocked", func(_ context.Context, m string) error {
+		if m == "AddLog" {
+			<-release
+		}
+		return nil
+	})
+	svc, _, errs := newService(t, flowtrace.WithExporter(blocked), flowtrace.WithQueueSize(1),
+		flowtrace.WithOverflow(flowtrace.BlockFor(5*time.Millisecond)))
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+	require.NoError(t, err)
+	for i := range 5 {
+		svc.AddLog(ctx, flowtrace.Log{Name: "l", Message: i}) // returns: a hang fails the test by its timeout
+	}
+	close(release)
+	sum, err := svc.EndTracers(within(t, ctx), nil, nil)
+	require.NoError(t, err)
+	requireBalanced(t, sum)
+	d := sum.Exporters["blocked"]
+	assert.Equal(t, uint64(7), d.Emitted)
+	assert.NotZero(t, d.Dropped, "with the exporter blocked, a queue of one cannot take five logs")
+	assert.Equal(t, 1, errs.count(flowtrace.ErrQueueFull), "the first drop of the run is reported, once")
+	assert.Equal(t, flowtrace.Delivery{Emitted: 7, Delivered: 7}, sum.Exporters["memory"], "the other exporter's queue is its own")
+}

@@ -82,7 +82,10 @@ func TestPausedRunKeepsItsData(t *testing.T) {
 // run carries only that run's data and the right parents.
 func TestConcurrentRunsStayIsolated(t *testing.T) {
 	const runs, children = 1000, 4
-	svc, rec, errs := newService(t)
+	// About 20,000 events in one burst, more than the default queue holds
+	// when the race detector slows the worker: this test is about
+	// isolation, so callers wait for room rather than drop.
+	svc, rec, errs := newService(t, flowtrace.WithOverflow(flowtrace.BlockFor(testDeadline)))
 	var wg sync.WaitGroup
 	ids := make([]string, runs)
 	for i := range runs {

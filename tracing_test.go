@@ -413,3 +413,40 @@ func TestShutdownRefusesNewRunsAndEndsOpenOnes(t *testing.T) {
 	svc.AddLog(ctx, flowtrace.Log{Name: "after shutdown"}) // late, no panic
 	assert.Equal(t, uint64(1), svc.Stats().Late)
 }
+
+func TestZeroValuesAreDisabled(t *testing.T) {
+	var svc flowtrace.TraceService
+	bg := context.Background()
+	ctx, err := svc.StartTracers(bg, flowtrace.RunInfo{RunName: "x"})
+	require.NoError(t, err)
+	assert.Equal(t, bg, ctx, "the zero TraceService records nothing and returns ctx unchanged")
+	cctx, c := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "c"})
+	svc.AddLog(cctx, flowtrace.Log{Name: "l"})
+	svc.SetOutputs(cctx, map[string]any{"x": 1})
+	c.End(nil)
+	_, err = svc.EndTracers(ctx, nil, nil)
+	require.NoError(t, err)
+	assert.Equal(t, flowtrace.Stats{}, svc.Stats())
+	require.NoError(t, svc.Shutdown(bg))
+
+	assert.NotPanics(t, func() { new(flowtrace.Component).End(nil) }, "End on a zero Component does nothing")
+}
+
+func TestDisabledAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	svc, err := flowtrace.NewTraceService(flowtrace.WithDisabled(true))
+	require.NoError(t, err)
+	bg := context.Background()
+	in := map[string]any{"q": "hello"}
+	allocs := testing.AllocsPerRun(100, func() {
+		ctx, _ := svc.StartTracers(bg, flowtrace.RunInfo{RunName: "r"})
+		cctx, c := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "c", Inputs: in})
+		svc.AddLog(cctx, flowtrace.Log{Name: "l", Message: "m"})
+		svc.SetOutputs(cctx, in)
+		c.End(nil)
+		_, _ = svc.EndTracers(ctx, in, nil)
+	})
+	assert.Zero(t, allocs, "a disabled service allocates nothing per call")
+}
