@@ -44,7 +44,10 @@ func run() error {
 	}()
 
 	// The first run pauses inside its LLM call until the second has finished.
+	// pause is also called when the first run returns, so that the second
+	// never waits for a run that failed before reaching its LLM call.
 	llmPaused := make(chan struct{})
+	pause := sync.OnceFunc(func() { close(llmPaused) })
 	secondDone := make(chan struct{})
 	questions := []struct {
 		user, question string
@@ -67,7 +70,8 @@ func run() error {
 			}
 			hooks := agentHooks{}
 			if q.pause {
-				hooks.beforeLLM = func() { close(llmPaused); <-secondDone }
+				defer pause()
+				hooks.beforeLLM = func() { pause(); <-secondDone }
 			}
 			errs[i] = agent(svc, q.user, q.question, hooks)
 		}()
