@@ -40,6 +40,12 @@ type Exporter interface {
 // retained after the call returns. A returned error counts the record as
 // failed and is reported to the error handler; the run goes on.
 //
+// A RunExporter may call back into its TraceService (to trace its own
+// HTTP client, say); nothing deadlocks. It should pass the ctx of the call
+// it is serving, or a ctx derived from it: the library then knows that
+// waiting for room in this exporter's queue would wait for the caller
+// itself, and drops at once instead of waiting out BlockFor.
+//
 // EndRun is always the last call. Under queue overflow some records of the
 // run may have been dropped (they are counted); a RunExporter should treat
 // EndRun as closing any component it has not seen end.
