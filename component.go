@@ -43,6 +43,8 @@ type Component struct {
 	endTime time.Time // likewise
 
 	prev, next *Component // run.open list; guarded by run.mu
+
+	ctx scopeCtx // the ctx TraceComponent returns; set before it is published
 }
 
 // TraceComponent starts a component in the run carried by ctx and returns a
@@ -117,7 +119,7 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 	rs.components.Add(1)
 	rs.pr.Emit(ctx, pipeline.Event{Kind: kindComponentStart, Data: c, Scope: &c.scope, Opens: true})
 	c.gate.Leave()
-	return context.WithValue(ctx, scopeKey{}, c), c
+	return withScope(ctx, c), c
 }
 
 func newSpanID() [8]byte {

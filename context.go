@@ -3,11 +3,40 @@ package flowtrace
 import (
 	"context"
 	"encoding/hex"
+	"fmt"
 )
 
 // scopeKey is the context key of the innermost scope: a component, or a
 // run's own scope. Its value is a *Component.
 type scopeKey struct{}
+
+// scopeCtx is the ctx that carries a scope. It lives inside the Component
+// it carries, so deriving a scope costs no allocation of its own (where
+// context.WithValue would cost one per component).
+type scopeCtx struct {
+	context.Context
+	c *Component
+}
+
+func (s *scopeCtx) Value(key any) any {
+	if _, ok := key.(scopeKey); ok {
+		return s.c
+	}
+	return s.Context.Value(key)
+}
+
+func (s *scopeCtx) String() string {
+	if s.c.isRun {
+		return fmt.Sprintf("%v.WithFlowtraceRun(%s)", s.Context, s.c.run.info.RunID)
+	}
+	return fmt.Sprintf("%v.WithFlowtraceComponent(%s)", s.Context, s.c.info.ComponentID)
+}
+
+// withScope returns a ctx that carries c, made from c's own storage.
+func withScope(parent context.Context, c *Component) context.Context {
+	c.ctx = scopeCtx{Context: parent, c: c}
+	return &c.ctx
+}
 
 func scopeFromContext(ctx context.Context) *Component {
 	if ctx == nil {

@@ -163,7 +163,7 @@ func (s *TraceService) StartTracers(ctx context.Context, info RunInfo) (context.
 	}
 	rs.pr = pr
 	s.runsActive.Add(1)
-	return context.WithValue(ctx, scopeKey{}, &rs.root), nil
+	return withScope(ctx, &rs.root), nil
 }
 
 // traceIDFor derives a trace ID from a run ID: the UUID's bytes when the
@@ -256,8 +256,11 @@ func (rs *runState) summary(lanes []pipeline.LaneDelivery) RunSummary {
 // waits until their events are delivered, stops the delivery workers and
 // shuts every exporter down. New runs are refused from the moment it is
 // called. It returns by ctx's deadline, naming the exporters that had not
-// finished, and is idempotent: later calls return nil once the first has
-// finished. After it returns nil, no goroutine of the service is running.
+// finished; an exporter call abandoned for exceeding the export timeout and
+// still running is named too, wrapping ErrExportTimeout. It is idempotent:
+// a later call waits again for whatever was still pending, under its own
+// ctx, and returns nil once everything has finished. After it returns nil,
+// no goroutine of the service is running.
 func (s *TraceService) Shutdown(ctx context.Context) error {
 	if s.off() {
 		return nil

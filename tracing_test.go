@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -449,4 +450,36 @@ func TestDisabledAllocatesNothing(t *testing.T) {
 		_, _ = svc.EndTracers(ctx, in, nil)
 	})
 	assert.Zero(t, allocs, "a disabled service allocates nothing per call")
+}
+
+// TestScopeContextsBehaveAsContexts checks that the ctx a scope returns
+// passes through the caller's values, cancellation and deadline.
+func TestScopeContextsBehaveAsContexts(t *testing.T) {
+	svc, _, _ := newService(t)
+	type key struct{}
+	parent, cancel := context.WithCancelCause(context.WithValue(context.Background(), key{}, "kept"))
+	ctx, err := svc.StartTracers(parent, flowtrace.RunInfo{RunID: "r1"})
+	require.NoError(t, err)
+	cctx, c := svc.TraceComponent(ctx, flowtrace.ComponentInfo{ID: "c1"})
+	child, stop := context.WithCancel(cctx)
+	defer stop()
+
+	assert.Equal(t, "kept", child.Value(key{}), "the caller's values pass through")
+	comp, ok := flowtrace.ComponentFromContext(child)
+	require.True(t, ok)
+	assert.Equal(t, "c1", comp.ID())
+	assert.Contains(t, fmt.Sprint(cctx), "WithFlowtraceComponent(c1)")
+	assert.Contains(t, fmt.Sprint(ctx), "WithFlowtraceRun(r1)")
+
+	cause := errors.New("client went away")
+	cancel(cause)
+	select {
+	case <-child.Done():
+	case <-deadline(t).Done():
+		t.Fatal("cancelling the caller's ctx did not reach a ctx derived from a scope")
+	}
+	assert.ErrorIs(t, context.Cause(child), cause)
+	c.End(nil)
+	_, err = svc.EndTracers(context.WithoutCancel(ctx), nil, nil) // the run outlives its caller's ctx
+	require.NoError(t, err)
 }
