@@ -22,15 +22,16 @@ var kindNames = [...]string{"StartComponent", "AddLog", "SetOutputs", "EndCompon
 
 // ComponentInfo describes a component to TraceComponent. ID is generated
 // when empty. Inputs and Metadata are snapshotted when TraceComponent is
-// called.
+// called, so the caller may reuse them at once. The zero value is an
+// unnamed component.
 type ComponentInfo struct {
 	ID, Name, Type   string
 	Inputs, Metadata map[string]any
 }
 
 // Component is an open component of a run, returned by TraceComponent to be
-// ended with End. Its methods are safe for concurrent use, and a nil
-// *Component is valid: End on it does nothing.
+// ended with End. Its methods are safe for concurrent use. A nil *Component
+// and the zero Component are valid: End on them does nothing.
 type Component struct {
 	run    *runState
 	info   ComponentStart // immutable once published
@@ -188,7 +189,8 @@ func (rs *runState) late(c *Component) {
 	rs.svc.onError(fmt.Errorf("write through run %s after it ended: %w; later late writes of the run are counted, not reported", rs.info.RunID, ErrRunEnded))
 }
 
-// Log is one log record of a component or run.
+// Log is one log record of a component or run, passed to AddLog. Message
+// is snapshotted when AddLog is called. The zero value is an empty log.
 type Log struct {
 	Name    string
 	Message any

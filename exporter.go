@@ -58,6 +58,10 @@ type RunExporter interface {
 }
 
 // RunStart describes a run when it starts.
+//
+// RunStart and the other records below are values the library builds and
+// never modifies once an exporter has them; their maps may be kept and read
+// from any goroutine, and must not be modified.
 type RunStart struct {
 	RunID string
 	// ParentRunID and ParentComponentID name the run and component inside

@@ -56,7 +56,8 @@ func (o Overflow) String() string {
 	return fmt.Sprintf("BlockFor(%v)", time.Duration(o))
 }
 
-// Option configures a TraceService.
+// Option configures a TraceService. A nil Option is ignored; an invalid one
+// makes NewTraceService return an error wrapping ErrInvalidOption.
 type Option func(*config)
 
 type config struct {

@@ -35,7 +35,8 @@ type TraceService struct {
 }
 
 // RunInfo describes a run to StartTracers. RunID is generated (a UUID) when
-// empty. Metadata is snapshotted when StartTracers is called.
+// empty. Metadata is snapshotted when StartTracers is called, so the caller
+// may reuse it at once. The zero value is an anonymous run.
 type RunInfo struct {
 	RunID, RunName, ProjectName, UserID, SessionID string
 	Metadata                                       map[string]any
@@ -340,7 +341,9 @@ func (s *TraceService) Stats() Stats {
 	return st
 }
 
-// RunSummary says what became of one run's events.
+// RunSummary says what became of one run's events. It is a plain value,
+// owned by the caller of EndTracers. The zero value is the summary of a
+// disabled service's run: no exporter, nothing emitted.
 type RunSummary struct {
 	RunID string
 	// Components is the number of components started in the run.
@@ -351,12 +354,15 @@ type RunSummary struct {
 
 // Delivery counts events for one exporter. Every emitted event ends up
 // delivered, dropped (queue full) or failed (the exporter returned an
-// error, panicked, timed out, or refused the run).
+// error, panicked, timed out, or refused the run). The zero value counts
+// nothing.
 type Delivery struct {
 	Emitted, Delivered, Dropped, Failed uint64
 }
 
-// Stats are a TraceService's counters since it was created.
+// Stats are a TraceService's counters since it was created, as a plain
+// value owned by the caller of Stats. The zero value is a service that has
+// done nothing (or a disabled one).
 type Stats struct {
 	RunsStarted, RunsActive uint64
 	// Late counts writes that arrived after their run or component ended;
