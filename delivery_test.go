@@ -105,7 +105,7 @@ func TestFullQueueNeverDeadlocks(t *testing.T) {
 			ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
 			require.NoError(t, err)
 			var wg sync.WaitGroup
-			per := 100 * queue / producers
+			per := (100*queue + producers - 1) / producers // at least 100x the queue in all
 			for p := range producers {
 				wg.Add(1)
 				go func() {
