@@ -20,7 +20,7 @@
 //     time.Duration its String, "1.5s".
 //  3. A json.Marshaler is called, and its output decoded and snapshotted
 //     like any other value: it is masked and limited too. Output larger than
-//     what is left of the budget is not decoded.
+//     MaxBytes is not decoded; it becomes MarkerBytes.
 //  4. An error becomes its Error message.
 //  5. A fmt.Stringer becomes its String.
 //  6. Booleans stay booleans; signed integers become int64, unsigned ones

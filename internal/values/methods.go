@@ -48,8 +48,12 @@ func (w *walker) marshaled(m json.Marshaler) any {
 	if err != nil {
 		return w.strValue("!error in MarshalJSON: " + call("Error", err.Error))
 	}
-	if len(raw) > w.left() {
-		// Its snapshot would not fit either: spare decoding it.
+	if len(raw) > w.s.maxBytes {
+		// Output larger than a whole event is not decoded: masking might
+		// shrink it, but finding out would cost the caller more than the
+		// value is worth. The test is against MaxBytes, not what is left of
+		// the budget, so that whether it is kept does not depend on the
+		// order of the values around it.
 		return w.over()
 	}
 	d := json.NewDecoder(bytes.NewReader(raw))
