@@ -66,19 +66,6 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 	}
 	now := time.Now()
 	rs := parent.run
-	if !parent.isRun {
-		if !parent.gate.Enter() {
-			rs.late(parent)
-			return ctx, nil
-		}
-		defer parent.gate.Leave()
-	}
-	if !rs.pr.Enter() {
-		rs.late(nil)
-		return ctx, nil
-	}
-	defer rs.pr.Leave()
-
 	c := &Component{run: rs}
 	spanID := newSpanID()
 	id := info.ID
@@ -89,6 +76,9 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 	if !parent.isRun {
 		parentID = parent.info.ComponentID
 	}
+	// The snapshot runs the caller's code (String, MarshalJSON, a
+	// Redactor), so it is taken before entering any scope: ending a scope
+	// waits only for enqueues, never for the caller's code.
 	snap := rs.svc.snap
 	b := snap.NewBudget()
 	c.info = ComponentStart{
@@ -102,6 +92,18 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 		SpanID:      spanID,
 		Time:        now,
 	}
+	if !parent.isRun {
+		if !parent.gate.Enter() {
+			rs.late(parent)
+			return ctx, nil
+		}
+		defer parent.gate.Leave()
+	}
+	if !rs.pr.Enter() {
+		rs.late(nil)
+		return ctx, nil
+	}
+	defer rs.pr.Leave()
 	// The component's own gate is held from the moment EndTracers can find
 	// it in the open list until its start is queued: ending it waits for
 	// that, so its end is never queued before its start.
@@ -204,20 +206,19 @@ func (s *TraceService) AddLog(ctx context.Context, l Log) {
 	if s.off() {
 		return
 	}
-	sc, rs := s.enter(ctx, "AddLog")
-	if rs == nil {
+	sc := s.scope(ctx, "AddLog")
+	if sc == nil {
 		return
 	}
-	defer s.leave(sc) // even if a snapshot panicked, the scope must not stay held
 	now := time.Now()
 	b := s.snap.NewBudget()
-	e := &LogEntry{RunID: rs.info.RunID, Name: l.Name, Message: s.snap.Value(&b, l.Message), Type: l.Type, Time: now}
+	e := &LogEntry{RunID: sc.run.info.RunID, Name: l.Name, Message: s.snap.Value(&b, l.Message), Type: l.Type, Time: now}
 	ev := pipeline.Event{Kind: kindLog, Data: e}
 	if !sc.isRun {
 		e.ComponentID = sc.info.ComponentID
 		ev.Scope = &sc.scope
 	}
-	rs.pr.Emit(ctx, ev)
+	s.emit(ctx, sc, ev)
 }
 
 // SetOutputs records outputs in the scope ctx carries: its innermost
@@ -227,48 +228,47 @@ func (s *TraceService) SetOutputs(ctx context.Context, outputs map[string]any) {
 	if s.off() {
 		return
 	}
-	sc, rs := s.enter(ctx, "SetOutputs")
-	if rs == nil {
+	sc := s.scope(ctx, "SetOutputs")
+	if sc == nil {
 		return
 	}
-	defer s.leave(sc)
 	now := time.Now()
 	b := s.snap.NewBudget()
-	o := &Outputs{RunID: rs.info.RunID, Values: s.snap.Map(&b, outputs), Time: now}
+	o := &Outputs{RunID: sc.run.info.RunID, Values: s.snap.Map(&b, outputs), Time: now}
 	ev := pipeline.Event{Kind: kindOutputs, Data: o}
 	if !sc.isRun {
 		o.ComponentID = sc.info.ComponentID
 		ev.Scope = &sc.scope
 	}
-	rs.pr.Emit(ctx, ev)
+	s.emit(ctx, sc, ev)
 }
 
-// enter finds the scope of ctx and admits a write to it. It returns a nil
-// run when there is nothing to write to; the caller then returns.
-func (s *TraceService) enter(ctx context.Context, op string) (*Component, *runState) {
+// scope returns the scope of ctx, reporting ErrNoRun when there is none.
+func (s *TraceService) scope(ctx context.Context, op string) *Component {
 	sc := scopeFromContext(ctx)
 	if sc == nil {
 		s.onError(fmt.Errorf("%s: %w", op, ErrNoRun))
-		return nil, nil
 	}
-	rs := sc.run
-	if !sc.isRun && !sc.gate.Enter() {
-		rs.late(sc)
-		return nil, nil
-	}
-	if !rs.pr.Enter() {
-		if !sc.isRun {
-			sc.gate.Leave()
-		}
-		rs.late(nil)
-		return nil, nil
-	}
-	return sc, rs
+	return sc
 }
 
-func (s *TraceService) leave(sc *Component) {
-	sc.run.pr.Leave()
+// emit queues ev if its scope and run are still open, and counts it as
+// late otherwise. The event's values were snapshotted before: the scope is
+// held only for the enqueue, so ending it never waits for the caller's
+// code (a slow String method, say).
+func (s *TraceService) emit(ctx context.Context, sc *Component, ev pipeline.Event) {
+	rs := sc.run
 	if !sc.isRun {
-		sc.gate.Leave()
+		if !sc.gate.Enter() {
+			rs.late(sc)
+			return
+		}
+		defer sc.gate.Leave()
 	}
+	if !rs.pr.Enter() {
+		rs.late(nil)
+		return
+	}
+	rs.pr.Emit(ctx, ev)
+	rs.pr.Leave()
 }

@@ -663,3 +663,53 @@ func TestBlockForGivesUp(t *testing.T) {
 	assert.Equal(t, 1, errs.count(flowtrace.ErrQueueFull), "the first drop of the run is reported, once")
 	assert.Equal(t, flowtrace.Delivery{Emitted: 7, Delivered: 7}, sum.Exporters["memory"], "the other exporter's queue is its own")
 }
+
+// blockingStringer's String blocks until released: the caller's own code,
+// run while a value is snapshotted.
+type blockingStringer struct{ entered, release chan struct{} }
+
+func (s blockingStringer) String() string {
+	close(s.entered)
+	<-s.release
+	return "slow"
+}
+
+// TestSlowSnapshotDoesNotHoldTheEnd has a log's String method block while
+// the run ends: the snapshot is the caller's time, taken before the write
+// enters its scope, so EndTracers does not wait for it, and the write,
+// arriving after the end, is counted as late.
+func TestSlowSnapshotDoesNotHoldTheEnd(t *testing.T) {
+	svc, rec, _ := newService(t)
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+	require.NoError(t, err)
+	cctx, comp := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "c"})
+	s := blockingStringer{entered: make(chan struct{}), release: make(chan struct{})}
+	logged := make(chan struct{})
+	go func() {
+		defer close(logged)
+		svc.AddLog(cctx, flowtrace.Log{Name: "slow", Message: s})
+	}()
+	<-s.entered
+
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		comp.End(nil)
+		_, err := svc.EndTracers(ctx, nil, nil)
+		assert.NoError(t, err)
+	}()
+	select {
+	case <-ended:
+	case <-deadline(t).Done():
+		t.Fatal("End and EndTracers waited for the caller's String method")
+	}
+	close(s.release)
+	select {
+	case <-logged:
+	case <-deadline(t).Done():
+		t.Fatal("AddLog did not return")
+	}
+	assert.Equal(t, uint64(1), svc.Stats().Late, "the log arrived after its component ended")
+	run, _ := rec.Run(runID(t, ctx))
+	assert.Empty(t, run.Components[0].Logs)
+}
