@@ -483,3 +483,22 @@ func TestScopeContextsBehaveAsContexts(t *testing.T) {
 	_, err = svc.EndTracers(context.WithoutCancel(ctx), nil, nil) // the run outlives its caller's ctx
 	require.NoError(t, err)
 }
+
+// TestShutdownEndsRunsWithoutExporters checks that a run with no exporter
+// to deliver to is still a run: Shutdown ends it, and later writes through
+// it are late.
+func TestShutdownEndsRunsWithoutExporters(t *testing.T) {
+	errs := &errorLog{}
+	svc, err := flowtrace.NewTraceService(flowtrace.WithErrorHandler(errs.handle))
+	require.NoError(t, err)
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+	require.NoError(t, err)
+	assert.Equal(t, uint64(1), svc.Stats().RunsActive)
+	require.NoError(t, svc.Shutdown(deadline(t)))
+
+	assert.Zero(t, svc.Stats().RunsActive, "Shutdown should end every open run")
+	svc.AddLog(ctx, flowtrace.Log{Name: "after shutdown"})
+	assert.Equal(t, uint64(1), svc.Stats().Late, "a write after Shutdown ended the run is late")
+	_, err = svc.EndTracers(ctx, nil, nil)
+	assert.ErrorIs(t, err, flowtrace.ErrRunEnded, "Shutdown already ended the run")
+}

@@ -236,9 +236,9 @@ func (p *Pipeline) StartRun(id string, owner any) (*Run, error) {
 		rl.ctrlEmitted.Add(1)
 		rl.lane.control(ctrlItem{rl: rl})
 	}
-	if len(r.lanes) > 0 {
-		p.active[r] = struct{}{}
-	}
+	// A run with no lane is active too, until it is closed: Shutdown must
+	// end it like any other.
+	p.active[r] = struct{}{}
 	p.mu.Unlock()
 	p.started.Add(1)
 	if len(r.lanes) == 0 {

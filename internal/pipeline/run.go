@@ -127,6 +127,9 @@ func (r *Run) Close(info any) bool {
 		return false
 	}
 	r.EndInfo = info
+	if len(r.lanes) == 0 {
+		r.p.runFinished(r) // nothing to deliver: finished as soon as closed
+	}
 	for i := range r.lanes {
 		rl := &r.lanes[i]
 		rl.ctrlEmitted.Add(1)
