@@ -172,7 +172,7 @@ func (c *Component) end(pr *pipeline.Run, err error, now time.Time, byUser bool)
 		pr.CountLate() // unreachable while EndTracers ends open components first
 		return
 	}
-	c.endErr, c.endTime = err, now
+	c.endErr, c.endTime = rs.svc.recordErr(err), now
 	pr.Emit(nil, pipeline.Event{Kind: kindComponentEnd, Data: c, Scope: &c.scope})
 	pr.Leave()
 }

@@ -2,6 +2,7 @@ package flowtrace
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/flowtrace/flowtrace/internal/pipeline"
 )
@@ -44,3 +45,31 @@ var (
 	// ErrInvalidOption reports an invalid option given to NewTraceService.
 	ErrInvalidOption = errors.New("flowtrace: invalid option")
 )
+
+// recordedError is an error as it was when the caller recorded it. Its
+// message is taken on the caller's goroutine, so an exporter reading it
+// later neither races with a caller that changes the error afterwards nor
+// runs the caller's Error method (which may panic). errors.Is and errors.As
+// still reach the original through Unwrap.
+type recordedError struct {
+	msg string
+	err error
+}
+
+func (e *recordedError) Error() string { return e.msg }
+func (e *recordedError) Unwrap() error { return e.err }
+
+// recordErr returns err as recorded: nil stays nil, the library's own
+// sentinels stay themselves, and anything else keeps the snapshot of its
+// message (limited, repaired, with a panic in Error recorded as a marker).
+func (s *TraceService) recordErr(err error) error {
+	switch err {
+	case nil, ErrComponentNotEnded, ErrShutdown:
+		return err
+	}
+	msg, ok := s.snap.Value(nil, err).(string)
+	if !ok {
+		msg = fmt.Sprintf("%T", err)
+	}
+	return &recordedError{msg: msg, err: err}
+}

@@ -116,6 +116,11 @@ type Outputs struct {
 
 // ComponentEnd marks the end of a component. Err is the error it ended with,
 // or ErrComponentNotEnded when the run ended while it was still open.
+//
+// Errors in records (here and in RunEnd) are recorded like values: their
+// message is taken when End or EndTracers is called, so Error returns that
+// message whatever the caller does with its error afterwards; errors.Is and
+// errors.As reach the caller's original error.
 type ComponentEnd struct {
 	RunID       string
 	ComponentID string

@@ -233,7 +233,7 @@ func (rs *runState) close(pr *pipeline.Run, outputs map[string]any, runErr error
 		c.end(pr, ErrComponentNotEnded, now, false)
 	}
 	b := rs.svc.snap.NewBudget()
-	end := &RunEnd{RunID: rs.info.RunID, Outputs: rs.svc.snap.Map(&b, outputs), Err: runErr, Time: now}
+	end := &RunEnd{RunID: rs.info.RunID, Outputs: rs.svc.snap.Map(&b, outputs), Err: rs.svc.recordErr(runErr), Time: now}
 	if !pr.Close(end) {
 		return false
 	}

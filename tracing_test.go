@@ -502,3 +502,40 @@ func TestShutdownEndsRunsWithoutExporters(t *testing.T) {
 	_, err = svc.EndTracers(ctx, nil, nil)
 	assert.ErrorIs(t, err, flowtrace.ErrRunEnded, "Shutdown already ended the run")
 }
+
+// mutableError is an error its owner changes after handing it over.
+type mutableError struct{ msg string }
+
+func (e *mutableError) Error() string { return e.msg }
+
+// panickyError's Error method panics.
+type panickyError struct{}
+
+func (panickyError) Error() string { panic("Error exploded") }
+
+// TestErrorsAreRecordedAtCallTime checks that errors passed to End and
+// EndTracers are recorded like values: their message as it was, even if
+// the caller changes the error afterwards or its Error panics, and the
+// original still reachable with errors.Is.
+func TestErrorsAreRecordedAtCallTime(t *testing.T) {
+	svc, rec, _ := newService(t)
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+	require.NoError(t, err)
+	_, comp := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "c"})
+	compErr := &mutableError{msg: "at call time"}
+	comp.End(compErr)
+	compErr.msg = "changed after End returned" // -race: must not race with delivery
+	sum, err := svc.EndTracers(ctx, nil, panickyError{})
+	require.NoError(t, err)
+	requireBalanced(t, sum)
+	assert.Zero(t, sum.Exporters["memory"].Failed)
+
+	run, _ := rec.Run(sum.RunID)
+	got := run.Components[0].Err
+	require.Error(t, got)
+	assert.Equal(t, "at call time", got.Error())
+	assert.ErrorIs(t, got, compErr, "errors.Is should reach the caller's error")
+	require.Error(t, run.Err)
+	assert.Contains(t, run.Err.Error(), "!panic in Error")
+	assert.ErrorIs(t, run.Err, panickyError{})
+}
