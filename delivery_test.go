@@ -375,6 +375,34 @@ func TestPanickingExporterIsContained(t *testing.T) {
 	assert.Equal(t, 4, panics, "one report per exporter per run")
 }
 
+// TestPanicAfterAnErrorIsReported checks that an exporter's earlier
+// ordinary error does not hide its later panic from the error handler.
+func TestPanicAfterAnErrorIsReported(t *testing.T) {
+	flaky := newFuncExporter("flaky", func(_ context.Context, m string) error {
+		switch m {
+		case "AddLog":
+			return errors.New("transient")
+		case "SetOutputs":
+			panic("backend bug")
+		}
+		return nil
+	})
+	svc, _, errs := newService(t, flowtrace.WithExporter(flaky))
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+	require.NoError(t, err)
+	svc.AddLog(ctx, flowtrace.Log{Name: "l"})
+	svc.AddLog(ctx, flowtrace.Log{Name: "l"})
+	svc.SetOutputs(ctx, map[string]any{"a": 1})
+	svc.SetOutputs(ctx, map[string]any{"a": 2})
+	sum, err := svc.EndTracers(ctx, nil, nil)
+	require.NoError(t, err)
+	assert.Equal(t, flowtrace.Delivery{Emitted: 6, Delivered: 2, Failed: 4}, sum.Exporters["flaky"])
+	reported := errs.all()
+	require.Len(t, reported, 2, "the first error and the first panic of the run, once each: %v", reported)
+	assert.NotErrorIs(t, reported[0], flowtrace.ErrExporterPanic)
+	assert.ErrorIs(t, reported[1], flowtrace.ErrExporterPanic)
+}
+
 // TestEndTracersDeliversLastOutputs ends 1,000 runs right after their final
 // SetOutputs; every final output is in the exporter when EndTracers returns.
 func TestEndTracersDeliversLastOutputs(t *testing.T) {

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -508,7 +509,14 @@ func (l *lane) call(g *generation, rl *runLane, what callKind, next then, ev Eve
 	}
 	if err != nil {
 		rl.c.failed.Add(1)
-		if rl.failReported.CompareAndSwap(false, true) {
+		// The first error and the first panic of a run on this lane are
+		// each reported: a panic is a bug to fix, not to hide behind an
+		// earlier transient error.
+		flag := &rl.failReported
+		if errors.Is(err, ErrPanic) {
+			flag = &rl.panicReported
+		}
+		if flag.CompareAndSwap(false, true) {
 			l.p.report(err)
 		}
 		if what == callOpen {

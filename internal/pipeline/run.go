@@ -40,12 +40,13 @@ type runLane struct {
 	lane *lane
 	c    counters
 
-	enqueued     atomic.Uint64 // events that entered the queue
-	pdropped     atomic.Uint64 // events dropped before entering the queue
-	ctrlEmitted  atomic.Uint64 // opening and closing, which never drop
-	timedOut     atomic.Bool
-	failReported atomic.Bool
-	folded       atomic.Bool
+	enqueued      atomic.Uint64 // events that entered the queue
+	pdropped      atomic.Uint64 // events dropped before entering the queue
+	ctrlEmitted   atomic.Uint64 // opening and closing, which never drop
+	timedOut      atomic.Bool
+	failReported  atomic.Bool
+	panicReported atomic.Bool
+	folded        atomic.Bool
 
 	sess      Session
 	opened    bool
