@@ -741,3 +741,21 @@ func TestSlowSnapshotDoesNotHoldTheEnd(t *testing.T) {
 	run, _ := rec.Run(runID(t, ctx))
 	assert.Empty(t, run.Components[0].Logs)
 }
+
+// TestExporterLimit checks that a service refuses an exporter beyond
+// MaxExporters, from the constructor and from RegisterExporter.
+func TestExporterLimit(t *testing.T) {
+	opts := make([]flowtrace.Option, 0, flowtrace.MaxExporters+1)
+	for i := range flowtrace.MaxExporters + 1 {
+		opts = append(opts, flowtrace.WithExporter(newFuncExporter(fmt.Sprint("e", i), nil)))
+	}
+	_, err := flowtrace.NewTraceService(opts...)
+	require.ErrorIs(t, err, flowtrace.ErrTooManyExporters)
+
+	svc, err := flowtrace.NewTraceService(opts[:flowtrace.MaxExporters]...)
+	require.NoError(t, err)
+	assert.ErrorIs(t, svc.RegisterExporter(newFuncExporter("one-more", nil)), flowtrace.ErrTooManyExporters)
+	require.NoError(t, svc.UnregisterExporter("e0"))
+	assert.NoError(t, svc.RegisterExporter(newFuncExporter("one-more", nil)), "room after a removal")
+	require.NoError(t, svc.Shutdown(deadline(t)))
+}

@@ -38,6 +38,9 @@ var (
 	ErrDuplicateExporter = pipeline.ErrDuplicate
 	// ErrExporterNotFound reports UnregisterExporter of an unknown name.
 	ErrExporterNotFound = pipeline.ErrNotFound
+	// ErrTooManyExporters is returned when registering an exporter beyond
+	// MaxExporters.
+	ErrTooManyExporters = pipeline.ErrTooMany
 	// ErrInDelivery is returned by EndTracers called from inside an
 	// exporter call on the same run: the run's end is queued, and the
 	// exporter receives it after its current call returns.

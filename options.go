@@ -7,8 +7,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flowtrace/flowtrace/internal/pipeline"
 	"github.com/flowtrace/flowtrace/internal/values"
 )
+
+// MaxExporters is the most exporters a TraceService delivers to at once.
+const MaxExporters = pipeline.MaxLanes
 
 // Defaults of the delivery pipeline.
 const (

@@ -76,6 +76,9 @@ func NewTraceService(opts ...Option) (*TraceService, error) {
 			}
 		}
 	}
+	if n := len(cfg.exporters); n > MaxExporters {
+		cfg.errs = append(cfg.errs, fmt.Errorf("%w: %w: %d given", ErrInvalidOption, ErrTooManyExporters, n))
+	}
 	snap, err := values.New(cfg.values)
 	if err != nil {
 		cfg.errs = append(cfg.errs, fmt.Errorf("%w: %w", ErrInvalidOption, err))
@@ -97,6 +100,9 @@ func NewTraceService(opts ...Option) (*TraceService, error) {
 	})
 	for _, e := range cfg.exporters {
 		if err := s.pipe.Add(&backend{e: e}); err != nil {
+			// Unreachable after the checks above; if it happens, the
+			// workers already started must not outlive the error.
+			_ = s.pipe.Shutdown(context.Background())
 			return nil, err
 		}
 	}

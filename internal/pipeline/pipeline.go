@@ -31,7 +31,13 @@ var (
 	ErrPanic         = errors.New("flowtrace: exporter panicked")
 	ErrDuplicate     = errors.New("flowtrace: exporter name already registered")
 	ErrNotFound      = errors.New("flowtrace: exporter not registered")
+	ErrTooMany       = fmt.Errorf("flowtrace: too many exporters (at most %d)", MaxLanes)
 )
+
+// MaxLanes is the most lanes a pipeline has at once. A Scope tracks drops
+// with one bit per lane of a run, and a run has at most the lanes
+// registered when it started.
+const MaxLanes = 64
 
 // Backend is the consumer at the end of a lane. Its methods are called only
 // by the lane's worker, except Shutdown.
@@ -62,7 +68,7 @@ type Event struct {
 // Scope tracks on which lanes a scope's opening event was dropped.
 // The zero value is ready to use.
 type Scope struct {
-	dropped atomic.Uint64 // bit i: dropped on the run's lane i (lanes beyond 64 are not tracked)
+	dropped atomic.Uint64 // bit i: dropped on the run's lane i (a run has at most MaxLanes)
 }
 
 // Config configures a Pipeline. Zero fields take defaults.
@@ -162,6 +168,9 @@ func (p *Pipeline) Add(b Backend) error {
 		if l.name == name {
 			return fmt.Errorf("%w: %q", ErrDuplicate, name)
 		}
+	}
+	if len(cur.lanes) >= MaxLanes {
+		return fmt.Errorf("%w: cannot add %q", ErrTooMany, name)
 	}
 	l := newLane(p, b, name)
 	p.all = append(p.all, l)

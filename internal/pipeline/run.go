@@ -94,7 +94,7 @@ func (r *Run) Emit(ctx context.Context, ev Event) {
 
 func (rl *runLane) emit(ctx context.Context, i int, ev Event) {
 	var bit uint64
-	if ev.Scope != nil && i < 64 {
+	if ev.Scope != nil {
 		bit = 1 << i
 		if ev.Scope.dropped.Load()&bit != 0 {
 			rl.pdropped.Add(1)
