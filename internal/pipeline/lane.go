@@ -310,6 +310,13 @@ func (l *lane) work(g *generation, inh *abandoned) {
 			}
 			continue
 		}
+		// A run's opening is queued on the control list before any of its
+		// events, so an event of a run not yet opened means openings are
+		// pending: take them first, in the order the runs started, rather
+		// than open this run ahead of runs that started before it.
+		if rl := l.q.peek(); rl != nil && !rl.opened && l.ctrlN.Load() > 0 {
+			continue
+		}
 		if rl, ev, ok := l.q.pop(); ok {
 			if l.spaceWaiters.Load() > 0 {
 				l.signalSpace()

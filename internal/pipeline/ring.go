@@ -69,6 +69,15 @@ func (r *ring) pop() (*runLane, Event, bool) {
 	return rl, ev, true
 }
 
+// peek returns the run of the item pop would return, or nil. Consumer only.
+func (r *ring) peek() *runLane {
+	s := &r.slots[r.head&r.mask]
+	if s.seq.Load() != r.head+1 {
+		return nil
+	}
+	return s.rl
+}
+
 // ready reports whether pop would return an item. Consumer only.
 func (r *ring) ready() bool {
 	return r.slots[r.head&r.mask].seq.Load() == r.head+1
