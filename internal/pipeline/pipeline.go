@@ -120,7 +120,7 @@ type Pipeline struct {
 	retired  map[string]Delivery
 	closed   bool
 
-	all []*lane // every lane ever added, for naming stuck ones; guarded by mu
+	all []*lane // lanes running or with an abandoned call running; guarded by mu
 
 	// abandoned counts backend calls abandoned by a watchdog that have not
 	// returned yet.
@@ -361,23 +361,7 @@ func (p *Pipeline) Shutdown(ctx context.Context) error {
 	select {
 	case <-p.abandoned.idle():
 	case <-ctx.Done():
-		return errors.Join(append(errs, p.abandonedError(ctx.Err()))...)
-	}
-	return errors.Join(errs...)
-}
-
-// abandonedError names the lanes with a call still stuck in their backend.
-func (p *Pipeline) abandonedError(cause error) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var errs []error
-	for _, l := range p.all {
-		if n := l.stuck.Load(); n > 0 {
-			errs = append(errs, fmt.Errorf("%w: exporter %q: %d abandoned call(s) still running at shutdown: %w", ErrExportTimeout, l.name, n, cause))
-		}
-	}
-	if len(errs) == 0 {
-		return fmt.Errorf("flowtrace: shutdown: %w", cause)
+		return errors.Join(append(errs, p.pendingError(ctx.Err()))...)
 	}
 	return errors.Join(errs...)
 }
@@ -434,22 +418,39 @@ func (p *Pipeline) laneExited(l *lane) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	delete(p.retiring, l)
+	if l.stuck.Load() == 0 {
+		// Nothing left to name it for; a lane with an abandoned call
+		// still running stays listed so that Shutdown can name it.
+		for i, x := range p.all {
+			if x == l {
+				p.all = append(p.all[:i], p.all[i+1:]...)
+				break
+			}
+		}
+	}
 	d := p.retired[l.name]
 	d.add(l.totals())
 	p.retired[l.name] = d
 }
 
-// pendingError names the lanes that have not finished shutting down.
+// pendingError names the lanes that have not finished shutting down, and
+// those whose worker has exited while a call it abandoned still runs in
+// the backend.
 func (p *Pipeline) pendingError(cause error) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var errs []error
-	for l := range p.retiring {
-		err := fmt.Errorf("flowtrace: exporter %q did not shut down in time (%s): %w", l.name, l.state(), cause)
-		if l.stuck.Load() > 0 {
-			err = fmt.Errorf("%w: %w", ErrExportTimeout, err)
+	for _, l := range p.all {
+		_, retiring := p.retiring[l]
+		stuck := l.stuck.Load()
+		switch {
+		case retiring && stuck > 0:
+			errs = append(errs, fmt.Errorf("%w: exporter %q did not shut down in time (%s): %w", ErrExportTimeout, l.name, l.state(), cause))
+		case retiring:
+			errs = append(errs, fmt.Errorf("flowtrace: exporter %q did not shut down in time (%s): %w", l.name, l.state(), cause))
+		case stuck > 0:
+			errs = append(errs, fmt.Errorf("%w: exporter %q: %d abandoned call(s) still running at shutdown: %w", ErrExportTimeout, l.name, stuck, cause))
 		}
-		errs = append(errs, err)
 	}
 	if len(errs) == 0 {
 		return fmt.Errorf("flowtrace: shutdown: %w", cause)
