@@ -34,9 +34,10 @@ type Exporter interface {
 //
 // The library calls a RunExporter from one goroutine at a time, in the order
 // the events happened in the run, so an implementation needs no locks for
-// state of its own run. Records and the maps inside them are snapshots owned
-// by the receiver: they may be retained and are never modified afterwards.
-// ctx carries the export deadline (see WithExportTimeout) and must not be
+// state of its own run. Records and the maps inside them are snapshots
+// shared by every exporter of the run: they may be retained and read from
+// any goroutine, are never modified by the library, and must not be
+// modified by an exporter. ctx carries the export deadline (see WithExportTimeout) and must not be
 // retained after the call returns. A returned error counts the record as
 // failed and is reported to the error handler; the run goes on.
 //

@@ -264,3 +264,15 @@ func TestStructFieldsAreCachedPerSnapshotter(t *testing.T) {
 	require.Equal(t, map[string]any{"Login": "ada", "Pin": "1234"}, plain.Value(nil, v), "Pin should be kept by default")
 	require.Equal(t, map[string]any{"Login": "ada", "Pin": Masked}, pins.Value(nil, v), "Pin should be masked with the redact key \"pin\"")
 }
+
+// TestEmptySnapshotsAreNotShared checks that two empty snapshots are two
+// maps: an exporter that wrongly writes into one cannot reach other runs.
+func TestEmptySnapshotsAreNotShared(t *testing.T) {
+	s := newSnap(t, Config{})
+	a := s.Map(nil, map[string]any{})
+	b, ok := s.Value(nil, struct{}{}).(map[string]any)
+	require.True(t, ok)
+	a["written"] = true
+	assert.Empty(t, b, "an empty snapshot should not share its map")
+	assert.Empty(t, s.Map(nil, map[string]any{}))
+}

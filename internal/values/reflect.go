@@ -169,7 +169,7 @@ func (w *walker) childReflect(rv reflect.Value) any {
 func (w *walker) mapValue(rv reflect.Value) any {
 	total := rv.Len()
 	if total == 0 {
-		return w.scalar(emptyMap, 2)
+		return w.scalar(emptyMap(), 2)
 	}
 	r := ref{p: rv.UnsafePointer(), t: rv.Type()}
 	if out, ok := w.enter(r); !ok {
@@ -293,7 +293,7 @@ func sprint(v any) (s string) {
 // structValue snapshots a struct as a map of its fields.
 func (w *walker) structValue(rv reflect.Value, ti *typeInfo) any {
 	if len(ti.fields) == 0 {
-		return w.scalar(emptyMap, 2)
+		return w.scalar(emptyMap(), 2)
 	}
 	if out, ok := w.enter(ref{}); !ok {
 		return out

@@ -9,9 +9,11 @@ import (
 	"unsafe"
 )
 
-// emptyMap is the snapshot of every empty map and of structs without
-// fields, shared so that they cost no allocation. Snapshots are read-only.
-var emptyMap = map[string]any{}
+// emptyMap returns the snapshot of an empty map or of a struct without
+// fields. Each is a map of its own: snapshots are read-only by contract,
+// but one map shared by every run would turn an exporter that breaks the
+// contract into a race across the whole process.
+func emptyMap() map[string]any { return map[string]any{} }
 
 // emptySlice is the snapshot of every empty slice; a slice of length zero
 // cannot be written through.
@@ -35,7 +37,7 @@ func (s *Snapshotter) Map(b *Budget, m map[string]any) (out map[string]any) {
 		if b != nil {
 			b.used += 2
 		}
-		return emptyMap
+		return emptyMap()
 	}
 	w := walker{s: s}
 	w.start(b)
@@ -352,7 +354,7 @@ func (w *walker) value(v any) any {
 			return w.scalar(nil, 4)
 		}
 		if len(x) == 0 {
-			return w.scalar(emptyMap, 2)
+			return w.scalar(emptyMap(), 2)
 		}
 		r := refOf(x)
 		if out, ok := w.enter(r); !ok {
@@ -368,7 +370,7 @@ func (w *walker) value(v any) any {
 			return w.scalar(nil, 4)
 		}
 		if len(x) == 0 {
-			return w.scalar(emptyMap, 2)
+			return w.scalar(emptyMap(), 2)
 		}
 		if out, ok := w.enter(ref{}); !ok {
 			return out
