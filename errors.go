@@ -70,9 +70,10 @@ func (s *TraceService) recordErr(err error) error {
 	case nil, ErrComponentNotEnded, ErrShutdown:
 		return err
 	}
-	msg, ok := s.snap.Value(nil, err).(string)
-	if !ok {
-		msg = fmt.Sprintf("%T", err)
+	v := s.snap.Value(nil, err)
+	msg, ok := v.(string)
+	if !ok { // a struct with a masked field is recorded by its fields
+		msg = fmt.Sprint(v)
 	}
 	return &recordedError{msg: msg, err: err}
 }

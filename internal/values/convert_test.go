@@ -35,10 +35,10 @@ type myError struct{ Code int }
 
 func (e *myError) Error() string { return fmt.Sprintf("code %d", e.Code) }
 
-type jsonMarshaler struct{ Secret string }
+type jsonMarshaler struct{ Pass string }
 
 func (j jsonMarshaler) MarshalJSON() ([]byte, error) {
-	return json.Marshal(map[string]any{"kind": "custom", "password": j.Secret, "n": uint64(12345678901234567890), "i": -3, "f": 0.5})
+	return json.Marshal(map[string]any{"kind": "custom", "password": j.Pass, "n": uint64(12345678901234567890), "i": -3, "f": 0.5})
 }
 
 func (jsonMarshaler) String() string { return "stringer loses to MarshalJSON" }
@@ -147,7 +147,7 @@ func TestValueConversions(t *testing.T) {
 		{"net.IP is a Stringer", net.IPv4(10, 0, 0, 1), "10.0.0.1"},
 		{"panic in String", panicStringer{}, "!panic in String: boom"},
 		{"panic in Error", panicError{}, "!panic in Error: kaboom"},
-		{"MarshalJSON is decoded", jsonMarshaler{Secret: "s3cr3t"}, map[string]any{"kind": "custom", "password": Masked, "n": uint64(12345678901234567890), "i": int64(-3), "f": 0.5}},
+		{"MarshalJSON is decoded", jsonMarshaler{Pass: "s3cr3t"}, map[string]any{"kind": "custom", "password": Masked, "n": uint64(12345678901234567890), "i": int64(-3), "f": 0.5}},
 		{"json.RawMessage", json.RawMessage(`[1,"a",null,{"token":"t"}]`), []any{int64(1), "a", nil, map[string]any{"token": Masked}}},
 		{"panic in MarshalJSON", panicMarshaler{}, "!panic in MarshalJSON: marshal boom"},
 		{"MarshalJSON error", errMarshaler{}, "!error in MarshalJSON: cannot"},
@@ -275,4 +275,15 @@ func TestEmptySnapshotsAreNotShared(t *testing.T) {
 	a["written"] = true
 	assert.Empty(t, b, "an empty snapshot should not share its map")
 	assert.Empty(t, s.Map(nil, map[string]any{}))
+}
+
+// TestJSONDashComma checks that `json:"-,"` names a field "-", as in
+// encoding/json, while `json:"-"` skips it.
+func TestJSONDashComma(t *testing.T) {
+	type dash struct {
+		A int `json:"-,"`
+		B int `json:"-"`
+	}
+	s := newSnap(t, Config{})
+	assert.Equal(t, map[string]any{"-": int64(1)}, s.Value(nil, dash{A: 1, B: 2}))
 }

@@ -23,6 +23,11 @@
 //     MaxBytes is not decoded; it becomes MarkerBytes.
 //  4. An error becomes its Error message.
 //  5. A fmt.Stringer becomes its String.
+//
+// Rules 3 to 5 do not apply to a struct with a masked field (see Masking):
+// its methods could print what is masked, so it is walked field by field
+// like any struct, and so is a pointer to it, and a map key of its type is
+// formatted from its masked snapshot.
 //  6. Booleans stay booleans; signed integers become int64, unsigned ones
 //     and uintptr uint64, floats float64. NaN, +Inf and -Inf, which JSON
 //     cannot carry, become the strings "NaN", "+Inf" and "-Inf". Complex

@@ -1,6 +1,8 @@
 package values
 
 import (
+	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -158,4 +160,60 @@ func TestRedactorPanic(t *testing.T) {
 	s := newSnap(t, Config{Redactor: func([]string, any) (any, bool) { panic("redactor bug") }})
 	got := s.Map(nil, map[string]any{"a": secret})
 	assert.Equal(t, map[string]any{"a": "!panic in Redactor: redactor bug"}, got, "a panic in the Redactor should mask the value with a marker")
+}
+
+// creds prints its secret field in String, and has a MarshalJSON that
+// leaks it under an innocent key.
+type creds struct {
+	User string
+	Pass string `flowtrace:"secret"`
+}
+
+func (c creds) String() string                { return c.User + ":" + c.Pass }
+func (c *creds) MarshalJSON() ([]byte, error) { return json.Marshal(map[string]string{"note": c.Pass}) }
+func (c creds) Error() string                 { return "bad " + c.Pass }
+
+// namedSecret has a field masked by its name, and a String that prints it.
+type namedSecret struct{ APIKey string }
+
+func (n namedSecret) String() string { return "key=" + n.APIKey }
+
+// TestSecretStructsAreWalkedNotConverted checks that a struct with a masked
+// field is recorded field by field, never through its String, Error or
+// MarshalJSON, which would print the secret: as a value, behind a
+// pointer, as a map value and as a map key.
+func TestSecretStructsAreWalkedNotConverted(t *testing.T) {
+	s := newSnap(t, Config{})
+	c := creds{User: "alice", Pass: "hunter2xyz"}
+	for name, v := range map[string]any{
+		"value":          c,
+		"pointer":        &c,
+		"map value":      map[string]creds{"c": c},
+		"map key":        map[creds]int{c: 1},
+		"pointer key":    map[*creds]int{&c: 1},
+		"slice":          []creds{c},
+		"named by field": namedSecret{APIKey: "hunter2xyz"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			out := marshal(t, s.Value(nil, v))
+			assert.NotContains(t, out, "hunter2xyz", "the secret field should be masked, got %s", out)
+		})
+	}
+	assert.Equal(t, map[string]any{"User": "alice", "Pass": Masked}, s.Value(nil, c))
+}
+
+// exportedPtrStringer converts through a pointer method only.
+type exportedPtrStringer struct{ N int }
+
+func (p *exportedPtrStringer) String() string { return "S" + strconv.Itoa(p.N) }
+
+// TestMapValuesAreNotAddressable checks that a map value never gets its
+// type's pointer-method conversion, whatever the size of the map (as
+// encoding/json: map values are not addressable).
+func TestMapValuesAreNotAddressable(t *testing.T) {
+	s := newSnap(t, Config{MaxItems: 2})
+	small := s.Value(nil, map[string]exportedPtrStringer{"a": {1}}).(map[string]any)
+	big := s.Value(nil, map[string]exportedPtrStringer{"a": {1}, "b": {2}, "c": {3}}).(map[string]any)
+	assert.Equal(t, map[string]any{"N": int64(1)}, small["a"])
+	assert.Equal(t, small["a"], big["a"], "a map value should convert the same in a small and in a cut map")
 }

@@ -192,7 +192,10 @@ func (w *walker) mapValueAll(rv reflect.Value, total int) map[string]any {
 	// Reuse one key and one value rather than copying each entry.
 	k := reflect.New(rv.Type().Key()).Elem()
 	v := reflect.New(rv.Type().Elem()).Elem()
-	reuse := rv.CanInterface() // else SetIterKey would panic
+	// Reuse needs SetIterKey, which panics without CanInterface; and the
+	// reused value is addressable, which a map value is not: an element
+	// type with a pointer-receiver conversion must not get it here.
+	reuse := rv.CanInterface() && w.s.info(rv.Type().Elem()).addrConv == convNone
 	for iter.Next() {
 		if reuse {
 			k.SetIterKey(iter)
@@ -200,7 +203,7 @@ func (w *walker) mapValueAll(rv reflect.Value, total int) map[string]any {
 		} else {
 			k, v = iter.Key(), iter.Value()
 		}
-		if !w.entryReflect(out, keyName(k), v) {
+		if !w.entryReflect(out, w.keyName(k), v) {
 			break
 		}
 		done++
@@ -219,7 +222,7 @@ func (w *walker) mapValueCut(rv reflect.Value, total int) map[string]any {
 	top := smallest[reflect.Value]{k: w.s.maxItems}
 	iter := rv.MapRange()
 	for iter.Next() {
-		top.add(keyName(iter.Key()), iter.Value())
+		top.add(w.keyName(iter.Key()), iter.Value())
 	}
 	kept := top.sorted()
 	out := make(map[string]any, len(kept)+1)
@@ -254,8 +257,10 @@ func (w *walker) entryReflect(out map[string]any, key string, v reflect.Value) b
 }
 
 // keyName formats a map key: strings as they are, numbers and booleans
-// as strconv formats them, anything else as fmt.Sprint does.
-func keyName(k reflect.Value) string {
+// as strconv formats them, a struct with a masked field as fmt.Sprint
+// formats its snapshot (so its secrets are masked in the key too), anything
+// else as fmt.Sprint does.
+func (w *walker) keyName(k reflect.Value) string {
 	switch k.Kind() {
 	case reflect.String:
 		return k.String()
@@ -271,10 +276,15 @@ func keyName(k reflect.Value) string {
 		if k.IsNil() {
 			return "<nil>"
 		}
-		return keyName(k.Elem())
+		return w.keyName(k.Elem())
 	}
 	if !k.CanInterface() {
 		return "!" + k.Type().String()
+	}
+	if t := k.Type(); t.Kind() == reflect.Struct || (t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct) {
+		if w.s.info(t).secret {
+			return sprint(w.s.Value(nil, k.Interface()))
+		}
 	}
 	return sprint(k.Interface())
 }

@@ -35,6 +35,10 @@ type typeInfo struct {
 	// addressable values when it takes precedence over conv.
 	addrConv conv
 	fields   []field // of a struct type
+	// secret reports a struct type with a masked field (by tag or name).
+	// Its values are walked field by field, never converted by their
+	// String, Error or MarshalJSON, which would print the masked fields.
+	secret bool
 }
 
 // field is a struct field snapshotted as a map entry.
@@ -55,6 +59,15 @@ func (s *Snapshotter) info(t reflect.Type) *typeInfo {
 	}
 	if t.Kind() == reflect.Struct {
 		ti.fields = s.fields(t)
+		for _, f := range ti.fields {
+			ti.secret = ti.secret || f.masked
+		}
+	}
+	if t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct {
+		ti.secret = s.info(t.Elem()).secret
+	}
+	if ti.secret {
+		ti.conv, ti.addrConv = convNone, convNone
 	}
 	actual, _ := s.types.LoadOrStore(t, ti)
 	return actual.(*typeInfo)
@@ -117,10 +130,11 @@ func (s *Snapshotter) fields(t reflect.Type) []field {
 			for i := range l.t.NumField() {
 				sf := l.t.Field(i)
 				secret, skip := flowtraceTag(sf.Tag.Get("flowtrace"))
-				jsonName, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
-				if skip || jsonName == "-" {
+				jsonTag := sf.Tag.Get("json")
+				if skip || jsonTag == "-" { // as encoding/json: `json:"-,"` names a field "-"
 					continue
 				}
+				jsonName, _, _ := strings.Cut(jsonTag, ",")
 				index := append(l.index[:len(l.index):len(l.index)], i)
 				if sf.Anonymous && jsonName == "" {
 					ft := sf.Type
