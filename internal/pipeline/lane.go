@@ -336,7 +336,7 @@ func (l *lane) work(g *generation, inh *abandoned) {
 		l.sleeping.Store(true)
 		if l.q.ready() || l.ctrlN.Load() > 0 {
 			l.sleeping.Store(false)
-			l.busy.Store(true)
+			l.awake()
 			continue
 		}
 		select {
@@ -344,9 +344,16 @@ func (l *lane) work(g *generation, inh *abandoned) {
 		case <-l.stopCh:
 		}
 		l.sleeping.Store(false)
-		l.busy.Store(true)
-		l.timer.Reset(l.timeout)
+		l.awake()
 	}
+}
+
+// awake marks the worker busy and arms the watchdog. The watchdog stops
+// re-arming itself once it sees the worker idle, so every return to work
+// must arm it again, or a call made then would never be abandoned.
+func (l *lane) awake() {
+	l.busy.Store(true)
+	l.timer.Reset(l.timeout)
 }
 
 func (l *lane) exit(g *generation) {
