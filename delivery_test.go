@@ -759,3 +759,52 @@ func TestExporterLimit(t *testing.T) {
 	assert.NoError(t, svc.RegisterExporter(newFuncExporter("one-more", nil)), "room after a removal")
 	require.NoError(t, svc.Shutdown(deadline(t)))
 }
+
+// TestStatsCountsARemovedExporterOnce reads Stats while exporters are
+// removed and shut down one after another: each served one run of three
+// events, and Stats must never count one twice.
+func TestStatsCountsARemovedExporterOnce(t *testing.T) {
+	svc, _, _ := newService(t)
+	var current atomic.Pointer[string]
+	current.Store(new(string))
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var worst atomic.Uint64
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				name := *current.Load()
+				if d, ok := svc.Stats().Exporters[name]; ok && d.Emitted > worst.Load() {
+					worst.Store(d.Emitted)
+				}
+			}
+		}()
+	}
+	for i := range 100 {
+		name := fmt.Sprint("x", i)
+		ex := &signalExporter{Exporter: memory.New(), name: name, shut: make(chan struct{})}
+		require.NoError(t, svc.RegisterExporter(ex))
+		ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+		require.NoError(t, err)
+		svc.AddLog(ctx, flowtrace.Log{Name: "l"})
+		_, err = svc.EndTracers(within(t, ctx), nil, nil)
+		require.NoError(t, err)
+		current.Store(&name)
+		require.NoError(t, svc.UnregisterExporter(name))
+		select {
+		case <-ex.shut:
+		case <-deadline(t).Done():
+			t.Fatal("a removed exporter was not shut down")
+		}
+	}
+	close(stop)
+	wg.Wait()
+	assert.LessOrEqual(t, worst.Load(), uint64(3), "Stats counted a removed exporter's run twice")
+}

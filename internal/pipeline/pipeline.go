@@ -276,9 +276,11 @@ func (p *Pipeline) ActiveRuns() []*Run {
 // Stats returns the pipeline's counters, summed over finished and active runs.
 func (p *Pipeline) Stats() Stats {
 	s := Stats{Late: p.late.Load(), RunsStarted: p.started.Load(), Lanes: make(map[string]Delivery)}
-	set := p.lanes.Load()
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	// Loaded under mu, like retired: a lane that exits in between would
+	// otherwise be counted from both.
+	set := p.lanes.Load()
 	s.RunsActive = uint64(len(p.active))
 	for name, d := range p.retired {
 		s.Lanes[name] = d
