@@ -92,18 +92,24 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 		SpanID:      spanID,
 		Time:        now,
 	}
-	if !parent.isRun {
-		if !parent.gate.Enter() {
-			rs.late(parent)
-			return ctx, nil
+	// The scope ctx exists before anything can end the component: its end
+	// is queued through it, so that an exporter ending a component it
+	// started from its own call is known for what it is (see pushWait).
+	cctx := withScope(ctx, c)
+	if !parent.isRun && !parent.gate.Enter() {
+		rs.late(parent)
+		return ctx, nil
+	}
+	leave := func() {
+		if !parent.isRun {
+			parent.gate.Leave()
 		}
-		defer parent.gate.Leave()
 	}
 	if !rs.pr.Enter() {
+		leave()
 		rs.late(nil)
 		return ctx, nil
 	}
-	defer rs.pr.Leave()
 	// The component's own gate is held from the moment EndTracers can find
 	// it in the open list until its start is queued: ending it waits for
 	// that, so its end is never queued before its start.
@@ -111,6 +117,8 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 	rs.mu.Lock()
 	if rs.closing {
 		rs.mu.Unlock()
+		rs.pr.Leave()
+		leave()
 		rs.late(nil)
 		return ctx, nil
 	}
@@ -120,9 +128,12 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 	c.linked = true
 	rs.mu.Unlock()
 	rs.components.Add(1)
-	rs.pr.Emit(ctx, pipeline.Event{Kind: kindComponentStart, Data: c, Scope: &c.scope, Opens: true})
+	report := rs.pr.Emit(ctx, pipeline.Event{Kind: kindComponentStart, Data: c, Scope: &c.scope, Opens: true})
 	c.gate.Leave()
-	return withScope(ctx, c), c
+	rs.pr.Leave()
+	leave()
+	rs.pr.Report(report) // the error handler runs outside every scope
+	return cctx, c
 }
 
 func newSpanID() [8]byte {
@@ -173,8 +184,9 @@ func (c *Component) end(pr *pipeline.Run, err error, now time.Time, byUser bool)
 		return
 	}
 	c.endErr, c.endTime = rs.svc.recordErr(err), now
-	pr.Emit(nil, pipeline.Event{Kind: kindComponentEnd, Data: c, Scope: &c.scope})
+	report := pr.Emit(&c.ctx, pipeline.Event{Kind: kindComponentEnd, Data: c, Scope: &c.scope})
 	pr.Leave()
+	pr.Report(report)
 }
 
 // late counts a write through an ended scope and reports the run's first.
@@ -258,17 +270,21 @@ func (s *TraceService) scope(ctx context.Context, op string) *Component {
 // code (a slow String method, say).
 func (s *TraceService) emit(ctx context.Context, sc *Component, ev pipeline.Event) {
 	rs := sc.run
-	if !sc.isRun {
-		if !sc.gate.Enter() {
-			rs.late(sc)
-			return
-		}
-		defer sc.gate.Leave()
+	if !sc.isRun && !sc.gate.Enter() {
+		rs.late(sc)
+		return
 	}
 	if !rs.pr.Enter() {
+		if !sc.isRun {
+			sc.gate.Leave()
+		}
 		rs.late(nil)
 		return
 	}
-	rs.pr.Emit(ctx, ev)
+	report := rs.pr.Emit(ctx, ev)
 	rs.pr.Leave()
+	if !sc.isRun {
+		sc.gate.Leave()
+	}
+	rs.pr.Report(report) // the error handler runs outside every scope
 }

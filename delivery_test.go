@@ -808,3 +808,145 @@ func TestStatsCountsARemovedExporterOnce(t *testing.T) {
 	wg.Wait()
 	assert.LessOrEqual(t, worst.Load(), uint64(3), "Stats counted a removed exporter's run twice")
 }
+
+// TestShutdownHonoursItsDeadlineWithBlockFor ends runs whose components are
+// still open while the exporter is stuck and its queue full, with BlockFor
+// an hour: each component's end would wait an hour for room, one after
+// another. Shutdown must return by its own deadline instead.
+func TestShutdownHonoursItsDeadlineWithBlockFor(t *testing.T) {
+	release := make(chan struct{})
+	unblock := sync.OnceFunc(func() { close(release) })
+	defer unblock()
+	inCall := make(chan struct{})
+	var once sync.Once
+	stuck := newFuncExporter("stuck", func(_ context.Context, m string) error {
+		if m == "StartComponent" {
+			once.Do(func() { close(inCall); <-release })
+		}
+		return nil
+	})
+	svc, err := flowtrace.NewTraceService(flowtrace.WithExporter(stuck), flowtrace.WithQueueSize(2),
+		flowtrace.WithOverflow(flowtrace.BlockFor(time.Hour)), flowtrace.WithExportTimeout(time.Hour),
+		flowtrace.WithErrorHandler(func(error) {}))
+	require.NoError(t, err)
+	for i := range 3 { // one start in the stuck call, two filling the queue
+		ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+		require.NoError(t, err)
+		svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "open"}) // never ended
+		if i == 0 {
+			<-inCall // the worker is stuck from here on
+		}
+	}
+
+	short, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- svc.Shutdown(short) }()
+	select {
+	case err := <-done:
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.Contains(t, err.Error(), `"stuck"`)
+	case <-deadline(t).Done():
+		t.Fatal("Shutdown waited out BlockFor instead of returning by its deadline")
+	}
+	unblock()
+	require.NoError(t, svc.Shutdown(deadline(t)), "once the exporter returns, Shutdown completes")
+	requireStatsBalanced(t, svc.Stats())
+}
+
+// TestErrorHandlerMayEndTheRun has the error handler, told of a drop,
+// shut the service down, which ends the run the dropping write was made
+// in. The handler runs after the write has left its scope, so this does
+// not wait for itself.
+func TestErrorHandlerMayEndTheRun(t *testing.T) {
+	release := make(chan struct{})
+	unblock := sync.OnceFunc(func() { close(release) })
+	defer unblock()
+	inCall := make(chan struct{})
+	var once sync.Once
+	stuck := newFuncExporter("stuck", func(_ context.Context, m string) error {
+		if m == "AddLog" {
+			once.Do(func() { close(inCall); <-release })
+		}
+		return nil
+	})
+	var svc *flowtrace.TraceService
+	handled := make(chan error, 1)
+	handler := func(err error) {
+		if errors.Is(err, flowtrace.ErrQueueFull) {
+			short, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+			defer cancel()
+			handled <- svc.Shutdown(short)
+		}
+	}
+	var err error
+	svc, err = flowtrace.NewTraceService(flowtrace.WithExporter(stuck), flowtrace.WithQueueSize(2), flowtrace.WithErrorHandler(handler))
+	require.NoError(t, err)
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+	require.NoError(t, err)
+	svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "open"}) // Shutdown ends it
+	svc.AddLog(ctx, flowtrace.Log{Name: "1"})
+	<-inCall
+	logged := make(chan struct{})
+	go func() {
+		defer close(logged)
+		for i := range 3 { // the queue of two overflows on the third
+			svc.AddLog(ctx, flowtrace.Log{Name: fmt.Sprint(i)})
+		}
+	}()
+	select {
+	case <-logged:
+	case <-deadline(t).Done():
+		t.Fatal("a handler ending the run deadlocked the write that reported the drop")
+	}
+	require.ErrorIs(t, <-handled, context.DeadlineExceeded, "the exporter is still stuck")
+	unblock()
+	require.NoError(t, svc.Shutdown(deadline(t)))
+	requireStatsBalanced(t, svc.Stats())
+}
+
+// TestExporterEndingItsOwnComponentDoesNotWait has an exporter trace its
+// own work through the ctx it was handed, with its own queue full and
+// BlockFor an hour: ending its component must not wait for room only its
+// own return can make.
+func TestExporterEndingItsOwnComponentDoesNotWait(t *testing.T) {
+	var svc *flowtrace.TraceService
+	var once sync.Once
+	ended := make(chan struct{})
+	tracing := newFuncExporter("tracing", nil)
+	tracing.hook = func(ctx context.Context, m string) error {
+		if m != "AddLog" {
+			return nil
+		}
+		once.Do(func() {
+			defer close(ended)
+			inner, err := svc.StartTracers(ctx, flowtrace.RunInfo{RunName: "exporter's own"})
+			if err != nil {
+				return
+			}
+			cctx, c := svc.TraceComponent(inner, flowtrace.ComponentInfo{Name: "http"})
+			for range 4 { // fills its own queue of two
+				svc.AddLog(cctx, flowtrace.Log{Name: "req"})
+			}
+			c.End(nil) // the queue is full: the end is dropped, not waited for
+			_, _ = svc.EndTracers(inner, nil, nil)
+		})
+		return nil
+	}
+	var err error
+	svc, err = flowtrace.NewTraceService(flowtrace.WithExporter(tracing), flowtrace.WithQueueSize(2),
+		flowtrace.WithOverflow(flowtrace.BlockFor(time.Hour)), flowtrace.WithErrorHandler(func(error) {}))
+	require.NoError(t, err)
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+	require.NoError(t, err)
+	svc.AddLog(ctx, flowtrace.Log{Name: "go"})
+	select {
+	case <-ended:
+	case <-deadline(t).Done():
+		t.Fatal("the exporter's End waited for room in its own queue")
+	}
+	_, err = svc.EndTracers(within(t, ctx), nil, nil)
+	require.NoError(t, err)
+	require.NoError(t, svc.Shutdown(deadline(t)))
+	requireStatsBalanced(t, svc.Stats())
+}

@@ -214,7 +214,7 @@ func (s *TraceService) EndTracers(ctx context.Context, outputs map[string]any, r
 		rs.svc.onError(err)
 		return rs.summary(rs.pr.Summary()), err
 	}
-	if !rs.close(rs.pr, outputs, runErr, time.Now()) {
+	if !rs.close(ctx, rs.pr, outputs, runErr, time.Now()) {
 		err := fmt.Errorf("EndTracers: run %s: %w", rs.info.RunID, ErrRunEnded)
 		rs.svc.onError(err)
 		return rs.summary(rs.pr.Summary()), err
@@ -227,7 +227,12 @@ func (s *TraceService) EndTracers(ctx context.Context, outputs map[string]any, r
 // writes and queues its end. It reports false if the run was already closed.
 // pr is the run's pipeline record: Shutdown may close a run before
 // StartTracers has stored it in rs.
-func (rs *runState) close(pr *pipeline.Run, outputs map[string]any, runErr error, now time.Time) bool {
+//
+// Closing waits for the writes in progress, each bounded by the overflow
+// policy; once ctx is done, those still waiting for room give up, so that
+// closing returns soon after ctx's deadline whatever BlockFor is.
+func (rs *runState) close(ctx context.Context, pr *pipeline.Run, outputs map[string]any, runErr error, now time.Time) bool {
+	defer context.AfterFunc(ctx, pr.Abort)()
 	rs.mu.Lock()
 	rs.closing = true
 	var open []*Component
@@ -280,7 +285,7 @@ func (s *TraceService) Shutdown(ctx context.Context) error {
 	now := time.Now()
 	runs := s.pipe.ActiveRuns()
 	for _, r := range runs {
-		r.Owner.(*runState).close(r, nil, ErrShutdown, now)
+		r.Owner.(*runState).close(ctx, r, nil, ErrShutdown, now)
 	}
 	var errs []error
 	for _, r := range runs {

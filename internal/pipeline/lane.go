@@ -210,6 +210,12 @@ func (l *lane) pushWait(ctx context.Context, rl *runLane, ev Event) bool {
 	if ctx != nil && ctx.Value(deliveringKey{}) == l {
 		return false // called back from this lane's own worker: waiting would wait for ourselves
 	}
+	abort := rl.run.abort
+	select {
+	case <-abort:
+		return false
+	default:
+	}
 	l.spaceWaiters.Add(1)
 	defer l.spaceWaiters.Add(-1)
 	t := time.NewTimer(l.p.cfg.Block)
@@ -230,6 +236,8 @@ func (l *lane) pushWait(ctx context.Context, rl *runLane, ev Event) bool {
 		case <-t.C:
 			return l.q.push(rl, ev)
 		case <-l.stopCh:
+			return false
+		case <-abort:
 			return false
 		}
 	}

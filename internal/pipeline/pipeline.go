@@ -220,7 +220,7 @@ func (p *Pipeline) Names() []string {
 // caller (see Run.Owner); info is handed to Backend.Open through the Run.
 func (p *Pipeline) StartRun(id string, owner any) (*Run, error) {
 	set := p.lanes.Load()
-	r := &Run{ID: id, Owner: owner, p: p, done: make(chan struct{})}
+	r := &Run{ID: id, Owner: owner, p: p, done: make(chan struct{}), abort: make(chan struct{})}
 	r.lanes = make([]runLane, 0, len(set.lanes))
 	for _, l := range set.lanes {
 		if !l.acquire() { // removed meanwhile

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 )
 
@@ -31,7 +32,16 @@ type Run struct {
 	remaining    atomic.Int32
 	done         chan struct{}
 	dropReported atomic.Bool
+
+	abort     chan struct{} // closed by Abort
+	abortOnce sync.Once
 }
+
+// Abort makes every write of the run that waits for room in a queue give
+// up at once (its event dropped and counted), and every later one not
+// wait. A closer whose deadline has passed calls it, so that the writes
+// it waits for finish without waiting out the overflow policy.
+func (r *Run) Abort() { r.abortOnce.Do(func() { close(r.abort) }) }
 
 // runLane is a run's state on one lane. Fields without atomics belong to the
 // lane's worker.
@@ -86,19 +96,36 @@ func (r *Run) Leave() { r.gate.Leave() }
 
 // Emit queues ev on every lane of the run. The caller holds Enter. ctx is
 // consulted only when the overflow policy would make the caller wait.
-func (r *Run) Emit(ctx context.Context, ev Event) {
+//
+// It returns the report of the run's first drop, if this call made it, for
+// the caller to pass to Report once it has left the run and its scope: the
+// error handler is the caller's code, and may end the very scope the
+// caller is holding.
+func (r *Run) Emit(ctx context.Context, ev Event) error {
+	var report error
 	for i := range r.lanes {
-		r.lanes[i].emit(ctx, i, ev)
+		if err := r.lanes[i].emit(ctx, i, ev); err != nil {
+			report = err
+		}
+	}
+	return report
+}
+
+// Report passes err, returned by Emit, to the error handler. It does
+// nothing for nil.
+func (r *Run) Report(err error) {
+	if err != nil {
+		r.p.report(err)
 	}
 }
 
-func (rl *runLane) emit(ctx context.Context, i int, ev Event) {
+func (rl *runLane) emit(ctx context.Context, i int, ev Event) error {
 	var bit uint64
 	if ev.Scope != nil {
 		bit = 1 << i
 		if ev.Scope.dropped.Load()&bit != 0 {
 			rl.pdropped.Add(1)
-			return
+			return nil
 		}
 	}
 	l := rl.lane
@@ -107,16 +134,17 @@ func (rl *runLane) emit(ctx context.Context, i int, ev Event) {
 		if l.sleeping.Load() {
 			l.signal()
 		}
-		return
+		return nil
 	}
 	rl.pdropped.Add(1)
 	if ev.Opens && bit != 0 {
 		ev.Scope.dropped.Or(bit)
 	}
 	if rl.run.dropReported.CompareAndSwap(false, true) {
-		l.p.report(fmt.Errorf("%w: exporter %q, run %s (queue size %d; further drops of this run are counted, not reported)",
-			ErrQueueFull, l.name, rl.run.ID, l.q.capacity()))
+		return fmt.Errorf("%w: exporter %q, run %s (queue size %d; further drops of this run are counted, not reported)",
+			ErrQueueFull, l.name, rl.run.ID, l.q.capacity())
 	}
+	return nil
 }
 
 // Close closes the run to writes, waits for the writes in progress (each

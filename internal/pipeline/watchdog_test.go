@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"runtime"
 	"testing"
 	"time"
 
@@ -53,5 +54,70 @@ func TestWatchdogSurvivesIdleWake(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	require.NoError(t, p.Shutdown(ctx))
+}
+
+// TestAbortReleasesWaitingWriters fills a queue in front of a blocked
+// backend, with a writer waiting for room for an hour: Abort makes it give
+// up at once, so that Close, which waits for the writers inside the run,
+// returns, and the dropped event is counted.
+func TestAbortReleasesWaitingWriters(t *testing.T) {
+	release := make(chan struct{})
+	inCall := make(chan struct{})
+	first := true
+	b := &funcBackend{deliver: func(ctx context.Context, ev Event) error {
+		if first {
+			first = false
+			close(inCall)
+			<-release
+		}
+		return nil
+	}}
+	p := New(Config{QueueSize: 2, Block: time.Hour, ExportTimeout: time.Hour})
+	require.NoError(t, p.Add(b))
+	r, err := p.StartRun("r", nil)
+	require.NoError(t, err)
+	require.True(t, r.Enter())
+	r.Emit(nil, Event{Data: 0})
+	<-inCall // the worker holds event 0
+	r.Emit(nil, Event{Data: 1})
+	r.Emit(nil, Event{Data: 2}) // the queue of two is full
+	r.Leave()
+
+	waiting := make(chan struct{})
+	go func() {
+		defer close(waiting)
+		if r.Enter() {
+			r.Emit(nil, Event{Data: 3}) // waits for room, inside the run
+			r.Leave()
+		}
+	}()
+	l := p.lanes.Load().lanes[0]
+	for l.spaceWaiters.Load() == 0 { // until the writer waits in pushWait
+		select {
+		case <-waiting:
+			t.Fatal("the writer should be waiting for room")
+		default:
+			runtime.Gosched()
+		}
+	}
+
+	closed := make(chan struct{})
+	go func() {
+		defer close(closed)
+		r.Close(nil)
+	}()
+	r.Abort()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	select {
+	case <-closed:
+	case <-ctx.Done():
+		t.Fatal("Close still waits for a writer after Abort")
+	}
+	close(release)
+	sum, err := r.Wait(ctx)
+	require.NoError(t, err)
+	require.Equal(t, Delivery{Emitted: 6, Delivered: 5, Dropped: 1}, sum[0].Delivery)
 	require.NoError(t, p.Shutdown(ctx))
 }
