@@ -72,7 +72,7 @@ type lane struct {
 	removed  bool
 	stopOnce sync.Once
 	stopCh   chan struct{}
-	stopCtx  context.Context
+	stopCtx  context.Context // guarded by refMu
 	force    atomic.Bool
 	exited   chan struct{}
 
@@ -272,28 +272,31 @@ func (l *lane) release() {
 	last := l.removed && l.refs == 0
 	l.refMu.Unlock()
 	if last {
-		l.stop(nil)
+		l.stop()
 	}
 }
 
-// remove refuses new runs; the lane stops once its last run has finished.
-func (l *lane) remove() {
+// retire refuses new runs; the lane stops once its last run has finished,
+// never before: a run still open may yet queue its end. ctx, unless an
+// earlier retire gave one, is what the backend's Shutdown gets; nil means
+// the export timeout.
+func (l *lane) retire(ctx context.Context) {
 	l.refMu.Lock()
 	l.removed = true
+	if l.stopCtx == nil {
+		l.stopCtx = ctx
+	}
 	idle := l.refs == 0
 	l.refMu.Unlock()
 	if idle {
-		l.stop(nil)
+		l.stop()
 	}
 }
 
 // stop asks the worker to finish the queue and exit, then shut the backend
-// down with ctx (or with the export timeout when ctx is nil).
-func (l *lane) stop(ctx context.Context) {
-	l.stopOnce.Do(func() {
-		l.stopCtx = ctx
-		close(l.stopCh)
-	})
+// down. Called once no run uses the lane.
+func (l *lane) stop() {
+	l.stopOnce.Do(func() { close(l.stopCh) })
 }
 
 // cancelCalls makes the worker drop what is left instead of delivering it,
@@ -367,8 +370,12 @@ func (l *lane) awake() {
 func (l *lane) exit(g *generation) {
 	l.busy.Store(false)
 	l.timer.Stop()
+	l.refMu.Lock()
 	ctx := l.stopCtx
-	if ctx == nil {
+	l.refMu.Unlock()
+	if ctx == nil || ctx.Err() != nil {
+		// No caller's ctx, or one that expired while the last runs ended:
+		// the backend still gets the export timeout to flush.
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(context.Background(), l.timeout)
 		defer cancel()

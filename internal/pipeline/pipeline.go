@@ -202,7 +202,7 @@ func (p *Pipeline) Remove(name string) error {
 	p.lanes.Store(next)
 	p.retiring[gone] = struct{}{}
 	p.mu.Unlock()
-	gone.remove()
+	gone.retire(nil)
 	return nil
 }
 
@@ -326,9 +326,13 @@ func (p *Pipeline) Close() {
 }
 
 // Shutdown refuses new runs, stops every worker and shuts the backends down.
-// The caller ends the active runs first (see ActiveRuns): events still queued
-// when Shutdown is called are counted as dropped. It returns by ctx's
-// deadline, naming the backends that have not finished, and is idempotent.
+// The caller ends the active runs first (see ActiveRuns). A worker stops
+// once the last run using it has finished, never before, so that a run
+// still being ended always reaches every lane. Shutdown returns by ctx's
+// deadline, naming the backends that have not finished; if it runs out of
+// time, what is still queued is dropped (and counted) and writers waiting
+// for room give up, so that the workers finish soon after. It is
+// idempotent: a later call waits again.
 func (p *Pipeline) Shutdown(ctx context.Context) error {
 	p.mu.Lock()
 	p.closed = true
@@ -340,11 +344,7 @@ func (p *Pipeline) Shutdown(ctx context.Context) error {
 	lanes := p.laneList()
 	p.mu.Unlock()
 	for _, l := range lanes {
-		// stop first: a lane with no run left stops as soon as it is
-		// removed, and the first stop decides the ctx its backend's
-		// Shutdown gets, which must be the caller's.
-		l.stop(ctx)
-		l.remove()
+		l.retire(ctx)
 	}
 	var errs []error
 	for _, l := range lanes {
@@ -352,9 +352,17 @@ func (p *Pipeline) Shutdown(ctx context.Context) error {
 		case <-l.exited:
 			errs = append(errs, l.shutdownErr)
 		case <-ctx.Done():
+			// Out of time: what is left is dropped rather than delivered,
+			// and writers still waiting for room give up, so the runs
+			// still open finish and their lanes stop on their own.
 			for _, l := range lanes {
 				l.cancelCalls()
 			}
+			p.mu.Lock()
+			for r := range p.active {
+				r.Abort()
+			}
+			p.mu.Unlock()
 			return p.pendingError(ctx.Err())
 		}
 	}

@@ -11,10 +11,16 @@ import (
 
 // funcBackend is a Backend whose Deliver is a function.
 type funcBackend struct {
+	name    string // "func" if empty
 	deliver func(ctx context.Context, ev Event) error
 }
 
-func (b *funcBackend) Name() string                      { return "func" }
+func (b *funcBackend) Name() string {
+	if b.name == "" {
+		return "func"
+	}
+	return b.name
+}
 func (b *funcBackend) Shutdown(context.Context) error    { return nil }
 func (b *funcBackend) Close(context.Context, *Run) error { return nil }
 func (b *funcBackend) Open(context.Context, *Run) (Session, error) {
@@ -119,5 +125,69 @@ func TestAbortReleasesWaitingWriters(t *testing.T) {
 	sum, err := r.Wait(ctx)
 	require.NoError(t, err)
 	require.Equal(t, Delivery{Emitted: 6, Delivered: 5, Dropped: 1}, sum[0].Delivery)
+	require.NoError(t, p.Shutdown(ctx))
+}
+
+// TestLaneOutlivesShutdownUntilItsRunsEnd has Shutdown run out of time
+// while a run is still being closed (its closer waits for a writer that
+// waits for room on a stuck lane). The idle lane must not exit while that
+// run may still queue its end on it: once the run ends, every lane
+// accounts for all of it.
+func TestLaneOutlivesShutdownUntilItsRunsEnd(t *testing.T) {
+	release := make(chan struct{})
+	inCall := make(chan struct{})
+	first := true
+	stuck := &funcBackend{name: "stuck", deliver: func(ctx context.Context, ev Event) error {
+		if first {
+			first = false
+			close(inCall)
+			<-release // ignores ctx
+		}
+		return nil
+	}}
+	fast := &funcBackend{name: "fast", deliver: func(context.Context, Event) error { return nil }}
+	p := New(Config{QueueSize: 2, Block: time.Hour, ExportTimeout: time.Hour})
+	require.NoError(t, p.Add(fast))
+	require.NoError(t, p.Add(stuck))
+	r, err := p.StartRun("r", nil)
+	require.NoError(t, err)
+	require.True(t, r.Enter())
+	r.Emit(nil, Event{Data: 0})
+	<-inCall
+	r.Emit(nil, Event{Data: 1})
+	r.Emit(nil, Event{Data: 2}) // stuck's queue is full
+	r.Leave()
+
+	go func() {
+		if r.Enter() {
+			r.Emit(nil, Event{Data: 3}) // waits for room on stuck, inside the run
+			r.Leave()
+		}
+	}()
+	l := p.lanes.Load().lanes[1]
+	for l.spaceWaiters.Load() == 0 {
+		runtime.Gosched()
+	}
+	closed := make(chan struct{})
+	go func() {
+		defer close(closed)
+		r.Close(nil) // waits for the writer
+	}()
+
+	short, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	require.Error(t, p.Shutdown(short), "the stuck lane cannot finish in time")
+
+	close(release)
+	ctx, cancel2 := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel2()
+	<-closed
+	sum, err := r.Wait(ctx)
+	require.NoError(t, err, "the run's end reached every lane")
+	for _, d := range sum {
+		require.Equal(t, d.Emitted, d.Delivered+d.Dropped+d.Failed, "lane %s: %+v", d.Name, d.Delivery)
+	}
+	// Shutdown ran out of time: what was left then is dropped, not lost.
+	require.Equal(t, uint64(6), sum[0].Emitted, "the fast lane accounted for the whole run, its end included")
 	require.NoError(t, p.Shutdown(ctx))
 }
