@@ -20,8 +20,6 @@
 //	project_name         run_start        string     empty
 //	user_id              run_start        string     empty
 //	session_id           run_start        string     empty
-//	metadata             run_start,       object     nil or empty
-//	                     component_start
 //	trace_id             run_start        string     never
 //	parent_id            component_start  string     empty
 //	name                 component_start, string     empty
@@ -29,6 +27,8 @@
 //	type                 component_start, string     empty
 //	                     log
 //	inputs               component_start  object     nil or empty
+//	metadata             run_start,       object     nil or empty
+//	                     component_start
 //	span_id              component_start  string     never
 //	message              log              any        never (null if nil)
 //	values               outputs          object     never ({} if empty)

@@ -43,8 +43,8 @@ func (e *Exporter) StartRun(_ context.Context, r flowtrace.RunStart) (flowtrace.
 	b.str("project_name", r.ProjectName)
 	b.str("user_id", r.UserID)
 	b.str("session_id", r.SessionID)
-	b.object("metadata", r.Metadata, true)
 	b.hex("trace_id", r.TraceID[:])
+	b.object("metadata", r.Metadata, true)
 	if err := e.write(b); err != nil {
 		return nil, err
 	}

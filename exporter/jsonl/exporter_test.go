@@ -517,3 +517,45 @@ func BenchmarkAddLog(b *testing.B) {
 		})
 	}
 }
+
+// TestFieldOrderIsTheDocumented checks that each line's fields come in the
+// order the package doc's table lists them.
+func TestFieldOrderIsTheDocumented(t *testing.T) {
+	order := []string{"event", "time", "run_id", "component_id", "parent_run_id", "parent_component_id",
+		"run_name", "project_name", "user_id", "session_id", "trace_id", "parent_id", "name", "type",
+		"inputs", "metadata", "span_id", "message", "values", "outputs", "error"}
+	rank := make(map[string]int, len(order))
+	for i, f := range order {
+		rank[f] = i
+	}
+	var buf bytes.Buffer
+	e := jsonl.New(&buf)
+	ctx := context.Background()
+	now := time.Now()
+	re, err := e.StartRun(ctx, flowtrace.RunStart{RunID: "r", ParentRunID: "p", ParentComponentID: "pc", RunName: "n",
+		ProjectName: "pr", UserID: "u", SessionID: "s", Metadata: map[string]any{"m": 1}, Time: now})
+	require.NoError(t, err)
+	require.NoError(t, re.StartComponent(ctx, flowtrace.ComponentStart{RunID: "r", ComponentID: "c", ParentID: "p", Name: "n",
+		Type: "t", Inputs: map[string]any{"i": 1}, Metadata: map[string]any{"m": 1}, Time: now}))
+	require.NoError(t, re.AddLog(ctx, flowtrace.LogEntry{RunID: "r", ComponentID: "c", Name: "n", Message: "m", Type: "t", Time: now}))
+	require.NoError(t, re.SetOutputs(ctx, flowtrace.Outputs{RunID: "r", ComponentID: "c", Values: map[string]any{"v": 1}, Time: now}))
+	require.NoError(t, re.EndComponent(ctx, flowtrace.ComponentEnd{RunID: "r", ComponentID: "c", Err: errors.New("e"), Time: now}))
+	require.NoError(t, re.EndRun(ctx, flowtrace.RunEnd{RunID: "r", Outputs: map[string]any{"o": 1}, Err: errors.New("e"), Time: now}))
+	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		d := json.NewDecoder(strings.NewReader(line))
+		_, err := d.Token() // {
+		require.NoError(t, err)
+		last := -1
+		for d.More() {
+			tok, err := d.Token()
+			require.NoError(t, err)
+			key := tok.(string)
+			r, ok := rank[key]
+			require.True(t, ok, "undocumented field %q in %s", key, line)
+			require.Greater(t, r, last, "field %q out of the documented order in %s", key, line)
+			last = r
+			var skip json.RawMessage
+			require.NoError(t, d.Decode(&skip))
+		}
+	}
+}
