@@ -111,7 +111,7 @@ func New(cfg Config) (*Snapshotter, error) {
 		errs = append(errs, fmt.Errorf("%w: MaxDepth %d, want <= %d", ErrInvalidConfig, s.maxDepth, MaxDepthLimit))
 	}
 	for _, k := range cfg.RedactKeys {
-		if strings.TrimSpace(k) == "" {
+		if foldString(strings.TrimSpace(k)) == "" {
 			errs = append(errs, fmt.Errorf("%w: empty redact key %q", ErrInvalidConfig, k))
 		}
 	}
@@ -126,7 +126,7 @@ func New(cfg Config) (*Snapshotter, error) {
 		s.keys = append(s.keys, k)
 		// Mark every byte that folds to the fragment's first byte.
 		for c := range 256 {
-			if fold(byte(c)) == k[0] {
+			if !separator(byte(c)) && fold(byte(c)) == k[0] {
 				s.first[c] = true
 			}
 		}

@@ -69,9 +69,9 @@
 // converted: their methods are not called.
 //
 // A key matches when it contains one of the redact keys, DefaultRedactKeys
-// and Config.RedactKeys, ignoring the case of ASCII letters and treating "-"
-// as "_": "API_KEY", "user_password", "X-Auth-Token" and the HTTP header
-// "X-Api-Key" match. Matching is by substring, so "max_tokens" matches
+// and Config.RedactKeys, ignoring the case of ASCII letters and the
+// separators "_" and "-": "API_KEY", "user_password", "X-Auth-Token", the
+// HTTP header "X-Api-Key" and the Go field name "PrivateKey" match. Matching is by substring, so "max_tokens" matches
 // "token" too. Non-ASCII letters must match exactly. A non-string map key is matched as
 // it is formatted, a long key before it is cut. A struct field matches by
 // its json name or its Go name, and is masked whatever its name when tagged

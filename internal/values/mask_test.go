@@ -95,7 +95,12 @@ func TestMaskedMatchesSubstringsIgnoringASCIICase(t *testing.T) {
 		{"TOKEN", true},
 		{"refresh_tOkEn_2", true},
 		{"my_private_key", true},
-		{"privatekey", false},
+		{"privatekey", true}, // separators are skipped: Go's PrivateKey too
+		{"PrivateKey", true},
+		{"X-API-KEY", true},
+		{"apiKey", true},
+		{"api", false},
+		{"_-_", false},
 		{"größe", true},
 		{"GRÖSSE", false}, // only ASCII letters fold
 	}
