@@ -628,9 +628,12 @@ func (l *lane) watch() {
 	if l.force.Load() {
 		ng.cancel()
 	}
-	l.p.report(fmt.Errorf("%w: exporter %q: %s of run %s ran past %v; abandoned, and its later events fail until it returns",
-		ErrExportTimeout, l.name, l.callName(inh.what, inh.ev), inh.rl.run.ID, l.timeout))
+	err := fmt.Errorf("%w: exporter %q: %s of run %s ran past %v; abandoned, and its later events fail until it returns",
+		ErrExportTimeout, l.name, l.callName(inh.what, inh.ev), inh.rl.run.ID, l.timeout)
 	go l.work(ng, inh) // owned by the Pipeline like the first generation
+	// Reported once the lane has a worker again: the handler is the
+	// caller's code and may take its time.
+	l.p.report(err)
 }
 
 // settleAbandoned accounts, in the new generation, for the call the stuck
