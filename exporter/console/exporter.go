@@ -5,10 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"sync"
 
 	"github.com/flowtrace/flowtrace"
+	"github.com/flowtrace/flowtrace/internal/serialwriter"
 )
 
 var (
@@ -27,12 +26,11 @@ var ErrRunEnded = errors.New("console: run already printed")
 // use, and serialises its writes: the writer needs no locking of its own.
 // It must not be copied after first use.
 type Exporter struct {
-	mu sync.Mutex // held only around w.Write and w.Flush
-	w  io.Writer
+	out serialwriter.Writer
 }
 
 // New returns an Exporter printing to w, or to os.Stdout if w is nil.
-func New(w io.Writer) *Exporter { return &Exporter{w: w} }
+func New(w io.Writer) *Exporter { return &Exporter{out: serialwriter.Writer{W: w}} }
 
 // Name returns "console".
 func (e *Exporter) Name() string { return "console" }
@@ -47,35 +45,15 @@ func (e *Exporter) StartRun(_ context.Context, r flowtrace.RunStart) (flowtrace.
 // that method's error. It does not close the writer. Runs that have not
 // ended are not printed.
 func (e *Exporter) Shutdown(context.Context) error {
-	f, ok := e.writer().(interface{ Flush() error })
-	if !ok {
-		return nil
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if err := f.Flush(); err != nil {
+	if err := e.out.Flush(); err != nil {
 		return fmt.Errorf("console: flush: %w", err)
 	}
 	return nil
 }
 
-func (e *Exporter) writer() io.Writer {
-	if e.w == nil {
-		return os.Stdout
-	}
-	return e.w
-}
-
 // write hands p to the writer in one Write call.
 func (e *Exporter) write(p []byte) error {
-	w := e.writer()
-	e.mu.Lock()
-	n, err := w.Write(p)
-	e.mu.Unlock()
-	if err == nil && n < len(p) {
-		err = io.ErrShortWrite
-	}
-	if err != nil {
+	if err := e.out.Write(p); err != nil {
 		return fmt.Errorf("console: write: %w", err)
 	}
 	return nil

@@ -4,10 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"sync"
 
 	"github.com/flowtrace/flowtrace"
+	"github.com/flowtrace/flowtrace/internal/serialwriter"
 )
 
 var (
@@ -22,12 +21,11 @@ var (
 // use, and serialises its writes: the writer needs no locking of its own.
 // It must not be copied after first use.
 type Exporter struct {
-	mu sync.Mutex // held only around w.Write and w.Flush
-	w  io.Writer
+	out serialwriter.Writer
 }
 
 // New returns an Exporter writing to w, or to os.Stdout if w is nil.
-func New(w io.Writer) *Exporter { return &Exporter{w: w} }
+func New(w io.Writer) *Exporter { return &Exporter{out: serialwriter.Writer{W: w}} }
 
 // Name returns "jsonl".
 func (e *Exporter) Name() string { return "jsonl" }
@@ -55,37 +53,17 @@ func (e *Exporter) StartRun(_ context.Context, r flowtrace.RunStart) (flowtrace.
 // that method's error. It does not close the writer, and the Exporter keeps
 // writing whatever it receives afterwards.
 func (e *Exporter) Shutdown(context.Context) error {
-	f, ok := e.writer().(interface{ Flush() error })
-	if !ok {
-		return nil
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if err := f.Flush(); err != nil {
+	if err := e.out.Flush(); err != nil {
 		return fmt.Errorf("jsonl: flush: %w", err)
 	}
 	return nil
-}
-
-func (e *Exporter) writer() io.Writer {
-	if e.w == nil {
-		return os.Stdout
-	}
-	return e.w
 }
 
 // write ends the line in b, writes it with one Write call and recycles b.
 func (e *Exporter) write(b *buffer) error {
 	defer b.free()
 	line := b.end()
-	w := e.writer()
-	e.mu.Lock()
-	n, err := w.Write(line)
-	e.mu.Unlock()
-	if err == nil && n < len(line) {
-		err = io.ErrShortWrite
-	}
-	if err != nil {
+	if err := e.out.Write(line); err != nil {
 		return fmt.Errorf("jsonl: write: %w", err)
 	}
 	return nil
