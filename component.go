@@ -96,18 +96,7 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 	// is queued through it, so that an exporter ending a component it
 	// started from its own call is known for what it is (see pushWait).
 	cctx := withScope(ctx, c)
-	if !parent.isRun && !parent.gate.Enter() {
-		rs.late(parent)
-		return ctx, nil
-	}
-	leave := func() {
-		if !parent.isRun {
-			parent.gate.Leave()
-		}
-	}
-	if !rs.pr.Enter() {
-		leave()
-		rs.late(nil)
+	if !parent.enter() {
 		return ctx, nil
 	}
 	// The component's own gate is held from the moment EndTracers can find
@@ -117,8 +106,7 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 	rs.mu.Lock()
 	if rs.closing {
 		rs.mu.Unlock()
-		rs.pr.Leave()
-		leave()
+		parent.leave()
 		rs.late(nil)
 		return ctx, nil
 	}
@@ -130,8 +118,7 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 	rs.components.Add(1)
 	report := rs.pr.Emit(ctx, pipeline.Event{Kind: kindComponentStart, Data: c, Scope: &c.scope, Opens: true})
 	c.gate.Leave()
-	rs.pr.Leave()
-	leave()
+	parent.leave()
 	rs.pr.Report(report) // the error handler runs outside every scope
 	return cctx, c
 }
@@ -269,22 +256,37 @@ func (s *TraceService) scope(ctx context.Context, op string) *Component {
 // held only for the enqueue, so ending it never waits for the caller's
 // code (a slow String method, say).
 func (s *TraceService) emit(ctx context.Context, sc *Component, ev pipeline.Event) {
-	rs := sc.run
-	if !sc.isRun && !sc.gate.Enter() {
-		rs.late(sc)
+	if !sc.enter() {
 		return
+	}
+	report := sc.run.pr.Emit(ctx, ev)
+	sc.leave()
+	sc.run.pr.Report(report) // the error handler runs outside every scope
+}
+
+// enter admits a write to the scope c and to its run. It reports false,
+// having counted the write as late, once either has ended. An admitted
+// writer calls leave.
+func (c *Component) enter() bool {
+	rs := c.run
+	if !c.isRun && !c.gate.Enter() {
+		rs.late(c)
+		return false
 	}
 	if !rs.pr.Enter() {
-		if !sc.isRun {
-			sc.gate.Leave()
+		if !c.isRun {
+			c.gate.Leave()
 		}
 		rs.late(nil)
-		return
+		return false
 	}
-	report := rs.pr.Emit(ctx, ev)
-	rs.pr.Leave()
-	if !sc.isRun {
-		sc.gate.Leave()
+	return true
+}
+
+// leave ends a write admitted by enter.
+func (c *Component) leave() {
+	c.run.pr.Leave()
+	if !c.isRun {
+		c.gate.Leave()
 	}
-	rs.pr.Report(report) // the error handler runs outside every scope
 }
