@@ -147,7 +147,7 @@ func (g *gen) value(depth int, secret bool) any {
 		m["v"] = g.value(depth+1, secret)
 		return []any{m, m}
 	case 10:
-		return [...]float64{math.NaN(), math.Inf(1), math.Inf(-1), -0.0, 1e300, 0.1}[n]
+		return [...]float64{math.NaN(), math.Inf(1), math.Inf(-1), math.Copysign(0, -1), 1e300, 0.1}[n]
 	case 11:
 		return []byte(g.opaque(secret))
 	case 12:
