@@ -54,7 +54,9 @@ type Component struct {
 //
 // If ctx carries no run, or its run or component has ended, TraceComponent
 // reports it to the error handler and returns ctx and a nil *Component,
-// on which End is a no-op.
+// on which End is a no-op. In an unsampled run it returns ctx and a nil
+// *Component without reporting anything: the run's span stays the current
+// one, and nothing is allocated.
 func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (context.Context, *Component) {
 	if s.off() {
 		return ctx, nil
@@ -62,6 +64,9 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 	parent := scopeFromContext(ctx)
 	if parent == nil {
 		s.onError(fmt.Errorf("TraceComponent %q: %w", info.Name, ErrNoRun))
+		return ctx, nil
+	}
+	if !parent.run.sampled {
 		return ctx, nil
 	}
 	now := time.Now()
@@ -82,15 +87,16 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 	snap := rs.svc.snap
 	b := snap.NewBudget()
 	c.info = ComponentStart{
-		RunID:       rs.info.RunID,
-		ComponentID: id,
-		ParentID:    parentID,
-		Name:        info.Name,
-		Type:        info.Type,
-		Inputs:      snap.Map(&b, info.Inputs),
-		Metadata:    snap.Map(&b, info.Metadata),
-		SpanID:      spanID,
-		Time:        now,
+		RunID:        rs.info.RunID,
+		ComponentID:  id,
+		ParentID:     parentID,
+		ParentSpanID: parent.info.SpanID,
+		Name:         info.Name,
+		Type:         info.Type,
+		Inputs:       snap.Map(&b, info.Inputs),
+		Metadata:     snap.Map(&b, info.Metadata),
+		SpanID:       spanID,
+		Time:         now,
 	}
 	// The scope ctx exists before anything can end the component: its end
 	// is queued through it, so that an exporter ending a component it
@@ -242,11 +248,16 @@ func (s *TraceService) SetOutputs(ctx context.Context, outputs map[string]any) {
 	s.emit(ctx, sc, ev)
 }
 
-// scope returns the scope of ctx, reporting ErrNoRun when there is none.
+// scope returns the scope of ctx to write through, reporting ErrNoRun when
+// there is none. It returns nil, silently, for an unsampled run.
 func (s *TraceService) scope(ctx context.Context, op string) *Component {
 	sc := scopeFromContext(ctx)
 	if sc == nil {
 		s.onError(fmt.Errorf("%s: %w", op, ErrNoRun))
+		return nil
+	}
+	if !sc.run.sampled {
+		return nil
 	}
 	return sc
 }

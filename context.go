@@ -93,8 +93,25 @@ func (rc RunContext) ParentRunID() string { return rc.info().ParentRunID }
 // in, or "".
 func (rc RunContext) ParentComponentID() string { return rc.info().ParentComponentID }
 
-// TraceID returns the run's 16-byte trace ID, derived from its run ID.
+// TraceID returns the run's 16-byte trace ID. A top-level run derives it
+// from its run ID (a UUID's own bytes, a hash of any other ID); a nested
+// run inherits the trace ID of the run it was started in, and a run
+// continuing a remote caller (ContextWithRemoteParent) inherits the
+// caller's, so that one workflow is one trace.
 func (rc RunContext) TraceID() [16]byte { return rc.info().TraceID }
+
+// SpanID returns the run's own 8-byte span ID, decided at StartTracers.
+func (rc RunContext) SpanID() [8]byte { return rc.info().SpanID }
+
+// ParentSpanID returns the span the run was started under: the component
+// whose ctx started a nested run, or a remote caller's span. It is zero for
+// a top-level run.
+func (rc RunContext) ParentSpanID() [8]byte { return rc.info().ParentSpanID }
+
+// Sampled reports whether the run is recorded. An unsampled run (see
+// WithSampler) keeps its identity in ctx, so that nested runs and outgoing
+// requests inherit the decision, but its exporters see nothing of it.
+func (rc RunContext) Sampled() bool { return rc.r != nil && rc.r.sampled }
 
 // TraceIDString returns TraceID as 32 lower-case hex digits.
 func (rc RunContext) TraceIDString() string {
@@ -139,6 +156,10 @@ func (cc ComponentContext) Type() string { return cc.info().Type }
 // ParentID returns the enclosing component's ID, or "" for a component
 // directly under its run.
 func (cc ComponentContext) ParentID() string { return cc.info().ParentID }
+
+// ParentSpanID returns the enclosing component's span ID, or the run's span
+// ID for a component directly under its run.
+func (cc ComponentContext) ParentSpanID() [8]byte { return cc.info().ParentSpanID }
 
 // RunID returns the ID of the component's run.
 func (cc ComponentContext) RunID() string { return cc.info().RunID }

@@ -74,9 +74,18 @@ type RunStart struct {
 	UserID            string
 	SessionID         string
 	Metadata          map[string]any
-	// TraceID is the run's 16-byte trace identifier, derived from RunID.
+	// TraceID is the run's 16-byte trace identifier. A top-level run
+	// derives it from RunID; a nested run, and a run continuing a remote
+	// caller (see ContextWithRemoteParent), inherits its parent's.
 	TraceID [16]byte
-	Time    time.Time
+	// SpanID is the run's own 8-byte span identifier, decided on the
+	// caller's goroutine in StartTracers.
+	SpanID [8]byte
+	// ParentSpanID is the span the run was started under: the component
+	// (or run) whose ctx started a nested run, or the remote caller's
+	// span. It is zero for a top-level run.
+	ParentSpanID [8]byte
+	Time         time.Time
 }
 
 // ComponentStart describes a component when it starts.
@@ -86,10 +95,14 @@ type ComponentStart struct {
 	// ParentID is the enclosing component's ID, or empty for a component
 	// directly under the run.
 	ParentID string
-	Name     string
-	Type     string
-	Inputs   map[string]any
-	Metadata map[string]any
+	// ParentSpanID is the enclosing component's span, or the run's own
+	// span for a component directly under the run. With it an exporter
+	// can parent a component whose parent's start it never received.
+	ParentSpanID [8]byte
+	Name         string
+	Type         string
+	Inputs       map[string]any
+	Metadata     map[string]any
 	// SpanID is the component's 8-byte span identifier, decided on the
 	// caller's goroutine when the component started.
 	SpanID [8]byte

@@ -71,6 +71,7 @@ type config struct {
 	queueSize     int
 	overflow      Overflow
 	exportTimeout time.Duration
+	sampler       Sampler
 	values        values.Config
 	errs          []error
 }
@@ -113,6 +114,25 @@ func WithErrorHandler(h func(error)) Option {
 // this option, when given, takes precedence.
 func WithDisabled(disabled bool) Option {
 	return func(c *config) { c.disabled = disabled }
+}
+
+// WithSampler sets the Sampler that decides which top-level runs are
+// recorded. The default, AlwaysSample, records every run. A nil sampler, or
+// RatioSample with a ratio outside [0, 1], is invalid.
+func WithSampler(s Sampler) Option {
+	return func(c *config) {
+		if s == nil {
+			c.invalid("nil sampler")
+			return
+		}
+		if v, ok := s.(interface{ validate() error }); ok {
+			if err := v.validate(); err != nil {
+				c.invalid("%v", err)
+				return
+			}
+		}
+		c.sampler = s
+	}
 }
 
 // WithQueueSize sets the capacity, in events, of each exporter's queue

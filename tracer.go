@@ -28,10 +28,12 @@ type TraceService struct {
 	pipe     *pipeline.Pipeline
 	snap     *values.Snapshotter
 	onError  func(error)
+	sampler  Sampler // nil: every run is sampled
 	disabled bool
 
-	runsActive atomic.Int64
-	shut       atomic.Bool
+	runsActive    atomic.Int64
+	runsUnsampled atomic.Uint64
+	shut          atomic.Bool
 }
 
 // RunInfo describes a run to StartTracers. RunID is generated (a UUID) when
@@ -46,10 +48,13 @@ type RunInfo struct {
 // StartTracers and TraceComponent return (and, at Shutdown, through the
 // pipeline's list of open runs); the service never holds it.
 type runState struct {
-	svc  *TraceService
-	pr   *pipeline.Run
-	info RunStart
-	root Component // the run's own scope
+	svc     *TraceService
+	pr      *pipeline.Run // nil for an unsampled run
+	info    RunStart
+	root    Component // the run's own scope
+	sampled bool
+
+	unsampledEnded atomic.Bool // EndTracers of an unsampled run happened
 
 	mu      sync.Mutex // guards open, closing
 	open    Component  // sentinel of the list of open components
@@ -86,7 +91,10 @@ func NewTraceService(opts ...Option) (*TraceService, error) {
 	if len(cfg.errs) > 0 {
 		return nil, errors.Join(cfg.errs...)
 	}
-	s := &TraceService{snap: snap, disabled: cfg.disabled}
+	s := &TraceService{snap: snap, disabled: cfg.disabled, sampler: cfg.sampler}
+	if _, always := s.sampler.(alwaysSampler); always {
+		s.sampler = nil
+	}
 	s.onError = safeHandler(cfg.onError)
 	if s.disabled {
 		return s, nil
@@ -125,10 +133,18 @@ func safeHandler(h func(error)) func(error) {
 // zero value (which has no pipeline).
 func (s *TraceService) off() bool { return s == nil || s.pipe == nil }
 
-// StartTracers starts a run and returns a ctx that carries it. Started
-// inside a ctx that already carries a run, the new run is nested: its
-// parent run and parent component are recorded. After Shutdown it returns
-// ctx unchanged and ErrShutdown.
+// StartTracers starts a run and returns a ctx that carries it.
+//
+// Started inside a ctx that already carries a run, the new run is nested:
+// its parent run and parent component are recorded, it belongs to its
+// parent's trace (its span a child of the parent component's span), it
+// inherits the parent's session and user IDs when info leaves them empty,
+// and the parent's sampling decision. Started under a remote parent (see
+// ContextWithRemoteParent), it continues the remote caller's trace the
+// same way. Otherwise it is a top-level run: its trace ID is derived from
+// its run ID, and the service's Sampler decides whether it is recorded.
+//
+// After Shutdown it returns ctx unchanged and ErrShutdown.
 func (s *TraceService) StartTracers(ctx context.Context, info RunInfo) (context.Context, error) {
 	if s.off() {
 		return ctx, nil
@@ -145,24 +161,44 @@ func (s *TraceService) StartTracers(ctx context.Context, info RunInfo) (context.
 		id = uuid.NewString()
 	}
 	rs := &runState{svc: s}
-	b := s.snap.NewBudget()
 	rs.info = RunStart{
 		RunID:       id,
 		RunName:     info.RunName,
 		ProjectName: info.ProjectName,
 		UserID:      info.UserID,
 		SessionID:   info.SessionID,
-		Metadata:    s.snap.Map(&b, info.Metadata),
-		TraceID:     traceIDFor(id),
+		SpanID:      newSpanID(),
 		Time:        now,
 	}
 	if parent := scopeFromContext(ctx); parent != nil {
-		rs.info.ParentRunID = parent.run.info.RunID
+		pi := &parent.run.info
+		rs.info.ParentRunID = pi.RunID
 		if !parent.isRun {
 			rs.info.ParentComponentID = parent.info.ComponentID
 		}
+		rs.info.TraceID = pi.TraceID
+		rs.info.ParentSpanID = parent.info.SpanID
+		rs.inherit(pi.SessionID, pi.UserID)
+		rs.sampled = parent.run.sampled
+	} else if rp, ok := RemoteParentFromContext(ctx); ok {
+		rs.info.ParentRunID = rp.RunID
+		rs.info.TraceID = rp.TraceID
+		rs.info.ParentSpanID = rp.SpanID
+		rs.inherit(rp.SessionID, rp.UserID)
+		rs.sampled = rp.Sampled
+	} else {
+		rs.info.TraceID = traceIDFor(id)
+		rs.sampled = s.sampler == nil || s.sampler.ShouldSample(rs.info.TraceID)
 	}
-	rs.root = Component{run: rs, isRun: true, info: ComponentStart{RunID: id}}
+	rs.root = Component{run: rs, isRun: true, info: ComponentStart{RunID: id, SpanID: rs.info.SpanID}}
+	if !rs.sampled {
+		// Identity only: nested runs and outgoing requests inherit the
+		// decision, and every write through it is a no-op.
+		s.runsUnsampled.Add(1)
+		return withScope(ctx, &rs.root), nil
+	}
+	b := s.snap.NewBudget()
+	rs.info.Metadata = s.snap.Map(&b, info.Metadata)
 	rs.open.prev, rs.open.next = &rs.open, &rs.open
 	pr, err := s.pipe.StartRun(id, rs)
 	if err != nil {
@@ -173,10 +209,21 @@ func (s *TraceService) StartTracers(ctx context.Context, info RunInfo) (context.
 	return withScope(ctx, &rs.root), nil
 }
 
+// inherit takes the parent's session and user IDs where the run has none.
+func (rs *runState) inherit(sessionID, userID string) {
+	if rs.info.SessionID == "" {
+		rs.info.SessionID = sessionID
+	}
+	if rs.info.UserID == "" {
+		rs.info.UserID = userID
+	}
+}
+
 // traceIDFor derives a trace ID from a run ID: the UUID's bytes when the
-// run ID is a UUID, otherwise the first 16 bytes of its SHA-256.
+// run ID is a UUID (other than the nil UUID, which is no valid trace ID),
+// otherwise the first 16 bytes of its SHA-256.
 func traceIDFor(runID string) [16]byte {
-	if u, err := uuid.Parse(runID); err == nil {
+	if u, err := uuid.Parse(runID); err == nil && u != (uuid.UUID{}) {
 		return u
 	}
 	sum := sha256.Sum256([]byte(runID))
@@ -209,6 +256,14 @@ func (s *TraceService) EndTracers(ctx context.Context, outputs map[string]any, r
 		return RunSummary{}, ErrNoRun
 	}
 	rs := sc.run
+	if !rs.sampled {
+		if rs.unsampledEnded.Swap(true) {
+			err := fmt.Errorf("EndTracers: run %s: %w", rs.info.RunID, ErrRunEnded)
+			rs.svc.onError(err)
+			return RunSummary{RunID: rs.info.RunID}, err
+		}
+		return RunSummary{RunID: rs.info.RunID}, nil
+	}
 	if rs.pr.Ended() {
 		err := fmt.Errorf("EndTracers: run %s: %w", rs.info.RunID, ErrRunEnded)
 		rs.svc.onError(err)
@@ -341,10 +396,11 @@ func (s *TraceService) Stats() Stats {
 	}
 	ps := s.pipe.Stats()
 	st := Stats{
-		RunsStarted: ps.RunsStarted,
-		RunsActive:  uint64(max(s.runsActive.Load(), 0)),
-		Late:        ps.Late,
-		Exporters:   make(map[string]Delivery, len(ps.Lanes)),
+		RunsStarted:   ps.RunsStarted,
+		RunsUnsampled: s.runsUnsampled.Load(),
+		RunsActive:    uint64(max(s.runsActive.Load(), 0)),
+		Late:          ps.Late,
+		Exporters:     make(map[string]Delivery, len(ps.Lanes)),
 	}
 	for name, d := range ps.Lanes {
 		st.Exporters[name] = Delivery(d)
@@ -375,7 +431,11 @@ type Delivery struct {
 // value owned by the caller of Stats. The zero value is a service that has
 // done nothing (or a disabled one).
 type Stats struct {
+	// RunsStarted counts recorded runs; RunsActive those not yet ended.
 	RunsStarted, RunsActive uint64
+	// RunsUnsampled counts runs the sampler left out (or that inherited
+	// that decision): they recorded nothing and emitted no event.
+	RunsUnsampled uint64
 	// Late counts writes that arrived after their run or component ended;
 	// they were not delivered.
 	Late uint64
