@@ -1,0 +1,53 @@
+// Package otelspans delivers flowtrace runs as OpenTelemetry spans, and
+// through OTLP to any tracing backend: a Collector, Jaeger, Arize Phoenix,
+// Langfuse, LangSmith, Opik.
+//
+// # Spans
+//
+// Each run becomes a span named after its RunName ("run" when empty), and
+// each component a child span named after its Name, under its parent
+// component. Logs become span events named after the log, with its
+// message and type as attributes. Inputs, outputs and metadata become
+// attributes (as JSON). An error sets the span's status to Error with the
+// error's message, already masked by flowtrace, and adds an "exception"
+// event. Start and end times are the ones flowtrace took on the caller's
+// goroutine, so asynchronous export keeps exact timing.
+//
+// A run nested in another run (a flow used as a tool of another flow) is
+// in its parent's trace, its span a child of the component that started
+// it; so is a run that continues a caller in another process (see
+// package tracing). The bridge builds these links from the IDs in the
+// records, never by looking up another run's span.
+//
+// # IDs
+//
+// flowtrace decides trace and span IDs on the caller's goroutine, so that
+// an outgoing request can name its parent span before that span is
+// exported. IDGenerator makes the SDK use exactly those IDs; NewOTLP always
+// installs it. A provider of your own built without it keeps the tree
+// within each run, but its spans get the SDK's IDs: nested runs and callers
+// in other processes then name parents the exported trace does not have.
+//
+// # Conventions
+//
+// By default the attributes follow OpenInference (openinference.span.kind
+// from the component type: llm→LLM, tool→TOOL, retriever→RETRIEVER,
+// embedding→EMBEDDING, agent→AGENT, reranker→RERANKER,
+// guardrail→GUARDRAIL, evaluator→EVALUATOR, prompt→PROMPT, anything else
+// and runs→CHAIN; input.value, output.value, metadata, session.id,
+// user.id), which LLM-observability backends render without
+// configuration. WithConventions(GenAI) writes the OpenTelemetry GenAI keys
+// instead, or as well. flowtrace's own keys (flowtrace.run.id, ...) are
+// always written, and the run's identity — run, session and user IDs — is
+// on every span, first, so that span limits never drop it and backends
+// can filter any span by it.
+//
+// # Lifecycle
+//
+// New uses a provider you own: the bridge never touches the global
+// TracerProvider or propagator, honours the provider's sampler and span
+// limits, and its Shutdown flushes the provider without shutting it down.
+// NewOTLP builds a provider of its own from the environment, and its
+// Shutdown — called by TraceService.Shutdown — flushes and shuts it down,
+// so one svc.Shutdown(ctx) is the whole teardown.
+package otelspans

@@ -1,0 +1,77 @@
+package otelspans
+
+// Attribute keys the bridge writes. They are constants of this package, not
+// of a semconv module: the OpenInference keys are defined by the
+// OpenInference specification, and the OpenTelemetry GenAI keys are still
+// in development and have moved between semconv releases.
+const (
+	// flowtrace's own keys.
+	KeyRunID           = "flowtrace.run.id"
+	KeyRunName         = "flowtrace.run.name"
+	KeyProjectName     = "flowtrace.project.name"
+	KeyParentRunID     = "flowtrace.parent_run.id"
+	KeyComponentID     = "flowtrace.component.id"
+	KeyComponentType   = "flowtrace.component.type"
+	KeyLogMessage      = "message"
+	KeyLogType         = "type"
+	KeyExceptionMsg    = "exception.message"
+	KeyEndNotDelivered = "flowtrace.component.end_missing"
+
+	// OpenInference keys.
+	KeyOISpanKind       = "openinference.span.kind"
+	KeyOIInputValue     = "input.value"
+	KeyOIInputMimeType  = "input.mime_type"
+	KeyOIOutputValue    = "output.value"
+	KeyOIOutputMimeType = "output.mime_type"
+	KeyOIMetadata       = "metadata"
+	KeySessionID        = "session.id"
+	KeyUserID           = "user.id"
+
+	// OpenTelemetry GenAI keys (semantic conventions in development).
+	KeyGenAIOperationName  = "gen_ai.operation.name"
+	KeyGenAIConversationID = "gen_ai.conversation.id"
+	KeyGenAIToolName       = "gen_ai.tool.name"
+	KeyGenAIAgentName      = "gen_ai.agent.name"
+
+	mimeJSON = "application/json"
+)
+
+// openInferenceKind maps a component type to an OpenInference span kind.
+func openInferenceKind(componentType string) string {
+	switch componentType {
+	case "llm":
+		return "LLM"
+	case "tool":
+		return "TOOL"
+	case "retriever":
+		return "RETRIEVER"
+	case "embedding":
+		return "EMBEDDING"
+	case "agent":
+		return "AGENT"
+	case "reranker":
+		return "RERANKER"
+	case "guardrail":
+		return "GUARDRAIL"
+	case "evaluator":
+		return "EVALUATOR"
+	case "prompt":
+		return "PROMPT"
+	}
+	return "CHAIN"
+}
+
+// genAIOperation maps a component type to a GenAI operation name, or "".
+func genAIOperation(componentType string) string {
+	switch componentType {
+	case "llm":
+		return "chat"
+	case "embedding":
+		return "embeddings"
+	case "tool":
+		return "execute_tool"
+	case "agent":
+		return "invoke_agent"
+	}
+	return ""
+}

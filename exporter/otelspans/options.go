@@ -1,0 +1,153 @@
+package otelspans
+
+import (
+	"fmt"
+	"time"
+)
+
+// Conventions selects the attribute keys the bridge writes. Values combine
+// with |. The zero value means OpenInference.
+type Conventions uint8
+
+const (
+	// OpenInference writes the OpenInference keys (openinference.span.kind,
+	// input.value, output.value, metadata, session.id, user.id) that
+	// Phoenix, Langfuse, LangSmith and Opik render without configuration.
+	OpenInference Conventions = 1 << iota
+	// GenAI writes the OpenTelemetry GenAI keys (gen_ai.operation.name,
+	// gen_ai.conversation.id, ...).
+	GenAI
+)
+
+// Option configures New and NewOTLP. Options that only concern the OTLP
+// connection (WithServiceName, WithEndpointURL, WithHeaders, the presets)
+// are ignored by New, which is handed a provider already built.
+type Option func(*config)
+
+type config struct {
+	name        string
+	conventions Conventions
+
+	// NewOTLP only.
+	serviceName   string
+	endpoint      string // full URL of the traces endpoint
+	endpointVar   string // the variable it came from, for errors
+	headers       map[string]string
+	resourceAttrs map[string]string
+	compression   string // "gzip" or "none"; "" reads the environment
+	timeout       time.Duration
+	batchTimeout  time.Duration
+	errs          []error
+}
+
+func newConfig(opts []Option) config {
+	c := config{name: "otelspans", conventions: OpenInference}
+	for _, o := range opts {
+		if o != nil {
+			o(&c)
+		}
+	}
+	return c
+}
+
+func (c *config) fail(format string, args ...any) {
+	c.errs = append(c.errs, fmt.Errorf("otelspans: "+format, args...))
+}
+
+func (c *config) setHeader(k, v string) {
+	if c.headers == nil {
+		c.headers = make(map[string]string)
+	}
+	c.headers[k] = v
+}
+
+func (c *config) setResource(k, v string) {
+	if c.resourceAttrs == nil {
+		c.resourceAttrs = make(map[string]string)
+	}
+	c.resourceAttrs[k] = v
+}
+
+// WithName sets the exporter's name (default "otelspans"), so that one
+// TraceService can deliver to two bridges, each to its own backend.
+// An empty name is ignored.
+func WithName(name string) Option {
+	return func(c *config) {
+		if name != "" {
+			c.name = name
+		}
+	}
+}
+
+// WithConventions selects the attribute keys written: OpenInference (the
+// default), GenAI, or OpenInference|GenAI. Flowtrace's own keys
+// (flowtrace.run.id, ...) are always written. Zero means the default.
+func WithConventions(c Conventions) Option {
+	return func(cfg *config) {
+		if c != 0 {
+			cfg.conventions = c
+		}
+	}
+}
+
+// WithServiceName sets the service.name of the provider NewOTLP builds,
+// overriding OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES.
+func WithServiceName(name string) Option {
+	return func(c *config) {
+		if name != "" {
+			c.serviceName = name
+		}
+	}
+}
+
+// WithEndpointURL sets the full URL NewOTLP sends traces to (for example
+// "http://127.0.0.1:4318/v1/traces"), overriding the environment.
+func WithEndpointURL(u string) Option {
+	return func(c *config) {
+		c.endpoint, c.endpointVar = u, "WithEndpointURL"
+	}
+}
+
+// WithHeaders adds HTTP headers to every export request of NewOTLP, over
+// those from the environment.
+func WithHeaders(h map[string]string) Option {
+	return func(c *config) {
+		for k, v := range h {
+			c.setHeader(k, v)
+		}
+	}
+}
+
+// WithGzip turns gzip compression of export requests on or off (default
+// on, unless OTEL_EXPORTER_OTLP_COMPRESSION says "none").
+func WithGzip(on bool) Option {
+	return func(c *config) {
+		c.compression = "none"
+		if on {
+			c.compression = "gzip"
+		}
+	}
+}
+
+// WithExportTimeout bounds each export request of NewOTLP (default 10 s).
+func WithExportTimeout(d time.Duration) Option {
+	return func(c *config) {
+		if d <= 0 {
+			c.fail("export timeout %v, want > 0", d)
+			return
+		}
+		c.timeout = d
+	}
+}
+
+// WithBatchTimeout sets how long NewOTLP's batch processor waits before
+// sending a batch that is not full (default 5 s, as the SDK's).
+func WithBatchTimeout(d time.Duration) Option {
+	return func(c *config) {
+		if d <= 0 {
+			c.fail("batch timeout %v, want > 0", d)
+			return
+		}
+		c.batchTimeout = d
+	}
+}

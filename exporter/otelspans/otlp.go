@@ -1,0 +1,228 @@
+package otelspans
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+)
+
+// Environment variables NewOTLP reads, as the OpenTelemetry specification
+// defines them.
+const (
+	EnvEndpoint          = "OTEL_EXPORTER_OTLP_ENDPOINT"
+	EnvTracesEndpoint    = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+	EnvHeaders           = "OTEL_EXPORTER_OTLP_HEADERS"
+	EnvTracesHeaders     = "OTEL_EXPORTER_OTLP_TRACES_HEADERS"
+	EnvCompression       = "OTEL_EXPORTER_OTLP_COMPRESSION"
+	EnvTracesCompression = "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION"
+	EnvServiceName       = "OTEL_SERVICE_NAME"
+	EnvResourceAttrs     = "OTEL_RESOURCE_ATTRIBUTES"
+)
+
+// DefaultEndpoint is where NewOTLP sends traces when neither an option nor
+// the environment says otherwise: a local Collector or Jaeger.
+const DefaultEndpoint = "http://localhost:4318/v1/traces"
+
+// NewOTLP returns an Exporter with a TracerProvider of its own: an OTLP/HTTP
+// (protobuf) exporter behind a batch processor, with IDGenerator installed.
+// Its Shutdown, which TraceService.Shutdown calls, flushes and shuts the
+// provider down, so one svc.Shutdown(ctx) is the whole teardown.
+//
+// It is configured from the environment as it is when NewOTLP is called —
+// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (a full URL), else
+// OTEL_EXPORTER_OTLP_ENDPOINT (a base URL, to which "/v1/traces" is added),
+// OTEL_EXPORTER_OTLP_HEADERS and OTEL_EXPORTER_OTLP_TRACES_HEADERS,
+// OTEL_EXPORTER_OTLP_COMPRESSION ("gzip", the default here, or "none"),
+// OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES — then from opts, which
+// win. (The SDK's default resource reads the environment once per process;
+// NewOTLP reads it on every call, so two exporters in one process can speak
+// for two services.) A preset option (Langfuse, Phoenix, LangSmith, Opik)
+// reads its backend's own variables.
+//
+// A malformed endpoint, header list, compression or resource attribute,
+// or a preset's missing key, is an error naming the variable; nothing
+// is sent, and no goroutine is left running. ctx bounds the construction
+// only.
+func NewOTLP(ctx context.Context, opts ...Option) (*Exporter, error) {
+	cfg := newConfig(opts)
+	endpoint, err := cfg.traceEndpoint()
+	if err != nil {
+		cfg.errs = append(cfg.errs, err)
+	}
+	headers, herr := headersFromEnv()
+	cfg.errs = append(cfg.errs, herr...)
+	for k, v := range cfg.headers { // options and presets win
+		headers[k] = v
+	}
+	compression := cfg.compression
+	if compression == "" {
+		c, err := compressionFromEnv()
+		if err != nil {
+			cfg.errs = append(cfg.errs, err)
+		}
+		compression = c
+	}
+	if len(cfg.errs) > 0 {
+		return nil, errors.Join(cfg.errs...)
+	}
+	res, err := buildResource(ctx, &cfg)
+	if err != nil {
+		return nil, err
+	}
+
+	hopts := []otlptracehttp.Option{
+		otlptracehttp.WithEndpointURL(endpoint.String()),
+		otlptracehttp.WithHeaders(headers),
+	}
+	if compression == "gzip" {
+		hopts = append(hopts, otlptracehttp.WithCompression(otlptracehttp.GzipCompression))
+	} else {
+		hopts = append(hopts, otlptracehttp.WithCompression(otlptracehttp.NoCompression))
+	}
+	if cfg.timeout > 0 {
+		hopts = append(hopts, otlptracehttp.WithTimeout(cfg.timeout))
+	}
+	exp, err := otlptracehttp.New(ctx, hopts...)
+	if err != nil {
+		return nil, fmt.Errorf("otelspans: OTLP exporter: %w", err)
+	}
+	batch := []sdktrace.BatchSpanProcessorOption{}
+	if cfg.batchTimeout > 0 {
+		batch = append(batch, sdktrace.WithBatchTimeout(cfg.batchTimeout))
+	}
+	tp := sdktrace.NewTracerProvider(
+		sdktrace.WithBatcher(exp, batch...),
+		sdktrace.WithResource(res),
+		sdktrace.WithIDGenerator(IDGenerator()),
+	)
+	e := newExporter(tp, cfg)
+	e.owned = tp
+	return e, nil
+}
+
+// traceEndpoint returns the URL traces are sent to: the option's, else
+// the traces endpoint of the environment, else its base endpoint with
+// "/v1/traces" added, else DefaultEndpoint.
+func (c *config) traceEndpoint() (*url.URL, error) {
+	if c.endpoint != "" {
+		return parseEndpoint(c.endpoint, c.endpointVar)
+	}
+	if v := strings.TrimSpace(os.Getenv(EnvTracesEndpoint)); v != "" {
+		return parseEndpoint(v, EnvTracesEndpoint)
+	}
+	if v := strings.TrimSpace(os.Getenv(EnvEndpoint)); v != "" {
+		base, err := parseEndpoint(v, EnvEndpoint)
+		if err != nil {
+			return nil, err
+		}
+		return base.JoinPath("v1", "traces"), nil
+	}
+	return parseEndpoint(DefaultEndpoint, "DefaultEndpoint")
+}
+
+// parseEndpoint checks that raw is an absolute http or https URL.
+func parseEndpoint(raw, from string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("otelspans: %s: invalid URL: %w", from, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("otelspans: %s: URL %q: want scheme http or https", from, redactURL(u))
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("otelspans: %s: URL %q has no host", from, redactURL(u))
+	}
+	return u, nil
+}
+
+// redactURL prints u without its user info, which may hold a password.
+func redactURL(u *url.URL) string {
+	c := *u
+	c.User = nil
+	return c.String()
+}
+
+// headersFromEnv reads the generic then the traces-specific header lists,
+// the latter winning per key.
+func headersFromEnv() (map[string]string, []error) {
+	h := make(map[string]string)
+	var errs []error
+	for _, name := range []string{EnvHeaders, EnvTracesHeaders} {
+		if err := parseHeaders(os.Getenv(name), h); err != nil {
+			errs = append(errs, fmt.Errorf("otelspans: %s: %w", name, err))
+		}
+	}
+	return h, errs
+}
+
+// parseHeaders parses a W3C-baggage-like list "k1=v1,k2=v2" with
+// percent-encoded values into h. Errors name the position of the bad
+// member, never its value, which is often a key.
+func parseHeaders(list string, h map[string]string) error {
+	if strings.TrimSpace(list) == "" {
+		return nil
+	}
+	for i, member := range strings.Split(list, ",") {
+		k, v, ok := strings.Cut(member, "=")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" || strings.ContainsAny(k, " \t\r\n:") {
+			return fmt.Errorf("member %d: want key=value", i+1)
+		}
+		val, err := url.PathUnescape(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("member %d (%s): invalid percent-encoding", i+1, k)
+		}
+		if strings.ContainsAny(val, "\r\n") {
+			return fmt.Errorf("member %d (%s): value has a line break", i+1, k)
+		}
+		h[k] = val
+	}
+	return nil
+}
+
+func compressionFromEnv() (string, error) {
+	for _, name := range []string{EnvTracesCompression, EnvCompression} {
+		switch v := strings.ToLower(strings.TrimSpace(os.Getenv(name))); v {
+		case "":
+			continue
+		case "gzip", "none":
+			return v, nil
+		default:
+			return "", fmt.Errorf("otelspans: %s=%q: want gzip or none", name, v)
+		}
+	}
+	return "gzip", nil
+}
+
+// buildResource reads OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES now
+// (not once per process, as resource.Default does), then applies the
+// preset's and the options' attributes over them.
+func buildResource(ctx context.Context, cfg *config) (*resource.Resource, error) {
+	res, err := resource.New(ctx, resource.WithTelemetrySDK(), resource.WithFromEnv())
+	if err != nil {
+		return nil, fmt.Errorf("otelspans: %s or %s: %w", EnvServiceName, EnvResourceAttrs, err)
+	}
+	var extra []attribute.KeyValue
+	for k, v := range cfg.resourceAttrs {
+		extra = append(extra, attribute.String(k, v))
+	}
+	if cfg.serviceName != "" {
+		extra = append(extra, attribute.String("service.name", cfg.serviceName))
+	} else if _, ok := res.Set().Value("service.name"); !ok {
+		extra = append(extra, attribute.String("service.name", "unknown_service:"+filepath.Base(os.Args[0])))
+	}
+	merged, err := resource.Merge(res, resource.NewSchemaless(extra...))
+	if err != nil {
+		return nil, fmt.Errorf("otelspans: resource: %w", err)
+	}
+	return merged, nil
+}

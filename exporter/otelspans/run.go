@@ -1,0 +1,217 @@
+package otelspans
+
+import (
+	"context"
+	"maps"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/flowtrace/flowtrace"
+)
+
+// runExporter holds one run's open spans. flowtrace calls it from one
+// goroutine at a time, so it needs no lock.
+type runExporter struct {
+	e        *Exporter
+	info     flowtrace.RunStart
+	span     trace.Span
+	identity []attribute.KeyValue // written first on every span of the run
+	outputs  map[string]any       // the run's outputs, merged
+	open     map[string]*openSpan // by component ID
+}
+
+type openSpan struct {
+	span    trace.Span
+	outputs map[string]any
+}
+
+func (e *Exporter) startRun(run flowtrace.RunStart) *runExporter {
+	r := &runExporter{e: e, info: run, open: make(map[string]*openSpan)}
+	r.identity = e.identity(run)
+
+	parent := context.Background()
+	if run.ParentSpanID != ([8]byte{}) {
+		// A nested run, or one continuing a remote caller: its parent is
+		// named by ids, never looked up in another run, whose events may
+		// not have reached this exporter yet.
+		parent = trace.ContextWithRemoteSpanContext(parent, trace.NewSpanContext(trace.SpanContextConfig{
+			TraceID:    run.TraceID,
+			SpanID:     run.ParentSpanID,
+			TraceFlags: trace.FlagsSampled,
+			Remote:     true,
+		}))
+	}
+	attrs := make([]attribute.KeyValue, 0, len(r.identity)+8)
+	attrs = append(attrs, r.identity...)
+	attrs = append(attrs, attribute.String(KeyRunName, run.RunName))
+	if run.ProjectName != "" {
+		attrs = append(attrs, attribute.String(KeyProjectName, run.ProjectName))
+	}
+	if run.ParentRunID != "" {
+		attrs = append(attrs, attribute.String(KeyParentRunID, run.ParentRunID))
+	}
+	if e.cfg.conventions&OpenInference != 0 {
+		attrs = append(attrs, attribute.String(KeyOISpanKind, "CHAIN"))
+		attrs = appendJSON(attrs, KeyOIMetadata, run.Metadata)
+	}
+	name := run.RunName
+	if name == "" {
+		name = "run"
+	}
+	ctx := contextWithIDs(parent, run.TraceID, run.SpanID)
+	_, r.span = e.tracer.Start(ctx, name,
+		trace.WithTimestamp(run.Time), trace.WithAttributes(attrs...), trace.WithSpanKind(trace.SpanKindInternal))
+	return r
+}
+
+// identity returns the attributes that name a run's identity. OpenTelemetry
+// attributes are not inherited, and backends filter spans by them, so they
+// go on every span, first, where span limits never drop them.
+func (e *Exporter) identity(run flowtrace.RunStart) []attribute.KeyValue {
+	kv := []attribute.KeyValue{attribute.String(KeyRunID, run.RunID)}
+	if run.SessionID != "" {
+		kv = append(kv, attribute.String(KeySessionID, run.SessionID))
+		if e.cfg.conventions&GenAI != 0 {
+			kv = append(kv, attribute.String(KeyGenAIConversationID, run.SessionID))
+		}
+	}
+	if run.UserID != "" {
+		kv = append(kv, attribute.String(KeyUserID, run.UserID))
+	}
+	return kv
+}
+
+func (r *runExporter) StartComponent(_ context.Context, c flowtrace.ComponentStart) error {
+	var parent context.Context
+	if p, ok := r.open[c.ParentID]; ok {
+		parent = trace.ContextWithSpan(context.Background(), p.span)
+	} else if c.ParentID == "" {
+		parent = trace.ContextWithSpan(context.Background(), r.span)
+	} else {
+		// The parent's start never reached this exporter (dropped, or the
+		// parent ended): name it by its ids.
+		parent = trace.ContextWithSpanContext(context.Background(), trace.NewSpanContext(trace.SpanContextConfig{
+			TraceID:    r.info.TraceID,
+			SpanID:     c.ParentSpanID,
+			TraceFlags: trace.FlagsSampled,
+		}))
+	}
+	conv := r.e.cfg.conventions
+	attrs := make([]attribute.KeyValue, 0, len(r.identity)+10)
+	attrs = append(attrs, r.identity...)
+	attrs = append(attrs, attribute.String(KeyComponentID, c.ComponentID))
+	if c.Type != "" {
+		attrs = append(attrs, attribute.String(KeyComponentType, c.Type))
+	}
+	if conv&OpenInference != 0 {
+		attrs = append(attrs, attribute.String(KeyOISpanKind, openInferenceKind(c.Type)))
+		if len(c.Inputs) > 0 {
+			attrs = appendJSON(attrs, KeyOIInputValue, c.Inputs)
+			attrs = append(attrs, attribute.String(KeyOIInputMimeType, mimeJSON))
+		}
+		attrs = appendJSON(attrs, KeyOIMetadata, c.Metadata)
+	}
+	if conv&GenAI != 0 {
+		if op := genAIOperation(c.Type); op != "" {
+			attrs = append(attrs, attribute.String(KeyGenAIOperationName, op))
+		}
+		switch c.Type {
+		case "tool":
+			attrs = append(attrs, attribute.String(KeyGenAIToolName, c.Name))
+		case "agent":
+			attrs = append(attrs, attribute.String(KeyGenAIAgentName, c.Name))
+		}
+	}
+	name := c.Name
+	if name == "" {
+		name = "component"
+	}
+	ctx := contextWithIDs(parent, r.info.TraceID, c.SpanID)
+	_, span := r.e.tracer.Start(ctx, name,
+		trace.WithTimestamp(c.Time), trace.WithAttributes(attrs...), trace.WithSpanKind(trace.SpanKindInternal))
+	r.open[c.ComponentID] = &openSpan{span: span}
+	return nil
+}
+
+func (r *runExporter) AddLog(_ context.Context, l flowtrace.LogEntry) error {
+	span := r.span
+	if p, ok := r.open[l.ComponentID]; ok {
+		span = p.span
+	}
+	name := l.Name
+	if name == "" {
+		name = "log"
+	}
+	attrs := make([]attribute.KeyValue, 0, 2)
+	if s, ok := l.Message.(string); ok {
+		attrs = append(attrs, attribute.String(KeyLogMessage, s))
+	} else if l.Message != nil {
+		attrs = appendJSON(attrs, KeyLogMessage, l.Message)
+	}
+	if l.Type != "" {
+		attrs = append(attrs, attribute.String(KeyLogType, l.Type))
+	}
+	span.AddEvent(name, trace.WithTimestamp(l.Time), trace.WithAttributes(attrs...))
+	return nil
+}
+
+func (r *runExporter) SetOutputs(_ context.Context, o flowtrace.Outputs) error {
+	if o.ComponentID == "" {
+		r.outputs = merge(r.outputs, o.Values)
+		return nil
+	}
+	if p, ok := r.open[o.ComponentID]; ok {
+		p.outputs = merge(p.outputs, o.Values)
+	}
+	return nil
+}
+
+// merge adds src to dst, later keys winning. Records are shared and must
+// not be modified, so dst is always the exporter's own map.
+func merge(dst, src map[string]any) map[string]any {
+	if len(src) == 0 {
+		return dst
+	}
+	if dst == nil {
+		dst = make(map[string]any, len(src))
+	}
+	maps.Copy(dst, src)
+	return dst
+}
+
+func (r *runExporter) EndComponent(_ context.Context, c flowtrace.ComponentEnd) error {
+	p, ok := r.open[c.ComponentID]
+	if !ok {
+		return nil
+	}
+	delete(r.open, c.ComponentID)
+	r.finish(p.span, p.outputs, c.Err, c)
+	return nil
+}
+
+func (r *runExporter) EndRun(_ context.Context, end flowtrace.RunEnd) error {
+	// Components whose end was dropped close with the run, marked.
+	for id, p := range r.open {
+		p.span.SetAttributes(attribute.Bool(KeyEndNotDelivered, true))
+		r.finish(p.span, p.outputs, nil, flowtrace.ComponentEnd{Time: end.Time})
+		delete(r.open, id)
+	}
+	r.finish(r.span, merge(r.outputs, end.Outputs), end.Err, flowtrace.ComponentEnd{Time: end.Time})
+	return nil
+}
+
+// finish writes a span's outputs and error and ends it at the time
+// recorded on the caller's goroutine.
+func (r *runExporter) finish(span trace.Span, outputs map[string]any, err error, c flowtrace.ComponentEnd) {
+	if r.e.cfg.conventions&OpenInference != 0 && len(outputs) > 0 {
+		span.SetAttributes(attribute.String(KeyOIOutputValue, jsonString(outputs)), attribute.String(KeyOIOutputMimeType, mimeJSON))
+	}
+	if err != nil {
+		msg := err.Error() // already masked and limited when recorded
+		span.SetStatus(codes.Error, msg)
+		span.AddEvent("exception", trace.WithTimestamp(c.Time), trace.WithAttributes(attribute.String(KeyExceptionMsg, msg)))
+	}
+	span.End(trace.WithTimestamp(c.Time))
+}
