@@ -1,27 +1,17 @@
 package otelspans
 
 import (
-	"bytes"
-	"encoding/json"
-	"sync"
-
 	"go.opentelemetry.io/otel/attribute"
+
+	"github.com/flowtrace/flowtrace/internal/jsontree"
 )
 
-var bufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
 // jsonString encodes a recorded value (a JSON-safe tree: flowtrace's
-// snapshot guarantees it) as JSON, without escaping HTML characters so
-// that prompts read as they were written.
+// snapshot guarantees it) as JSON, keys sorted, HTML characters kept as
+// they are so that prompts read as they were written.
 func jsonString(v any) string {
-	b := bufs.Get().(*bytes.Buffer)
-	defer func() { b.Reset(); bufs.Put(b) }()
-	enc := json.NewEncoder(b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return `"!unencodable: ` + err.Error() + `"`
-	}
-	return string(bytes.TrimSuffix(b.Bytes(), []byte{'\n'}))
+	var small [256]byte
+	return string(jsontree.Append(small[:0], v))
 }
 
 // appendJSON appends key with v as JSON, unless v is an empty map or nil.

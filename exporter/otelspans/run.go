@@ -20,6 +20,7 @@ type runExporter struct {
 	identity []attribute.KeyValue // written first on every span of the run
 	outputs  map[string]any       // the run's outputs, merged
 	open     map[string]*openSpan // by component ID
+	scratch  []attribute.KeyValue // reused for each span's attributes: the SDK copies them
 }
 
 type openSpan struct {
@@ -99,8 +100,7 @@ func (r *runExporter) StartComponent(_ context.Context, c flowtrace.ComponentSta
 		}))
 	}
 	conv := r.e.cfg.conventions
-	attrs := make([]attribute.KeyValue, 0, len(r.identity)+10)
-	attrs = append(attrs, r.identity...)
+	attrs := append(r.scratch[:0], r.identity...)
 	attrs = append(attrs, attribute.String(KeyComponentID, c.ComponentID))
 	if c.Type != "" {
 		attrs = append(attrs, attribute.String(KeyComponentType, c.Type))
@@ -131,6 +131,7 @@ func (r *runExporter) StartComponent(_ context.Context, c flowtrace.ComponentSta
 	ctx := contextWithIDs(parent, r.info.TraceID, c.SpanID)
 	_, span := r.e.tracer.Start(ctx, name,
 		trace.WithTimestamp(c.Time), trace.WithAttributes(attrs...), trace.WithSpanKind(trace.SpanKindInternal))
+	r.scratch = attrs
 	r.open[c.ComponentID] = &openSpan{span: span}
 	return nil
 }
@@ -144,7 +145,7 @@ func (r *runExporter) AddLog(_ context.Context, l flowtrace.LogEntry) error {
 	if name == "" {
 		name = "log"
 	}
-	attrs := make([]attribute.KeyValue, 0, 2)
+	attrs := r.scratch[:0]
 	if s, ok := l.Message.(string); ok {
 		attrs = append(attrs, attribute.String(KeyLogMessage, s))
 	} else if l.Message != nil {
@@ -154,6 +155,7 @@ func (r *runExporter) AddLog(_ context.Context, l flowtrace.LogEntry) error {
 		attrs = append(attrs, attribute.String(KeyLogType, l.Type))
 	}
 	span.AddEvent(name, trace.WithTimestamp(l.Time), trace.WithAttributes(attrs...))
+	r.scratch = attrs
 	return nil
 }
 
