@@ -29,7 +29,10 @@
 //	inputs               component_start  object     nil or empty
 //	metadata             run_start,       object     nil or empty
 //	                     component_start
-//	span_id              component_start  string     never
+//	span_id              run_start,       string     never
+//	                     component_start
+//	parent_span_id       run_start,       string     zero (top-level run)
+//	                     component_start
 //	message              log              any        never (null if nil)
 //	values               outputs          object     never ({} if empty)
 //	outputs              run_end          object     nil or empty
@@ -39,8 +42,8 @@
 // event is one of "run_start", "component_start", "log", "outputs",
 // "component_end", "run_end". time is when the event happened, in UTC, RFC
 // 3339 with exactly nine fractional digits:
-// "2026-11-24T10:00:00.123456789Z". trace_id is 32 and span_id 16 lowercase
-// hexadecimal digits. error is the error's Error() text.
+// "2026-11-24T10:00:00.123456789Z". trace_id is 32 and span_id and parent_span_id
+// 16 lowercase hexadecimal digits. error is the error's Error() text.
 //
 // The rule for omission: a string is omitted when empty and an object when
 // it has no key, except for the fields that are the point of their event

@@ -94,6 +94,13 @@ func (b *buffer) hex(k string, id []byte) {
 	b.WriteByte('"')
 }
 
+// spanID writes a span ID as hex, omitted when zero.
+func (b *buffer) spanID(k string, id [8]byte) {
+	if id != ([8]byte{}) {
+		b.hex(k, id[:])
+	}
+}
+
 // object writes a map field; with omitEmpty, a map without keys is omitted,
 // otherwise it is written as {}.
 func (b *buffer) object(k string, m map[string]any, omitEmpty bool) {

@@ -43,6 +43,8 @@ func (e *Exporter) StartRun(_ context.Context, r flowtrace.RunStart) (flowtrace.
 	b.str("session_id", r.SessionID)
 	b.hex("trace_id", r.TraceID[:])
 	b.object("metadata", r.Metadata, true)
+	b.hex("span_id", r.SpanID[:])
+	b.spanID("parent_span_id", r.ParentSpanID)
 	if err := e.write(b); err != nil {
 		return nil, err
 	}
@@ -81,6 +83,7 @@ func (x *runExporter) StartComponent(_ context.Context, c flowtrace.ComponentSta
 	b.object("inputs", c.Inputs, true)
 	b.object("metadata", c.Metadata, true)
 	b.hex("span_id", c.SpanID[:])
+	b.spanID("parent_span_id", c.ParentSpanID)
 	return x.e.write(b)
 }
 

@@ -81,6 +81,7 @@ func TestSchema(t *testing.T) {
 					RunID: "r", ParentRunID: "pr", ParentComponentID: "pc", RunName: "n", ProjectName: "p",
 					UserID: "u", SessionID: "s", Metadata: map[string]any{"k": "v"},
 					TraceID: [16]byte{0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 15: 0xff}, Time: t0,
+					SpanID: [8]byte{0xab, 7: 1}, ParentSpanID: [8]byte{0xcd, 7: 2},
 				})
 				return err
 			},
@@ -88,6 +89,7 @@ func TestSchema(t *testing.T) {
 				"event": "run_start", "time": t0s, "run_id": "r", "parent_run_id": "pr", "parent_component_id": "pc",
 				"run_name": "n", "project_name": "p", "user_id": "u", "session_id": "s",
 				"metadata": map[string]any{"k": "v"}, "trace_id": "0123456789abcdef00000000000000ff",
+				"span_id": "ab00000000000001", "parent_span_id": "cd00000000000002",
 			},
 		},
 		{
@@ -96,7 +98,7 @@ func TestSchema(t *testing.T) {
 				_, err := e.StartRun(ctx, flowtrace.RunStart{RunID: "r", Metadata: map[string]any{}, Time: t0})
 				return err
 			},
-			want: map[string]any{"event": "run_start", "time": t0s, "run_id": "r", "trace_id": strings.Repeat("0", 32)},
+			want: map[string]any{"event": "run_start", "time": t0s, "run_id": "r", "trace_id": strings.Repeat("0", 32), "span_id": strings.Repeat("0", 16)},
 		},
 		{
 			name: "component_start, every field",
@@ -104,13 +106,13 @@ func TestSchema(t *testing.T) {
 				return re.StartComponent(ctx, flowtrace.ComponentStart{
 					RunID: "r", ComponentID: "c", ParentID: "p", Name: "OpenAI", Type: "llm",
 					Inputs: map[string]any{"q": "x", "n": int64(2)}, Metadata: map[string]any{"m": true},
-					SpanID: [8]byte{0xde, 0xad, 0xbe, 0xef, 7: 1}, Time: t0,
+					SpanID: [8]byte{0xde, 0xad, 0xbe, 0xef, 7: 1}, ParentSpanID: [8]byte{0xfe, 7: 3}, Time: t0,
 				})
 			}),
 			want: map[string]any{
 				"event": "component_start", "time": t0s, "run_id": "r", "component_id": "c", "parent_id": "p",
 				"name": "OpenAI", "type": "llm", "inputs": map[string]any{"q": "x", "n": json.Number("2")},
-				"metadata": map[string]any{"m": true}, "span_id": "deadbeef00000001",
+				"metadata": map[string]any{"m": true}, "span_id": "deadbeef00000001", "parent_span_id": "fe00000000000003",
 			},
 		},
 		{
@@ -523,7 +525,7 @@ func BenchmarkAddLog(b *testing.B) {
 func TestFieldOrderIsTheDocumented(t *testing.T) {
 	order := []string{"event", "time", "run_id", "component_id", "parent_run_id", "parent_component_id",
 		"run_name", "project_name", "user_id", "session_id", "trace_id", "parent_id", "name", "type",
-		"inputs", "metadata", "span_id", "message", "values", "outputs", "error"}
+		"inputs", "metadata", "span_id", "parent_span_id", "message", "values", "outputs", "error"}
 	rank := make(map[string]int, len(order))
 	for i, f := range order {
 		rank[f] = i
