@@ -17,13 +17,17 @@ func (b *backend) Open(ctx context.Context, r *pipeline.Run) (pipeline.Session, 
 	if err != nil || re == nil {
 		return nil, err
 	}
-	return session{re}, nil
+	in, _ := re.(InputsExporter)
+	return session{re: re, in: in}, nil
 }
 
 func (b *backend) Shutdown(ctx context.Context) error { return b.e.Shutdown(ctx) }
 
 // session adapts a RunExporter to the pipeline.
-type session struct{ re RunExporter }
+type session struct {
+	re RunExporter
+	in InputsExporter // nil: inputs go as a log
+}
 
 func (s session) Deliver(ctx context.Context, ev pipeline.Event) error {
 	switch ev.Kind {
@@ -33,6 +37,12 @@ func (s session) Deliver(ctx context.Context, ev pipeline.Event) error {
 		return s.re.AddLog(ctx, *ev.Data.(*LogEntry))
 	case kindOutputs:
 		return s.re.SetOutputs(ctx, *ev.Data.(*Outputs))
+	case kindInputs:
+		in := ev.Data.(*Inputs)
+		if s.in != nil {
+			return s.in.SetInputs(ctx, *in)
+		}
+		return s.re.AddLog(ctx, LogEntry{RunID: in.RunID, ComponentID: in.ComponentID, Name: "inputs", Type: "inputs", Message: in.Values, Time: in.Time})
 	case kindComponentEnd:
 		c := ev.Data.(*Component)
 		return s.re.EndComponent(ctx, ComponentEnd{RunID: c.info.RunID, ComponentID: c.info.ComponentID, Err: c.endErr, Time: c.endTime})

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 
 	"github.com/flowtrace/flowtrace/internal/pipeline"
@@ -16,17 +17,23 @@ const (
 	kindLog
 	kindOutputs
 	kindComponentEnd
+	kindInputs
 )
 
-var kindNames = [...]string{"StartComponent", "AddLog", "SetOutputs", "EndComponent"}
+var kindNames = [...]string{"StartComponent", "AddLog", "SetOutputs", "EndComponent", "SetInputs"}
 
 // ComponentInfo describes a component to TraceComponent. ID is generated
-// when empty. Inputs and Metadata are snapshotted when TraceComponent is
-// called, so the caller may reuse them at once. The zero value is an
-// unnamed component.
+// when empty; an engine that knows its own call IDs can give them, and find
+// the component again with ComponentByID. Type is free, the Type constants
+// being the kinds backends render. Inputs and Metadata are snapshotted when
+// TraceComponent is called, so the caller may reuse them at once. Start is
+// when the component started, for an engine that learns of a step after
+// the fact; zero means now. The zero value is an unnamed component
+// starting now.
 type ComponentInfo struct {
 	ID, Name, Type   string
 	Inputs, Metadata map[string]any
+	Start            time.Time
 }
 
 // Component is an open component of a run, returned by TraceComponent to be
@@ -43,6 +50,9 @@ type Component struct {
 	endErr  error     // written once before the end event is queued
 	endTime time.Time // likewise
 
+	forced  atomic.Bool // ended by EndTracers or Shutdown, not by its caller
+	skipped bool        // a start that was refused: a marker, never delivered
+
 	prev, next *Component // run.open list; guarded by run.mu
 
 	ctx scopeCtx // the ctx TraceComponent returns; set before it is published
@@ -54,9 +64,12 @@ type Component struct {
 //
 // If ctx carries no run, or its run or component has ended, TraceComponent
 // reports it to the error handler and returns ctx and a nil *Component,
-// on which End is a no-op. In an unsampled run it returns ctx and a nil
-// *Component without reporting anything: the run's span stays the current
-// one, and nothing is allocated.
+// on which End is a no-op. When the refusal is because the run or the
+// parent component had ended, the ctx returned carries a marker of the
+// refused start, so that EndComponent with it ends nothing (and never the
+// parent) and writes through it count as late. In an unsampled run it
+// returns ctx and a nil *Component without reporting anything: the run's
+// span stays the current one, and nothing is allocated.
 func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (context.Context, *Component) {
 	if s.off() {
 		return ctx, nil
@@ -69,7 +82,10 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 	if !parent.run.sampled {
 		return ctx, nil
 	}
-	now := time.Now()
+	now := info.Start
+	if now.IsZero() {
+		now = time.Now()
+	}
 	rs := parent.run
 	c := &Component{run: rs}
 	spanID := newSpanID()
@@ -103,7 +119,8 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 	// started from its own call is known for what it is (see pushWait).
 	cctx := withScope(ctx, c)
 	if !parent.enter() {
-		return ctx, nil
+		c.skip()
+		return cctx, nil
 	}
 	// The component's own gate is held from the moment EndTracers can find
 	// it in the open list until its start is queued: ending it waits for
@@ -112,9 +129,11 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 	rs.mu.Lock()
 	if rs.closing {
 		rs.mu.Unlock()
+		c.skip()
+		c.gate.Leave()
 		parent.leave()
 		rs.late(nil)
-		return ctx, nil
+		return cctx, nil
 	}
 	c.prev, c.next = rs.open.prev, &rs.open
 	rs.open.prev.next = c
@@ -127,6 +146,13 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 	parent.leave()
 	rs.pr.Report(report) // the error handler runs outside every scope
 	return cctx, c
+}
+
+// skip makes c the marker of a refused start: closed to writes, never
+// delivered, never ended.
+func (c *Component) skip() {
+	c.skipped = true
+	c.gate.Close()
 }
 
 func newSpanID() [8]byte {
@@ -157,11 +183,20 @@ func (c *Component) End(err error) {
 func (c *Component) end(pr *pipeline.Run, err error, now time.Time, byUser bool) {
 	rs := c.run
 	inRun := pr.Enter()
+	if !byUser {
+		c.forced.Store(true)
+	}
 	if !c.gate.CloseAndWait() {
 		if inRun {
 			pr.Leave()
 		}
-		if byUser {
+		switch {
+		case !byUser:
+		case c.forced.Load() || c.skipped:
+			// Ended by EndTracers or Shutdown first (work that outlived
+			// its run), or never started: late, like any write after an end.
+			rs.late(c)
+		default:
 			rs.svc.onError(fmt.Errorf("End of component %s (%s) in run %s: %w", c.info.ComponentID, c.info.Name, rs.info.RunID, ErrComponentEnded))
 		}
 		return

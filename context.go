@@ -131,7 +131,7 @@ type ComponentContext struct {
 // component open in it.
 func ComponentFromContext(ctx context.Context) (ComponentContext, bool) {
 	c := scopeFromContext(ctx)
-	if c == nil || c.isRun {
+	if c == nil || c.isRun || c.skipped {
 		return ComponentContext{}, false
 	}
 	return ComponentContext{c: c}, true

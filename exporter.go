@@ -73,7 +73,10 @@ type RunStart struct {
 	ProjectName       string
 	UserID            string
 	SessionID         string
+	Inputs            map[string]any
 	Metadata          map[string]any
+	// Tags label the run; nil when it has none.
+	Tags []string
 	// TraceID is the run's 16-byte trace identifier. A top-level run
 	// derives it from RunID; a nested run, and a run continuing a remote
 	// caller (see ContextWithRemoteParent), inherits its parent's.

@@ -37,11 +37,14 @@ type TraceService struct {
 }
 
 // RunInfo describes a run to StartTracers. RunID is generated (a UUID) when
-// empty. Metadata is snapshotted when StartTracers is called, so the caller
-// may reuse it at once. The zero value is an anonymous run.
+// empty. Inputs and Metadata are snapshotted when StartTracers is called,
+// so the caller may reuse them at once. Tags label the run (a deployment,
+// an experiment, a customer tier) for filtering in backends; they are
+// copied. The zero value is an anonymous run.
 type RunInfo struct {
 	RunID, RunName, ProjectName, UserID, SessionID string
-	Metadata                                       map[string]any
+	Inputs, Metadata                               map[string]any
+	Tags                                           []string
 }
 
 // runState is one run's record. It is reached only through the ctx values
@@ -56,9 +59,12 @@ type runState struct {
 
 	unsampledEnded atomic.Bool // EndTracers of an unsampled run happened
 
-	mu      sync.Mutex // guards open, closing
-	open    Component  // sentinel of the list of open components
-	closing bool
+	mu        sync.Mutex // guards open, closing, holds, nholds, holdsFree
+	open      Component  // sentinel of the list of open components
+	closing   bool
+	holds     hold          // sentinel of the list of open holds; lazily linked
+	nholds    int           // open holds
+	holdsFree chan struct{} // closed when nholds drops to 0 while EndTracers waits
 
 	components   atomic.Int64
 	lateReported atomic.Bool
@@ -198,7 +204,9 @@ func (s *TraceService) StartTracers(ctx context.Context, info RunInfo) (context.
 		return withScope(ctx, &rs.root), nil
 	}
 	b := s.snap.NewBudget()
+	rs.info.Inputs = s.snap.Map(&b, info.Inputs)
 	rs.info.Metadata = s.snap.Map(&b, info.Metadata)
+	rs.info.Tags = copyTags(info.Tags)
 	rs.open.prev, rs.open.next = &rs.open, &rs.open
 	pr, err := s.pipe.StartRun(id, rs)
 	if err != nil {
@@ -233,8 +241,9 @@ func traceIDFor(runID string) [16]byte {
 }
 
 // EndTracers ends the run carried by ctx, with its final outputs and error.
-// Components still open are ended first with ErrComponentNotEnded, so
-// exporters always see a closed tree.
+// It first waits for the run's holds (see Hold) to be released. Components
+// still open are then ended with ErrComponentNotEnded, so exporters always
+// see a closed tree; an End that comes later counts as late.
 //
 // It returns when every event of the run has been delivered to every
 // exporter, or has failed, or was dropped, each counted in the summary; or
@@ -269,13 +278,14 @@ func (s *TraceService) EndTracers(ctx context.Context, outputs map[string]any, r
 		rs.svc.onError(err)
 		return rs.summary(rs.pr.Summary()), err
 	}
+	holdErr := rs.waitHolds(ctx)
 	if !rs.close(ctx, rs.pr, outputs, runErr, time.Now()) {
 		err := fmt.Errorf("EndTracers: run %s: %w", rs.info.RunID, ErrRunEnded)
 		rs.svc.onError(err)
 		return rs.summary(rs.pr.Summary()), err
 	}
 	lanes, err := rs.pr.Wait(ctx)
-	return rs.summary(lanes), err
+	return rs.summary(lanes), errors.Join(holdErr, err)
 }
 
 // close ends the open components, innermost first, then closes the run to
@@ -337,12 +347,15 @@ func (s *TraceService) Shutdown(ctx context.Context) error {
 	}
 	s.shut.Store(true)
 	s.pipe.Close()
-	now := time.Now()
 	runs := s.pipe.ActiveRuns()
-	for _, r := range runs {
-		r.Owner.(*runState).close(ctx, r, nil, ErrShutdown, now)
-	}
 	var errs []error
+	for _, r := range runs {
+		rs := r.Owner.(*runState)
+		if err := rs.waitHolds(ctx); err != nil {
+			errs = append(errs, err)
+		}
+		rs.close(ctx, r, nil, ErrShutdown, time.Now())
+	}
 	for _, r := range runs {
 		if _, err := r.Wait(ctx); err != nil {
 			errs = append(errs, err)

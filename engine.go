@@ -1,0 +1,251 @@
+package flowtrace
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/flowtrace/flowtrace/internal/pipeline"
+)
+
+// This file holds what workflow engines need beyond the scope a call
+// returns: finding a component again from what a callback has, inputs that
+// arrive after a start, explicit times, and work that outlives its call.
+
+// ErrHoldsOpen reports a run that ended (its EndTracers ctx done, or
+// Shutdown) while holds taken with Hold were still open.
+var ErrHoldsOpen = errors.New("flowtrace: run ended with holds still open")
+
+// ErrEndBeforeStart reports an EndAt time before the component's start;
+// the component is ended at its start time instead.
+var ErrEndBeforeStart = errors.New("flowtrace: end time before start time")
+
+// EndComponent ends the component that TraceComponent started and whose ctx
+// is ctx (or a ctx derived from it), with err. It is the way to end a
+// component for an engine whose end callback gets back the ctx its start
+// callback returned. If that start was refused (no run in ctx, a disabled
+// service, an unsampled run, a parent that had ended), EndComponent ends
+// nothing — never the parent; a ctx with no run is reported as ErrNoRun.
+func (s *TraceService) EndComponent(ctx context.Context, err error) {
+	if s.off() {
+		return
+	}
+	sc := s.scope(ctx, "EndComponent")
+	if sc == nil || sc.isRun {
+		return // no run, unsampled, or no component was started in ctx
+	}
+	sc.End(err)
+}
+
+// ComponentByID returns the open component of ctx's run whose ID is id,
+// with a ctx scoped to it: what an engine that knows its own call IDs (and
+// passed them as ComponentInfo.ID) uses to write through, and end, the
+// component a start callback began. It returns ctx and nil when ctx has no
+// run or the run has no open component with that ID (never started, or
+// ended already); End on nil is a no-op.
+func (s *TraceService) ComponentByID(ctx context.Context, id string) (context.Context, *Component) {
+	return s.find(ctx, func(c *Component) bool { return c.info.ComponentID == id })
+}
+
+// LatestComponent returns the most recently started component of ctx's
+// run that is still open and has type typ (any type when typ is ""), with a
+// ctx scoped to it; or ctx and nil when there is none.
+//
+// It is the pairing for engines whose callbacks get neither a ctx of their
+// own nor a call ID (langchaingo's): start with TraceComponent under
+// LatestComponent(ctx, "") — the innermost open component — and end with
+// LatestComponent(ctx, typ). Its limit: calls of the same type running in
+// parallel inside one run cannot be told apart without IDs, so their ends
+// may pair with each other's starts. Runs stay separate, every component
+// is ended, and nothing waits.
+func (s *TraceService) LatestComponent(ctx context.Context, typ string) (context.Context, *Component) {
+	return s.find(ctx, func(c *Component) bool { return typ == "" || c.info.Type == typ })
+}
+
+// find returns the latest open component of ctx's run that match accepts.
+func (s *TraceService) find(ctx context.Context, match func(*Component) bool) (context.Context, *Component) {
+	if s.off() {
+		return ctx, nil
+	}
+	sc := s.scope(ctx, "find component")
+	if sc == nil {
+		return ctx, nil
+	}
+	rs := sc.run
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	for c := rs.open.prev; c != &rs.open; c = c.prev {
+		if match(c) {
+			return &c.ctx, c
+		}
+	}
+	return ctx, nil
+}
+
+// EndAt ends the component with err at the time at, for an engine that
+// learns of a step after it happened. A zero at means now; a time before
+// the component's start is reported as ErrEndBeforeStart and replaced by
+// the start. Otherwise it is End.
+func (c *Component) EndAt(err error, at time.Time) {
+	if c == nil || c.isRun || c.run == nil {
+		return
+	}
+	if at.IsZero() {
+		at = time.Now()
+	}
+	if at.Before(c.info.Time) {
+		c.run.svc.onError(fmt.Errorf("EndAt of component %s (%s): %w", c.info.ComponentID, c.info.Name, ErrEndBeforeStart))
+		at = c.info.Time
+	}
+	c.end(c.run.pr, err, at, true)
+}
+
+// Inputs carries inputs set with SetInputs after their scope started
+// (streamed input, say). ComponentID is empty for run-level inputs.
+// Successive Inputs of one scope merge with the start's, later keys
+// winning.
+type Inputs struct {
+	RunID       string
+	ComponentID string
+	Values      map[string]any
+	Time        time.Time
+}
+
+// InputsExporter is a RunExporter that also receives inputs set after a
+// start. A RunExporter without it receives them as a LogEntry named
+// "inputs", of type "inputs", with the values as its message: an older
+// exporter loses nothing. The library checks for it once per run.
+type InputsExporter interface {
+	SetInputs(ctx context.Context, in Inputs) error
+}
+
+// SetInputs records inputs in the scope ctx carries, for inputs known only
+// after the component started (a streamed request, arguments an agent
+// fills in). They merge with the start's inputs, later keys winning, and
+// are snapshotted before SetInputs returns.
+func (s *TraceService) SetInputs(ctx context.Context, inputs map[string]any) {
+	if s.off() {
+		return
+	}
+	sc := s.scope(ctx, "SetInputs")
+	if sc == nil {
+		return
+	}
+	now := time.Now()
+	snap := sc.run.svc.snap
+	b := snap.NewBudget()
+	in := &Inputs{RunID: sc.run.info.RunID, Values: snap.Map(&b, inputs), Time: now}
+	ev := pipeline.Event{Kind: kindInputs, Data: in}
+	if !sc.isRun {
+		in.ComponentID = sc.info.ComponentID
+		ev.Scope = &sc.scope
+	}
+	s.emit(ctx, sc, ev)
+}
+
+// noRelease is the release of a Hold that holds nothing.
+func noRelease() {}
+
+// Hold keeps the run of ctx from finishing until the returned release is
+// called: EndTracers (and Shutdown) first wait for every hold of the run to
+// be released — an explicit completion signal for work that outlives the
+// call that started it, such as a goroutine draining a streamed response
+// and ending its component — or for their ctx's deadline; then they end
+// the run and report the holds still open, wrapping ErrHoldsOpen, by the
+// scope each was taken in. Writes after that are late, and counted.
+//
+// release may be called more than once, and from any goroutine; only the
+// first call counts. Hold in a ctx without a run, in an unsampled run, or in
+// a run already ending returns a release that does nothing.
+func (s *TraceService) Hold(ctx context.Context) (release func()) {
+	if s.off() {
+		return noRelease
+	}
+	sc := s.scope(ctx, "Hold")
+	if sc == nil {
+		return noRelease
+	}
+	return sc.run.hold(sc)
+}
+
+// hold is one open Hold; it lives in its run's list until released.
+type hold struct {
+	scope      *Component
+	prev, next *hold
+}
+
+func (rs *runState) hold(sc *Component) func() {
+	h := &hold{scope: sc}
+	rs.mu.Lock()
+	if rs.closing {
+		rs.mu.Unlock()
+		rs.late(nil)
+		return noRelease
+	}
+	if rs.holds.next == nil {
+		rs.holds.prev, rs.holds.next = &rs.holds, &rs.holds
+	}
+	h.prev, h.next = rs.holds.prev, &rs.holds
+	rs.holds.prev.next = h
+	rs.holds.prev = h
+	rs.nholds++
+	rs.mu.Unlock()
+	var once atomicOnce
+	return func() {
+		if !once.do() {
+			return
+		}
+		rs.mu.Lock()
+		h.prev.next, h.next.prev = h.next, h.prev
+		rs.nholds--
+		var wake chan struct{}
+		if rs.nholds == 0 && rs.holdsFree != nil {
+			wake, rs.holdsFree = rs.holdsFree, nil
+		}
+		rs.mu.Unlock()
+		if wake != nil {
+			close(wake)
+		}
+	}
+}
+
+// waitHolds waits until the run has no open hold, or ctx is done; then it
+// returns an error naming the holds still open.
+func (rs *runState) waitHolds(ctx context.Context) error {
+	for {
+		rs.mu.Lock()
+		if rs.nholds == 0 {
+			rs.mu.Unlock()
+			return nil
+		}
+		if rs.holdsFree == nil {
+			rs.holdsFree = make(chan struct{})
+		}
+		wait := rs.holdsFree
+		rs.mu.Unlock()
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return rs.openHolds(ctx.Err())
+		}
+	}
+}
+
+func (rs *runState) openHolds(cause error) error {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if rs.nholds == 0 {
+		return nil
+	}
+	var where []string
+	for h := rs.holds.next; h != &rs.holds && len(where) < 10; h = h.next {
+		if h.scope.isRun {
+			where = append(where, "the run itself")
+		} else {
+			where = append(where, fmt.Sprintf("component %s (%s)", h.scope.info.ComponentID, h.scope.info.Name))
+		}
+	}
+	return fmt.Errorf("run %s: %w: %d, taken in %s: %w", rs.info.RunID, ErrHoldsOpen, rs.nholds, strings.Join(where, ", "), cause)
+}

@@ -1,0 +1,262 @@
+package flowtrace_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/flowtrace/flowtrace"
+	"github.com/flowtrace/flowtrace/exporter/memory"
+)
+
+func TestEndComponentEndsWhatItsStartBegan(t *testing.T) {
+	svc, rec, log := newService(t)
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+	require.NoError(t, err)
+
+	// An engine's start callback returns TraceComponent's ctx; its end
+	// callback gets it back (perhaps wrapped) and ends it.
+	type engineKey struct{}
+	cctx, _ := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "node"})
+	svc.EndComponent(context.WithValue(cctx, engineKey{}, 1), errors.New("node failed"))
+
+	// A start refused because its parent had ended: ending it must not end
+	// anything else.
+	pctx, parent := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "parent"})
+	_, sibling := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "sibling"})
+	parent.End(nil)
+	refused, c := svc.TraceComponent(pctx, flowtrace.ComponentInfo{Name: "too-late"})
+	assert.Nil(t, c)
+	_, isComp := flowtrace.ComponentFromContext(refused)
+	assert.False(t, isComp, "a refused start is no component")
+	svc.EndComponent(refused, nil)
+	svc.AddLog(refused, flowtrace.Log{Name: "late"})
+	sibling.End(nil)
+
+	// A ctx of the run itself: no component to end.
+	svc.EndComponent(ctx, nil)
+	_, err = svc.EndTracers(within(t, ctx), nil, nil)
+	require.NoError(t, err)
+
+	run, _ := rec.Run(runID(t, ctx))
+	require.Len(t, run.Components, 3)
+	assert.EqualError(t, component(t, run, "node").Err, "node failed")
+	assert.NoError(t, component(t, run, "parent").Err)
+	assert.NoError(t, component(t, run, "sibling").Err, "the sibling was ended by its own End, not by the refused one's")
+	assert.Zero(t, log.count(flowtrace.ErrComponentNotEnded))
+	assert.Equal(t, uint64(3), svc.Stats().Late, "the refused start, its end and its write are late")
+	require.Len(t, log.all(), 1, "one report: the run's first late write; ending a refused start is not a second End")
+}
+
+func TestComponentByIDAndLatestComponent(t *testing.T) {
+	svc, rec, _ := newService(t)
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+	require.NoError(t, err)
+
+	// langchaingo-style: every callback has only the run's ctx.
+	start := func(name, typ string) {
+		parent, _ := svc.LatestComponent(ctx, "")
+		svc.TraceComponent(parent, flowtrace.ComponentInfo{Name: name, Type: typ})
+	}
+	end := func(typ string, err error) {
+		_, c := svc.LatestComponent(ctx, typ)
+		require.NotNil(t, c, "an open %s to end", typ)
+		c.End(err)
+	}
+	start("agent", flowtrace.TypeChain)
+	start("llm-1", flowtrace.TypeLLM)
+	lctx, _ := svc.LatestComponent(ctx, flowtrace.TypeLLM)
+	svc.SetOutputs(lctx, map[string]any{"text": "use the tool"})
+	end(flowtrace.TypeLLM, nil)
+	start("calculator", flowtrace.TypeTool)
+	end(flowtrace.TypeTool, errors.New("division by zero"))
+	end(flowtrace.TypeChain, nil)
+	_, none := svc.LatestComponent(ctx, flowtrace.TypeChain)
+	assert.Nil(t, none, "nothing open is found")
+
+	// An engine with call IDs.
+	svc.TraceComponent(ctx, flowtrace.ComponentInfo{ID: "call-7", Name: "search", Type: flowtrace.TypeRetriever})
+	sctx, s := svc.ComponentByID(ctx, "call-7")
+	require.NotNil(t, s)
+	svc.AddLog(sctx, flowtrace.Log{Name: "hit"})
+	s.End(nil)
+	_, gone := svc.ComponentByID(ctx, "call-7")
+	assert.Nil(t, gone, "an ended component is not found")
+	_, missing := svc.ComponentByID(ctx, "never-started")
+	missing.End(nil) // nil-safe
+
+	_, err = svc.EndTracers(within(t, ctx), nil, nil)
+	require.NoError(t, err)
+	run, _ := rec.Run(runID(t, ctx))
+	agent := component(t, run, "agent")
+	assert.Equal(t, agent.Info.ComponentID, component(t, run, "llm-1").Info.ParentID)
+	assert.Equal(t, agent.Info.ComponentID, component(t, run, "calculator").Info.ParentID)
+	assert.EqualError(t, component(t, run, "calculator").Err, "division by zero")
+	assert.Equal(t, map[string]any{"text": "use the tool"}, component(t, run, "llm-1").Outputs)
+	assert.Len(t, component(t, run, "search").Logs, 1)
+	for _, c := range run.Components {
+		assert.NotErrorIs(t, c.Err, flowtrace.ErrComponentNotEnded, "component %s ended by its pairing", c.Info.Name)
+	}
+}
+
+func TestExplicitTimes(t *testing.T) {
+	svc, rec, log := newService(t)
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+	require.NoError(t, err)
+	t0 := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
+	_, a := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "a", Start: t0})
+	a.EndAt(nil, t0.Add(1500*time.Millisecond))
+	_, b := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "b", Start: t0})
+	b.EndAt(nil, t0.Add(-time.Second))
+	var nilComp *flowtrace.Component
+	nilComp.EndAt(nil, t0)
+	_, err = svc.EndTracers(within(t, ctx), nil, nil)
+	require.NoError(t, err)
+	run, _ := rec.Run(runID(t, ctx))
+	ra, rb := component(t, run, "a"), component(t, run, "b")
+	assert.True(t, ra.Info.Time.Equal(t0))
+	assert.Equal(t, 1500*time.Millisecond, ra.End.Sub(ra.Info.Time))
+	assert.True(t, rb.End.Equal(t0), "an end before the start is replaced by the start")
+	assert.Equal(t, 1, log.count(flowtrace.ErrEndBeforeStart))
+}
+
+// inputsExporter records what SetInputs delivers to an exporter that
+// implements InputsExporter.
+type inputsExporter struct {
+	*memory.Exporter
+	mu     sync.Mutex
+	inputs []flowtrace.Inputs
+}
+
+func (e *inputsExporter) Name() string { return "inputs" }
+func (e *inputsExporter) StartRun(ctx context.Context, r flowtrace.RunStart) (flowtrace.RunExporter, error) {
+	re, err := e.Exporter.StartRun(ctx, r)
+	return inputsRun{re, e}, err
+}
+
+type inputsRun struct {
+	flowtrace.RunExporter
+	e *inputsExporter
+}
+
+func (r inputsRun) SetInputs(_ context.Context, in flowtrace.Inputs) error {
+	r.e.mu.Lock()
+	r.e.inputs = append(r.e.inputs, in)
+	r.e.mu.Unlock()
+	return nil
+}
+
+func TestSetInputs(t *testing.T) {
+	ie := &inputsExporter{Exporter: memory.New()}
+	svc, rec, _ := newService(t, flowtrace.WithExporter(ie))
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{Inputs: map[string]any{"question": "q"}, Tags: []string{" prod ", "", "beta", strings.Repeat("é", 200)}})
+	require.NoError(t, err)
+	cctx, c := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "stream"})
+	in := map[string]any{"chunk": "hello", "api_key": "sk-123456789"}
+	svc.SetInputs(cctx, in)
+	in["chunk"] = "changed after the call"
+	c.End(nil)
+	_, err = svc.EndTracers(within(t, ctx), nil, nil)
+	require.NoError(t, err)
+
+	run, _ := rec.Run(runID(t, ctx))
+	assert.Equal(t, map[string]any{"question": "q"}, run.Info.Inputs)
+	require.Len(t, run.Info.Tags, 3)
+	assert.Equal(t, []string{"prod", "beta"}, run.Info.Tags[:2], "tags trimmed, empty ones dropped")
+	assert.LessOrEqual(t, len(run.Info.Tags[2]), flowtrace.MaxTagLen)
+	assert.True(t, strings.HasPrefix(strings.Repeat("é", 200), run.Info.Tags[2]), "a long tag is cut between characters")
+	logs := component(t, run, "stream").Logs
+	require.Len(t, logs, 1, "an exporter without InputsExporter gets inputs as a log")
+	assert.Equal(t, "inputs", logs[0].Name)
+	assert.Equal(t, map[string]any{"chunk": "hello", "api_key": flowtrace.Masked}, logs[0].Message)
+
+	ie.mu.Lock()
+	defer ie.mu.Unlock()
+	require.Len(t, ie.inputs, 1)
+	assert.Equal(t, "hello", ie.inputs[0].Values["chunk"], "an InputsExporter gets the snapshot")
+}
+
+func TestHoldKeepsTheRunOpenForAStreamDrain(t *testing.T) {
+	svc, rec, log := newService(t)
+	const runs = 50
+	var wg sync.WaitGroup
+	for range runs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+			if !assert.NoError(t, err) {
+				return
+			}
+			cctx, c := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "stream", Type: flowtrace.TypeLLM})
+			release := svc.Hold(cctx)
+			chunks := make(chan string)
+			go func() { // the engine's drain: outlives the call that started it
+				defer release()
+				var text strings.Builder
+				for ch := range chunks {
+					text.WriteString(ch)
+				}
+				svc.SetOutputs(cctx, map[string]any{"text": text.String()})
+				c.End(nil)
+			}()
+			go func() {
+				for _, ch := range []string{"hel", "lo"} {
+					chunks <- ch
+				}
+				close(chunks)
+			}()
+			// The natural code: the caller ends the run while the drain runs.
+			_, err = svc.EndTracers(within(t, ctx), nil, nil)
+			assert.NoError(t, err)
+		}()
+	}
+	wg.Wait()
+	require.Len(t, rec.Runs(), runs)
+	for _, r := range rec.Runs() {
+		require.Len(t, r.Components, 1)
+		assert.NoError(t, r.Components[0].Err, "the drain ended its component, not EndTracers")
+		assert.Equal(t, "hello", r.Components[0].Outputs["text"], "the stream's tail was recorded")
+	}
+	assert.Zero(t, svc.Stats().Late)
+	assert.Empty(t, log.all())
+}
+
+func TestHoldPastTheDeadlineIsReportedAndLaterWritesAreLate(t *testing.T) {
+	svc, rec, log := newService(t)
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+	require.NoError(t, err)
+	cctx, c := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "stuck-stream"})
+	release := svc.Hold(cctx)
+	release2 := svc.Hold(ctx)
+	release2()
+	release2() // twice is fine
+
+	short, cancel := context.WithCancel(ctx)
+	cancel() // the deadline has passed
+	_, err = svc.EndTracers(short, nil, nil)
+	require.ErrorIs(t, err, flowtrace.ErrHoldsOpen)
+	assert.Contains(t, err.Error(), "stuck-stream", "the error names where the hold was taken")
+	assert.ErrorIs(t, err, context.Canceled)
+
+	// The drain finishes after the forced end: counted late, reported once.
+	svc.SetOutputs(cctx, map[string]any{"text": "tail"})
+	c.End(nil)
+	c.End(nil)
+	release()
+	assert.Equal(t, uint64(3), svc.Stats().Late, "the write and both Ends are late")
+	require.Len(t, log.all(), 1, "only the run's first late write is reported: an End after a forced end is not an error")
+	late := svc.Hold(ctx)
+	require.NotNil(t, late, "Hold after the end returns a release that does nothing")
+	late()
+	assert.Equal(t, uint64(4), svc.Stats().Late)
+	require.NoError(t, svc.Shutdown(deadline(t)), "Shutdown drains what the cut EndTracers left")
+	run, _ := rec.Run(runID(t, ctx))
+	assert.ErrorIs(t, run.Components[0].Err, flowtrace.ErrComponentNotEnded)
+}
