@@ -18,7 +18,8 @@ func (b *backend) Open(ctx context.Context, r *pipeline.Run) (pipeline.Session, 
 		return nil, err
 	}
 	in, _ := re.(InputsExporter)
-	return session{re: re, in: in}, nil
+	mc, _ := re.(ModelCallExporter)
+	return session{re: re, in: in, mc: mc}, nil
 }
 
 func (b *backend) Shutdown(ctx context.Context) error { return b.e.Shutdown(ctx) }
@@ -26,7 +27,8 @@ func (b *backend) Shutdown(ctx context.Context) error { return b.e.Shutdown(ctx)
 // session adapts a RunExporter to the pipeline.
 type session struct {
 	re RunExporter
-	in InputsExporter // nil: inputs go as a log
+	in InputsExporter    // nil: inputs go as a log
+	mc ModelCallExporter // nil: model calls go as a log
 }
 
 func (s session) Deliver(ctx context.Context, ev pipeline.Event) error {
@@ -43,6 +45,12 @@ func (s session) Deliver(ctx context.Context, ev pipeline.Event) error {
 			return s.in.SetInputs(ctx, *in)
 		}
 		return s.re.AddLog(ctx, LogEntry{RunID: in.RunID, ComponentID: in.ComponentID, Name: "inputs", Type: "inputs", Message: in.Values, Time: in.Time})
+	case kindModelCall:
+		r := ev.Data.(*ModelCallRecord)
+		if s.mc != nil {
+			return s.mc.RecordModelCall(ctx, *r)
+		}
+		return s.re.AddLog(ctx, r.asLog())
 	case kindComponentEnd:
 		c := ev.Data.(*Component)
 		return s.re.EndComponent(ctx, ComponentEnd{RunID: c.info.RunID, ComponentID: c.info.ComponentID, Err: c.endErr, Time: c.endTime})

@@ -18,9 +18,10 @@ const (
 	kindOutputs
 	kindComponentEnd
 	kindInputs
+	kindModelCall
 )
 
-var kindNames = [...]string{"StartComponent", "AddLog", "SetOutputs", "EndComponent", "SetInputs"}
+var kindNames = [...]string{"StartComponent", "AddLog", "SetOutputs", "EndComponent", "SetInputs", "RecordModelCall"}
 
 // ComponentInfo describes a component to TraceComponent. ID is generated
 // when empty; an engine that knows its own call IDs can give them, and find

@@ -1,6 +1,7 @@
 package flowtrace
 
 import (
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -20,13 +21,7 @@ func copyTags(tags []string) []string {
 		if len(out) == MaxTags {
 			break
 		}
-		if len(t) > MaxTagLen {
-			cut := MaxTagLen
-			for cut > 0 && !utf8.RuneStart(t[cut]) { // never split a character
-				cut--
-			}
-			t = t[:cut]
-		}
+		t = cutUTF8(t, MaxTagLen)
 		t = strings.ToValidUTF8(strings.TrimSpace(t), "\uFFFD")
 		if t == "" {
 			continue
@@ -38,3 +33,17 @@ func copyTags(tags []string) []string {
 	}
 	return out
 }
+
+// cutUTF8 returns the longest prefix of s of at most n bytes that does not
+// split a character.
+func cutUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -25,11 +25,12 @@ import (
 // every call is a no-op that allocates nothing. Call Shutdown when done
 // with it to stop its workers.
 type TraceService struct {
-	pipe     *pipeline.Pipeline
-	snap     *values.Snapshotter
-	onError  func(error)
-	sampler  Sampler // nil: every run is sampled
-	disabled bool
+	pipe      *pipeline.Pipeline
+	snap      *values.Snapshotter
+	onError   func(error)
+	sampler   Sampler // nil: every run is sampled
+	maxString int     // bytes kept of a string, for streams
+	disabled  bool
 
 	runsActive    atomic.Int64
 	runsUnsampled atomic.Uint64
@@ -97,7 +98,10 @@ func NewTraceService(opts ...Option) (*TraceService, error) {
 	if len(cfg.errs) > 0 {
 		return nil, errors.Join(cfg.errs...)
 	}
-	s := &TraceService{snap: snap, disabled: cfg.disabled, sampler: cfg.sampler}
+	s := &TraceService{snap: snap, disabled: cfg.disabled, sampler: cfg.sampler, maxString: cfg.values.MaxString}
+	if s.maxString == 0 {
+		s.maxString = DefaultMaxStringLen
+	}
 	if _, always := s.sampler.(alwaysSampler); always {
 		s.sampler = nil
 	}

@@ -13,15 +13,50 @@ import (
 func (r *Run) deepen() {
 	var c copier
 	r.Info.Metadata = c.mapAny(r.Info.Metadata)
+	r.Info.Inputs = c.mapAny(r.Info.Inputs)
+	r.Info.Tags = append([]string(nil), r.Info.Tags...)
 	r.Logs = c.logs(r.Logs)
 	c.inPlace(r.Outputs)
+	c.inPlace(r.Inputs)
+	r.ModelCalls = c.modelCalls(r.ModelCalls)
 	for i := range r.Components {
 		comp := &r.Components[i]
 		comp.Info.Inputs = c.mapAny(comp.Info.Inputs)
 		comp.Info.Metadata = c.mapAny(comp.Info.Metadata)
 		comp.Logs = c.logs(comp.Logs)
 		c.inPlace(comp.Outputs)
+		c.inPlace(comp.Inputs)
+		comp.ModelCalls = c.modelCalls(comp.ModelCalls)
 	}
+}
+
+// modelCalls copies model call records: their parameters, messages and
+// finish reasons.
+func (c *copier) modelCalls(in []flowtrace.ModelCallRecord) []flowtrace.ModelCallRecord {
+	if in == nil {
+		return nil
+	}
+	out := make([]flowtrace.ModelCallRecord, len(in))
+	for i, r := range in {
+		r.Call.Parameters = c.mapAny(r.Call.Parameters)
+		r.Call.FinishReasons = append([]string(nil), r.Call.FinishReasons...)
+		r.Call.Input = copyMessages(r.Call.Input)
+		r.Call.Output = copyMessages(r.Call.Output)
+		out[i] = r
+	}
+	return out
+}
+
+func copyMessages(in []flowtrace.Message) []flowtrace.Message {
+	if in == nil {
+		return nil
+	}
+	out := make([]flowtrace.Message, len(in))
+	for i, m := range in {
+		m.ToolCalls = append([]flowtrace.ToolCall(nil), m.ToolCalls...)
+		out[i] = m
+	}
+	return out
 }
 
 // copier deep-copies the value trees of records: map[string]any, []any and

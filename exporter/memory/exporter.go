@@ -40,7 +40,7 @@ func (e *Exporter) Name() string { return "memory" }
 // records the rest of it. It fails with ErrDuplicateRun if a run with the
 // same ID was started before (since the last Reset).
 func (e *Exporter) StartRun(_ context.Context, info flowtrace.RunStart) (flowtrace.RunExporter, error) {
-	r := &run{data: Run{Info: info}}
+	r := &run{data: Run{Info: info, Inputs: merge(nil, info.Inputs)}}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if _, dup := e.byID[info.RunID]; dup {
@@ -129,11 +129,15 @@ func (r *run) snapshot() Run {
 	out := r.data
 	out.Logs = slices.Clip(r.data.Logs)
 	out.Outputs = maps.Clone(r.data.Outputs)
+	out.Inputs = maps.Clone(r.data.Inputs)
+	out.ModelCalls = slices.Clip(r.data.ModelCalls)
 	out.Components = slices.Clone(r.data.Components)
 	for i := range out.Components {
 		c := &out.Components[i]
 		c.Logs = slices.Clip(c.Logs)
 		c.Outputs = maps.Clone(c.Outputs)
+		c.Inputs = maps.Clone(c.Inputs)
+		c.ModelCalls = slices.Clip(c.ModelCalls)
 	}
 	return out
 }

@@ -24,6 +24,11 @@ type Run struct {
 	// Outputs are the run-level outputs merged in delivery order, later keys
 	// winning, with RunEnd.Outputs merged last. Nil if there were none.
 	Outputs map[string]any
+	// Inputs are Info.Inputs merged with the run-level inputs set later
+	// (SetInputs), later keys winning. Nil if there were none.
+	Inputs map[string]any
+	// ModelCalls are the model calls recorded at run level.
+	ModelCalls []flowtrace.ModelCallRecord
 	// Err is RunEnd.Err.
 	Err error
 	// Ended reports whether EndRun was delivered.
@@ -44,6 +49,12 @@ type Component struct {
 	// Outputs are the component's outputs merged in delivery order, later
 	// keys winning. Nil if there were none.
 	Outputs map[string]any
+	// Inputs are Info.Inputs merged with the inputs set later (SetInputs),
+	// later keys winning. Nil if there were none.
+	Inputs map[string]any
+	// ModelCalls are the model calls recorded in the component (its model,
+	// usage, messages), in delivery order.
+	ModelCalls []flowtrace.ModelCallRecord
 	// Err is ComponentEnd.Err, or flowtrace.ErrComponentNotEnded if the run
 	// ended before the component's end was delivered.
 	Err error
@@ -111,7 +122,46 @@ func (x *runExporter) StartComponent(_ context.Context, c flowtrace.ComponentSta
 		r.comps = make(map[string]int)
 	}
 	r.comps[c.ComponentID] = len(r.data.Components)
-	r.data.Components = append(r.data.Components, Component{Info: c})
+	r.data.Components = append(r.data.Components, Component{Info: c, Inputs: merge(nil, c.Inputs)})
+	return nil
+}
+
+// SetInputs records inputs set after a start (flowtrace.InputsExporter).
+func (x *runExporter) SetInputs(_ context.Context, in flowtrace.Inputs) error {
+	x.e.mu.Lock()
+	defer x.e.mu.Unlock()
+	if in.ComponentID == "" {
+		if err := x.r.accepts(in.RunID); err != nil {
+			return err
+		}
+		x.r.data.Inputs = merge(x.r.data.Inputs, in.Values)
+		return nil
+	}
+	c, err := x.r.component(in.RunID, in.ComponentID)
+	if err != nil {
+		return err
+	}
+	c.Inputs = merge(c.Inputs, in.Values)
+	return nil
+}
+
+// RecordModelCall keeps a model call on its component's record
+// (flowtrace.ModelCallExporter).
+func (x *runExporter) RecordModelCall(_ context.Context, mc flowtrace.ModelCallRecord) error {
+	x.e.mu.Lock()
+	defer x.e.mu.Unlock()
+	if mc.ComponentID == "" {
+		if err := x.r.accepts(mc.RunID); err != nil {
+			return err
+		}
+		x.r.data.ModelCalls = append(x.r.data.ModelCalls, mc)
+		return nil
+	}
+	c, err := x.r.component(mc.RunID, mc.ComponentID)
+	if err != nil {
+		return err
+	}
+	c.ModelCalls = append(c.ModelCalls, mc)
 	return nil
 }
 

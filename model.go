@@ -1,0 +1,290 @@
+package flowtrace
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/flowtrace/flowtrace/internal/pipeline"
+	"github.com/flowtrace/flowtrace/internal/values"
+)
+
+// Usage counts the tokens of one model call. Zero means unknown (or none).
+type Usage struct {
+	InputTokens, OutputTokens, TotalTokens int64
+	// CacheReadTokens and CacheWriteTokens are the input tokens read from
+	// and written to a prompt cache; ReasoningTokens the output tokens
+	// spent reasoning. They are parts of InputTokens and OutputTokens.
+	CacheReadTokens, CacheWriteTokens, ReasoningTokens int64
+}
+
+// ToolCall is a model's request to call a tool.
+type ToolCall struct {
+	ID, Name string
+	// Arguments is the call's arguments as the model wrote them (JSON,
+	// usually).
+	Arguments string
+}
+
+// Message is one chat message given to or produced by a model.
+type Message struct {
+	Role, Content string
+	// Name names the author where the API has one (a function, a user).
+	Name string
+	// ToolCallID is, in a tool's answer, the call it answers.
+	ToolCallID string
+	ToolCalls  []ToolCall
+}
+
+// ModelCall describes one call to a model (usually the work of a component
+// of type TypeLLM), for backends to render as such: model, provider,
+// parameters, messages, token usage and cost. Every field is optional.
+type ModelCall struct {
+	Model, Provider string
+	// Parameters are the invocation parameters: temperature, max_tokens...
+	Parameters    map[string]any
+	Input, Output []Message
+	Usage         Usage
+	// Cost is the call's total cost in US dollars; 0 means unknown.
+	Cost          float64
+	FinishReasons []string
+	// TimeToFirstChunk is, for a streamed answer, the time from the
+	// component's start to its first chunk (see Stream).
+	TimeToFirstChunk time.Duration
+}
+
+// ModelCallRecord is a ModelCall as exporters receive it: snapshotted when
+// RecordModelCall was called (parameters and message contents masked and
+// limited like any value), with the scope it was recorded in.
+// ComponentID is empty for a call recorded at run level.
+type ModelCallRecord struct {
+	RunID       string
+	ComponentID string
+	Call        ModelCall
+	Time        time.Time
+}
+
+// ModelCallExporter is a RunExporter that receives model calls as typed
+// records. A RunExporter without it receives each as a LogEntry named
+// "model_call", of type "model", whose message holds the call's fields:
+// an exporter written before model calls existed loses nothing. The
+// library checks for it once per run.
+type ModelCallExporter interface {
+	RecordModelCall(ctx context.Context, call ModelCallRecord) error
+}
+
+// RecordModelCall records a model call in the scope ctx carries (the
+// component of the call, usually). It is snapshotted before it returns,
+// on the caller's goroutine, like every other write.
+func (s *TraceService) RecordModelCall(ctx context.Context, call ModelCall) {
+	if s.off() {
+		return
+	}
+	sc := s.scope(ctx, "RecordModelCall")
+	if sc == nil {
+		return
+	}
+	now := time.Now()
+	svc := sc.run.svc
+	snap := svc.snap
+	b := snap.NewBudget()
+	rec := &ModelCallRecord{RunID: sc.run.info.RunID, Time: now, Call: ModelCall{
+		Model:            svc.label(call.Model),
+		Provider:         svc.label(call.Provider),
+		Parameters:       snap.Map(&b, call.Parameters),
+		Usage:            call.Usage,
+		Cost:             call.Cost,
+		TimeToFirstChunk: call.TimeToFirstChunk,
+	}}
+	rec.Call.Input = svc.messages(&b, call.Input)
+	rec.Call.Output = svc.messages(&b, call.Output)
+	for _, r := range call.FinishReasons {
+		rec.Call.FinishReasons = append(rec.Call.FinishReasons, svc.label(r))
+	}
+	ev := pipeline.Event{Kind: kindModelCall, Data: rec}
+	if !sc.isRun {
+		rec.ComponentID = sc.info.ComponentID
+		ev.Scope = &sc.scope
+	}
+	s.emit(ctx, sc, ev)
+}
+
+// label returns a name-like string (a model, a role) as records keep it:
+// valid UTF-8, at most MaxTagLen bytes.
+func (s *TraceService) label(v string) string {
+	if v == "" {
+		return ""
+	}
+	t := copyTags([]string{v})
+	if t == nil {
+		return ""
+	}
+	return t[0]
+}
+
+// messages snapshots chat messages: contents and arguments are values,
+// masked and limited like any other.
+func (s *TraceService) messages(b *values.Budget, in []Message) []Message {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]Message, len(in))
+	for i, m := range in {
+		out[i] = Message{Role: s.label(m.Role), Name: s.label(m.Name), ToolCallID: s.label(m.ToolCallID), Content: s.text(b, m.Content)}
+		for _, tc := range m.ToolCalls {
+			out[i].ToolCalls = append(out[i].ToolCalls, ToolCall{ID: s.label(tc.ID), Name: s.label(tc.Name), Arguments: s.text(b, tc.Arguments)})
+		}
+	}
+	return out
+}
+
+// text snapshots a string value.
+func (s *TraceService) text(b *values.Budget, v string) string {
+	if v == "" {
+		return ""
+	}
+	if out, ok := s.snap.Value(b, v).(string); ok {
+		return out
+	}
+	return Masked
+}
+
+// asLog is the fallback form of a model call for an exporter without
+// ModelCallExporter.
+func (r *ModelCallRecord) asLog() LogEntry {
+	c := &r.Call
+	m := map[string]any{}
+	put := func(k string, v any, ok bool) {
+		if ok {
+			m[k] = v
+		}
+	}
+	put("model", c.Model, c.Model != "")
+	put("provider", c.Provider, c.Provider != "")
+	put("parameters", c.Parameters, len(c.Parameters) > 0)
+	put("input_messages", messagesAny(c.Input), len(c.Input) > 0)
+	put("output_messages", messagesAny(c.Output), len(c.Output) > 0)
+	u := c.Usage
+	usage := map[string]any{}
+	for k, v := range map[string]int64{"input_tokens": u.InputTokens, "output_tokens": u.OutputTokens, "total_tokens": u.TotalTokens,
+		"cache_read_tokens": u.CacheReadTokens, "cache_write_tokens": u.CacheWriteTokens, "reasoning_tokens": u.ReasoningTokens} {
+		if v != 0 {
+			usage[k] = v
+		}
+	}
+	put("usage", usage, len(usage) > 0)
+	put("cost", c.Cost, c.Cost != 0)
+	if len(c.FinishReasons) > 0 {
+		fr := make([]any, len(c.FinishReasons))
+		for i, r := range c.FinishReasons {
+			fr[i] = r
+		}
+		m["finish_reasons"] = fr
+	}
+	put("time_to_first_chunk", c.TimeToFirstChunk.String(), c.TimeToFirstChunk != 0)
+	return LogEntry{RunID: r.RunID, ComponentID: r.ComponentID, Name: "model_call", Type: "model", Message: m, Time: r.Time}
+}
+
+func messagesAny(ms []Message) []any {
+	out := make([]any, len(ms))
+	for i, msg := range ms {
+		m := map[string]any{"role": msg.Role, "content": msg.Content}
+		if msg.Name != "" {
+			m["name"] = msg.Name
+		}
+		if msg.ToolCallID != "" {
+			m["tool_call_id"] = msg.ToolCallID
+		}
+		if len(msg.ToolCalls) > 0 {
+			calls := make([]any, len(msg.ToolCalls))
+			for j, tc := range msg.ToolCalls {
+				calls[j] = map[string]any{"id": tc.ID, "name": tc.Name, "arguments": tc.Arguments}
+			}
+			m["tool_calls"] = calls
+		}
+		out[i] = m
+	}
+	return out
+}
+
+// Stream accumulates a streamed answer of the component it was started in:
+// chunks are joined (up to the service's maximum string length, the rest
+// counted in a marker) rather than recorded one event per token, and the
+// time to the first chunk is stamped when it arrives. Its methods are safe
+// for concurrent use and nil-safe: StartStream returns nil where there is
+// nothing to record, and a nil *Stream accumulates nothing.
+type Stream struct {
+	start time.Time
+	limit int
+
+	mu    sync.Mutex
+	text  strings.Builder
+	cut   int
+	first time.Time
+}
+
+// StartStream returns a Stream for the scope ctx carries, timed from that
+// scope's start. It returns nil when ctx has no run to record in.
+func (s *TraceService) StartStream(ctx context.Context) *Stream {
+	if s.off() {
+		return nil
+	}
+	sc := s.scope(ctx, "StartStream")
+	if sc == nil {
+		return nil
+	}
+	start := sc.info.Time
+	if sc.isRun {
+		start = sc.run.info.Time
+	}
+	return &Stream{start: start, limit: sc.run.svc.maxString}
+}
+
+// Chunk adds a chunk of the answer. The first one stamps the time to the
+// first chunk.
+func (st *Stream) Chunk(text string) {
+	if st == nil {
+		return
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.first.IsZero() {
+		st.first = time.Now()
+	}
+	room := st.limit - st.text.Len()
+	if len(text) > room {
+		st.text.WriteString(cutUTF8(text, max(room, 0)))
+		st.cut += len(text) - max(room, 0)
+		return
+	}
+	st.text.WriteString(text)
+}
+
+// Text returns the answer so far: the chunks joined, with a marker of how
+// many bytes past the limit were not kept.
+func (st *Stream) Text() string {
+	if st == nil {
+		return ""
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.cut > 0 {
+		return st.text.String() + "…(truncated " + itoa(st.cut) + " bytes)"
+	}
+	return st.text.String()
+}
+
+// TimeToFirstChunk returns the time from the scope's start to the first
+// chunk, or 0 before the first chunk.
+func (st *Stream) TimeToFirstChunk() time.Duration {
+	if st == nil {
+		return 0
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.first.IsZero() {
+		return 0
+	}
+	return st.first.Sub(st.start)
+}
