@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -133,6 +134,11 @@ func (c *config) traceEndpoint() (*url.URL, error) {
 func parseEndpoint(raw, from string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
+		// A *url.Error repeats the URL, which may hold a password.
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
 		return nil, fmt.Errorf("otelspans: %s: invalid URL: %w", from, err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
@@ -184,7 +190,7 @@ func parseHeaders(list string, h map[string]string) error {
 		if strings.ContainsAny(val, "\r\n") {
 			return fmt.Errorf("member %d (%s): value has a line break", i+1, k)
 		}
-		h[k] = val
+		h[http.CanonicalHeaderKey(k)] = val
 	}
 	return nil
 }
