@@ -47,7 +47,9 @@ const DefaultEndpoint = "http://localhost:4318/v1/traces"
 // win. (The SDK's default resource reads the environment once per process;
 // NewOTLP reads it on every call, so two exporters in one process can speak
 // for two services.) A preset option (Langfuse, Phoenix, LangSmith, Opik)
-// reads its backend's own variables.
+// reads its backend's own variables when NewOTLP applies it: its endpoint
+// replaces the OTEL_EXPORTER_OTLP_ ones, and its headers are set over
+// OTEL_EXPORTER_OTLP_HEADERS (header names are case-insensitive).
 //
 // A malformed endpoint, header list, compression or resource attribute,
 // or a preset's missing key, is an error naming the variable; nothing
