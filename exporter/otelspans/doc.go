@@ -42,6 +42,26 @@
 // on every span, first, so that span limits never drop it and backends
 // can filter any span by it.
 //
+// # Backends
+//
+// NewOTLP alone sends to a Collector or Jaeger (OTEL_EXPORTER_OTLP_ENDPOINT,
+// default http://localhost:4318). A preset points it at an LLM-observability
+// backend, reading the variables that backend's own SDKs read, so a service
+// already set up for one needs no new configuration:
+//
+//	exp, err := otelspans.NewOTLP(ctx, otelspans.Langfuse())
+//
+// Langfuse reads LANGFUSE_PUBLIC_KEY, LANGFUSE_SECRET_KEY and
+// LANGFUSE_BASE_URL; Phoenix reads PHOENIX_COLLECTOR_ENDPOINT,
+// PHOENIX_API_KEY and PHOENIX_PROJECT; LangSmith reads LANGSMITH_API_KEY,
+// LANGSMITH_ENDPOINT and LANGSMITH_PROJECT; Opik reads OPIK_URL_OVERRIDE,
+// OPIK_API_KEY, OPIK_WORKSPACE and OPIK_PROJECT_NAME. Each preset's doc
+// lists its variables, defaults and the headers it sends. A preset only
+// sets the endpoint and headers (and Phoenix's project resource
+// attribute): everything else is NewOTLP's, and options after a preset
+// win. A missing key or a malformed URL is an error from NewOTLP naming
+// the variable, never printing a key.
+//
 // # Lifecycle
 //
 // New uses a provider you own: the bridge never touches the global

@@ -45,3 +45,17 @@ func ExampleNewOTLP() {
 	defer func() { _ = svc.Shutdown(context.Background()) }()
 	// ... svc.StartTracers, svc.TraceComponent, svc.EndTracers ...
 }
+
+// A preset reads the backend's own variables (here LANGFUSE_PUBLIC_KEY,
+// LANGFUSE_SECRET_KEY and LANGFUSE_BASE_URL) when NewOTLP is called; a
+// missing key is an error naming the variable.
+func ExampleLangfuse() {
+	exp, err := otelspans.NewOTLP(context.Background(), otelspans.Langfuse(), otelspans.WithServiceName("support-bot"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	svc, _ := flowtrace.NewTraceService(flowtrace.WithExporter(exp))
+	defer func() { _ = svc.Shutdown(context.Background()) }()
+	// ... svc.StartTracers, svc.TraceComponent, svc.EndTracers ...
+}

@@ -26,6 +26,9 @@ const (
 	KeyOIMetadata       = "metadata"
 	KeySessionID        = "session.id"
 	KeyUserID           = "user.id"
+	// KeyOIProjectName is a resource attribute, not a span one: the
+	// project Phoenix files the spans under (set by the Phoenix preset).
+	KeyOIProjectName = "openinference.project.name"
 
 	// OpenTelemetry GenAI keys (semantic conventions in development).
 	KeyGenAIOperationName  = "gen_ai.operation.name"

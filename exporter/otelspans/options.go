@@ -2,6 +2,7 @@ package otelspans
 
 import (
 	"fmt"
+	"net/http"
 	"time"
 )
 
@@ -54,11 +55,14 @@ func (c *config) fail(format string, args ...any) {
 	c.errs = append(c.errs, fmt.Errorf("otelspans: "+format, args...))
 }
 
+// setHeader sets header k, in its canonical form: HTTP header names are
+// case-insensitive, and the exporter sends each key of the map, so
+// "authorization" and "Authorization" must not both be there.
 func (c *config) setHeader(k, v string) {
 	if c.headers == nil {
 		c.headers = make(map[string]string)
 	}
-	c.headers[k] = v
+	c.headers[http.CanonicalHeaderKey(k)] = v
 }
 
 func (c *config) setResource(k, v string) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -46,7 +47,9 @@ const DefaultEndpoint = "http://localhost:4318/v1/traces"
 // win. (The SDK's default resource reads the environment once per process;
 // NewOTLP reads it on every call, so two exporters in one process can speak
 // for two services.) A preset option (Langfuse, Phoenix, LangSmith, Opik)
-// reads its backend's own variables.
+// reads its backend's own variables when NewOTLP applies it: its endpoint
+// replaces the OTEL_EXPORTER_OTLP_ ones, and its headers are set over
+// OTEL_EXPORTER_OTLP_HEADERS (header names are case-insensitive).
 //
 // A malformed endpoint, header list, compression or resource attribute,
 // or a preset's missing key, is an error naming the variable; nothing
@@ -133,6 +136,11 @@ func (c *config) traceEndpoint() (*url.URL, error) {
 func parseEndpoint(raw, from string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
+		// A *url.Error repeats the URL, which may hold a password.
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
 		return nil, fmt.Errorf("otelspans: %s: invalid URL: %w", from, err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
@@ -184,7 +192,7 @@ func parseHeaders(list string, h map[string]string) error {
 		if strings.ContainsAny(val, "\r\n") {
 			return fmt.Errorf("member %d (%s): value has a line break", i+1, k)
 		}
-		h[k] = val
+		h[http.CanonicalHeaderKey(k)] = val
 	}
 	return nil
 }

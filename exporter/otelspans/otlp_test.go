@@ -118,6 +118,7 @@ func TestNewOTLPRefusesBadConfiguration(t *testing.T) {
 		{name: "endpoint not a URL", key: otelspans.EnvEndpoint, value: "http://[::1", wantIn: otelspans.EnvEndpoint},
 		{name: "endpoint scheme", key: otelspans.EnvTracesEndpoint, value: "ftp://127.0.0.1/x", wantIn: otelspans.EnvTracesEndpoint},
 		{name: "endpoint without host", key: otelspans.EnvEndpoint, value: "http://", wantIn: otelspans.EnvEndpoint},
+		{name: "endpoint with a password, unparsable", key: otelspans.EnvEndpoint, value: "http://user:sk-secret@[::1", wantIn: otelspans.EnvEndpoint},
 		{name: "endpoint option", opts: []otelspans.Option{otelspans.WithEndpointURL("localhost:4318")}, wantIn: "WithEndpointURL"},
 		{name: "header without =", key: otelspans.EnvHeaders, value: "authorization", wantIn: otelspans.EnvHeaders},
 		{name: "header empty key", key: otelspans.EnvTracesHeaders, value: "=sk-secret-value", wantIn: otelspans.EnvTracesHeaders},
@@ -137,5 +138,25 @@ func TestNewOTLPRefusesBadConfiguration(t *testing.T) {
 			assert.Contains(t, err.Error(), tc.wantIn, "the error names what is wrong")
 			assert.NotContains(t, err.Error(), "sk-secret", "the error never prints a header's value")
 		})
+	}
+}
+
+// Header names are case-insensitive: an option's header replaces the
+// environment's whatever the case of either, instead of both being sent
+// and one of them winning at random.
+func TestNewOTLPHeaderNamesAreCaseInsensitive(t *testing.T) {
+	clearOTelEnv(t)
+	r := newReceiver(t)
+	t.Setenv(otelspans.EnvTracesEndpoint, r.srv.URL+"/v1/traces")
+	t.Setenv(otelspans.EnvHeaders, "authorization=Bearer%20from-env,X-TEAM=ai")
+	t.Setenv(otelspans.EnvTracesHeaders, "x-team=llm")
+	e, err := otelspans.NewOTLP(context.Background(), otelspans.WithHeaders(map[string]string{"AUTHORIZATION": "Bearer from-option"}))
+	require.NoError(t, err)
+	recordRun(t, e, flowtrace.RunInfo{})
+	reqs := r.all()
+	require.NotEmpty(t, reqs)
+	for _, rq := range reqs {
+		assert.Equal(t, []string{"Bearer from-option"}, rq.header.Values("Authorization"))
+		assert.Equal(t, []string{"llm"}, rq.header.Values("X-Team"))
 	}
 }
