@@ -21,7 +21,8 @@ const (
 var kindNames = [...]string{"StartComponent", "AddLog", "SetOutputs", "EndComponent"}
 
 // ComponentInfo describes a component to TraceComponent. ID is generated
-// when empty. Inputs and Metadata are snapshotted when TraceComponent is
+// when empty; an ID already used by an open component of the run is
+// replaced by a generated one and reported as ErrDuplicateComponent. Inputs and Metadata are snapshotted when TraceComponent is
 // called, so the caller may reuse them at once. The zero value is an
 // unnamed component.
 type ComponentInfo struct {
@@ -116,6 +117,13 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 		rs.late(nil)
 		return ctx, nil
 	}
+	var dup error
+	if info.ID != "" && rs.isOpen(info.ID) {
+		// Two open components with one ID could not be told apart by
+		// exporters (nor by ComponentByID): the second gets an ID of its own.
+		c.info.ComponentID = hex.EncodeToString(spanID[:])
+		dup = fmt.Errorf("TraceComponent %q in run %s: ID %q: %w; it was given ID %s", info.Name, rs.info.RunID, info.ID, ErrDuplicateComponent, c.info.ComponentID)
+	}
 	c.prev, c.next = rs.open.prev, &rs.open
 	rs.open.prev.next = c
 	rs.open.prev = c
@@ -126,7 +134,21 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 	c.gate.Leave()
 	parent.leave()
 	rs.pr.Report(report) // the error handler runs outside every scope
+	if dup != nil {
+		s.onError(dup)
+	}
 	return cctx, c
+}
+
+// isOpen reports whether a component with this ID is open in the run. The
+// caller holds rs.mu.
+func (rs *runState) isOpen(id string) bool {
+	for c := rs.open.next; c != &rs.open; c = c.next {
+		if c.info.ComponentID == id {
+			return true
+		}
+	}
+	return false
 }
 
 func newSpanID() [8]byte {

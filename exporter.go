@@ -85,6 +85,9 @@ type RunStart struct {
 	// (or run) whose ctx started a nested run, or the remote caller's
 	// span. It is zero for a top-level run.
 	ParentSpanID [8]byte
+	// ParentRemote reports whether ParentSpanID is a remote caller's span,
+	// in another process, rather than a span of this service's runs.
+	ParentRemote bool
 	Time         time.Time
 }
 

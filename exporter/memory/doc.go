@@ -26,7 +26,7 @@
 // The exporter is a test oracle, so it refuses records that a correct
 // pipeline never delivers instead of dropping them silently: a record that
 // names a component whose start was never delivered (ErrUnknownComponent),
-// a second start of a component ID (ErrDuplicateComponent), a record for a
+// a second start of the ID of a component still open (ErrDuplicateComponent), a record for a
 // component after its end (ErrComponentEnded), any record after EndRun
 // (ErrRunEnded), a record carrying another run's ID (ErrWrongRun) and a
 // second StartRun with the same run ID (ErrDuplicateRun). The library

@@ -129,7 +129,6 @@ func TestRefusedRecords(t *testing.T) {
 		{"outputs for unknown component", func(re flowtrace.RunExporter) error { return re.SetOutputs(ctx, out("nope")) }, memory.ErrUnknownComponent},
 		{"end of unknown component", func(re flowtrace.RunExporter) error { return re.EndComponent(ctx, ce("nope")) }, memory.ErrUnknownComponent},
 		{"second start of a component", func(re flowtrace.RunExporter) error { return re.StartComponent(ctx, cs("open")) }, memory.ErrDuplicateComponent},
-		{"second start of an ended component", func(re flowtrace.RunExporter) error { return re.StartComponent(ctx, cs("ended")) }, memory.ErrDuplicateComponent},
 		{"log after component end", func(re flowtrace.RunExporter) error { return re.AddLog(ctx, log("ended")) }, memory.ErrComponentEnded},
 		{"outputs after component end", func(re flowtrace.RunExporter) error { return re.SetOutputs(ctx, out("ended")) }, memory.ErrComponentEnded},
 		{"second component end", func(re flowtrace.RunExporter) error { return re.EndComponent(ctx, ce("ended")) }, memory.ErrComponentEnded},

@@ -25,6 +25,8 @@ const (
 	EnvTracesHeaders     = "OTEL_EXPORTER_OTLP_TRACES_HEADERS"
 	EnvCompression       = "OTEL_EXPORTER_OTLP_COMPRESSION"
 	EnvTracesCompression = "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION"
+	EnvProtocol          = "OTEL_EXPORTER_OTLP_PROTOCOL"
+	EnvTracesProtocol    = "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
 	EnvServiceName       = "OTEL_SERVICE_NAME"
 	EnvResourceAttrs     = "OTEL_RESOURCE_ATTRIBUTES"
 )
@@ -66,6 +68,9 @@ func NewOTLP(ctx context.Context, opts ...Option) (*Exporter, error) {
 	for k, v := range cfg.headers { // options and presets win
 		headers[k] = v
 	}
+	if err := protocolFromEnv(); err != nil {
+		cfg.errs = append(cfg.errs, err)
+	}
 	compression := cfg.compression
 	if compression == "" {
 		c, err := compressionFromEnv()
@@ -98,17 +103,18 @@ func NewOTLP(ctx context.Context, opts ...Option) (*Exporter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("otelspans: OTLP exporter: %w", err)
 	}
+	rep := &reportingExporter{SpanExporter: exp, onError: safe(cfg.onError)}
 	batch := []sdktrace.BatchSpanProcessorOption{}
 	if cfg.batchTimeout > 0 {
 		batch = append(batch, sdktrace.WithBatchTimeout(cfg.batchTimeout))
 	}
 	tp := sdktrace.NewTracerProvider(
-		sdktrace.WithBatcher(exp, batch...),
+		sdktrace.WithBatcher(rep, batch...),
 		sdktrace.WithResource(res),
 		sdktrace.WithIDGenerator(IDGenerator()),
 	)
 	e := newExporter(tp, cfg)
-	e.owned = tp
+	e.owned, e.failed = tp, rep
 	return e, nil
 }
 
@@ -193,6 +199,22 @@ func parseHeaders(list string, h map[string]string) error {
 			return fmt.Errorf("member %d (%s): value has a line break", i+1, k)
 		}
 		h[http.CanonicalHeaderKey(k)] = val
+	}
+	return nil
+}
+
+// protocolFromEnv refuses a protocol other than the one NewOTLP speaks:
+// sending HTTP to a gRPC port would fail on every export.
+func protocolFromEnv() error {
+	for _, name := range []string{EnvTracesProtocol, EnvProtocol} {
+		switch v := strings.TrimSpace(os.Getenv(name)); v {
+		case "":
+			continue
+		case "http/protobuf":
+			return nil
+		default:
+			return fmt.Errorf("otelspans: %s=%q: NewOTLP sends http/protobuf; for %s, build a provider with that exporter and pass it to New", name, v, v)
+		}
 	}
 	return nil
 }
