@@ -54,8 +54,8 @@ func WithTimeout(d time.Duration) Option {
 }
 
 // WithGoroutineCheck makes every check end by verifying that no goroutine
-// started since the exporter was created is still running once Shutdown
-// has returned: neither the service's nor the exporter's. It compares the
+// started from the moment newExporter was called is still running once
+// Shutdown has returned: neither the service's nor the exporter's. It compares the
 // goroutines of the whole process, so tests that run in parallel with the
 // suite (t.Parallel) make it fail; use it in a test that runs alone.
 func WithGoroutineCheck() Option {
