@@ -30,8 +30,8 @@
 //     when the call returns and again after Shutdown);
 //   - a second call of Shutdown, after the service's, that returns an
 //     error or panics: Shutdown must be idempotent;
-//   - with WithGoroutineCheck, a goroutine started since the exporter was
-//     made that is still running after Shutdown.
+//   - with WithGoroutineCheck, a goroutine started from the moment the
+//     exporter was asked for that is still running after Shutdown.
 //
 // The spy also checks the service's side of the contract, which the
 // exporter relies on: each RunExporter is called from one goroutine at a

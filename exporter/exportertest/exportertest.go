@@ -19,9 +19,10 @@ import (
 type Option func(*config)
 
 type config struct {
-	runs      int
-	timeout   time.Duration
-	leakCheck bool
+	runs       int
+	timeout    time.Duration
+	leakCheck  bool
+	leakIgnore []goleak.Option
 }
 
 func newConfig(opts []Option) config {
@@ -55,11 +56,19 @@ func WithTimeout(d time.Duration) Option {
 
 // WithGoroutineCheck makes every check end by verifying that no goroutine
 // started from the moment newExporter was called is still running once
-// Shutdown has returned: neither the service's nor the exporter's. It compares the
-// goroutines of the whole process, so tests that run in parallel with the
-// suite (t.Parallel) make it fail; use it in a test that runs alone.
-func WithGoroutineCheck() Option {
-	return func(c *config) { c.leakCheck = true }
+// Shutdown has returned: neither the service's nor the exporter's. ignore
+// lists goroutines that are not the exporter's, as goleak options
+// (goleak.IgnoreTopFunction, say); a fixture the exporter needs, such as a
+// test server, is best started before Run, where it is not counted.
+//
+// It compares the goroutines of the whole process, so tests that run in
+// parallel with the suite (t.Parallel) make it fail: use it in a test
+// that runs alone.
+func WithGoroutineCheck(ignore ...goleak.Option) Option {
+	return func(c *config) {
+		c.leakCheck = true
+		c.leakIgnore = append(c.leakIgnore, ignore...)
+	}
 }
 
 // Run runs the conformance suite against exporters made by newExporter, one
@@ -133,7 +142,7 @@ func runCheck(c check, e flowtrace.Exporter, cfg config, before goleak.Option) (
 		h.finish()
 	}()
 	if before != nil {
-		if err := goleak.Find(before); err != nil {
+		if err := goleak.Find(append([]goleak.Option{before}, cfg.leakIgnore...)...); err != nil {
 			h.errorf("goroutines still running after Shutdown returned: %v", err)
 		}
 	}

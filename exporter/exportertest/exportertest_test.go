@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/flowtrace/flowtrace"
 	"github.com/flowtrace/flowtrace/exporter/exportertest"
@@ -215,10 +216,7 @@ func TestTestExporterFindsEachDefect(t *testing.T) {
 		{
 			name: "leaves a goroutine behind",
 			make: func() flowtrace.Exporter {
-				stop := make(chan struct{})
-				go func() { <-stop }()
-				leaked = append(leaked, stop)
-				return memory.New()
+				return leakingExporter()
 			},
 			opts: []exportertest.Option{exportertest.WithGoroutineCheck()},
 			want: []string{"goroutines still running after Shutdown returned"},
@@ -245,6 +243,23 @@ func stopLeaked() {
 		close(c)
 	}
 	leaked = nil
+}
+
+// parked is the goroutine the leaking exporter leaves behind.
+func parked(stop chan struct{}) { <-stop }
+
+func leakingExporter() flowtrace.Exporter {
+	stop := make(chan struct{})
+	go parked(stop)
+	leaked = append(leaked, stop)
+	return memory.New()
+}
+
+func TestGoroutineCheckIgnores(t *testing.T) {
+	defer stopLeaked()
+	err := exportertest.TestExporter(leakingExporter, exportertest.WithConcurrentRuns(4),
+		exportertest.WithGoroutineCheck(goleak.IgnoreTopFunction("github.com/flowtrace/flowtrace/exporter/exportertest_test.parked")))
+	assert.NoError(t, err, "a goroutine the check is told to ignore is not reported")
 }
 
 func TestNilExporter(t *testing.T) {
