@@ -138,8 +138,8 @@ func runCheck(c check, e flowtrace.Exporter, cfg config, before goleak.Option) (
 			}
 		}()
 		defer h.cancel()
+		defer h.finish() // after a panic too: the service must not outlive the check
 		c.run(h)
-		h.finish()
 	}()
 	if before != nil {
 		if err := goleak.Find(append([]goleak.Option{before}, cfg.leakIgnore...)...); err != nil {
