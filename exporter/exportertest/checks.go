@@ -277,6 +277,8 @@ func checkDroppedRecords(h *harness) {
 		select {
 		case <-held[name]:
 			return true
+		case <-h.spy.refused:
+			return false // reported by the spy
 		case <-h.ctx.Done():
 			h.errorf("service: the start of component %q never reached the exporter", name)
 			return false
@@ -288,9 +290,11 @@ func checkDroppedRecords(h *harness) {
 		case <-h.ctx.Done():
 		}
 	}
-	// The smallest queue, and an export timeout that never abandons a call
-	// the spy holds.
-	h.start(flowtrace.WithQueueSize(2), flowtrace.WithExportTimeout(h.cfg.timeout+time.Minute))
+	// The smallest queue, and an export timeout no shorter than the spy's
+	// hold, which ends with the check's deadline at the latest. (Not
+	// longer either: it is also what the exporter's Shutdown gets once
+	// that deadline has passed.)
+	h.start(flowtrace.WithQueueSize(2), flowtrace.WithExportTimeout(h.cfg.timeout))
 	ctx, ok := h.startRun(h.ctx, flowtrace.RunInfo{RunName: "overflow"})
 	if !ok {
 		return

@@ -278,9 +278,17 @@ func (h *harness) finish() {
 	if got := h.spy.shutdowns.Load(); got != 1 {
 		h.errorf("the service called the exporter's Shutdown %d times, want once", got)
 	}
-	err := callSafely(func() error { return h.spy.inner.Shutdown(h.ctx) })
-	if err != nil {
-		h.errorf("a second Shutdown of the exporter must return nil and do nothing, got: %v", err)
+	// The exporter's own Shutdown runs on a goroutine of its own, so that
+	// one ignoring its ctx fails the check instead of hanging it.
+	done := make(chan error, 1)
+	go func() { done <- callSafely(func() error { return h.spy.inner.Shutdown(h.ctx) }) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			h.errorf("a second Shutdown of the exporter must return nil and do nothing, got: %v", err)
+		}
+	case <-h.ctx.Done():
+		h.errorf("a second Shutdown of the exporter did not return by its ctx's deadline")
 	}
 	h.spy.recheck()
 }

@@ -3,8 +3,10 @@ package exportertest_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -20,7 +22,9 @@ type fault struct {
 	*memory.Exporter
 	name     func() string
 	shutdown func() error
-	onRun    func(re flowtrace.RunExporter) flowtrace.RunExporter
+	// ctxShutdown makes Shutdown return only when its ctx is done.
+	ctxShutdown bool
+	onRun       func(re flowtrace.RunExporter) flowtrace.RunExporter
 }
 
 func (f *fault) Name() string {
@@ -39,10 +43,33 @@ func (f *fault) StartRun(ctx context.Context, r flowtrace.RunStart) (flowtrace.R
 }
 
 func (f *fault) Shutdown(ctx context.Context) error {
+	if f.ctxShutdown {
+		// Once the suite's deadline has passed, the service gives the
+		// exporter its export timeout (5 s) to shut down: the test ends
+		// that wait itself, not to leave the goroutine behind.
+		stop := make(chan struct{})
+		leak(stop)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-stop:
+			return errors.New("stopped")
+		}
+	}
 	if f.shutdown != nil {
 		return f.shutdown()
 	}
 	return f.Exporter.Shutdown(ctx)
+}
+
+// refusing returns err and a nil RunExporter from every StartRun.
+type refusing struct {
+	*memory.Exporter
+	err error
+}
+
+func (r *refusing) StartRun(context.Context, flowtrace.RunStart) (flowtrace.RunExporter, error) {
+	return nil, r.err
 }
 
 // faultyRun overrides some methods of a memory RunExporter.
@@ -179,6 +206,26 @@ func TestTestExporterFindsEachDefect(t *testing.T) {
 			want: []string{"DroppedRecords: StartComponent of component", "unknown parent"},
 		},
 		{
+			name: "refuses every run",
+			make: func() flowtrace.Exporter {
+				return &refusing{Exporter: memory.New(), err: errors.New("backend unreachable")}
+			},
+			want: []string{"CompleteRun: StartRun of run", "backend unreachable", "records failed on the exporter"},
+		},
+		{
+			name: "returns a nil RunExporter",
+			make: func() flowtrace.Exporter { return &refusing{Exporter: memory.New()} },
+			want: []string{"returned a nil RunExporter and no error"},
+		},
+		{
+			name: "Shutdown waits for its ctx to end",
+			make: func() flowtrace.Exporter {
+				return &fault{Exporter: memory.New(), shutdown: func() error { return errors.New("unreachable") }, ctxShutdown: true}
+			},
+			opts: []exportertest.Option{exportertest.WithTimeout(50 * time.Millisecond)},
+			want: []string{"ShutdownWithoutRuns: Shutdown of the service", "context deadline exceeded", "a second Shutdown of the exporter"},
+		},
+		{
 			name: "second Shutdown fails",
 			make: func() flowtrace.Exporter {
 				var calls atomic.Int64
@@ -234,11 +281,22 @@ func TestTestExporterFindsEachDefect(t *testing.T) {
 	}
 }
 
-// leaked are the goroutines the leaking exporter started, stopped after its
-// test so that the package's own leak check passes.
-var leaked []chan struct{}
+// leaked are the goroutines faulty exporters leave behind, stopped after
+// each test so that the package's own leak check passes.
+var (
+	leakedMu sync.Mutex
+	leaked   []chan struct{}
+)
+
+func leak(stop chan struct{}) {
+	leakedMu.Lock()
+	defer leakedMu.Unlock()
+	leaked = append(leaked, stop)
+}
 
 func stopLeaked() {
+	leakedMu.Lock()
+	defer leakedMu.Unlock()
 	for _, c := range leaked {
 		close(c)
 	}
@@ -251,7 +309,7 @@ func parked(stop chan struct{}) { <-stop }
 func leakingExporter() flowtrace.Exporter {
 	stop := make(chan struct{})
 	go parked(stop)
-	leaked = append(leaked, stop)
+	leak(stop)
 	return memory.New()
 }
 

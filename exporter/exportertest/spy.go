@@ -36,6 +36,11 @@ type spy struct {
 	// lossy is set by a check that makes the service drop records: a
 	// component may then name a parent whose start was dropped.
 	lossy bool
+
+	// refused is closed when the exporter first refuses a run, so that a
+	// check waiting for one of the run's records stops waiting.
+	refused     chan struct{}
+	refusedOnce sync.Once
 }
 
 type frozen struct {
@@ -44,7 +49,7 @@ type frozen struct {
 }
 
 func newSpy(e flowtrace.Exporter, h *harness) *spy {
-	s := &spy{inner: e, h: h, runs: make(map[string]*spyRun)}
+	s := &spy{inner: e, h: h, runs: make(map[string]*spyRun), refused: make(chan struct{})}
 	s.name = s.Name()
 	if s.name == "" {
 		h.errorf("Name returned the empty string; a name must identify the exporter")
@@ -116,12 +121,13 @@ func (s *spy) StartRun(ctx context.Context, run flowtrace.RunStart) (flowtrace.R
 		return err
 	})
 	s.keep(what, rec, before)
-	if err != nil {
-		return nil, err
-	}
-	if re == nil {
+	if err == nil && re == nil {
 		s.h.errorf("%s returned a nil RunExporter and no error", what)
-		return nil, errors.New("exportertest: nil RunExporter")
+		err = errors.New("exportertest: nil RunExporter")
+	}
+	if err != nil {
+		s.refusedOnce.Do(func() { close(s.refused) })
+		return nil, err
 	}
 	r := &spyRun{s: s, inner: re, id: run.RunID, comps: make(map[string]bool)}
 	s.mu.Lock()
