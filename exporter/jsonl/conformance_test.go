@@ -2,7 +2,10 @@ package jsonl_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
 
 	"github.com/flowtrace/flowtrace"
 	"github.com/flowtrace/flowtrace/exporter/exportertest"
@@ -10,5 +13,18 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	exportertest.Run(t, func(*testing.T) flowtrace.Exporter { return jsonl.New(new(bytes.Buffer)) }, exportertest.WithGoroutineCheck())
+	exportertest.Run(t, func(t *testing.T) flowtrace.Exporter {
+		var out bytes.Buffer
+		// Once the check has shut the exporter down, every line it wrote,
+		// for every kind of record and value the suite sends, is JSON.
+		t.Cleanup(func() {
+			lines := bytes.Split(bytes.TrimSuffix(out.Bytes(), []byte("\n")), []byte("\n"))
+			for i, line := range lines {
+				if len(out.Bytes()) > 0 {
+					assert.True(t, json.Valid(line), "line %d is JSON: %s", i+1, line)
+				}
+			}
+		})
+		return jsonl.New(&out)
+	}, exportertest.WithGoroutineCheck())
 }
