@@ -18,11 +18,11 @@ func TestConformance(t *testing.T) {
 		// Once the check has shut the exporter down, every line it wrote,
 		// for every kind of record and value the suite sends, is JSON.
 		t.Cleanup(func() {
-			lines := bytes.Split(bytes.TrimSuffix(out.Bytes(), []byte("\n")), []byte("\n"))
-			for i, line := range lines {
-				if len(out.Bytes()) > 0 {
-					assert.True(t, json.Valid(line), "line %d is JSON: %s", i+1, line)
-				}
+			if out.Len() == 0 {
+				return // ShutdownWithoutRuns
+			}
+			for i, line := range bytes.Split(bytes.TrimSuffix(out.Bytes(), []byte("\n")), []byte("\n")) {
+				assert.True(t, json.Valid(line), "line %d is JSON: %s", i+1, line)
 			}
 		})
 		return jsonl.New(&out)
