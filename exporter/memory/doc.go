@@ -36,7 +36,9 @@
 // # Reading while runs are delivered
 //
 // Runs, Run and Len may be called at any time, concurrently with delivery:
-// each returns a deep copy (maps and slices copied recursively), so the
-// caller may modify what it gets. Records delivered after Shutdown are still
+// each returns a deep copy, so the caller may modify what it gets. The
+// copy covers the trees records hold (every map[string]any and []any, at
+// any depth); a value of another type, which only a record built by hand
+// can hold, is shared. Records delivered after Shutdown are still
 // recorded; the library, not the exporter, decides when delivery ends.
 package memory
