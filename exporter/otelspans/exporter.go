@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -28,6 +29,9 @@ type Exporter struct {
 	owned  *sdktrace.TracerProvider // built by NewOTLP, shut down by Shutdown
 	links  links
 	failed *reportingExporter // NewOTLP's span exporter, counting failures
+	// transport is NewOTLP's own, closed at Shutdown so that no idle
+	// connection outlives the exporter.
+	transport *http.Transport
 }
 
 var _ flowtrace.Exporter = (*Exporter)(nil)
@@ -85,6 +89,7 @@ func (e *Exporter) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	if e.owned != nil {
+		defer e.transport.CloseIdleConnections()
 		if err := e.owned.Shutdown(ctx); err != nil {
 			return fmt.Errorf("otelspans: shutdown: %w", err)
 		}

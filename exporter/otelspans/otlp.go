@@ -1,6 +1,7 @@
 package otelspans
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
@@ -30,6 +32,9 @@ const (
 	EnvServiceName       = "OTEL_SERVICE_NAME"
 	EnvResourceAttrs     = "OTEL_RESOURCE_ATTRIBUTES"
 )
+
+// defaultExportTimeout bounds an export request, as the SDK's default.
+const defaultExportTimeout = 10 * time.Second
 
 // DefaultEndpoint is where NewOTLP sends traces when neither an option nor
 // the environment says otherwise: a local Collector or Jaeger.
@@ -87,7 +92,12 @@ func NewOTLP(ctx context.Context, opts ...Option) (*Exporter, error) {
 		return nil, err
 	}
 
+	transport, err := newTransport()
+	if err != nil {
+		return nil, err
+	}
 	hopts := []otlptracehttp.Option{
+		otlptracehttp.WithHTTPClient(&http.Client{Transport: transport, Timeout: cmp.Or(cfg.timeout, defaultExportTimeout)}),
 		otlptracehttp.WithEndpointURL(endpoint.String()),
 		otlptracehttp.WithHeaders(headers),
 	}
@@ -114,7 +124,7 @@ func NewOTLP(ctx context.Context, opts ...Option) (*Exporter, error) {
 		sdktrace.WithIDGenerator(IDGenerator()),
 	)
 	e := newExporter(tp, cfg)
-	e.owned, e.failed = tp, rep
+	e.owned, e.failed, e.transport = tp, rep, transport
 	return e, nil
 }
 
