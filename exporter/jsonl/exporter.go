@@ -65,7 +65,7 @@ func (e *Exporter) Shutdown(context.Context) error {
 func (e *Exporter) write(b *buffer) error {
 	defer b.free()
 	line := b.end()
-	if err := e.out.Write(line); err != nil {
+	if _, err := e.out.Write(line); err != nil {
 		return fmt.Errorf("jsonl: write: %w", err)
 	}
 	return nil

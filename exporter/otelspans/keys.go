@@ -16,6 +16,10 @@ const (
 	KeyLogType         = "type"
 	KeyExceptionMsg    = "exception.message"
 	KeyEndNotDelivered = "flowtrace.component.end_missing"
+	// Without OpenInference, values go under flowtrace's own keys.
+	KeyInputs   = "flowtrace.inputs"
+	KeyOutputs  = "flowtrace.outputs"
+	KeyMetadata = "flowtrace.metadata"
 
 	// OpenInference keys.
 	KeyOISpanKind       = "openinference.span.kind"
@@ -35,6 +39,8 @@ const (
 	KeyGenAIConversationID = "gen_ai.conversation.id"
 	KeyGenAIToolName       = "gen_ai.tool.name"
 	KeyGenAIAgentName      = "gen_ai.agent.name"
+	KeyGenAIToolArguments  = "gen_ai.tool.call.arguments"
+	KeyGenAIToolResult     = "gen_ai.tool.call.result"
 
 	mimeJSON = "application/json"
 )
