@@ -19,6 +19,7 @@ type runExporter struct {
 	span     trace.Span
 	identity []attribute.KeyValue // written first on every span of the run
 	outputs  map[string]any       // the run's outputs, merged
+	inputs   map[string]any       // nil, or the run's inputs merged with those set after its start
 	open     map[string]*openSpan // by component ID
 	scratch  []attribute.KeyValue // reused for each span's attributes: the SDK copies them
 	root     *trace.SpanContext   // in links.roots while the run is open, if it is a root
@@ -28,6 +29,8 @@ type openSpan struct {
 	span    trace.Span
 	id      [8]byte // flowtrace's span ID
 	tool    bool
+	start   map[string]any // the start's inputs (a record: read only)
+	inputs  map[string]any // nil, or start merged with the inputs set after it
 	outputs map[string]any
 }
 
@@ -47,10 +50,22 @@ func (e *Exporter) startRun(run flowtrace.RunStart) *runExporter {
 	}
 	if e.cfg.conventions&OpenInference != 0 {
 		attrs = append(attrs, attribute.String(KeyOISpanKind, "CHAIN"))
+		if len(run.Inputs) > 0 {
+			attrs = appendJSON(attrs, KeyOIInputValue, run.Inputs)
+			attrs = append(attrs, attribute.String(KeyOIInputMimeType, mimeJSON))
+		}
 		attrs = appendJSON(attrs, KeyOIMetadata, run.Metadata)
+		if len(run.Tags) > 0 {
+			attrs = append(attrs, attribute.StringSlice(KeyOITags, run.Tags))
+		}
 	} else {
+		attrs = appendJSON(attrs, KeyInputs, run.Inputs)
 		attrs = appendJSON(attrs, KeyMetadata, run.Metadata)
 	}
+	if len(run.Tags) > 0 && e.cfg.conventions&OpenInference == 0 {
+		attrs = append(attrs, attribute.StringSlice(KeyOITags, run.Tags))
+	}
+
 	name := run.RunName
 	if name == "" {
 		name = "run"
@@ -131,7 +146,7 @@ func (r *runExporter) StartComponent(_ context.Context, c flowtrace.ComponentSta
 		trace.WithTimestamp(c.Time), trace.WithAttributes(attrs...), trace.WithSpanKind(trace.SpanKindInternal))
 	r.scratch = attrs
 	r.e.links.started(c.SpanID, span)
-	r.open[c.ComponentID] = &openSpan{span: span, id: c.SpanID, tool: c.Type == "tool"}
+	r.open[c.ComponentID] = &openSpan{span: span, id: c.SpanID, tool: c.Type == "tool", start: c.Inputs}
 	return nil
 }
 
@@ -192,7 +207,7 @@ func (r *runExporter) EndComponent(_ context.Context, c flowtrace.ComponentEnd) 
 	if p.tool && r.e.cfg.conventions&GenAI != 0 && len(p.outputs) > 0 {
 		p.span.SetAttributes(attribute.String(KeyGenAIToolResult, jsonString(p.outputs)))
 	}
-	r.finish(p.span, p.outputs, c.Err, c)
+	r.finish(p.span, p.inputs, p.outputs, c.Err, c)
 	return nil
 }
 
@@ -200,11 +215,11 @@ func (r *runExporter) EndRun(_ context.Context, end flowtrace.RunEnd) error {
 	// Components whose end was dropped close with the run, marked.
 	for id, p := range r.open {
 		p.span.SetAttributes(attribute.Bool(KeyEndNotDelivered, true))
-		r.finish(p.span, p.outputs, nil, flowtrace.ComponentEnd{Time: end.Time})
+		r.finish(p.span, p.inputs, p.outputs, nil, flowtrace.ComponentEnd{Time: end.Time})
 		r.e.links.ended(p.id)
 		delete(r.open, id)
 	}
-	r.finish(r.span, merge(r.outputs, end.Outputs), end.Err, flowtrace.ComponentEnd{Time: end.Time})
+	r.finish(r.span, r.inputs, merge(r.outputs, end.Outputs), end.Err, flowtrace.ComponentEnd{Time: end.Time})
 	r.e.links.ended(r.info.SpanID)
 	if r.root != nil {
 		r.e.links.roots.CompareAndDelete(r.info.TraceID, r.root)
@@ -214,7 +229,14 @@ func (r *runExporter) EndRun(_ context.Context, end flowtrace.RunEnd) error {
 
 // finish writes a span's outputs and error and ends it at the time
 // recorded on the caller's goroutine.
-func (r *runExporter) finish(span trace.Span, outputs map[string]any, err error, c flowtrace.ComponentEnd) {
+func (r *runExporter) finish(span trace.Span, inputs, outputs map[string]any, err error, c flowtrace.ComponentEnd) {
+	if len(inputs) > 0 { // set after the start: the value written then is replaced
+		if r.e.cfg.conventions&OpenInference != 0 {
+			span.SetAttributes(attribute.String(KeyOIInputValue, jsonString(inputs)), attribute.String(KeyOIInputMimeType, mimeJSON))
+		} else {
+			span.SetAttributes(attribute.String(KeyInputs, jsonString(inputs)))
+		}
+	}
 	if len(outputs) > 0 {
 		if r.e.cfg.conventions&OpenInference != 0 {
 			span.SetAttributes(attribute.String(KeyOIOutputValue, jsonString(outputs)), attribute.String(KeyOIOutputMimeType, mimeJSON))
