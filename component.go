@@ -55,6 +55,9 @@ type Component struct {
 	forced  atomic.Bool // ended by EndTracers or Shutdown, not by its caller
 	skipped bool        // a start that was refused: a marker, never delivered
 
+	holds   atomic.Int32 // open Holds taken in the component; changed under run.mu
+	pending *pendingEnd  // an End waiting for the last Hold's release; guarded by run.mu
+
 	prev, next *Component // run.open list; guarded by run.mu
 
 	ctx scopeCtx // the ctx TraceComponent returns; set before it is published
@@ -193,11 +196,51 @@ func newSpanID() [8]byte {
 
 // End ends the component with err (nil for success). It is nil-safe; a
 // second End is a no-op reported to the error handler as ErrComponentEnded.
+//
+// While work holds the component (see TraceService.Hold), End does not
+// wait: the component ends, with err and End's time, when the last hold is
+// released.
 func (c *Component) End(err error) {
 	if c == nil || c.isRun || c.run == nil {
 		return
 	}
-	c.end(c.run.pr, err, time.Now(), true)
+	c.endBy(err, time.Now())
+}
+
+// endBy is an end asked for by the component's caller: now, or when the
+// last hold on the component is released.
+func (c *Component) endBy(err error, at time.Time) {
+	if c.holds.Load() > 0 && c.deferEnd(err, at) {
+		return
+	}
+	c.end(c.run.pr, err, at, true)
+}
+
+// pendingEnd is an End waiting for the holds on its component.
+type pendingEnd struct {
+	err error
+	at  time.Time
+}
+
+// deferEnd leaves the end to the last release of a hold on c, and reports
+// whether it did; false when no hold is left by now.
+func (c *Component) deferEnd(err error, at time.Time) bool {
+	rs := c.run
+	rec := rs.svc.recordErr(err) // the caller's code, before any lock
+	rs.mu.Lock()
+	if c.holds.Load() == 0 || c.gate.Closed() { // nothing to wait for, or ended already (forced, say)
+		rs.mu.Unlock()
+		return false
+	}
+	second := c.pending != nil
+	if !second {
+		c.pending = &pendingEnd{err: rec, at: at}
+	}
+	rs.mu.Unlock()
+	if second {
+		rs.svc.onError(fmt.Errorf("End of component %s (%s) in run %s: %w", c.info.ComponentID, c.info.Name, rs.info.RunID, ErrComponentEnded))
+	}
+	return true
 }
 
 // end closes the component to writes, waits for the writes in progress and
