@@ -149,6 +149,9 @@ func (m *middleware) runInfo(r *http.Request) flowtrace.RunInfo {
 // end ends the run of rctx. p is what recover returned when the handler
 // did not return normally.
 func (m *middleware) end(rctx context.Context, rec *recorder, p any, abnormal bool) {
+	if rec.status == 0 && !abnormal && !rec.hijacked {
+		rec.status = http.StatusOK // what net/http sends for a handler that wrote nothing
+	}
 	outputs := make(map[string]any, 3)
 	if rec.status != 0 {
 		outputs[KeyStatusCode] = rec.status
