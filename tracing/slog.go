@@ -31,11 +31,12 @@ import (
 // Handle returns inner's error.
 //
 // The handler, and those WithAttrs and WithGroup derive from it, are safe
-// for concurrent use if inner is. A nil inner discards records (the run
-// still gets them); a nil svc records nothing.
+// for concurrent use if inner is. A nil inner discards records, and is
+// enabled at slog.LevelInfo and above (slog's default level), so that the
+// run still gets them; a nil svc records nothing.
 func SlogHandler(inner slog.Handler, svc *flowtrace.TraceService) slog.Handler {
 	if inner == nil {
-		inner = slog.DiscardHandler
+		inner = discardInfo{}
 	}
 	return &slogHandler{inner: inner, svc: svc}
 }
@@ -144,3 +145,11 @@ func addAttr(dst map[string]any, a slog.Attr) {
 		dst[a.Key] = sub
 	}
 }
+
+// discardInfo discards every record, and is enabled at Info and above.
+type discardInfo struct{}
+
+func (discardInfo) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelInfo }
+func (discardInfo) Handle(context.Context, slog.Record) error    { return nil }
+func (d discardInfo) WithAttrs([]slog.Attr) slog.Handler         { return d }
+func (d discardInfo) WithGroup(string) slog.Handler              { return d }
