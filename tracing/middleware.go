@@ -91,9 +91,13 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			ctx = flowtrace.ContextWithRemoteParent(ctx, p)
 		}
 	}
+	outer, _ := flowtrace.RunFromContext(ctx)
 	rctx, err := m.svc.StartTracers(ctx, m.runInfo(r))
+	// A disabled service returns ctx as it was: no run, or the run a
+	// caller's ctx already carried. (Contexts are not compared: a
+	// context type need not be comparable.)
 	rc, ok := flowtrace.RunFromContext(rctx)
-	if err != nil || rctx == ctx || !ok {
+	if err != nil || !ok || rc == outer {
 		m.next.ServeHTTP(w, r)
 		return
 	}

@@ -443,3 +443,64 @@ func TestMiddlewareConcurrentRequests(t *testing.T) {
 		assert.Contains(t, byID, id)
 	}
 }
+
+// uncomparable is a context type whose values cannot be compared with ==.
+type uncomparable struct {
+	context.Context
+	_ []int
+}
+
+func TestMiddlewareAcceptsAnyContext(t *testing.T) {
+	svc, rec := newService(t)
+	disabled, err := flowtrace.NewTraceService(flowtrace.WithDisabled(true))
+	require.NoError(t, err)
+	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	for _, s := range []*flowtrace.TraceService{disabled, svc} {
+		req := httptest.NewRequestWithContext(uncomparable{Context: context.Background()}, http.MethodGet, "/", nil)
+		w := httptest.NewRecorder()
+		assert.NotPanics(t, func() { tracing.Middleware(s, ok).ServeHTTP(w, req) })
+		assert.Equal(t, http.StatusNoContent, w.Code)
+	}
+	assert.Equal(t, 1, rec.Len())
+}
+
+// TestMiddlewareInsideARun: a request whose ctx already carries a run
+// (one middleware inside another, say) is served in a nested run.
+func TestMiddlewareInsideARun(t *testing.T) {
+	svc, rec := newService(t)
+	inner := tracing.Middleware(svc, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}), tracing.WithRunName(func(*http.Request) string { return "inner" }))
+	outer := tracing.Middleware(svc, inner, tracing.WithRunName(func(*http.Request) string { return "outer" }))
+	outer.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+	runs := rec.Runs()
+	require.Len(t, runs, 2)
+	byName := map[string]memory.Run{runs[0].Info.RunName: runs[0], runs[1].Info.RunName: runs[1]}
+	assert.Equal(t, byName["outer"].Info.RunID, byName["inner"].Info.ParentRunID)
+	assert.Equal(t, byName["outer"].Info.TraceID, byName["inner"].Info.TraceID)
+}
+
+// TestMiddlewareHTTP2: over HTTP/2 the writer is a Flusher and no
+// Hijacker, as net/http's own is.
+func TestMiddlewareHTTP2(t *testing.T) {
+	svc, rec := newService(t)
+	var hj, fl bool
+	srv := httptest.NewUnstartedServer(tracing.Middleware(svc, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, hj = w.(http.Hijacker)
+		_, fl = w.(http.Flusher)
+		_, _ = io.WriteString(w, r.Proto)
+		w.(http.Flusher).Flush()
+	})))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	resp, err := srv.Client().Get(srv.URL)
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	assert.Equal(t, "HTTP/2.0", string(body))
+	srv.Close() // returns once the handler has: its writes are visible
+	assert.False(t, hj, "an HTTP/2 stream cannot be hijacked")
+	assert.True(t, fl)
+	run := onlyRun(t, rec)
+	assert.Equal(t, int64(200), run.Outputs[tracing.KeyStatusCode])
+}
