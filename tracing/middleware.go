@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"runtime/debug"
+	"unicode/utf8"
 
 	"github.com/flowtrace/flowtrace"
 )
@@ -41,7 +42,8 @@ const (
 // Middleware returns a handler that serves each request of next inside a
 // run of svc, for goroutine-per-request servers.
 //
-// The run is named "METHOD path" (see WithRunName and WithRunInfo), and
+// The run is named "METHOD path" (cut to 256 bytes; see WithRunName and
+// WithRunInfo), and
 // records the method, path and host in its metadata. When the request
 // carries a valid W3C traceparent (and, from a flowtrace caller, baggage
 // with its run ID), the run continues the caller's: it gets its own run
@@ -135,7 +137,7 @@ func (m *middleware) runInfo(r *http.Request) flowtrace.RunInfo {
 		info.RunName = m.cfg.runName(r)
 	}
 	if info.RunName == "" {
-		info.RunName = r.Method + " " + r.URL.Path
+		info.RunName = defaultRunName(r)
 	}
 	md := make(map[string]any, len(info.Metadata)+3)
 	for k, v := range info.Metadata {
@@ -186,4 +188,22 @@ func (m *middleware) end(rctx context.Context, rec *recorder, p any, abnormal bo
 	// on in the background, counted in svc.Stats, and the response is not
 	// the place to report it.
 	_, _ = m.svc.EndTracers(ctx, outputs, err)
+}
+
+// maxDefaultNameLen bounds the default run name: the path comes from the
+// client, and a run name is exported as it is, with every record.
+const maxDefaultNameLen = 256
+
+// defaultRunName returns "METHOD path", cut to maxDefaultNameLen bytes at
+// a rune boundary and marked with "…" when longer.
+func defaultRunName(r *http.Request) string {
+	name := r.Method + " " + r.URL.Path
+	if len(name) <= maxDefaultNameLen {
+		return name
+	}
+	cut := maxDefaultNameLen - len("…")
+	for cut > 0 && !utf8.RuneStart(name[cut]) {
+		cut--
+	}
+	return name[:cut] + "…"
 }

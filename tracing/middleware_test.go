@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -64,13 +65,18 @@ func TestMiddlewareRunNaming(t *testing.T) {
 		}))
 
 	byName.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/x", nil))
+	tracing.Middleware(svc, next).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/"+strings.Repeat("é", 300), nil))
 	req := httptest.NewRequest(http.MethodGet, "/y", nil)
 	req.Header.Set("X-User", "ada")
 	byInfo.ServeHTTP(httptest.NewRecorder(), req)
 
 	runs := rec.Runs()
-	require.Len(t, runs, 2)
+	require.Len(t, runs, 3)
 	assert.Equal(t, "named POST", runs[0].Info.RunName)
+	long := runs[1].Info.RunName
+	assert.LessOrEqual(t, len(long), 256, "a client's long path does not make a long run name")
+	assert.True(t, utf8.ValidString(long) && strings.HasPrefix(long, "GET /éé") && strings.HasSuffix(long, "…"), "cut at a rune: %q", long)
+	runs = runs[1:]
 	assert.Equal(t, "fallback", runs[1].Info.RunName, "WithRunInfo's empty name falls back to WithRunName")
 	assert.Equal(t, "shop", runs[1].Info.ProjectName)
 	assert.Equal(t, "ada", runs[1].Info.UserID)
