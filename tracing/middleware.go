@@ -42,15 +42,16 @@ const (
 // Middleware returns a handler that serves each request of next inside a
 // run of svc, for goroutine-per-request servers.
 //
-// The run is named "METHOD path" (cut to 256 bytes; see WithRunName and
-// WithRunInfo), and
-// records the method, path and host in its metadata. When the request
-// carries a valid W3C traceparent (and, from a flowtrace caller, baggage
-// with its run ID), the run continues the caller's: it gets its own run
-// ID, the caller's run ID as ParentRunID, the caller's trace ID, a span
-// that is a child of the caller's span, and the caller's sampling
-// decision (see Extract and WithTrustRequest). Invalid or hostile headers
-// are ignored: the run starts a new trace.
+// The run is named "METHOD path", cut to 256 bytes (see WithRunName and
+// WithRunInfo), and records the method, path and host in its metadata.
+// When the request carries a valid W3C traceparent (and, from a flowtrace
+// caller, baggage with its run ID), the run continues the caller's: it
+// gets its own run ID, the caller's run ID as ParentRunID, the caller's
+// trace ID, a span that is a child of the caller's span, and the caller's
+// sampling decision (see Extract and WithTrustRequest). Headers are
+// untrusted: an invalid traceparent is ignored and the run starts a new
+// trace; invalid baggage is ignored and the run continues the trace
+// without a parent run.
 //
 // The run ends when next returns, with the response status and body size
 // as outputs and, for a 5xx status, an error wrapping ErrServerError. A

@@ -10,7 +10,8 @@ import (
 // SlogHandler returns a slog.Handler that passes every record to inner
 // and, when the record's ctx is inside a run of svc, also records it as a
 // log of that scope (the innermost component, else the run) with
-// svc.AddLog:
+// svc.AddLog. (svc should be the service that started the run: its
+// masking rules are the ones applied.) The log is:
 //
 //   - Log.Name is the record's message;
 //   - Log.Type is its level as slog names it ("DEBUG", "INFO", "WARN",
@@ -60,7 +61,7 @@ func (h *slogHandler) Enabled(ctx context.Context, level slog.Level) bool {
 }
 
 func (h *slogHandler) Handle(ctx context.Context, r slog.Record) error {
-	if rc, ok := flowtrace.RunFromContext(ctx); ok && rc.Sampled() {
+	if rc, ok := flowtrace.RunFromContext(ctx); ok && rc.Sampled() && h.svc != nil {
 		var fields map[string]any
 		if len(h.goas) > 0 || r.NumAttrs() > 0 {
 			fields = make(map[string]any, r.NumAttrs())

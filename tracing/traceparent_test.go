@@ -1,12 +1,15 @@
 package tracing
 
 import (
+	"context"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 )
 
 const validTP = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -100,6 +103,22 @@ func referenceAccepts(s string) bool {
 	return m[2] != strings.Repeat("0", 32) && m[3] != strings.Repeat("0", 16)
 }
 
+// otelStricter reports the version 00 headers on which OpenTelemetry Go
+// knowingly differs from this parser: it accepts an empty fifth field
+// ("…-01-"), which the specification's fixed length for version 00 rules
+// out, and rejects flags with reserved bits set, which this parser reads
+// past, taking only the sampled bit.
+func otelStricter(s string) bool {
+	if len(s) < traceparentLen || s[:2] != "00" {
+		return false
+	}
+	if s[traceparentLen:] == "-" {
+		return true
+	}
+	flags, ok := hexByte(s[53], s[54])
+	return ok && flags > 3
+}
+
 func FuzzTraceparent(f *testing.F) {
 	for _, s := range []string{
 		validTP,
@@ -122,6 +141,16 @@ func FuzzTraceparent(f *testing.F) {
 		tp, ok := parseTraceparent(s)
 		if want := referenceAccepts(s); ok != want {
 			t.Fatalf("parse(%q) accepted=%v, the grammar says %v", s, ok, want)
+		}
+		if len(s) <= maxTraceparentLen && !otelStricter(s) {
+			// OpenTelemetry's propagator, a second implementation, agrees.
+			sc := trace.SpanContextFromContext(propagation.TraceContext{}.Extract(context.Background(), propagation.MapCarrier{"traceparent": s}))
+			if sc.IsValid() != ok {
+				t.Fatalf("parse(%q) accepted=%v, OpenTelemetry says %v", s, ok, sc.IsValid())
+			}
+			if ok && (sc.TraceID() != tp.traceID || sc.SpanID() != tp.spanID || sc.IsSampled() != tp.sampled) {
+				t.Fatalf("parse(%q) = %+v, OpenTelemetry reads %v", s, tp, sc)
+			}
 		}
 		if checkAllocs {
 			if n := testing.AllocsPerRun(1, func() { _, _ = parseTraceparent(s) }); n != 0 {
