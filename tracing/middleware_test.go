@@ -510,3 +510,21 @@ func TestMiddlewareHTTP2(t *testing.T) {
 	run := onlyRun(t, rec)
 	assert.Equal(t, int64(200), run.Outputs[tracing.KeyStatusCode])
 }
+
+// TestMiddlewareEndTimeoutBoundsTheWait: an exporter that does not finish
+// delivering holds the response only until the end timeout.
+func TestMiddlewareEndTimeoutBoundsTheWait(t *testing.T) {
+	exp := &gated{Exporter: memory.New(), entered: make(chan struct{}), release: make(chan struct{})}
+	svc, err := flowtrace.NewTraceService(flowtrace.WithExporter(exp))
+	require.NoError(t, err)
+	defer func() { assert.NoError(t, svc.Shutdown(within(t, context.Background()))) }()
+	h := tracing.Middleware(svc, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}), tracing.WithEndTimeout(time.Millisecond))
+	returned := make(chan struct{})
+	go func() {
+		defer close(returned)
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+	}()
+	wait(t, exp.entered, 1)
+	wait(t, returned, 1) // while EndRun is still held
+	close(exp.release)
+}
