@@ -43,7 +43,8 @@
 // valid (any version but ff, lower-case hex, non-zero IDs, exactly 55
 // bytes for version 00) is ignored and the run starts a new trace. A
 // baggage header that is not valid W3C baggage, is longer than 8,192
-// bytes or has more than 180 members is ignored as a whole; a run,
+// bytes or has more than 180 members is ignored as a whole (a valid
+// traceparent still continues the trace, without a parent run); a run,
 // session or user ID in it that is longer than 256 bytes, not UTF-8 or
 // holds a control character is ignored. Parsing allocates only the IDs it
 // keeps. WithTrustRequest decides which requests may continue a caller's

@@ -11,7 +11,7 @@ import (
 // run's records to be delivered once its handler has returned.
 const DefaultEndTimeout = 5 * time.Second
 
-// Option configures Middleware, Transport, Inject and Extract. Each option
+// Option configures Middleware, Transport and Inject. Each option
 // says which of them it applies to; the others ignore it.
 type Option func(*config)
 
