@@ -142,11 +142,15 @@ func (c *Component) End(err error) {
 	if c == nil || c.isRun || c.run == nil {
 		return
 	}
-	c.end(c.run.pr, err, time.Now(), true)
+	// The error is recorded first: recording runs the caller's code (its
+	// Error method, a Redactor), which must not run while the run is held
+	// open, or a concurrent EndTracers or Shutdown would wait for it past
+	// its deadline.
+	c.end(c.run.pr, c.run.svc.recordErr(err), time.Now(), true)
 }
 
 // end closes the component to writes, waits for the writes in progress and
-// queues its end. It holds the run open meanwhile, so that a run ending
+// queues its end; err is already recorded (see recordErr). It holds the run open meanwhile, so that a run ending
 // concurrently waits for this end instead of losing it.
 func (c *Component) end(pr *pipeline.Run, err error, now time.Time, byUser bool) {
 	rs := c.run
@@ -170,7 +174,7 @@ func (c *Component) end(pr *pipeline.Run, err error, now time.Time, byUser bool)
 		pr.CountLate() // unreachable while EndTracers ends open components first
 		return
 	}
-	c.endErr, c.endTime = rs.svc.recordErr(err), now
+	c.endErr, c.endTime = err, now
 	report := pr.Emit(&c.ctx, pipeline.Event{Kind: kindComponentEnd, Data: c, Scope: &c.scope})
 	pr.Leave()
 	pr.Report(report)

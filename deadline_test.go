@@ -1,0 +1,67 @@
+package flowtrace_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/flowtrace/flowtrace"
+)
+
+// blockingError is an error whose Error method blocks until release is
+// closed, signalling entered the first time it is called.
+type blockingError struct {
+	entered chan struct{}
+	once    *sync.Once
+	release chan struct{}
+}
+
+func newBlockingError() blockingError {
+	return blockingError{entered: make(chan struct{}), once: new(sync.Once), release: make(chan struct{})}
+}
+
+func (e blockingError) Error() string {
+	e.once.Do(func() { close(e.entered) })
+	<-e.release
+	return "slow error"
+}
+
+// TestEndersHonourTheirDeadlineWhileEndRunsCallerCode has one goroutine end
+// a component with an error whose Error method blocks, and another end the
+// run (or shut the service down) with a short deadline. End records its
+// error before holding anything, so the closer returns by its deadline
+// instead of waiting for the caller's code.
+func TestEndersHonourTheirDeadlineWhileEndRunsCallerCode(t *testing.T) {
+	for _, closer := range []string{"EndTracers", "Shutdown"} {
+		t.Run(closer, func(t *testing.T) {
+			svc, _, _ := newService(t)
+			ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+			require.NoError(t, err)
+			_, c := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "slow end"})
+			slow := newBlockingError()
+			defer close(slow.release)
+			go c.End(slow)
+			<-slow.entered
+
+			short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+			defer cancel()
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				if closer == "EndTracers" {
+					_, _ = svc.EndTracers(short, nil, nil)
+					return
+				}
+				_ = svc.Shutdown(short)
+			}()
+			select {
+			case <-done:
+			case <-deadline(t).Done():
+				t.Fatalf("%s waited for a component's End running the caller's Error method", closer)
+			}
+		})
+	}
+}
