@@ -2,6 +2,7 @@ package flowtrace_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -64,4 +65,34 @@ func TestEndersHonourTheirDeadlineWhileEndRunsCallerCode(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestBlockForBoundsTheWholeCall fills the queues of eight stuck exporters:
+// one AddLog then waits BlockFor once in all, not once per exporter.
+func TestBlockForBoundsTheWholeCall(t *testing.T) {
+	const block = 150 * time.Millisecond
+	release := make(chan struct{})
+	defer close(release)
+	opts := []flowtrace.Option{flowtrace.WithQueueSize(2), flowtrace.WithOverflow(flowtrace.BlockFor(block))}
+	for i := range 8 {
+		stuck := newFuncExporter(fmt.Sprint("stuck", i), func(_ context.Context, m string) error {
+			if m == "AddLog" {
+				<-release
+			}
+			return nil
+		})
+		opts = append(opts, flowtrace.WithExporter(stuck))
+	}
+	svc, _, _ := newService(t, opts...)
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+	require.NoError(t, err)
+	for i := range 3 { // one in each exporter's call, two in each queue
+		svc.AddLog(ctx, flowtrace.Log{Name: fmt.Sprint(i)})
+	}
+	start := time.Now()
+	svc.AddLog(ctx, flowtrace.Log{Name: "waits"})
+	took := time.Since(start)
+	// A bound of 4×BlockFor leaves room for a loaded machine; waiting per
+	// exporter takes 8×.
+	require.Less(t, took, 4*block, "one AddLog waited %v with BlockFor(%v) and 8 full exporters", took, block)
 }

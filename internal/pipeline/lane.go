@@ -205,8 +205,31 @@ func (l *lane) popControl() (ctrlItem, bool) {
 	return it, true
 }
 
-// pushWait waits up to the configured block time for room in the queue.
-func (l *lane) pushWait(ctx context.Context, rl *runLane, ev Event) bool {
+// waitBudget is the time one Emit may wait for room, across all its lanes:
+// the overflow policy bounds the call, not each exporter's share of it.
+// The zero value has not started waiting.
+type waitBudget struct {
+	timer   *time.Timer
+	expired bool
+}
+
+// timeout returns the channel that fires when the budget is spent, starting
+// the clock on first use.
+func (w *waitBudget) timeout(d time.Duration) <-chan time.Time {
+	if w.timer == nil {
+		w.timer = time.NewTimer(d)
+	}
+	return w.timer.C
+}
+
+func (w *waitBudget) stop() {
+	if w.timer != nil {
+		w.timer.Stop()
+	}
+}
+
+// pushWait waits for room in the queue, within what is left of w.
+func (l *lane) pushWait(ctx context.Context, rl *runLane, ev Event, w *waitBudget) bool {
 	if ctx != nil && ctx.Value(deliveringKey{}) == l {
 		return false // called back from this lane's own worker: waiting would wait for ourselves
 	}
@@ -216,10 +239,12 @@ func (l *lane) pushWait(ctx context.Context, rl *runLane, ev Event) bool {
 		return false
 	default:
 	}
+	if w.expired {
+		return false
+	}
 	l.spaceWaiters.Add(1)
 	defer l.spaceWaiters.Add(-1)
-	t := time.NewTimer(l.p.cfg.Block)
-	defer t.Stop()
+	expire := w.timeout(l.p.cfg.Block)
 	for {
 		l.spaceMu.Lock()
 		if l.space == nil {
@@ -233,7 +258,8 @@ func (l *lane) pushWait(ctx context.Context, rl *runLane, ev Event) bool {
 		l.signal()
 		select {
 		case <-ch:
-		case <-t.C:
+		case <-expire:
+			w.expired = true
 			return l.q.push(rl, ev)
 		case <-l.stopCh:
 			return false

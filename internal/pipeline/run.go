@@ -103,11 +103,13 @@ func (r *Run) Leave() { r.gate.Leave() }
 // caller is holding.
 func (r *Run) Emit(ctx context.Context, ev Event) error {
 	var report error
+	var w waitBudget // the overflow policy's wait, shared by every lane
 	for i := range r.lanes {
-		if err := r.lanes[i].emit(ctx, i, ev); err != nil {
+		if err := r.lanes[i].emit(ctx, i, ev, &w); err != nil {
 			report = err
 		}
 	}
+	w.stop()
 	return report
 }
 
@@ -119,7 +121,7 @@ func (r *Run) Report(err error) {
 	}
 }
 
-func (rl *runLane) emit(ctx context.Context, i int, ev Event) error {
+func (rl *runLane) emit(ctx context.Context, i int, ev Event, w *waitBudget) error {
 	var bit uint64
 	if ev.Scope != nil {
 		bit = 1 << i
@@ -129,7 +131,7 @@ func (rl *runLane) emit(ctx context.Context, i int, ev Event) error {
 		}
 	}
 	l := rl.lane
-	if l.q.push(rl, ev) || (l.p.cfg.Block > 0 && l.pushWait(ctx, rl, ev)) {
+	if l.q.push(rl, ev) || (l.p.cfg.Block > 0 && l.pushWait(ctx, rl, ev, w)) {
 		rl.enqueued.Add(1)
 		if l.sleeping.Load() {
 			l.signal()
