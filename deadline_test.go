@@ -3,7 +3,9 @@ package flowtrace_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -95,4 +97,41 @@ func TestBlockForBoundsTheWholeCall(t *testing.T) {
 	// A bound of 4×BlockFor leaves room for a loaded machine; waiting per
 	// exporter takes 8×.
 	require.Less(t, took, 4*block, "one AddLog waited %v with BlockFor(%v) and 8 full exporters", took, block)
+}
+
+// TestHostileDeliveryOptions gives the delivery options values at the edge
+// of their types: too large a queue is refused before anything is
+// allocated, and the largest export timeout means "never time out".
+func TestHostileDeliveryOptions(t *testing.T) {
+	for _, n := range []int{flowtrace.MaxQueueSize + 1, 1 << 30, math.MaxInt} {
+		svc, err := flowtrace.NewTraceService(flowtrace.WithQueueSize(n))
+		require.ErrorIs(t, err, flowtrace.ErrInvalidOption, "queue size %d is above MaxQueueSize", n)
+		require.Nil(t, svc)
+	}
+	// An exporter deriving a ctx from the one it is handed (an HTTP client,
+	// say) must find its deadline ahead, not in the past.
+	var pastDeadline atomic.Int32
+	checking := newFuncExporter("checking", func(ctx context.Context, _ string) error {
+		d, ok := ctx.Deadline()
+		sub, cancel := context.WithCancel(ctx)
+		defer cancel()
+		if !ok || !d.After(time.Now()) || sub.Err() != nil {
+			pastDeadline.Add(1)
+		}
+		return nil
+	})
+	svc, rec, log := newService(t, flowtrace.WithExportTimeout(math.MaxInt64), flowtrace.WithExporter(checking))
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+	require.NoError(t, err)
+	for i := range 100 {
+		svc.AddLog(ctx, flowtrace.Log{Name: fmt.Sprint(i)})
+	}
+	sum, err := svc.EndTracers(within(t, ctx), nil, nil)
+	require.NoError(t, err, "no call ran past an export timeout of 292 years")
+	require.Equal(t, flowtrace.Delivery{Emitted: 102, Delivered: 102}, sum.Exporters["memory"])
+	require.Zero(t, pastDeadline.Load(), "exporter calls were handed a deadline in the past")
+	require.NoError(t, svc.Shutdown(deadline(t)), "the first Shutdown has nothing to report")
+	require.Empty(t, log.all())
+	run, _ := rec.Run(sum.RunID)
+	require.Len(t, run.Logs, 100)
 }

@@ -21,6 +21,9 @@ const (
 	// if the exporter's worker is not scheduled during the burst, and costs
 	// about 48 bytes per slot (768 KiB per exporter).
 	DefaultQueueSize = 16384
+	// MaxQueueSize is the largest queue WithQueueSize accepts: 1<<24
+	// events, about 768 MiB per exporter.
+	MaxQueueSize = 1 << 24
 	// DefaultExportTimeout bounds each call into an exporter.
 	DefaultExportTimeout = 5 * time.Second
 )
@@ -116,11 +119,12 @@ func WithDisabled(disabled bool) Option {
 }
 
 // WithQueueSize sets the capacity, in events, of each exporter's queue
-// (rounded up to a power of two, at least 2). The default is DefaultQueueSize.
+// (rounded up to a power of two, at least 2), at most MaxQueueSize. The
+// default is DefaultQueueSize.
 func WithQueueSize(n int) Option {
 	return func(c *config) {
-		if n <= 0 {
-			c.invalid("queue size %d, want > 0", n)
+		if n <= 0 || n > MaxQueueSize {
+			c.invalid("queue size %d, want 1 to MaxQueueSize (%d)", n, MaxQueueSize)
 			return
 		}
 		c.queueSize = n
@@ -141,7 +145,9 @@ func WithOverflow(policy Overflow) Option {
 
 // WithExportTimeout bounds each call into an exporter. A call that runs
 // longer is abandoned: its event and the exporter's later events fail, and
-// are counted, until the call returns. The default is DefaultExportTimeout.
+// are counted, until the call returns. The default is DefaultExportTimeout;
+// a timeout too large to be a deadline (math.MaxInt64) means calls are never
+// abandoned.
 func WithExportTimeout(d time.Duration) Option {
 	return func(c *config) {
 		if d <= 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,6 +14,16 @@ var epoch = time.Now()
 
 // nanotime is a monotonic clock in nanoseconds.
 func nanotime() int64 { return int64(time.Since(epoch)) }
+
+// deadlineAfter returns now+d on the nanotime clock, saturated: an export
+// timeout too large to add (math.MaxInt64) is a deadline that never comes,
+// not one in the past.
+func deadlineAfter(now int64, d time.Duration) int64 {
+	if int64(d) > math.MaxInt64-now {
+		return math.MaxInt64
+	}
+	return now + int64(d)
+}
 
 // deliveringKey marks the context handed to backend calls, so that a backend
 // calling back into the library from its worker is never made to wait for
@@ -545,7 +556,7 @@ func (l *lane) settleFinished(rl *runLane) {
 func (l *lane) call(g *generation, rl *runLane, what callKind, next then, ev Event) (Session, bool) {
 	l.seq++
 	l.callRL, l.callWhat, l.callThen = rl, what, next
-	l.deadline.Store(nanotime() + int64(l.timeout))
+	l.deadline.Store(deadlineAfter(nanotime(), l.timeout))
 	mark := l.seq << 2
 	// Everything the call reads of rl is read before cur is published: once
 	// the watchdog has seen the call in progress, it may hand rl to the next

@@ -21,10 +21,14 @@ type slot struct {
 	ev  Event
 }
 
+// maxRing is the largest ring newRing makes.
+const maxRing = 1 << 24
+
 // newRing returns a ring of at least size slots, rounded up to a power of
 // two, and never fewer than two: with one slot, a slot holding the item of
 // position p (sequence p+1) would look free to the producer of position p+1.
 func newRing(size int) *ring {
+	size = min(size, maxRing) // the caller validates; this only keeps the loop finite
 	n := uint64(2)
 	for n < uint64(size) {
 		n <<= 1
