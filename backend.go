@@ -2,7 +2,9 @@ package flowtrace
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"reflect"
 
 	"github.com/flowtrace/flowtrace/internal/pipeline"
 )
@@ -10,7 +12,34 @@ import (
 // backend adapts an Exporter to the pipeline.
 type backend struct{ e Exporter }
 
-func (b *backend) Name() string { return b.e.Name() }
+// exporterName returns e's name, checked: a nil exporter, an empty name
+// and a panic in Name are errors, so that the exporter's code never panics
+// through NewTraceService or RegisterExporter.
+func exporterName(e Exporter) (name string, err error) {
+	if e == nil {
+		return "", errors.New("exporter is nil")
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: exporter %T in Name: %v", ErrExporterPanic, e, r)
+		}
+	}()
+	if name = e.Name(); name == "" {
+		return "", fmt.Errorf("exporter %T has an empty name", e)
+	}
+	return name, nil
+}
+
+// exporterKey identifies e across registrations, so that an exporter
+// unregistered and registered again is shut down once, by the last
+// registration to stop. An exporter whose type cannot be compared is its
+// own registration each time.
+func exporterKey(e Exporter) any {
+	if reflect.TypeOf(e).Comparable() {
+		return e
+	}
+	return new(byte)
+}
 
 func (b *backend) Open(ctx context.Context, r *pipeline.Run) (pipeline.Session, error) {
 	re, err := b.e.StartRun(ctx, r.Owner.(*runState).info)

@@ -64,15 +64,17 @@ type runState struct {
 // wrapping ErrInvalidOption.
 func NewTraceService(opts ...Option) (*TraceService, error) {
 	cfg := newConfig(opts)
+	names := make([]string, len(cfg.exporters))
 	for i, e := range cfg.exporters {
-		if e == nil {
-			cfg.invalid("exporter %d is nil", i)
-		} else if e.Name() == "" {
-			cfg.invalid("exporter %d (%T) has an empty name", i, e)
+		name, err := exporterName(e)
+		if err != nil {
+			cfg.invalid("exporter %d: %w", i, err)
+			continue
 		}
-		for _, o := range cfg.exporters[:i] {
-			if e != nil && o != nil && o.Name() == e.Name() {
-				cfg.invalid("two exporters named %q", e.Name())
+		names[i] = name
+		for j := range i {
+			if names[j] == name {
+				cfg.invalid("two exporters named %q", name)
 			}
 		}
 	}
@@ -98,8 +100,8 @@ func NewTraceService(opts ...Option) (*TraceService, error) {
 		OnError:       s.onError,
 		KindNames:     kindNames[:],
 	})
-	for _, e := range cfg.exporters {
-		if err := s.pipe.Add(&backend{e: e}); err != nil {
+	for i, e := range cfg.exporters {
+		if err := s.pipe.Add(names[i], exporterKey(e), &backend{e: e}); err != nil {
 			// Unreachable after the checks above; if it happens, the
 			// workers already started must not outlive the error.
 			_ = s.pipe.Shutdown(context.Background())
@@ -308,10 +310,11 @@ func (s *TraceService) RegisterExporter(e Exporter) error {
 	if s.off() {
 		return nil
 	}
-	if e == nil || e.Name() == "" {
-		return fmt.Errorf("%w: exporter is nil or has an empty name", ErrInvalidOption)
+	name, err := exporterName(e)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidOption, err)
 	}
-	return s.pipe.Add(&backend{e: e})
+	return s.pipe.Add(name, exporterKey(e), &backend{e: e})
 }
 
 // UnregisterExporter removes the exporter with the given name. Runs that

@@ -62,6 +62,8 @@ type ctrlItem struct {
 type lane struct {
 	p       *Pipeline
 	name    string
+	key     any  // the backend's identity (see Pipeline.Add)
+	leaving bool // the lane no longer holds its backend; guarded by p.mu
 	backend Backend
 	q       *ring
 	timeout time.Duration
@@ -137,10 +139,11 @@ func (c *callCtx) Err() error {
 	return nil
 }
 
-func newLane(p *Pipeline, b Backend, name string) *lane {
+func newLane(p *Pipeline, b Backend, name string, key any) *lane {
 	l := &lane{
 		p:       p,
 		name:    name,
+		key:     key,
 		backend: b,
 		q:       newRing(p.cfg.QueueSize),
 		timeout: p.cfg.ExportTimeout,
@@ -417,7 +420,9 @@ func (l *lane) exit(g *generation) {
 		ctx, cancel = context.WithTimeout(context.Background(), l.timeout)
 		defer cancel()
 	}
-	l.shutdownErr = l.shutdownBackend(ctx)
+	if l.p.lastOfBackend(l) {
+		l.shutdownErr = l.shutdownBackend(ctx)
+	}
 	g.cancel()
 	l.p.laneExited(l)
 	close(l.exited)

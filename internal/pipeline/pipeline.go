@@ -42,7 +42,6 @@ const MaxLanes = 64
 // Backend is the consumer at the end of a lane. Its methods are called only
 // by the lane's worker, except Shutdown.
 type Backend interface {
-	Name() string
 	Open(ctx context.Context, run *Run) (Session, error)
 	Shutdown(ctx context.Context) error
 }
@@ -154,10 +153,11 @@ func (p *Pipeline) kindName(k uint8) string {
 	return fmt.Sprintf("event %d", k)
 }
 
-// Add registers a backend and starts its worker. Runs started from now on
-// deliver to it.
-func (p *Pipeline) Add(b Backend) error {
-	name := b.Name() // the backend's code, called before taking the lock
+// Add registers a backend under name and starts its worker. Runs started
+// from now on deliver to it. key identifies the backend across
+// registrations: of lanes sharing a key, only the last to stop shuts the
+// backend down.
+func (p *Pipeline) Add(name string, key any, b Backend) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
@@ -172,7 +172,7 @@ func (p *Pipeline) Add(b Backend) error {
 	if len(cur.lanes) >= MaxLanes {
 		return fmt.Errorf("%w: cannot add %q", ErrTooMany, name)
 	}
-	l := newLane(p, b, name)
+	l := newLane(p, b, name, key)
 	p.all = append(p.all, l)
 	next := &laneSet{lanes: make([]*lane, 0, len(cur.lanes)+1)}
 	next.lanes = append(append(next.lanes, cur.lanes...), l)
@@ -421,6 +421,29 @@ func (p *Pipeline) laneList() []*lane {
 		ls = append(ls, l)
 	}
 	return ls
+}
+
+// lastOfBackend reports whether l is the last lane of its backend to stop;
+// the lanes that report false leave the backend to it.
+func (p *Pipeline) lastOfBackend(l *lane) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	l.leaving = true
+	same := func(x *lane) (eq bool) {
+		defer func() { _ = recover() }() // a comparable type holding an incomparable value
+		return x != l && !x.leaving && x.key == l.key
+	}
+	for _, x := range p.lanes.Load().lanes {
+		if same(x) {
+			return false
+		}
+	}
+	for x := range p.retiring {
+		if same(x) {
+			return false
+		}
+	}
+	return true
 }
 
 // laneExited moves a stopped lane's totals to the retired counters.

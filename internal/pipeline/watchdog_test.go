@@ -41,7 +41,7 @@ func TestWatchdogSurvivesIdleWake(t *testing.T) {
 		return nil
 	}}
 	p := New(Config{QueueSize: 1 << 12, ExportTimeout: 200 * time.Microsecond})
-	require.NoError(t, p.Add(b))
+	require.NoError(t, p.Add(b.Name(), b, b))
 	for i := range 3000 {
 		r, err := p.StartRun("r", nil)
 		require.NoError(t, err)
@@ -80,7 +80,7 @@ func TestAbortReleasesWaitingWriters(t *testing.T) {
 		return nil
 	}}
 	p := New(Config{QueueSize: 2, Block: time.Hour, ExportTimeout: time.Hour})
-	require.NoError(t, p.Add(b))
+	require.NoError(t, p.Add(b.Name(), b, b))
 	r, err := p.StartRun("r", nil)
 	require.NoError(t, err)
 	require.True(t, r.Enter())
@@ -147,8 +147,8 @@ func TestLaneOutlivesShutdownUntilItsRunsEnd(t *testing.T) {
 	}}
 	fast := &funcBackend{name: "fast", deliver: func(context.Context, Event) error { return nil }}
 	p := New(Config{QueueSize: 2, Block: time.Hour, ExportTimeout: time.Hour})
-	require.NoError(t, p.Add(fast))
-	require.NoError(t, p.Add(stuck))
+	require.NoError(t, p.Add(fast.Name(), fast, fast))
+	require.NoError(t, p.Add(stuck.Name(), stuck, stuck))
 	r, err := p.StartRun("r", nil)
 	require.NoError(t, err)
 	require.True(t, r.Enter())
