@@ -105,8 +105,13 @@ func WithExporter(e Exporter) Option {
 
 // WithErrorHandler sets the function that receives background failures:
 // exporter errors and panics, dropped events, misuse. It is called without
-// any lock held, possibly concurrently, and must not block for long. By
-// default errors are logged through log/slog's default logger.
+// any lock held, possibly concurrently, and may call back into the service
+// (end a run, even Shutdown). Failures found by the caller (a drop, a
+// misuse) are reported on the caller's goroutine, after the call has left
+// every scope; failures of exporters (errors, panics, abandoned calls) on a
+// goroutine of the service's own, never on an exporter's delivery
+// goroutine, and Shutdown waits until they have been handled. By default
+// errors are logged through log/slog's default logger.
 func WithErrorHandler(h func(error)) Option {
 	return func(c *config) { c.onError = h }
 }

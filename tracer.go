@@ -247,7 +247,7 @@ func (rs *runState) close(ctx context.Context, pr *pipeline.Run, outputs map[str
 	}
 	b := rs.svc.snap.NewBudget()
 	end := &RunEnd{RunID: rs.info.RunID, Outputs: rs.svc.snap.Map(&b, outputs), Err: rs.svc.recordErr(runErr), Time: now}
-	if !pr.Close(end) {
+	if !pr.Close(ctx, end) {
 		return false
 	}
 	rs.svc.runsActive.Add(-1)

@@ -102,6 +102,7 @@ type lane struct {
 	cur       atomic.Uint64
 	deadline  atomic.Int64
 	stuck     atomic.Int32
+	worker    atomic.Int64 // goroutine id of the current generation (see goid)
 	gen       atomic.Pointer[generation]
 	seq       uint64
 	callRL    *runLane
@@ -244,7 +245,7 @@ func (w *waitBudget) stop() {
 
 // pushWait waits for room in the queue, within what is left of w.
 func (l *lane) pushWait(ctx context.Context, rl *runLane, ev Event, w *waitBudget) bool {
-	if ctx != nil && ctx.Value(deliveringKey{}) == l {
+	if ctx != nil && ctx.Value(deliveringKey{}) == l || l.worker.Load() == goid() {
 		return false // called back from this lane's own worker: waiting would wait for ourselves
 	}
 	abort := rl.run.abort
@@ -348,6 +349,7 @@ func (l *lane) cancelCalls() {
 
 // work is the worker loop of one generation.
 func (l *lane) work(g *generation, inh *abandoned) {
+	l.worker.Store(goid())
 	l.busy.Store(true)
 	l.timer.Reset(l.timeout)
 	if inh != nil {
@@ -588,7 +590,7 @@ func (l *lane) call(g *generation, rl *runLane, what callKind, next then, ev Eve
 			flag = &rl.panicReported
 		}
 		if flag.CompareAndSwap(false, true) {
-			l.p.report(err)
+			rl.run.noteReport(l.p.report(err))
 		}
 		if what == callOpen {
 			return nil, true
@@ -672,10 +674,10 @@ func (l *lane) watch() {
 	}
 	err := fmt.Errorf("%w: exporter %q: %s of run %s ran past %v; abandoned, and its later events fail until it returns",
 		ErrExportTimeout, l.name, l.callName(inh.what, inh.ev), inh.rl.run.ID, l.timeout)
+	// Queued (the handler runs elsewhere) before the next generation can
+	// settle the run, so that the run's Wait waits for the report too.
+	inh.rl.run.noteReport(l.p.report(err))
 	go l.work(ng, inh) // owned by the Pipeline like the first generation
-	// Reported once the lane has a worker again: the handler is the
-	// caller's code and may take its time.
-	l.p.report(err)
 }
 
 // settleAbandoned accounts, in the new generation, for the call the stuck

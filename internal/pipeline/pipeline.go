@@ -127,6 +127,8 @@ type Pipeline struct {
 
 	started atomic.Uint64
 	late    atomic.Uint64
+
+	rep *reporter // runs the error handler for failures found in the background
 }
 
 // New returns a running pipeline with no lanes.
@@ -140,11 +142,14 @@ func New(cfg Config) *Pipeline {
 		retiring: make(map[*lane]struct{}),
 		retired:  make(map[string]Delivery),
 	}
+	p.rep = newReporter(cfg.OnError)
 	p.lanes.Store(&laneSet{})
 	return p
 }
 
-func (p *Pipeline) report(err error) { p.cfg.OnError(err) }
+// report passes a failure found by a worker or a watchdog to the error
+// handler, on the reporter's goroutine.
+func (p *Pipeline) report(err error) uint64 { return p.rep.report(err) }
 
 func (p *Pipeline) kindName(k uint8) string {
 	if int(k) < len(p.cfg.KindNames) {
@@ -347,7 +352,14 @@ func (p *Pipeline) Shutdown(ctx context.Context) error {
 		l.retire(ctx)
 	}
 	var errs []error
+	self := goid()
 	for _, l := range lanes {
+		if l.worker.Load() == self {
+			// Called from this lane's own backend call: the lane stops
+			// once the call returns, and cannot be waited for here.
+			errs = append(errs, fmt.Errorf("%w: exporter %q stops after its current call returns", ErrInDelivery, l.name))
+			continue
+		}
 		select {
 		case <-l.exited:
 			errs = append(errs, l.shutdownErr)
@@ -372,6 +384,11 @@ func (p *Pipeline) Shutdown(ctx context.Context) error {
 	case <-p.abandoned.idle():
 	case <-ctx.Done():
 		return errors.Join(append(errs, p.pendingError(ctx.Err()))...)
+	}
+	// The workers have reported all they will: the service is done once
+	// the error handler has been told.
+	if err := p.rep.wait(ctx); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

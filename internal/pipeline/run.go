@@ -33,6 +33,8 @@ type Run struct {
 	done         chan struct{}
 	dropReported atomic.Bool
 
+	lastReport atomic.Uint64 // number of the run's last report to the error handler
+
 	abort     chan struct{} // closed by Abort
 	abortOnce sync.Once
 }
@@ -72,6 +74,17 @@ func (rl *runLane) counts() Delivery {
 		Delivered: rl.c.delivered.Load(),
 		Dropped:   rl.pdropped.Load() + rl.c.dropped.Load(),
 		Failed:    rl.c.failed.Load(),
+	}
+}
+
+// noteReport records that report number n (see reporter.report) concerns
+// the run, so that Wait returns only once the handler has been told.
+func (r *Run) noteReport(n uint64) {
+	for {
+		old := r.lastReport.Load()
+		if n <= old || r.lastReport.CompareAndSwap(old, n) {
+			return
+		}
 	}
 }
 
@@ -117,8 +130,39 @@ func (r *Run) Emit(ctx context.Context, ev Event) error {
 // nothing for nil.
 func (r *Run) Report(err error) {
 	if err != nil {
-		r.p.report(err)
+		r.p.cfg.OnError(err)
 	}
+}
+
+// inOwnDelivery reports whether the caller runs inside a backend call on
+// one of the run's lanes: that lane delivers nothing more of any run until
+// the caller returns, so waiting for it would wait for ourselves. ctx
+// answers cheaply when it was handed by that call; otherwise the
+// goroutine is compared with the workers of the lanes that are in a call.
+func (r *Run) inOwnDelivery(ctx context.Context) bool {
+	if ctx != nil {
+		if l, ok := ctx.Value(deliveringKey{}).(*lane); ok {
+			for i := range r.lanes {
+				if r.lanes[i].lane == l {
+					return true
+				}
+			}
+		}
+	}
+	var g int64
+	for i := range r.lanes {
+		l := r.lanes[i].lane
+		if l.cur.Load()&3 != 1 { // not in a call, or abandoned
+			continue
+		}
+		if g == 0 {
+			g = goid()
+		}
+		if l.worker.Load() == g {
+			return true
+		}
+	}
+	return false
 }
 
 func (rl *runLane) emit(ctx context.Context, i int, ev Event, w *waitBudget) error {
@@ -153,7 +197,12 @@ func (rl *runLane) emit(ctx context.Context, i int, ev Event, w *waitBudget) err
 // bounded by the overflow policy) and queues the run's end on every lane,
 // with info stored in EndInfo. It reports false if the run was already
 // closed.
-func (r *Run) Close(info any) bool {
+func (r *Run) Close(ctx context.Context, info any) bool {
+	if r.inOwnDelivery(ctx) {
+		// Writers waiting for room would wait for the caller's own
+		// lane: they give up instead.
+		r.Abort()
+	}
 	if !r.gate.CloseAndWait() {
 		return false
 	}
@@ -174,22 +223,28 @@ func (r *Run) Close(info any) bool {
 func (r *Run) Wait(ctx context.Context) ([]LaneDelivery, error) {
 	select {
 	case <-r.done:
-		return r.Summary(), r.timeoutError()
+		return r.finished(ctx)
 	default:
 	}
-	if l, ok := ctx.Value(deliveringKey{}).(*lane); ok {
-		for i := range r.lanes {
-			if r.lanes[i].lane == l {
-				return r.Summary(), ErrInDelivery
-			}
-		}
+	if r.inOwnDelivery(ctx) {
+		return r.Summary(), ErrInDelivery
 	}
 	select {
 	case <-r.done:
 	case <-ctx.Done():
 		return r.Summary(), r.pendingError(ctx.Err())
 	}
-	return r.Summary(), r.timeoutError()
+	return r.finished(ctx)
+}
+
+// finished is Wait's result once every lane has accounted for the run: the
+// error handler has been told of the run's failures before it returns.
+func (r *Run) finished(ctx context.Context) ([]LaneDelivery, error) {
+	err := r.timeoutError()
+	if werr := r.p.rep.waitFor(ctx, r.lastReport.Load()); werr != nil {
+		err = errors.Join(err, werr)
+	}
+	return r.Summary(), err
 }
 
 // Summary returns the run's delivery per lane, in registration order.

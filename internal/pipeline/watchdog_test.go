@@ -51,7 +51,7 @@ func TestWatchdogSurvivesIdleWake(t *testing.T) {
 		}
 		r.Emit(nil, Event{Data: "hang"})
 		r.Leave()
-		r.Close(nil)
+		r.Close(nil, nil)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		_, _ = r.Wait(ctx)
 		err = ctx.Err()
@@ -111,7 +111,7 @@ func TestAbortReleasesWaitingWriters(t *testing.T) {
 	closed := make(chan struct{})
 	go func() {
 		defer close(closed)
-		r.Close(nil)
+		r.Close(nil, nil)
 	}()
 	r.Abort()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -171,7 +171,7 @@ func TestLaneOutlivesShutdownUntilItsRunsEnd(t *testing.T) {
 	closed := make(chan struct{})
 	go func() {
 		defer close(closed)
-		r.Close(nil) // waits for the writer
+		r.Close(nil, nil) // waits for the writer
 	}()
 
 	short, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
