@@ -468,14 +468,21 @@ func (l *lane) handle(g *generation, rl *runLane, ev Event) bool {
 	if !rl.opened && !l.open(g, rl, thenRing) {
 		return false
 	}
+	var bit uint64
+	if ev.Scope != nil {
+		bit = 1 << rl.idx
+	}
 	switch {
 	case l.force.Load():
 		rl.c.dropped.Add(1)
-	case rl.broken:
+		ev.Scope.skip(ev, bit)
+	case rl.broken || ev.Scope.skipped(bit):
 		rl.c.failed.Add(1)
+		ev.Scope.skip(ev, bit)
 	case l.stuck.Load() > 0:
 		rl.timedOut.Store(true)
 		rl.c.failed.Add(1)
+		ev.Scope.skip(ev, bit)
 	default:
 		l.callEvent = ev
 		_, ok := l.call(g, rl, callDeliver, thenNone, ev)

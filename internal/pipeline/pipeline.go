@@ -64,10 +64,25 @@ type Event struct {
 	Opens bool
 }
 
-// Scope tracks on which lanes a scope's opening event was dropped.
-// The zero value is ready to use.
+// Scope tracks on which lanes a scope's opening event was dropped or
+// failed without reaching the backend. The zero value is ready to use.
 type Scope struct {
 	dropped atomic.Uint64 // bit i: dropped on the run's lane i (a run has at most MaxLanes)
+	failed  atomic.Uint64 // bit i: failed by the worker of the run's lane i
+}
+
+// skip records, for an opening event that the worker did not hand to the
+// backend, that the scope's later events must not reach it either. Nil-safe.
+func (s *Scope) skip(ev Event, bit uint64) {
+	if s != nil && ev.Opens {
+		s.failed.Or(bit)
+	}
+}
+
+// skipped reports whether the scope's opening event did not reach the
+// backend of the lane bit stands for. Nil-safe.
+func (s *Scope) skipped(bit uint64) bool {
+	return s != nil && s.failed.Load()&bit != 0
 }
 
 // Config configures a Pipeline. Zero fields take defaults.
@@ -231,7 +246,7 @@ func (p *Pipeline) StartRun(id string, owner any) (*Run, error) {
 		if !l.acquire() { // removed meanwhile
 			continue
 		}
-		r.lanes = append(r.lanes, runLane{run: r, lane: l})
+		r.lanes = append(r.lanes, runLane{run: r, lane: l, idx: uint8(len(r.lanes))})
 	}
 	p.mu.Lock()
 	if p.closed {

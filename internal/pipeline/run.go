@@ -50,6 +50,7 @@ func (r *Run) Abort() { r.abortOnce.Do(func() { close(r.abort) }) }
 type runLane struct {
 	run  *Run
 	lane *lane
+	idx  uint8 // index in run.lanes: the lane's bit in a Scope
 	c    counters
 
 	enqueued      atomic.Uint64 // events that entered the queue
