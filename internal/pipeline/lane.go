@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -242,6 +243,49 @@ func (w *waitBudget) stop() {
 		w.timer.Stop()
 	}
 }
+
+// retryPush is what a producer does when the queue is full: under BlockFor,
+// wait for room; under DropNewest, let the worker run once and try again.
+// Flat-out producers otherwise outrun a worker that merely lacks CPU (eight
+// of them dropped over half their events), where one yield keeps drops
+// under 1%.
+func (l *lane) retryPush(ctx context.Context, rl *runLane, ev Event, w *waitBudget) bool {
+	if l.p.cfg.Block > 0 {
+		return l.pushWait(ctx, rl, ev, w)
+	}
+	last := l.cur.Load() // changes with every call the worker makes
+	if l.stuck.Load() > 0 {
+		return false // an abandoned call frees no room: yielding cannot help
+	}
+	for i := range dropYields {
+		l.signal()
+		runtime.Gosched()
+		if l.q.push(rl, ev) {
+			return true
+		}
+		if i%stallYields == stallYields-1 {
+			// A worker stuck in one call frees no room: stop paying
+			// for yields that cannot help.
+			cur := l.cur.Load()
+			if cur == last {
+				return false
+			}
+			last = cur
+		}
+	}
+	return false
+}
+
+// A producer under DropNewest lets the worker run up to dropYields times
+// before it drops an event, unless the worker has made no call in the last
+// stallYields (so a producer facing an exporter stuck in a call pays at
+// most stallYields yields per event until the call is abandoned). A worker
+// preempted in the middle of a fast call looks the same as one in a slow
+// call, so the time a call has taken is no guide.
+const (
+	dropYields  = 128
+	stallYields = 32
+)
 
 // pushWait waits for room in the queue, within what is left of w.
 func (l *lane) pushWait(ctx context.Context, rl *runLane, ev Event, w *waitBudget) bool {

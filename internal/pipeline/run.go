@@ -176,7 +176,7 @@ func (rl *runLane) emit(ctx context.Context, i int, ev Event, w *waitBudget) err
 		}
 	}
 	l := rl.lane
-	if l.q.push(rl, ev) || (l.p.cfg.Block > 0 && l.pushWait(ctx, rl, ev, w)) {
+	if l.q.push(rl, ev) || l.retryPush(ctx, rl, ev, w) {
 		rl.enqueued.Add(1)
 		if l.sleeping.Load() {
 			l.signal()
