@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -60,4 +61,33 @@ func BenchmarkDropNewestEightProducers(b *testing.B) {
 		rate = flatOut(b, 8, 50_000)
 	}
 	b.ReportMetric(100*rate, "%dropped")
+}
+
+// TestStatsCostDoesNotGrowWithOpenRuns times Stats with one open run and
+// with 20,000: it reads per-exporter counters, so its cost must not grow
+// with the runs in flight (it walked every open run under the pipeline's
+// lock, blocking StartTracers and run completion meanwhile). The bound is
+// a ratio of two timings on the same machine, loose enough for noise.
+func TestStatsCostDoesNotGrowWithOpenRuns(t *testing.T) {
+	svc, _, _ := newService(t)
+	perCall := func() time.Duration {
+		const calls = 50
+		start := time.Now()
+		for range calls {
+			_ = svc.Stats()
+		}
+		return time.Since(start) / calls
+	}
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+	require.NoError(t, err)
+	svc.AddLog(ctx, flowtrace.Log{Name: "l"})
+	few := perCall()
+	for range 20_000 {
+		_, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+		require.NoError(t, err)
+	}
+	many := perCall()
+	t.Logf("Stats: %v with 1 open run, %v with 20,001", few, many)
+	require.Less(t, many, 20*few+50*time.Microsecond, "Stats costs %v with 20,001 open runs, %v with one", many, few)
+	require.Equal(t, uint64(20_001), svc.Stats().RunsActive)
 }

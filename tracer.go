@@ -30,8 +30,7 @@ type TraceService struct {
 	onError  func(error)
 	disabled bool
 
-	runsActive atomic.Int64
-	shut       atomic.Bool
+	shut atomic.Bool
 }
 
 // RunInfo describes a run to StartTracers. RunID is generated (a UUID) when
@@ -171,7 +170,6 @@ func (s *TraceService) StartTracers(ctx context.Context, info RunInfo) (context.
 		return ctx, err
 	}
 	rs.pr = pr
-	s.runsActive.Add(1)
 	return withScope(ctx, &rs.root), nil
 }
 
@@ -247,11 +245,7 @@ func (rs *runState) close(ctx context.Context, pr *pipeline.Run, outputs map[str
 	}
 	b := rs.svc.snap.NewBudget()
 	end := &RunEnd{RunID: rs.info.RunID, Outputs: rs.svc.snap.Map(&b, outputs), Err: rs.svc.recordErr(runErr), Time: now}
-	if !pr.Close(ctx, end) {
-		return false
-	}
-	rs.svc.runsActive.Add(-1)
-	return true
+	return pr.Close(ctx, end)
 }
 
 func (rs *runState) summary(lanes []pipeline.LaneDelivery) RunSummary {
@@ -345,7 +339,7 @@ func (s *TraceService) Stats() Stats {
 	ps := s.pipe.Stats()
 	st := Stats{
 		RunsStarted: ps.RunsStarted,
-		RunsActive:  uint64(max(s.runsActive.Load(), 0)),
+		RunsActive:  ps.RunsActive,
 		Late:        ps.Late,
 		Exporters:   make(map[string]Delivery, len(ps.Lanes)),
 	}
@@ -378,6 +372,8 @@ type Delivery struct {
 // value owned by the caller of Stats. The zero value is a service that has
 // done nothing (or a disabled one).
 type Stats struct {
+	// RunsStarted counts runs started; RunsActive those not yet ended and
+	// fully delivered.
 	RunsStarted, RunsActive uint64
 	// Late counts writes that arrived after their run or component ended;
 	// they were not delivered.

@@ -92,8 +92,12 @@ type lane struct {
 
 	shutdownErr error // set before exited is closed
 
-	// Totals of runs whose delivery on this lane has finished.
-	fin counters
+	// Totals of the lane over all its runs (see totals). outside counts
+	// the events that never entered the ring: openings, closings and
+	// drops before the queue. The worker's counts have one writer at a
+	// time.
+	outside                    atomic.Uint64
+	delivered, dropped, failed atomic.Uint64
 
 	// Watchdog. cur is seq<<2 | inCall(1) | abandoned(2). The call* fields are
 	// written by the worker before it stores cur, and read by the watchdog
@@ -167,12 +171,15 @@ func (l *lane) newGeneration() *generation {
 	return &generation{call: callCtx{Context: ctx, l: l}, cancel: cancel}
 }
 
+// totals counts the lane's events so far, for Stats: O(1) and lock-free,
+// exact once no run is in flight. Events queued are counted by the ring's
+// tail, so producers pay nothing extra for them.
 func (l *lane) totals() Delivery {
 	return Delivery{
-		Emitted:   l.fin.emitted.Load(),
-		Delivered: l.fin.delivered.Load(),
-		Dropped:   l.fin.dropped.Load(),
-		Failed:    l.fin.failed.Load(),
+		Emitted:   l.q.pushed() + l.outside.Load(),
+		Delivered: l.delivered.Load(),
+		Dropped:   l.dropped.Load(),
+		Failed:    l.failed.Load(),
 	}
 }
 
@@ -518,14 +525,14 @@ func (l *lane) handle(g *generation, rl *runLane, ev Event) bool {
 	}
 	switch {
 	case l.force.Load():
-		rl.c.dropped.Add(1)
+		rl.dropped()
 		ev.Scope.skip(ev, bit)
 	case rl.broken || ev.Scope.skipped(bit):
-		rl.c.failed.Add(1)
+		rl.failed()
 		ev.Scope.skip(ev, bit)
 	case l.stuck.Load() > 0:
 		rl.timedOut.Store(true)
-		rl.c.failed.Add(1)
+		rl.failed()
 		ev.Scope.skip(ev, bit)
 	default:
 		l.callEvent = ev
@@ -551,12 +558,12 @@ func (l *lane) open(g *generation, rl *runLane, next then) bool {
 	switch {
 	case l.force.Load():
 		rl.broken = true
-		rl.c.dropped.Add(1)
+		rl.dropped()
 		return true
 	case l.stuck.Load() > 0:
 		rl.broken = true
 		rl.timedOut.Store(true)
-		rl.c.failed.Add(1)
+		rl.failed()
 		return true
 	}
 	sess, ok := l.call(g, rl, callOpen, next, Event{})
@@ -577,12 +584,12 @@ func (l *lane) finish(g *generation, rl *runLane) bool {
 	}
 	switch {
 	case l.force.Load():
-		rl.c.dropped.Add(1)
+		rl.dropped()
 	case rl.broken:
-		rl.c.failed.Add(1)
+		rl.failed()
 	case l.stuck.Load() > 0:
 		rl.timedOut.Store(true)
-		rl.c.failed.Add(1)
+		rl.failed()
 	default:
 		if _, ok := l.call(g, rl, callClose, thenNone, Event{}); !ok {
 			return false
@@ -594,12 +601,7 @@ func (l *lane) finish(g *generation, rl *runLane) bool {
 
 func (l *lane) settleFinished(rl *runLane) {
 	rl.sess = nil
-	c := rl.counts()
-	l.fin.emitted.Add(c.Emitted)
-	l.fin.delivered.Add(c.Delivered)
-	l.fin.dropped.Add(c.Dropped)
-	l.fin.failed.Add(c.Failed)
-	rl.folded.Store(true)
+	rl.finished.Store(true)
 	r := rl.run
 	if r.remaining.Add(-1) == 0 {
 		l.p.runFinished(r)
@@ -632,7 +634,7 @@ func (l *lane) call(g *generation, rl *runLane, what callKind, next then, ev Eve
 		err = fmt.Errorf("flowtrace: exporter %q: StartRun returned no RunExporter", l.name)
 	}
 	if err != nil {
-		rl.c.failed.Add(1)
+		rl.failed()
 		// The first error and the first panic of a run on this lane are
 		// each reported: a panic is a bug to fix, not to hide behind an
 		// earlier transient error.
@@ -648,7 +650,7 @@ func (l *lane) call(g *generation, rl *runLane, what callKind, next then, ev Eve
 		}
 		return sess, true
 	}
-	rl.c.delivered.Add(1)
+	rl.delivered()
 	return sess, true
 }
 
@@ -737,14 +739,14 @@ func (l *lane) settleAbandoned(a *abandoned) {
 	rl := a.rl
 	rl.broken = true
 	rl.timedOut.Store(true)
-	rl.c.failed.Add(1)
+	rl.failed()
 	l.callEvent = Event{}
 	switch a.what {
 	case callOpen:
 		rl.opened = true
 		switch a.then {
 		case thenRing:
-			rl.c.failed.Add(1)
+			rl.failed()
 			l.afterRing(nil, rl)
 		case thenFinish:
 			l.finish(nil, rl)

@@ -262,7 +262,7 @@ func (p *Pipeline) StartRun(id string, owner any) (*Run, error) {
 	r.remaining.Store(int32(len(r.lanes)))
 	for i := range r.lanes {
 		rl := &r.lanes[i]
-		rl.ctrlEmitted.Add(1)
+		rl.emittedOutside()
 		rl.lane.control(ctrlItem{rl: rl})
 	}
 	// A run with no lane is active too, until it is closed: Shutdown must
@@ -293,47 +293,30 @@ func (p *Pipeline) ActiveRuns() []*Run {
 	return runs
 }
 
-// Stats returns the pipeline's counters, summed over finished and active runs.
+// Stats returns the pipeline's counters. It costs O(lanes), whatever the
+// number of runs in flight, and writers never wait for it.
 func (p *Pipeline) Stats() Stats {
 	s := Stats{Late: p.late.Load(), RunsStarted: p.started.Load(), Lanes: make(map[string]Delivery)}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	// Loaded under mu, like retired: a lane that exits in between would
 	// otherwise be counted from both.
-	set := p.lanes.Load()
 	s.RunsActive = uint64(len(p.active))
 	for name, d := range p.retired {
 		s.Lanes[name] = d
 	}
-	seen := make(map[*lane]bool)
-	addLane := func(l *lane) {
-		if seen[l] {
-			return
-		}
-		seen[l] = true
+	add := func(l *lane) {
 		d := s.Lanes[l.name]
 		d.add(l.totals())
 		s.Lanes[l.name] = d
 	}
-	for _, l := range set.lanes {
-		addLane(l)
+	for _, l := range p.lanes.Load().lanes {
+		if _, retiring := p.retiring[l]; !retiring {
+			add(l)
+		}
 	}
 	for l := range p.retiring {
-		addLane(l)
-	}
-	for r := range p.active {
-		for i := range r.lanes {
-			rl := &r.lanes[i]
-			if rl.folded.Load() {
-				continue
-			}
-			if !seen[rl.lane] {
-				addLane(rl.lane)
-			}
-			d := s.Lanes[rl.lane.name]
-			d.add(rl.counts())
-			s.Lanes[rl.lane.name] = d
-		}
+		add(l)
 	}
 	return s
 }

@@ -88,3 +88,7 @@ func (r *ring) ready() bool {
 }
 
 func (r *ring) capacity() int { return len(r.slots) }
+
+// pushed returns how many items were ever queued (claimed, and about to be
+// published). Any goroutine.
+func (r *ring) pushed() uint64 { return r.tail.Load() }

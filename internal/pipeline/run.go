@@ -59,7 +59,7 @@ type runLane struct {
 	timedOut      atomic.Bool
 	failReported  atomic.Bool
 	panicReported atomic.Bool
-	folded        atomic.Bool
+	finished      atomic.Bool // the run's end has been accounted for on the lane
 
 	sess      Session
 	opened    bool
@@ -67,6 +67,21 @@ type runLane struct {
 	ending    bool
 	processed uint64
 	target    uint64
+}
+
+// The worker counts an event of the run on the run and on the lane.
+func (rl *runLane) delivered() { rl.c.delivered.Add(1); rl.lane.delivered.Add(1) }
+func (rl *runLane) dropped()   { rl.c.dropped.Add(1); rl.lane.dropped.Add(1) }
+func (rl *runLane) failed()    { rl.c.failed.Add(1); rl.lane.failed.Add(1) }
+
+// emittedOutside counts an opening or closing of the run.
+func (rl *runLane) emittedOutside() { rl.ctrlEmitted.Add(1); rl.lane.outside.Add(1) }
+
+// droppedOutside counts an event dropped before it entered the queue.
+func (rl *runLane) droppedOutside() {
+	rl.pdropped.Add(1)
+	rl.lane.outside.Add(1)
+	rl.lane.dropped.Add(1)
 }
 
 func (rl *runLane) counts() Delivery {
@@ -171,7 +186,7 @@ func (rl *runLane) emit(ctx context.Context, i int, ev Event, w *waitBudget) err
 	if ev.Scope != nil {
 		bit = 1 << i
 		if ev.Scope.dropped.Load()&bit != 0 {
-			rl.pdropped.Add(1)
+			rl.droppedOutside()
 			return nil
 		}
 	}
@@ -183,7 +198,7 @@ func (rl *runLane) emit(ctx context.Context, i int, ev Event, w *waitBudget) err
 		}
 		return nil
 	}
-	rl.pdropped.Add(1)
+	rl.droppedOutside()
 	if ev.Opens && bit != 0 {
 		ev.Scope.dropped.Or(bit)
 	}
@@ -213,7 +228,7 @@ func (r *Run) Close(ctx context.Context, info any) bool {
 	}
 	for i := range r.lanes {
 		rl := &r.lanes[i]
-		rl.ctrlEmitted.Add(1)
+		rl.emittedOutside()
 		rl.lane.control(ctrlItem{rl: rl, end: true, target: rl.enqueued.Load()})
 	}
 	return true
@@ -262,7 +277,7 @@ func (r *Run) pendingError(cause error) error {
 	for i := range r.lanes {
 		rl := &r.lanes[i]
 		d := rl.counts()
-		if pending := d.Emitted - d.Delivered - d.Dropped - d.Failed; pending > 0 || !rl.folded.Load() {
+		if pending := d.Emitted - d.Delivered - d.Dropped - d.Failed; pending > 0 || !rl.finished.Load() {
 			errs = append(errs, fmt.Errorf("flowtrace: exporter %q: %d events of run %s not yet delivered (%s): %w",
 				rl.lane.name, pending, r.ID, rl.lane.state(), cause))
 		}
