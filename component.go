@@ -61,7 +61,7 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 	}
 	parent := scopeFromContext(ctx)
 	if parent == nil {
-		s.onError(fmt.Errorf("TraceComponent %q: %w", info.Name, ErrNoRun))
+		s.noRun(opTraceComponent)
 		return ctx, nil
 	}
 	now := time.Now()
@@ -209,7 +209,7 @@ func (s *TraceService) AddLog(ctx context.Context, l Log) {
 	if s.off() {
 		return
 	}
-	sc := s.scope(ctx, "AddLog")
+	sc := s.scope(ctx, opAddLog)
 	if sc == nil {
 		return
 	}
@@ -231,7 +231,7 @@ func (s *TraceService) SetOutputs(ctx context.Context, outputs map[string]any) {
 	if s.off() {
 		return
 	}
-	sc := s.scope(ctx, "SetOutputs")
+	sc := s.scope(ctx, opSetOutputs)
 	if sc == nil {
 		return
 	}
@@ -246,11 +246,12 @@ func (s *TraceService) SetOutputs(ctx context.Context, outputs map[string]any) {
 	s.emit(ctx, sc, ev)
 }
 
-// scope returns the scope of ctx, reporting ErrNoRun when there is none.
-func (s *TraceService) scope(ctx context.Context, op string) *Component {
+// scope returns the scope of ctx, counting a call of kind op without one
+// (see noRun).
+func (s *TraceService) scope(ctx context.Context, op int) *Component {
 	sc := scopeFromContext(ctx)
 	if sc == nil {
-		s.onError(fmt.Errorf("%s: %w", op, ErrNoRun))
+		s.noRun(op)
 	}
 	return sc
 }

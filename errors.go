@@ -12,7 +12,9 @@ import (
 // component concerned.
 var (
 	// ErrNoRun reports a call whose ctx carries no run (StartTracers was not
-	// called, or the ctx was not passed along). The call did nothing.
+	// called, or the ctx was not passed along). The call did nothing. Such
+	// calls are counted in Stats.NoRun and reported once per kind of call
+	// per interval (a minute), with their count.
 	ErrNoRun = errors.New("flowtrace: no run in context")
 	// ErrRunEnded reports a second EndTracers for the same run, or the first
 	// write through a run that has already ended (such writes count as Late).

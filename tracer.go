@@ -29,6 +29,7 @@ type TraceService struct {
 	snap     *values.Snapshotter
 	onError  func(error)
 	disabled bool
+	misuse   misuse
 
 	shut atomic.Bool
 }
@@ -205,7 +206,7 @@ func (s *TraceService) EndTracers(ctx context.Context, outputs map[string]any, r
 	}
 	sc := scopeFromContext(ctx)
 	if sc == nil {
-		s.onError(fmt.Errorf("EndTracers: %w", ErrNoRun))
+		s.noRun(opEndTracers)
 		return RunSummary{}, ErrNoRun
 	}
 	rs := sc.run
@@ -277,6 +278,7 @@ func (s *TraceService) Shutdown(ctx context.Context) error {
 		ctx = context.Background()
 	}
 	s.shut.Store(true)
+	s.stopMisuse()
 	s.pipe.Close()
 	now := time.Now()
 	runs := s.pipe.ActiveRuns()
@@ -341,6 +343,7 @@ func (s *TraceService) Stats() Stats {
 		RunsStarted: ps.RunsStarted,
 		RunsActive:  ps.RunsActive,
 		Late:        ps.Late,
+		NoRun:       s.misuse.total(),
 		Exporters:   make(map[string]Delivery, len(ps.Lanes)),
 	}
 	for name, d := range ps.Lanes {
@@ -378,6 +381,10 @@ type Stats struct {
 	// Late counts writes that arrived after their run or component ended;
 	// they were not delivered.
 	Late uint64
+	// NoRun counts calls whose ctx carried no run (they did nothing, and
+	// are reported to the error handler once per interval, wrapping
+	// ErrNoRun, with their count).
+	NoRun uint64
 	// Exporters maps each exporter by name, including removed ones.
 	Exporters map[string]Delivery
 }

@@ -166,6 +166,11 @@ func New(cfg Config) *Pipeline {
 // handler, on the reporter's goroutine.
 func (p *Pipeline) report(err error) uint64 { return p.rep.report(err) }
 
+// Report passes err to the error handler on the reporter's goroutine, for
+// a caller that must not run the handler itself (a timer). Shutdown waits
+// until it has been handled.
+func (p *Pipeline) Report(err error) { p.rep.report(err) }
+
 func (p *Pipeline) kindName(k uint8) string {
 	if int(k) < len(p.cfg.KindNames) {
 		return p.cfg.KindNames[k]
