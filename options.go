@@ -12,7 +12,14 @@ import (
 )
 
 // MaxExporters is the most exporters a TraceService delivers to at once.
-const MaxExporters = pipeline.MaxLanes
+const MaxExporters = 64
+
+// MaxExporters is the pipeline's limit (a run tracks its exporters in a
+// 64-bit mask): these fail to compile if the two part.
+var (
+	_ [MaxExporters - pipeline.MaxLanes]struct{}
+	_ [pipeline.MaxLanes - MaxExporters]struct{}
+)
 
 // Defaults of the delivery pipeline.
 const (

@@ -98,6 +98,7 @@ func NewTraceService(opts ...Option) (*TraceService, error) {
 		Block:         time.Duration(cfg.overflow),
 		ExportTimeout: cfg.exportTimeout,
 		OnError:       s.onError,
+		Errors:        pipelineErrors,
 		KindNames:     kindNames[:],
 	})
 	for i, e := range cfg.exporters {

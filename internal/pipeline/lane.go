@@ -484,7 +484,7 @@ func (l *lane) exit(g *generation) {
 func (l *lane) shutdownBackend(ctx context.Context) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: exporter %q in Shutdown: %v", ErrPanic, l.name, r)
+			err = fmt.Errorf("%w: exporter %q in Shutdown: %v", l.p.errs.Panic, l.name, r)
 		}
 	}()
 	if err := l.backend.Shutdown(ctx); err != nil {
@@ -639,7 +639,7 @@ func (l *lane) call(g *generation, rl *runLane, what callKind, next then, ev Eve
 		// each reported: a panic is a bug to fix, not to hide behind an
 		// earlier transient error.
 		flag := &rl.failReported
-		if errors.Is(err, ErrPanic) {
+		if errors.Is(err, l.p.errs.Panic) {
 			flag = &rl.panicReported
 		}
 		if flag.CompareAndSwap(false, true) {
@@ -658,7 +658,7 @@ func (l *lane) invoke(g *generation, run *Run, cur Session, what callKind, ev Ev
 	defer func() {
 		if r := recover(); r != nil {
 			sess = nil
-			err = fmt.Errorf("%w: exporter %q in %s of run %s: %v", ErrPanic, l.name, l.callName(what, ev), run.ID, r)
+			err = fmt.Errorf("%w: exporter %q in %s of run %s: %v", l.p.errs.Panic, l.name, l.callName(what, ev), run.ID, r)
 		}
 	}()
 	ctx := &g.call
@@ -726,7 +726,7 @@ func (l *lane) watch() {
 		ng.cancel()
 	}
 	err := fmt.Errorf("%w: exporter %q: %s of run %s ran past %v; abandoned, and its later events fail until it returns",
-		ErrExportTimeout, l.name, l.callName(inh.what, inh.ev), inh.rl.run.ID, l.timeout)
+		l.p.errs.ExportTimeout, l.name, l.callName(inh.what, inh.ev), inh.rl.run.ID, l.timeout)
 	// Queued (the handler runs elsewhere) before the next generation can
 	// settle the run, so that the run's Wait waits for the report too.
 	inh.rl.run.noteReport(l.p.report(err))

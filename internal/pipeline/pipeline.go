@@ -23,7 +23,7 @@ import (
 	"time"
 )
 
-// Errors reported by the pipeline. The root package re-exports them.
+// The pipeline's own sentinels, for a Config that gives none (its tests).
 var (
 	ErrShutdown      = errors.New("flowtrace: trace service is shut down")
 	ErrQueueFull     = errors.New("flowtrace: exporter queue full, event dropped")
@@ -32,7 +32,37 @@ var (
 	ErrDuplicate     = errors.New("flowtrace: exporter name already registered")
 	ErrNotFound      = errors.New("flowtrace: exporter not registered")
 	ErrTooMany       = fmt.Errorf("flowtrace: too many exporters (at most %d)", MaxLanes)
+	ErrInDelivery    = errors.New("flowtrace: called from inside an exporter call; delivery completes after the call returns")
 )
+
+// Errors are the sentinels the pipeline's errors wrap. Their text is the
+// root package's API, so the root package defines them and hands them over
+// in Config; a nil field takes the pipeline's own.
+type Errors struct {
+	Shutdown      error // a run or backend added after Shutdown
+	QueueFull     error // an event dropped
+	ExportTimeout error // a backend call abandoned
+	Panic         error // a panic recovered from a backend
+	Duplicate     error // a second backend of the same name
+	NotFound      error // removing an unknown backend
+	TooMany       error // a backend beyond MaxLanes
+	InDelivery    error // a wait that would wait for the caller's own lane
+}
+
+func (e *Errors) setDefaults() {
+	for _, f := range []struct {
+		field *error
+		def   error
+	}{
+		{&e.Shutdown, ErrShutdown}, {&e.QueueFull, ErrQueueFull}, {&e.ExportTimeout, ErrExportTimeout},
+		{&e.Panic, ErrPanic}, {&e.Duplicate, ErrDuplicate}, {&e.NotFound, ErrNotFound},
+		{&e.TooMany, ErrTooMany}, {&e.InDelivery, ErrInDelivery},
+	} {
+		if *f.field == nil {
+			*f.field = f.def
+		}
+	}
+}
 
 // MaxLanes is the most lanes a pipeline has at once. A Scope tracks drops
 // with one bit per lane of a run, and a run has at most the lanes
@@ -91,6 +121,7 @@ type Config struct {
 	Block         time.Duration // how long a producer waits for room; 0 drops at once
 	ExportTimeout time.Duration
 	OnError       func(error)
+	Errors        Errors
 	KindNames     []string // for error messages, indexed by Event.Kind
 }
 
@@ -126,6 +157,7 @@ type laneSet struct {
 // only so that Shutdown can end them; it never uses it to route an event.
 type Pipeline struct {
 	cfg   Config
+	errs  *Errors                 // &cfg.Errors, defaults set
 	lanes atomic.Pointer[laneSet] // copy-on-write; readers never lock
 
 	mu       sync.Mutex // guards writers of lanes, active, retired, closed
@@ -157,7 +189,9 @@ func New(cfg Config) *Pipeline {
 		retiring: make(map[*lane]struct{}),
 		retired:  make(map[string]Delivery),
 	}
-	p.rep = newReporter(cfg.OnError)
+	p.errs = &p.cfg.Errors
+	p.errs.setDefaults()
+	p.rep = newReporter(cfg.OnError, p.errs.InDelivery)
 	p.lanes.Store(&laneSet{})
 	return p
 }
@@ -186,16 +220,16 @@ func (p *Pipeline) Add(name string, key any, b Backend) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
-		return ErrShutdown
+		return p.errs.Shutdown
 	}
 	cur := p.lanes.Load()
 	for _, l := range cur.lanes {
 		if l.name == name {
-			return fmt.Errorf("%w: %q", ErrDuplicate, name)
+			return fmt.Errorf("%w: %q", p.errs.Duplicate, name)
 		}
 	}
 	if len(cur.lanes) >= MaxLanes {
-		return fmt.Errorf("%w: cannot add %q", ErrTooMany, name)
+		return fmt.Errorf("%w: cannot add %q", p.errs.TooMany, name)
 	}
 	l := newLane(p, b, name, key)
 	p.all = append(p.all, l)
@@ -222,7 +256,7 @@ func (p *Pipeline) Remove(name string) error {
 	}
 	if gone == nil {
 		p.mu.Unlock()
-		return fmt.Errorf("%w: %q", ErrNotFound, name)
+		return fmt.Errorf("%w: %q", p.errs.NotFound, name)
 	}
 	p.lanes.Store(next)
 	p.retiring[gone] = struct{}{}
@@ -259,7 +293,7 @@ func (p *Pipeline) StartRun(id string, owner any) (*Run, error) {
 		for i := range r.lanes {
 			r.lanes[i].lane.release()
 		}
-		return nil, ErrShutdown
+		return nil, p.errs.Shutdown
 	}
 	// The run is complete (its count of lanes set, its opening queued on
 	// each) before Shutdown can see it in active and end it: an end queued
@@ -360,7 +394,7 @@ func (p *Pipeline) Shutdown(ctx context.Context) error {
 		if l.worker.Load() == self {
 			// Called from this lane's own backend call: the lane stops
 			// once the call returns, and cannot be waited for here.
-			errs = append(errs, fmt.Errorf("%w: exporter %q stops after its current call returns", ErrInDelivery, l.name))
+			errs = append(errs, fmt.Errorf("%w: exporter %q stops after its current call returns", p.errs.InDelivery, l.name))
 			continue
 		}
 		select {
@@ -498,11 +532,11 @@ func (p *Pipeline) pendingError(cause error) error {
 		stuck := l.stuck.Load()
 		switch {
 		case retiring && stuck > 0:
-			errs = append(errs, fmt.Errorf("%w: exporter %q did not shut down in time (%s): %w", ErrExportTimeout, l.name, l.state(), cause))
+			errs = append(errs, fmt.Errorf("%w: exporter %q did not shut down in time (%s): %w", p.errs.ExportTimeout, l.name, l.state(), cause))
 		case retiring:
 			errs = append(errs, fmt.Errorf("flowtrace: exporter %q did not shut down in time (%s): %w", l.name, l.state(), cause))
 		case stuck > 0:
-			errs = append(errs, fmt.Errorf("%w: exporter %q: %d abandoned call(s) still running at shutdown: %w", ErrExportTimeout, l.name, stuck, cause))
+			errs = append(errs, fmt.Errorf("%w: exporter %q: %d abandoned call(s) still running at shutdown: %w", p.errs.ExportTimeout, l.name, stuck, cause))
 		}
 	}
 	if len(errs) == 0 {

@@ -22,7 +22,8 @@ const maxPendingReports = 1024
 // not wait for itself. Its goroutine runs only while reports are pending,
 // and Shutdown waits for it.
 type reporter struct {
-	handler func(error)
+	handler    func(error)
+	inDelivery error // the sentinel of a wait that would wait for itself
 
 	mu       sync.Mutex
 	queue    []error
@@ -35,8 +36,8 @@ type reporter struct {
 	g        atomic.Int64  // id of the running goroutine, 0 if none
 }
 
-func newReporter(h func(error)) *reporter {
-	r := &reporter{handler: h, idle: make(chan struct{}), progress: make(chan struct{})}
+func newReporter(h func(error), inDelivery error) *reporter {
+	r := &reporter{handler: h, inDelivery: inDelivery, idle: make(chan struct{}), progress: make(chan struct{})}
 	close(r.idle)
 	return r
 }
@@ -126,7 +127,7 @@ func (r *reporter) self() bool {
 // false at once.
 func (r *reporter) wait(ctx context.Context) error {
 	if r.self() {
-		return fmt.Errorf("%w: called from the error handler, which is still running", ErrInDelivery)
+		return fmt.Errorf("%w: called from the error handler, which is still running", r.inDelivery)
 	}
 	r.mu.Lock()
 	idle := r.idle

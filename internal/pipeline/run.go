@@ -8,14 +8,6 @@ import (
 	"sync/atomic"
 )
 
-// ErrRunEnded is returned by End for a run that was already ended.
-var ErrRunEnded = errors.New("flowtrace: run already ended")
-
-// ErrInDelivery is returned by End when it is called from inside a backend
-// call for the same run: the run's end is queued, but that backend can only
-// receive it after the current call returns, so End does not wait for it.
-var ErrInDelivery = errors.New("flowtrace: run ended from inside an exporter call; delivery completes after the call returns")
-
 // Run is one run's delivery state. Its events go to the lanes that were
 // registered when it started.
 type Run struct {
@@ -204,7 +196,7 @@ func (rl *runLane) emit(ctx context.Context, i int, ev Event, w *waitBudget) err
 	}
 	if rl.run.dropReported.CompareAndSwap(false, true) {
 		return fmt.Errorf("%w: exporter %q, run %s (queue size %d; further drops of this run are counted, not reported)",
-			ErrQueueFull, l.name, rl.run.ID, l.q.capacity())
+			l.p.errs.QueueFull, l.name, rl.run.ID, l.q.capacity())
 	}
 	return nil
 }
@@ -243,7 +235,7 @@ func (r *Run) Wait(ctx context.Context) ([]LaneDelivery, error) {
 	default:
 	}
 	if r.inOwnDelivery(ctx) {
-		return r.Summary(), ErrInDelivery
+		return r.Summary(), r.p.errs.InDelivery
 	}
 	select {
 	case <-r.done:
@@ -294,7 +286,7 @@ func (r *Run) timeoutError() error {
 		rl := &r.lanes[i]
 		if rl.timedOut.Load() {
 			errs = append(errs, fmt.Errorf("%w: exporter %q: events of run %s failed because a call was abandoned",
-				ErrExportTimeout, rl.lane.name, r.ID))
+				r.p.errs.ExportTimeout, rl.lane.name, r.ID))
 		}
 	}
 	return errors.Join(errs...)
