@@ -10,16 +10,6 @@ import (
 	"github.com/flowtrace/flowtrace/internal/pipeline"
 )
 
-// Event kinds on the pipeline.
-const (
-	kindComponentStart uint8 = iota
-	kindLog
-	kindOutputs
-	kindComponentEnd
-)
-
-var kindNames = [...]string{"StartComponent", "AddLog", "SetOutputs", "EndComponent"}
-
 // ComponentInfo describes a component to TraceComponent. ID is generated
 // when empty. Inputs and Metadata are snapshotted when TraceComponent is
 // called, so the caller may reuse them at once. The zero value is an
@@ -39,9 +29,6 @@ type Component struct {
 	gate   pipeline.Gate
 	isRun  bool
 	linked bool // in run.open; guarded by run.mu
-
-	endErr  error     // written once before the end event is queued
-	endTime time.Time // likewise
 
 	prev, next *Component // run.open list; guarded by run.mu
 
@@ -116,7 +103,7 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 	c.linked = true
 	rs.mu.Unlock()
 	rs.components.Add(1)
-	report := rs.pr.Emit(ctx, pipeline.Event{Kind: kindComponentStart, Data: c, Scope: &c.scope, Opens: true})
+	report := rs.pr.Emit(ctx, event{Data: &c.info, Scope: &c.scope, Opens: true})
 	c.gate.Leave()
 	parent.leave()
 	rs.pr.Report(report) // the error handler runs outside every scope
@@ -152,7 +139,7 @@ func (c *Component) End(err error) {
 // end closes the component to writes, waits for the writes in progress and
 // queues its end; err is already recorded (see recordErr). It holds the run open meanwhile, so that a run ending
 // concurrently waits for this end instead of losing it.
-func (c *Component) end(pr *pipeline.Run, err error, now time.Time, byUser bool) {
+func (c *Component) end(pr *deliveryRun, err error, now time.Time, byUser bool) {
 	rs := c.run
 	inRun := pr.Enter()
 	if !c.gate.CloseAndWait() {
@@ -174,8 +161,8 @@ func (c *Component) end(pr *pipeline.Run, err error, now time.Time, byUser bool)
 		pr.CountLate() // unreachable while EndTracers ends open components first
 		return
 	}
-	c.endErr, c.endTime = err, now
-	report := pr.Emit(&c.ctx, pipeline.Event{Kind: kindComponentEnd, Data: c, Scope: &c.scope})
+	end := &ComponentEnd{RunID: c.info.RunID, ComponentID: c.info.ComponentID, Err: err, Time: now}
+	report := pr.Emit(&c.ctx, event{Data: end, Scope: &c.scope})
 	pr.Leave()
 	pr.Report(report)
 }
@@ -216,7 +203,7 @@ func (s *TraceService) AddLog(ctx context.Context, l Log) {
 	now := time.Now()
 	b := s.snap.NewBudget()
 	e := &LogEntry{RunID: sc.run.info.RunID, Name: l.Name, Message: s.snap.Value(&b, l.Message), Type: l.Type, Time: now}
-	ev := pipeline.Event{Kind: kindLog, Data: e}
+	ev := event{Data: e}
 	if !sc.isRun {
 		e.ComponentID = sc.info.ComponentID
 		ev.Scope = &sc.scope
@@ -238,7 +225,7 @@ func (s *TraceService) SetOutputs(ctx context.Context, outputs map[string]any) {
 	now := time.Now()
 	b := s.snap.NewBudget()
 	o := &Outputs{RunID: sc.run.info.RunID, Values: s.snap.Map(&b, outputs), Time: now}
-	ev := pipeline.Event{Kind: kindOutputs, Data: o}
+	ev := event{Data: o}
 	if !sc.isRun {
 		o.ComponentID = sc.info.ComponentID
 		ev.Scope = &sc.scope
@@ -260,7 +247,7 @@ func (s *TraceService) scope(ctx context.Context, op int) *Component {
 // late otherwise. The event's values were snapshotted before: the scope is
 // held only for the enqueue, so ending it never waits for the caller's
 // code (a slow String method, say).
-func (s *TraceService) emit(ctx context.Context, sc *Component, ev pipeline.Event) {
+func (s *TraceService) emit(ctx context.Context, sc *Component, ev event) {
 	if !sc.enter() {
 		return
 	}

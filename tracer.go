@@ -25,7 +25,7 @@ import (
 // every call is a no-op that allocates nothing. Call Shutdown when done
 // with it to stop its workers.
 type TraceService struct {
-	pipe     *pipeline.Pipeline
+	pipe     *deliveryPipeline
 	snap     *values.Snapshotter
 	onError  func(error)
 	disabled bool
@@ -47,7 +47,7 @@ type RunInfo struct {
 // pipeline's list of open runs); the service never holds it.
 type runState struct {
 	svc  *TraceService
-	pr   *pipeline.Run
+	pr   *deliveryRun
 	info RunStart
 	root Component // the run's own scope
 
@@ -93,13 +93,12 @@ func NewTraceService(opts ...Option) (*TraceService, error) {
 	if s.disabled {
 		return s, nil
 	}
-	s.pipe = pipeline.New(pipeline.Config{
+	s.pipe = pipeline.New[*runState, record](pipeline.Config{
 		QueueSize:     cfg.queueSize,
 		Block:         time.Duration(cfg.overflow),
 		ExportTimeout: cfg.exportTimeout,
 		OnError:       s.onError,
 		Errors:        pipelineErrors,
-		KindNames:     kindNames[:],
 	})
 	for i, e := range cfg.exporters {
 		if err := s.pipe.Add(names[i], exporterKey(e), &backend{e: e}); err != nil {
@@ -233,7 +232,7 @@ func (s *TraceService) EndTracers(ctx context.Context, outputs map[string]any, r
 // Closing waits for the writes in progress, each bounded by the overflow
 // policy; once ctx is done, those still waiting for room give up, so that
 // closing returns soon after ctx's deadline whatever BlockFor is.
-func (rs *runState) close(ctx context.Context, pr *pipeline.Run, outputs map[string]any, runErr error, now time.Time) bool {
+func (rs *runState) close(ctx context.Context, pr *deliveryRun, outputs map[string]any, runErr error, now time.Time) bool {
 	defer context.AfterFunc(ctx, pr.Abort)()
 	rs.mu.Lock()
 	rs.closing = true
@@ -284,7 +283,7 @@ func (s *TraceService) Shutdown(ctx context.Context) error {
 	now := time.Now()
 	runs := s.pipe.ActiveRuns()
 	for _, r := range runs {
-		r.Owner.(*runState).close(ctx, r, nil, ErrShutdown, now)
+		r.Owner.close(ctx, r, nil, ErrShutdown, now)
 	}
 	var errs []error
 	for _, r := range runs {

@@ -49,28 +49,28 @@ const (
 	thenFinish
 )
 
-type ctrlItem struct {
-	rl     *runLane
+type ctrlItem[O, E any] struct {
+	rl     *runLane[O, E]
 	end    bool
 	target uint64
 }
 
 // lane is one backend's queue and worker. Exactly one worker goroutine (the
-// current generation) consumes the queue and calls the backend. When a call
+// current generation[O, E]) consumes the queue and calls the backend. When a call
 // outlives the export timeout, the watchdog abandons that generation and
 // starts another: the stuck goroutine is left to return on its own, and
 // until it does the lane fails its events without calling the backend.
-type lane struct {
-	p       *Pipeline
+type lane[O, E any] struct {
+	p       *Pipeline[O, E]
 	name    string
 	key     any  // the backend's identity (see Pipeline.Add)
 	leaving bool // the lane no longer holds its backend; guarded by p.mu
-	backend Backend
-	q       *ring
+	backend Backend[O, E]
+	q       *ring[O, E]
 	timeout time.Duration
 
 	ctrlMu   sync.Mutex
-	ctrl     []ctrlItem
+	ctrl     []ctrlItem[O, E]
 	ctrlHead int
 	ctrlN    atomic.Int32
 
@@ -82,7 +82,7 @@ type lane struct {
 	space        chan struct{} // closed and replaced when room appears
 
 	refMu    sync.Mutex // guards refs, removed
-	refs     int        // runs using the lane
+	refs     int        // runs using the lane[O, E]
 	removed  bool
 	stopOnce sync.Once
 	stopCh   chan struct{}
@@ -102,18 +102,17 @@ type lane struct {
 	// Watchdog. cur is seq<<2 | inCall(1) | abandoned(2). The call* fields are
 	// written by the worker before it stores cur, and read by the watchdog
 	// after it loads cur.
-	timer     *time.Timer
-	busy      atomic.Bool
-	cur       atomic.Uint64
-	deadline  atomic.Int64
-	stuck     atomic.Int32
-	worker    atomic.Int64 // goroutine id of the current generation (see goid)
-	gen       atomic.Pointer[generation]
-	seq       uint64
-	callRL    *runLane
-	callWhat  callKind
-	callThen  then
-	callEvent Event
+	timer    *time.Timer
+	busy     atomic.Bool
+	cur      atomic.Uint64
+	deadline atomic.Int64
+	stuck    atomic.Int32
+	worker   atomic.Int64 // goroutine id of the current generation (see goid)
+	gen      atomic.Pointer[generation[O, E]]
+	seq      uint64
+	callRL   *runLane[O, E]
+	callWhat callKind
+	callThen then
 }
 
 type counters struct {
@@ -121,37 +120,37 @@ type counters struct {
 }
 
 // generation is one worker goroutine's identity and the context its calls get.
-type generation struct {
-	call   callCtx
+type generation[O, E any] struct {
+	call   callCtx[O, E]
 	cancel context.CancelFunc
 }
 
 // callCtx is the context handed to backend calls: it is cancelled when the
 // call is abandoned or the lane is forced to stop, and its deadline is the
 // current call's.
-type callCtx struct {
+type callCtx[O, E any] struct {
 	context.Context
-	l *lane
+	l *lane[O, E]
 }
 
-func (c *callCtx) Deadline() (time.Time, bool) {
+func (c *callCtx[O, E]) Deadline() (time.Time, bool) {
 	return epoch.Add(time.Duration(c.l.deadline.Load())), true
 }
 
-func (c *callCtx) Err() error {
+func (c *callCtx[O, E]) Err() error {
 	if c.Context.Err() != nil {
 		return context.DeadlineExceeded
 	}
 	return nil
 }
 
-func newLane(p *Pipeline, b Backend, name string, key any) *lane {
-	l := &lane{
+func newLane[O, E any](p *Pipeline[O, E], b Backend[O, E], name string, key any) *lane[O, E] {
+	l := &lane[O, E]{
 		p:       p,
 		name:    name,
 		key:     key,
 		backend: b,
-		q:       newRing(p.cfg.QueueSize),
+		q:       newRing[O, E](p.cfg.QueueSize),
 		timeout: p.cfg.ExportTimeout,
 		wake:    make(chan struct{}, 1),
 		stopCh:  make(chan struct{}),
@@ -165,16 +164,16 @@ func newLane(p *Pipeline, b Backend, name string, key any) *lane {
 	return l
 }
 
-func (l *lane) newGeneration() *generation {
+func (l *lane[O, E]) newGeneration() *generation[O, E] {
 	base := context.WithValue(context.Background(), deliveringKey{}, l)
 	ctx, cancel := context.WithCancel(base)
-	return &generation{call: callCtx{Context: ctx, l: l}, cancel: cancel}
+	return &generation[O, E]{call: callCtx[O, E]{Context: ctx, l: l}, cancel: cancel}
 }
 
 // totals counts the lane's events so far, for Stats: O(1) and lock-free,
 // exact once no run is in flight. Events queued are counted by the ring's
 // tail, so producers pay nothing extra for them.
-func (l *lane) totals() Delivery {
+func (l *lane[O, E]) totals() Delivery {
 	return Delivery{
 		Emitted:   l.q.pushed() + l.outside.Load(),
 		Delivered: l.delivered.Load(),
@@ -183,7 +182,7 @@ func (l *lane) totals() Delivery {
 	}
 }
 
-func (l *lane) state() string {
+func (l *lane[O, E]) state() string {
 	switch {
 	case l.stuck.Load() > 0:
 		return fmt.Sprintf("a call has been stuck for more than %v", l.timeout)
@@ -195,14 +194,14 @@ func (l *lane) state() string {
 }
 
 // signal wakes the worker if it sleeps.
-func (l *lane) signal() {
+func (l *lane[O, E]) signal() {
 	select {
 	case l.wake <- struct{}{}:
 	default:
 	}
 }
 
-func (l *lane) control(it ctrlItem) {
+func (l *lane[O, E]) control(it ctrlItem[O, E]) {
 	l.ctrlMu.Lock()
 	l.ctrl = append(l.ctrl, it)
 	l.ctrlN.Add(1)
@@ -212,14 +211,14 @@ func (l *lane) control(it ctrlItem) {
 	}
 }
 
-func (l *lane) popControl() (ctrlItem, bool) {
+func (l *lane[O, E]) popControl() (ctrlItem[O, E], bool) {
 	l.ctrlMu.Lock()
 	defer l.ctrlMu.Unlock()
 	if l.ctrlHead == len(l.ctrl) {
-		return ctrlItem{}, false
+		return ctrlItem[O, E]{}, false
 	}
 	it := l.ctrl[l.ctrlHead]
-	l.ctrl[l.ctrlHead] = ctrlItem{}
+	l.ctrl[l.ctrlHead] = ctrlItem[O, E]{}
 	l.ctrlHead++
 	if l.ctrlHead == len(l.ctrl) {
 		l.ctrl, l.ctrlHead = l.ctrl[:0], 0
@@ -256,7 +255,7 @@ func (w *waitBudget) stop() {
 // Flat-out producers otherwise outrun a worker that merely lacks CPU (eight
 // of them dropped over half their events), where one yield keeps drops
 // under 1%.
-func (l *lane) retryPush(ctx context.Context, rl *runLane, ev Event, w *waitBudget) bool {
+func (l *lane[O, E]) retryPush(ctx context.Context, rl *runLane[O, E], ev Event[E], w *waitBudget) bool {
 	if l.p.cfg.Block > 0 {
 		return l.pushWait(ctx, rl, ev, w)
 	}
@@ -286,7 +285,7 @@ func (l *lane) retryPush(ctx context.Context, rl *runLane, ev Event, w *waitBudg
 // A producer under DropNewest lets the worker run up to dropYields times
 // before it drops an event, unless the worker has made no call in the last
 // stallYields (so a producer facing an exporter stuck in a call pays at
-// most stallYields yields per event until the call is abandoned). A worker
+// most stallYields yields per event until the call is abandoned[O, E]). A worker
 // preempted in the middle of a fast call looks the same as one in a slow
 // call, so the time a call has taken is no guide.
 const (
@@ -295,7 +294,7 @@ const (
 )
 
 // pushWait waits for room in the queue, within what is left of w.
-func (l *lane) pushWait(ctx context.Context, rl *runLane, ev Event, w *waitBudget) bool {
+func (l *lane[O, E]) pushWait(ctx context.Context, rl *runLane[O, E], ev Event[E], w *waitBudget) bool {
 	if ctx != nil && ctx.Value(deliveringKey{}) == l || l.worker.Load() == goid() {
 		return false // called back from this lane's own worker: waiting would wait for ourselves
 	}
@@ -335,7 +334,7 @@ func (l *lane) pushWait(ctx context.Context, rl *runLane, ev Event, w *waitBudge
 	}
 }
 
-func (l *lane) signalSpace() {
+func (l *lane[O, E]) signalSpace() {
 	l.spaceMu.Lock()
 	if l.space != nil {
 		close(l.space)
@@ -346,7 +345,7 @@ func (l *lane) signalSpace() {
 
 // acquire adds a run to the lane. It reports false once the lane has been
 // removed.
-func (l *lane) acquire() bool {
+func (l *lane[O, E]) acquire() bool {
 	l.refMu.Lock()
 	defer l.refMu.Unlock()
 	if l.removed {
@@ -358,7 +357,7 @@ func (l *lane) acquire() bool {
 
 // release drops one run's hold on the lane; the last release after removal
 // stops the lane.
-func (l *lane) release() {
+func (l *lane[O, E]) release() {
 	l.refMu.Lock()
 	l.refs--
 	last := l.removed && l.refs == 0
@@ -372,7 +371,7 @@ func (l *lane) release() {
 // never before: a run still open may yet queue its end. ctx, unless an
 // earlier retire gave one, is what the backend's Shutdown gets; nil means
 // the export timeout.
-func (l *lane) retire(ctx context.Context) {
+func (l *lane[O, E]) retire(ctx context.Context) {
 	l.refMu.Lock()
 	l.removed = true
 	if l.stopCtx == nil {
@@ -387,19 +386,19 @@ func (l *lane) retire(ctx context.Context) {
 
 // stop asks the worker to finish the queue and exit, then shut the backend
 // down. Called once no run uses the lane.
-func (l *lane) stop() {
+func (l *lane[O, E]) stop() {
 	l.stopOnce.Do(func() { close(l.stopCh) })
 }
 
 // cancelCalls makes the worker drop what is left instead of delivering it,
 // and cancels the context of the call in progress.
-func (l *lane) cancelCalls() {
+func (l *lane[O, E]) cancelCalls() {
 	l.force.Store(true)
 	l.gen.Load().cancel()
 }
 
 // work is the worker loop of one generation.
-func (l *lane) work(g *generation, inh *abandoned) {
+func (l *lane[O, E]) work(g *generation[O, E], inh *abandoned[O, E]) {
 	l.worker.Store(goid())
 	l.busy.Store(true)
 	l.timer.Reset(l.timeout)
@@ -455,12 +454,12 @@ func (l *lane) work(g *generation, inh *abandoned) {
 // awake marks the worker busy and arms the watchdog. The watchdog stops
 // re-arming itself once it sees the worker idle, so every return to work
 // must arm it again, or a call made then would never be abandoned.
-func (l *lane) awake() {
+func (l *lane[O, E]) awake() {
 	l.busy.Store(true)
 	l.timer.Reset(l.timeout)
 }
 
-func (l *lane) exit(g *generation) {
+func (l *lane[O, E]) exit(g *generation[O, E]) {
 	l.busy.Store(false)
 	l.timer.Stop()
 	l.refMu.Lock()
@@ -481,7 +480,7 @@ func (l *lane) exit(g *generation) {
 	close(l.exited)
 }
 
-func (l *lane) shutdownBackend(ctx context.Context) (err error) {
+func (l *lane[O, E]) shutdownBackend(ctx context.Context) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%w: exporter %q in Shutdown: %v", l.p.errs.Panic, l.name, r)
@@ -493,7 +492,7 @@ func (l *lane) shutdownBackend(ctx context.Context) (err error) {
 	return nil
 }
 
-func (l *lane) doControl(g *generation) bool {
+func (l *lane[O, E]) doControl(g *generation[O, E]) bool {
 	for {
 		it, ok := l.popControl()
 		if !ok {
@@ -513,9 +512,9 @@ func (l *lane) doControl(g *generation) bool {
 	}
 }
 
-// handle delivers one queued event. It reports false when this generation
+// handle delivers one queued event. It reports false when this generation[O, E]
 // was abandoned and must exit.
-func (l *lane) handle(g *generation, rl *runLane, ev Event) bool {
+func (l *lane[O, E]) handle(g *generation[O, E], rl *runLane[O, E], ev Event[E]) bool {
 	if !rl.opened && !l.open(g, rl, thenRing) {
 		return false
 	}
@@ -526,16 +525,15 @@ func (l *lane) handle(g *generation, rl *runLane, ev Event) bool {
 	switch {
 	case l.force.Load():
 		rl.dropped()
-		ev.Scope.skip(ev, bit)
+		ev.Scope.skip(ev.Opens, bit)
 	case rl.broken || ev.Scope.skipped(bit):
 		rl.failed()
-		ev.Scope.skip(ev, bit)
+		ev.Scope.skip(ev.Opens, bit)
 	case l.stuck.Load() > 0:
 		rl.timedOut.Store(true)
 		rl.failed()
-		ev.Scope.skip(ev, bit)
+		ev.Scope.skip(ev.Opens, bit)
 	default:
-		l.callEvent = ev
 		_, ok := l.call(g, rl, callDeliver, thenNone, ev)
 		if !ok {
 			return false
@@ -544,7 +542,7 @@ func (l *lane) handle(g *generation, rl *runLane, ev Event) bool {
 	return l.afterRing(g, rl)
 }
 
-func (l *lane) afterRing(g *generation, rl *runLane) bool {
+func (l *lane[O, E]) afterRing(g *generation[O, E], rl *runLane[O, E]) bool {
 	rl.processed++
 	if rl.ending && rl.processed == rl.target {
 		return l.finish(g, rl)
@@ -553,7 +551,7 @@ func (l *lane) afterRing(g *generation, rl *runLane) bool {
 }
 
 // open calls Backend.Open for the run. The open event is counted once.
-func (l *lane) open(g *generation, rl *runLane, next then) bool {
+func (l *lane[O, E]) open(g *generation[O, E], rl *runLane[O, E], next then) bool {
 	rl.opened = true
 	switch {
 	case l.force.Load():
@@ -566,7 +564,7 @@ func (l *lane) open(g *generation, rl *runLane, next then) bool {
 		rl.failed()
 		return true
 	}
-	sess, ok := l.call(g, rl, callOpen, next, Event{})
+	sess, ok := l.call(g, rl, callOpen, next, Event[E]{})
 	if !ok {
 		return false
 	}
@@ -578,7 +576,7 @@ func (l *lane) open(g *generation, rl *runLane, next then) bool {
 }
 
 // finish delivers the run's end on this lane and accounts for it.
-func (l *lane) finish(g *generation, rl *runLane) bool {
+func (l *lane[O, E]) finish(g *generation[O, E], rl *runLane[O, E]) bool {
 	if !rl.opened && !l.open(g, rl, thenFinish) {
 		return false
 	}
@@ -591,7 +589,7 @@ func (l *lane) finish(g *generation, rl *runLane) bool {
 		rl.timedOut.Store(true)
 		rl.failed()
 	default:
-		if _, ok := l.call(g, rl, callClose, thenNone, Event{}); !ok {
+		if _, ok := l.call(g, rl, callClose, thenNone, Event[E]{}); !ok {
 			return false
 		}
 	}
@@ -599,7 +597,7 @@ func (l *lane) finish(g *generation, rl *runLane) bool {
 	return true
 }
 
-func (l *lane) settleFinished(rl *runLane) {
+func (l *lane[O, E]) settleFinished(rl *runLane[O, E]) {
 	rl.sess = nil
 	rl.finished.Store(true)
 	r := rl.run
@@ -613,7 +611,7 @@ func (l *lane) settleFinished(rl *runLane) {
 // call runs one backend call under the watchdog. It reports false when the
 // call was abandoned: the generation must then exit without touching
 // anything, as the next generation owns the lane.
-func (l *lane) call(g *generation, rl *runLane, what callKind, next then, ev Event) (Session, bool) {
+func (l *lane[O, E]) call(g *generation[O, E], rl *runLane[O, E], what callKind, next then, ev Event[E]) (Session[E], bool) {
 	l.seq++
 	l.callRL, l.callWhat, l.callThen = rl, what, next
 	l.deadline.Store(deadlineAfter(nanotime(), l.timeout))
@@ -629,9 +627,8 @@ func (l *lane) call(g *generation, rl *runLane, what callKind, next then, ev Eve
 		l.p.abandoned.done()
 		return nil, false
 	}
-	l.callEvent = Event{}
 	if what == callOpen && err == nil && sess == nil {
-		err = fmt.Errorf("flowtrace: exporter %q: StartRun returned no RunExporter", l.name)
+		err = fmt.Errorf("flowtrace: exporter %q, run %s: Open returned no session", l.name, rl.run.ID)
 	}
 	if err != nil {
 		rl.failed()
@@ -654,49 +651,41 @@ func (l *lane) call(g *generation, rl *runLane, what callKind, next then, ev Eve
 	return sess, true
 }
 
-func (l *lane) invoke(g *generation, run *Run, cur Session, what callKind, ev Event) (sess Session, err error) {
+// invoke makes one backend call. The backend's adapter names the call in
+// its errors (and in the panics it recovers itself); the pipeline adds the
+// lane and the run.
+func (l *lane[O, E]) invoke(g *generation[O, E], run *Run[O, E], cur Session[E], what callKind, ev Event[E]) (sess Session[E], err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			sess = nil
-			err = fmt.Errorf("%w: exporter %q in %s of run %s: %v", l.p.errs.Panic, l.name, l.callName(what, ev), run.ID, r)
+			err = fmt.Errorf("%w: exporter %q, run %s: %v", l.p.errs.Panic, l.name, run.ID, r)
 		}
 	}()
 	ctx := &g.call
 	switch what {
 	case callOpen:
-		sess, err = l.backend.Open(ctx, run)
+		sess, err = l.backend.Open(ctx, run.Owner)
 	case callDeliver:
-		err = cur.Deliver(ctx, ev)
+		err = cur.Deliver(ctx, ev.Data)
 	case callClose:
-		err = cur.Close(ctx, run)
+		err = cur.Deliver(ctx, run.end)
 	}
 	if err != nil {
-		err = fmt.Errorf("flowtrace: exporter %q: %s of run %s: %w", l.name, l.callName(what, ev), run.ID, err)
+		err = fmt.Errorf("flowtrace: exporter %q, run %s: %w", l.name, run.ID, err)
 	}
 	return sess, err
 }
 
-func (l *lane) callName(what callKind, ev Event) string {
-	switch what {
-	case callOpen:
-		return "StartRun"
-	case callClose:
-		return "EndRun"
-	}
-	return l.p.kindName(ev.Kind)
-}
-
 // abandoned describes the call a stuck generation was making.
-type abandoned struct {
-	rl   *runLane
+type abandoned[O, E any] struct {
+	rl   *runLane[O, E]
 	what callKind
 	then then
-	ev   Event
 	seq  uint64
 }
 
 // watch is the watchdog, run by the lane's timer while the worker is busy.
-func (l *lane) watch() {
+func (l *lane[O, E]) watch() {
 	c := l.cur.Load()
 	if c&1 == 0 || c&2 != 0 {
 		if l.busy.Load() {
@@ -718,29 +707,28 @@ func (l *lane) watch() {
 		return
 	}
 	l.stuck.Add(1)
-	inh := &abandoned{rl: l.callRL, what: l.callWhat, then: l.callThen, ev: l.callEvent, seq: c >> 2}
+	inh := &abandoned[O, E]{rl: l.callRL, what: l.callWhat, then: l.callThen, seq: c >> 2}
 	l.gen.Load().cancel()
 	ng := l.newGeneration()
 	l.gen.Store(ng)
 	if l.force.Load() {
 		ng.cancel()
 	}
-	err := fmt.Errorf("%w: exporter %q: %s of run %s ran past %v; abandoned, and its later events fail until it returns",
-		l.p.errs.ExportTimeout, l.name, l.callName(inh.what, inh.ev), inh.rl.run.ID, l.timeout)
+	err := fmt.Errorf("%w: exporter %q: a call of run %s ran past %v; abandoned, and the exporter's later events fail until it returns",
+		l.p.errs.ExportTimeout, l.name, inh.rl.run.ID, l.timeout)
 	// Queued (the handler runs elsewhere) before the next generation can
 	// settle the run, so that the run's Wait waits for the report too.
 	inh.rl.run.noteReport(l.p.report(err))
-	go l.work(ng, inh) // owned by the Pipeline like the first generation
+	go l.work(ng, inh) // owned by the Pipeline like the first generation[O, E]
 }
 
-// settleAbandoned accounts, in the new generation, for the call the stuck
+// settleAbandoned accounts, in the new generation[O, E], for the call the stuck
 // generation was making, and for what it would have done next.
-func (l *lane) settleAbandoned(a *abandoned) {
+func (l *lane[O, E]) settleAbandoned(a *abandoned[O, E]) {
 	rl := a.rl
 	rl.broken = true
 	rl.timedOut.Store(true)
 	rl.failed()
-	l.callEvent = Event{}
 	switch a.what {
 	case callOpen:
 		rl.opened = true

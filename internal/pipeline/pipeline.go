@@ -41,12 +41,12 @@ var (
 type Errors struct {
 	Shutdown      error // a run or backend added after Shutdown
 	QueueFull     error // an event dropped
-	ExportTimeout error // a backend call abandoned
+	ExportTimeout error // a backend call abandoned[O, E]
 	Panic         error // a panic recovered from a backend
 	Duplicate     error // a second backend of the same name
 	NotFound      error // removing an unknown backend
 	TooMany       error // a backend beyond MaxLanes
-	InDelivery    error // a wait that would wait for the caller's own lane
+	InDelivery    error // a wait that would wait for the caller's own lane[O, E]
 }
 
 func (e *Errors) setDefaults() {
@@ -69,28 +69,28 @@ func (e *Errors) setDefaults() {
 // registered when it started.
 const MaxLanes = 64
 
-// Backend is the consumer at the end of a lane. Its methods are called only
-// by the lane's worker, except Shutdown.
-type Backend interface {
-	Open(ctx context.Context, run *Run) (Session, error)
+// Backend is the consumer at the end of a lane: O is the caller's record of
+// a run (what Open is told), E the records the lane carries. Its methods
+// are called only by the lane's worker, except Shutdown.
+type Backend[O, E any] interface {
+	Open(ctx context.Context, run O) (Session[E], error)
 	Shutdown(ctx context.Context) error
 }
 
-// Session receives one run's events for one backend, serially.
-type Session interface {
-	Deliver(ctx context.Context, ev Event) error
-	Close(ctx context.Context, run *Run) error
+// Session receives one run's records for one backend, serially: its
+// events, then the run's end.
+type Session[E any] interface {
+	Deliver(ctx context.Context, rec E) error
 }
 
-// Event is one record on its way to the backends. Data is opaque to the
-// pipeline. An event with a Scope belongs to that scope: once the event
-// that opens the scope (Opens) has been dropped on a lane, the scope's later
-// events are dropped on that lane too, so a backend never sees a component
-// it was not told about.
-type Event struct {
-	Data  any
+// Event is one record on its way to the backends. An event with a Scope
+// belongs to that scope: once the event that opens the scope (Opens) has
+// been dropped on a lane[O, E], or failed there without reaching the backend, the
+// scope's later events are dropped (or failed) on that lane too, so a
+// backend never sees a component it was not told about.
+type Event[E any] struct {
+	Data  E
 	Scope *Scope
-	Kind  uint8
 	Opens bool
 }
 
@@ -103,8 +103,8 @@ type Scope struct {
 
 // skip records, for an opening event that the worker did not hand to the
 // backend, that the scope's later events must not reach it either. Nil-safe.
-func (s *Scope) skip(ev Event, bit uint64) {
-	if s != nil && ev.Opens {
+func (s *Scope) skip(opens bool, bit uint64) {
+	if s != nil && opens {
 		s.failed.Or(bit)
 	}
 }
@@ -122,7 +122,6 @@ type Config struct {
 	ExportTimeout time.Duration
 	OnError       func(error)
 	Errors        Errors
-	KindNames     []string // for error messages, indexed by Event.Kind
 }
 
 // Delivery counts the events of one lane.
@@ -149,24 +148,24 @@ type Stats struct {
 	Lanes                         map[string]Delivery
 }
 
-type laneSet struct {
-	lanes []*lane
+type laneSet[O, E any] struct {
+	lanes []*lane[O, E]
 }
 
 // Pipeline owns the lanes and their workers. It keeps the set of active runs
 // only so that Shutdown can end them; it never uses it to route an event.
-type Pipeline struct {
+type Pipeline[O, E any] struct {
 	cfg   Config
-	errs  *Errors                 // &cfg.Errors, defaults set
-	lanes atomic.Pointer[laneSet] // copy-on-write; readers never lock
+	errs  *Errors                       // &cfg.Errors, defaults set
+	lanes atomic.Pointer[laneSet[O, E]] // copy-on-write; readers never lock
 
 	mu       sync.Mutex // guards writers of lanes, active, retired, closed
-	active   map[*Run]struct{}
-	retiring map[*lane]struct{}
+	active   map[*Run[O, E]]struct{}
+	retiring map[*lane[O, E]]struct{}
 	retired  map[string]Delivery
 	closed   bool
 
-	all []*lane // lanes running or with an abandoned call running; guarded by mu
+	all []*lane[O, E] // lanes running or with an abandoned call running; guarded by mu
 
 	// abandoned counts backend calls abandoned by a watchdog that have not
 	// returned yet.
@@ -179,44 +178,37 @@ type Pipeline struct {
 }
 
 // New returns a running pipeline with no lanes.
-func New(cfg Config) *Pipeline {
+func New[O, E any](cfg Config) *Pipeline[O, E] {
 	if cfg.OnError == nil {
 		cfg.OnError = func(error) {}
 	}
-	p := &Pipeline{
+	p := &Pipeline[O, E]{
 		cfg:      cfg,
-		active:   make(map[*Run]struct{}),
-		retiring: make(map[*lane]struct{}),
+		active:   make(map[*Run[O, E]]struct{}),
+		retiring: make(map[*lane[O, E]]struct{}),
 		retired:  make(map[string]Delivery),
 	}
 	p.errs = &p.cfg.Errors
 	p.errs.setDefaults()
 	p.rep = newReporter(cfg.OnError, p.errs.InDelivery)
-	p.lanes.Store(&laneSet{})
+	p.lanes.Store(&laneSet[O, E]{})
 	return p
 }
 
 // report passes a failure found by a worker or a watchdog to the error
 // handler, on the reporter's goroutine.
-func (p *Pipeline) report(err error) uint64 { return p.rep.report(err) }
+func (p *Pipeline[O, E]) report(err error) uint64 { return p.rep.report(err) }
 
 // Report passes err to the error handler on the reporter's goroutine, for
 // a caller that must not run the handler itself (a timer). Shutdown waits
 // until it has been handled.
-func (p *Pipeline) Report(err error) { p.rep.report(err) }
-
-func (p *Pipeline) kindName(k uint8) string {
-	if int(k) < len(p.cfg.KindNames) {
-		return p.cfg.KindNames[k]
-	}
-	return fmt.Sprintf("event %d", k)
-}
+func (p *Pipeline[O, E]) Report(err error) { p.rep.report(err) }
 
 // Add registers a backend under name and starts its worker. Runs started
 // from now on deliver to it. key identifies the backend across
 // registrations: of lanes sharing a key, only the last to stop shuts the
 // backend down.
-func (p *Pipeline) Add(name string, key any, b Backend) error {
+func (p *Pipeline[O, E]) Add(name string, key any, b Backend[O, E]) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
@@ -233,7 +225,7 @@ func (p *Pipeline) Add(name string, key any, b Backend) error {
 	}
 	l := newLane(p, b, name, key)
 	p.all = append(p.all, l)
-	next := &laneSet{lanes: make([]*lane, 0, len(cur.lanes)+1)}
+	next := &laneSet[O, E]{lanes: make([]*lane[O, E], 0, len(cur.lanes)+1)}
 	next.lanes = append(append(next.lanes, cur.lanes...), l)
 	p.lanes.Store(next)
 	return nil
@@ -242,11 +234,11 @@ func (p *Pipeline) Add(name string, key any, b Backend) error {
 // Remove unregisters a backend. Runs that started with it keep delivering to
 // it; once the last of them has ended, its worker stops and the backend is
 // shut down.
-func (p *Pipeline) Remove(name string) error {
+func (p *Pipeline[O, E]) Remove(name string) error {
 	p.mu.Lock()
 	cur := p.lanes.Load()
-	var gone *lane
-	next := &laneSet{lanes: make([]*lane, 0, len(cur.lanes))}
+	var gone *lane[O, E]
+	next := &laneSet[O, E]{lanes: make([]*lane[O, E], 0, len(cur.lanes))}
 	for _, l := range cur.lanes {
 		if l.name == name && gone == nil {
 			gone = l
@@ -266,7 +258,7 @@ func (p *Pipeline) Remove(name string) error {
 }
 
 // Names returns the names of the registered backends.
-func (p *Pipeline) Names() []string {
+func (p *Pipeline[O, E]) Names() []string {
 	cur := p.lanes.Load()
 	names := make([]string, len(cur.lanes))
 	for i, l := range cur.lanes {
@@ -275,17 +267,17 @@ func (p *Pipeline) Names() []string {
 	return names
 }
 
-// StartRun opens a run on every lane registered now. owner is kept for the
-// caller (see Run.Owner); info is handed to Backend.Open through the Run.
-func (p *Pipeline) StartRun(id string, owner any) (*Run, error) {
+// StartRun opens a run on every lane registered now; owner becomes
+// Run.Owner, what each Backend.Open is told.
+func (p *Pipeline[O, E]) StartRun(id string, owner O) (*Run[O, E], error) {
 	set := p.lanes.Load()
-	r := &Run{ID: id, Owner: owner, p: p, done: make(chan struct{}), abort: make(chan struct{})}
-	r.lanes = make([]runLane, 0, len(set.lanes))
+	r := &Run[O, E]{ID: id, Owner: owner, p: p, done: make(chan struct{}), abort: make(chan struct{})}
+	r.lanes = make([]runLane[O, E], 0, len(set.lanes))
 	for _, l := range set.lanes {
 		if !l.acquire() { // removed meanwhile
 			continue
 		}
-		r.lanes = append(r.lanes, runLane{run: r, lane: l, idx: uint8(len(r.lanes))})
+		r.lanes = append(r.lanes, runLane[O, E]{run: r, lane: l, idx: uint8(len(r.lanes))})
 	}
 	p.mu.Lock()
 	if p.closed {
@@ -302,7 +294,7 @@ func (p *Pipeline) StartRun(id string, owner any) (*Run, error) {
 	for i := range r.lanes {
 		rl := &r.lanes[i]
 		rl.emittedOutside()
-		rl.lane.control(ctrlItem{rl: rl})
+		rl.lane.control(ctrlItem[O, E]{rl: rl})
 	}
 	// A run with no lane is active too, until it is closed: Shutdown must
 	// end it like any other.
@@ -315,17 +307,17 @@ func (p *Pipeline) StartRun(id string, owner any) (*Run, error) {
 	return r, nil
 }
 
-func (p *Pipeline) runFinished(r *Run) {
+func (p *Pipeline[O, E]) runFinished(r *Run[O, E]) {
 	p.mu.Lock()
 	delete(p.active, r)
 	p.mu.Unlock()
 }
 
 // ActiveRuns returns the runs whose delivery has not finished.
-func (p *Pipeline) ActiveRuns() []*Run {
+func (p *Pipeline[O, E]) ActiveRuns() []*Run[O, E] {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	runs := make([]*Run, 0, len(p.active))
+	runs := make([]*Run[O, E], 0, len(p.active))
 	for r := range p.active {
 		runs = append(runs, r)
 	}
@@ -334,7 +326,7 @@ func (p *Pipeline) ActiveRuns() []*Run {
 
 // Stats returns the pipeline's counters. It costs O(lanes), whatever the
 // number of runs in flight, and writers never wait for it.
-func (p *Pipeline) Stats() Stats {
+func (p *Pipeline[O, E]) Stats() Stats {
 	s := Stats{Late: p.late.Load(), RunsStarted: p.started.Load(), Lanes: make(map[string]Delivery)}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -344,7 +336,7 @@ func (p *Pipeline) Stats() Stats {
 	for name, d := range p.retired {
 		s.Lanes[name] = d
 	}
-	add := func(l *lane) {
+	add := func(l *lane[O, E]) {
 		d := s.Lanes[l.name]
 		d.add(l.totals())
 		s.Lanes[l.name] = d
@@ -361,7 +353,7 @@ func (p *Pipeline) Stats() Stats {
 }
 
 // Close refuses new runs and backends from now on.
-func (p *Pipeline) Close() {
+func (p *Pipeline[O, E]) Close() {
 	p.mu.Lock()
 	p.closed = true
 	p.mu.Unlock()
@@ -375,11 +367,11 @@ func (p *Pipeline) Close() {
 // time, what is still queued is dropped (and counted) and writers waiting
 // for room give up, so that the workers finish soon after. It is
 // idempotent: a later call waits again.
-func (p *Pipeline) Shutdown(ctx context.Context) error {
+func (p *Pipeline[O, E]) Shutdown(ctx context.Context) error {
 	p.mu.Lock()
 	p.closed = true
 	set := p.lanes.Load()
-	p.lanes.Store(&laneSet{})
+	p.lanes.Store(&laneSet[O, E]{})
 	for _, l := range set.lanes {
 		p.retiring[l] = struct{}{}
 	}
@@ -469,8 +461,8 @@ func (c *counter) idle() <-chan struct{} {
 	return c.zero
 }
 
-func (p *Pipeline) laneList() []*lane {
-	ls := make([]*lane, 0, len(p.retiring))
+func (p *Pipeline[O, E]) laneList() []*lane[O, E] {
+	ls := make([]*lane[O, E], 0, len(p.retiring))
 	for l := range p.retiring {
 		ls = append(ls, l)
 	}
@@ -479,11 +471,11 @@ func (p *Pipeline) laneList() []*lane {
 
 // lastOfBackend reports whether l is the last lane of its backend to stop;
 // the lanes that report false leave the backend to it.
-func (p *Pipeline) lastOfBackend(l *lane) bool {
+func (p *Pipeline[O, E]) lastOfBackend(l *lane[O, E]) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	l.leaving = true
-	same := func(x *lane) (eq bool) {
+	same := func(x *lane[O, E]) (eq bool) {
 		defer func() { _ = recover() }() // a comparable type holding an incomparable value
 		return x != l && !x.leaving && x.key == l.key
 	}
@@ -501,7 +493,7 @@ func (p *Pipeline) lastOfBackend(l *lane) bool {
 }
 
 // laneExited moves a stopped lane's totals to the retired counters.
-func (p *Pipeline) laneExited(l *lane) {
+func (p *Pipeline[O, E]) laneExited(l *lane[O, E]) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	delete(p.retiring, l)
@@ -523,7 +515,7 @@ func (p *Pipeline) laneExited(l *lane) {
 // pendingError names the lanes that have not finished shutting down, and
 // those whose worker has exited while a call it abandoned still runs in
 // the backend.
-func (p *Pipeline) pendingError(cause error) error {
+func (p *Pipeline[O, E]) pendingError(cause error) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var errs []error

@@ -10,17 +10,18 @@ import (
 
 // Run is one run's delivery state. Its events go to the lanes that were
 // registered when it started.
-type Run struct {
+type Run[O, E any] struct {
 	ID string
-	// Owner is the caller's per-run record, for ending open runs at shutdown.
-	Owner any
-	// EndInfo is set by End before the run's end is queued, and is what
-	// Session.Close reads.
-	EndInfo any
+	// Owner is the caller's record of the run: what Backend.Open is told,
+	// and what the caller finds in ActiveRuns to end open runs at
+	// shutdown. Set by StartRun, never changed.
+	Owner O
 
-	p            *Pipeline
+	end E // the run's end record, set by Close before its end is queued
+
+	p            *Pipeline[O, E]
 	gate         Gate
-	lanes        []runLane
+	lanes        []runLane[O, E]
 	remaining    atomic.Int32
 	done         chan struct{}
 	dropReported atomic.Bool
@@ -35,13 +36,13 @@ type Run struct {
 // up at once (its event dropped and counted), and every later one not
 // wait. A closer whose deadline has passed calls it, so that the writes
 // it waits for finish without waiting out the overflow policy.
-func (r *Run) Abort() { r.abortOnce.Do(func() { close(r.abort) }) }
+func (r *Run[O, E]) Abort() { r.abortOnce.Do(func() { close(r.abort) }) }
 
 // runLane is a run's state on one lane. Fields without atomics belong to the
 // lane's worker.
-type runLane struct {
-	run  *Run
-	lane *lane
+type runLane[O, E any] struct {
+	run  *Run[O, E]
+	lane *lane[O, E]
 	idx  uint8 // index in run.lanes: the lane's bit in a Scope
 	c    counters
 
@@ -51,9 +52,9 @@ type runLane struct {
 	timedOut      atomic.Bool
 	failReported  atomic.Bool
 	panicReported atomic.Bool
-	finished      atomic.Bool // the run's end has been accounted for on the lane
+	finished      atomic.Bool // the run's end has been accounted for on the lane[O, E]
 
-	sess      Session
+	sess      Session[E]
 	opened    bool
 	broken    bool
 	ending    bool
@@ -62,21 +63,21 @@ type runLane struct {
 }
 
 // The worker counts an event of the run on the run and on the lane.
-func (rl *runLane) delivered() { rl.c.delivered.Add(1); rl.lane.delivered.Add(1) }
-func (rl *runLane) dropped()   { rl.c.dropped.Add(1); rl.lane.dropped.Add(1) }
-func (rl *runLane) failed()    { rl.c.failed.Add(1); rl.lane.failed.Add(1) }
+func (rl *runLane[O, E]) delivered() { rl.c.delivered.Add(1); rl.lane.delivered.Add(1) }
+func (rl *runLane[O, E]) dropped()   { rl.c.dropped.Add(1); rl.lane.dropped.Add(1) }
+func (rl *runLane[O, E]) failed()    { rl.c.failed.Add(1); rl.lane.failed.Add(1) }
 
 // emittedOutside counts an opening or closing of the run.
-func (rl *runLane) emittedOutside() { rl.ctrlEmitted.Add(1); rl.lane.outside.Add(1) }
+func (rl *runLane[O, E]) emittedOutside() { rl.ctrlEmitted.Add(1); rl.lane.outside.Add(1) }
 
 // droppedOutside counts an event dropped before it entered the queue.
-func (rl *runLane) droppedOutside() {
+func (rl *runLane[O, E]) droppedOutside() {
 	rl.pdropped.Add(1)
 	rl.lane.outside.Add(1)
 	rl.lane.dropped.Add(1)
 }
 
-func (rl *runLane) counts() Delivery {
+func (rl *runLane[O, E]) counts() Delivery {
 	return Delivery{
 		Emitted:   rl.enqueued.Load() + rl.pdropped.Load() + rl.ctrlEmitted.Load(),
 		Delivered: rl.c.delivered.Load(),
@@ -87,7 +88,7 @@ func (rl *runLane) counts() Delivery {
 
 // noteReport records that report number n (see reporter.report) concerns
 // the run, so that Wait returns only once the handler has been told.
-func (r *Run) noteReport(n uint64) {
+func (r *Run[O, E]) noteReport(n uint64) {
 	for {
 		old := r.lastReport.Load()
 		if n <= old || r.lastReport.CompareAndSwap(old, n) {
@@ -98,22 +99,22 @@ func (r *Run) noteReport(n uint64) {
 
 // Done returns a channel closed when every lane has accounted for all the
 // run's events.
-func (r *Run) Done() <-chan struct{} { return r.done }
+func (r *Run[O, E]) Done() <-chan struct{} { return r.done }
 
 // Ended reports whether End has been called.
-func (r *Run) Ended() bool { return r.gate.Closed() }
+func (r *Run[O, E]) Ended() bool { return r.gate.Closed() }
 
 // Enter admits a write to the run; it reports false once the run has
 // ended. Refused writes are not counted here: the caller knows which scope
 // refused them and counts them with CountLate, once. An admitted writer
 // calls Leave when done.
-func (r *Run) Enter() bool { return r.gate.Enter() }
+func (r *Run[O, E]) Enter() bool { return r.gate.Enter() }
 
 // CountLate counts a write that arrived after its scope ended.
-func (r *Run) CountLate() { r.p.late.Add(1) }
+func (r *Run[O, E]) CountLate() { r.p.late.Add(1) }
 
 // Leave ends a write admitted by Enter.
-func (r *Run) Leave() { r.gate.Leave() }
+func (r *Run[O, E]) Leave() { r.gate.Leave() }
 
 // Emit queues ev on every lane of the run. The caller holds Enter. ctx is
 // consulted only when the overflow policy would make the caller wait.
@@ -122,9 +123,9 @@ func (r *Run) Leave() { r.gate.Leave() }
 // the caller to pass to Report once it has left the run and its scope: the
 // error handler is the caller's code, and may end the very scope the
 // caller is holding.
-func (r *Run) Emit(ctx context.Context, ev Event) error {
+func (r *Run[O, E]) Emit(ctx context.Context, ev Event[E]) error {
 	var report error
-	var w waitBudget // the overflow policy's wait, shared by every lane
+	var w waitBudget // the overflow policy's wait, shared by every lane[O, E]
 	for i := range r.lanes {
 		if err := r.lanes[i].emit(ctx, i, ev, &w); err != nil {
 			report = err
@@ -136,7 +137,7 @@ func (r *Run) Emit(ctx context.Context, ev Event) error {
 
 // Report passes err, returned by Emit, to the error handler. It does
 // nothing for nil.
-func (r *Run) Report(err error) {
+func (r *Run[O, E]) Report(err error) {
 	if err != nil {
 		r.p.cfg.OnError(err)
 	}
@@ -147,9 +148,9 @@ func (r *Run) Report(err error) {
 // the caller returns, so waiting for it would wait for ourselves. ctx
 // answers cheaply when it was handed by that call; otherwise the
 // goroutine is compared with the workers of the lanes that are in a call.
-func (r *Run) inOwnDelivery(ctx context.Context) bool {
+func (r *Run[O, E]) inOwnDelivery(ctx context.Context) bool {
 	if ctx != nil {
-		if l, ok := ctx.Value(deliveringKey{}).(*lane); ok {
+		if l, ok := ctx.Value(deliveringKey{}).(*lane[O, E]); ok {
 			for i := range r.lanes {
 				if r.lanes[i].lane == l {
 					return true
@@ -160,7 +161,7 @@ func (r *Run) inOwnDelivery(ctx context.Context) bool {
 	var g int64
 	for i := range r.lanes {
 		l := r.lanes[i].lane
-		if l.cur.Load()&3 != 1 { // not in a call, or abandoned
+		if l.cur.Load()&3 != 1 { // not in a call, or abandoned[O, E]
 			continue
 		}
 		if g == 0 {
@@ -173,7 +174,7 @@ func (r *Run) inOwnDelivery(ctx context.Context) bool {
 	return false
 }
 
-func (rl *runLane) emit(ctx context.Context, i int, ev Event, w *waitBudget) error {
+func (rl *runLane[O, E]) emit(ctx context.Context, i int, ev Event[E], w *waitBudget) error {
 	var bit uint64
 	if ev.Scope != nil {
 		bit = 1 << i
@@ -202,10 +203,10 @@ func (rl *runLane) emit(ctx context.Context, i int, ev Event, w *waitBudget) err
 }
 
 // Close closes the run to writes, waits for the writes in progress (each
-// bounded by the overflow policy) and queues the run's end on every lane,
-// with info stored in EndInfo. It reports false if the run was already
+// bounded by the overflow policy) and queues the run's end on every lane[O, E],
+// end is the record its sessions receive last. It reports false if the run was already
 // closed.
-func (r *Run) Close(ctx context.Context, info any) bool {
+func (r *Run[O, E]) Close(ctx context.Context, end E) bool {
 	if r.inOwnDelivery(ctx) {
 		// Writers waiting for room would wait for the caller's own
 		// lane: they give up instead.
@@ -214,21 +215,21 @@ func (r *Run) Close(ctx context.Context, info any) bool {
 	if !r.gate.CloseAndWait() {
 		return false
 	}
-	r.EndInfo = info
+	r.end = end
 	if len(r.lanes) == 0 {
 		r.p.runFinished(r) // nothing to deliver: finished as soon as closed
 	}
 	for i := range r.lanes {
 		rl := &r.lanes[i]
 		rl.emittedOutside()
-		rl.lane.control(ctrlItem{rl: rl, end: true, target: rl.enqueued.Load()})
+		rl.lane.control(ctrlItem[O, E]{rl: rl, end: true, target: rl.enqueued.Load()})
 	}
 	return true
 }
 
 // Wait waits until every lane has accounted for all of the closed run's
 // events, or until ctx is done, and returns the run's delivery per lane.
-func (r *Run) Wait(ctx context.Context) ([]LaneDelivery, error) {
+func (r *Run[O, E]) Wait(ctx context.Context) ([]LaneDelivery, error) {
 	select {
 	case <-r.done:
 		return r.finished(ctx)
@@ -247,7 +248,7 @@ func (r *Run) Wait(ctx context.Context) ([]LaneDelivery, error) {
 
 // finished is Wait's result once every lane has accounted for the run: the
 // error handler has been told of the run's failures before it returns.
-func (r *Run) finished(ctx context.Context) ([]LaneDelivery, error) {
+func (r *Run[O, E]) finished(ctx context.Context) ([]LaneDelivery, error) {
 	err := r.timeoutError()
 	if werr := r.p.rep.waitFor(ctx, r.lastReport.Load()); werr != nil {
 		err = errors.Join(err, werr)
@@ -255,8 +256,8 @@ func (r *Run) finished(ctx context.Context) ([]LaneDelivery, error) {
 	return r.Summary(), err
 }
 
-// Summary returns the run's delivery per lane, in registration order.
-func (r *Run) Summary() []LaneDelivery {
+// Summary returns the run's delivery per lane[O, E], in registration order.
+func (r *Run[O, E]) Summary() []LaneDelivery {
 	out := make([]LaneDelivery, len(r.lanes))
 	for i := range r.lanes {
 		out[i] = LaneDelivery{Name: r.lanes[i].lane.name, Delivery: r.lanes[i].counts()}
@@ -264,7 +265,7 @@ func (r *Run) Summary() []LaneDelivery {
 	return out
 }
 
-func (r *Run) pendingError(cause error) error {
+func (r *Run[O, E]) pendingError(cause error) error {
 	var errs []error
 	for i := range r.lanes {
 		rl := &r.lanes[i]
@@ -280,7 +281,7 @@ func (r *Run) pendingError(cause error) error {
 	return errors.Join(errs...)
 }
 
-func (r *Run) timeoutError() error {
+func (r *Run[O, E]) timeoutError() error {
 	var errs []error
 	for i := range r.lanes {
 		rl := &r.lanes[i]

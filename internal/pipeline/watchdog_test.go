@@ -12,7 +12,7 @@ import (
 // funcBackend is a Backend whose Deliver is a function.
 type funcBackend struct {
 	name    string // "func" if empty
-	deliver func(ctx context.Context, ev Event) error
+	deliver func(ctx context.Context, rec any) error
 }
 
 func (b *funcBackend) Name() string {
@@ -21,12 +21,18 @@ func (b *funcBackend) Name() string {
 	}
 	return b.name
 }
-func (b *funcBackend) Shutdown(context.Context) error    { return nil }
-func (b *funcBackend) Close(context.Context, *Run) error { return nil }
-func (b *funcBackend) Open(context.Context, *Run) (Session, error) {
+func (b *funcBackend) Shutdown(context.Context) error { return nil }
+func (b *funcBackend) Open(context.Context, any) (Session[any], error) {
 	return b, nil
 }
-func (b *funcBackend) Deliver(ctx context.Context, ev Event) error { return b.deliver(ctx, ev) }
+
+// Deliver delivers an event's Data, and nil for the run's end.
+func (b *funcBackend) Deliver(ctx context.Context, rec any) error {
+	if rec == nil {
+		return nil
+	}
+	return b.deliver(ctx, rec)
+}
 
 // TestWatchdogSurvivesIdleWake makes the worker go idle and find work again
 // over and over, each run ending with a call that hangs until abandoned.
@@ -34,22 +40,22 @@ func (b *funcBackend) Deliver(ctx context.Context, ev Event) error { return b.de
 // worker that then found work without sleeping never armed it again, and
 // the next hanging call was never abandoned.
 func TestWatchdogSurvivesIdleWake(t *testing.T) {
-	b := &funcBackend{deliver: func(ctx context.Context, ev Event) error {
-		if ev.Data == "hang" {
+	b := &funcBackend{deliver: func(ctx context.Context, rec any) error {
+		if rec == "hang" {
 			<-ctx.Done() // returns only once the watchdog abandons the call
 		}
 		return nil
 	}}
-	p := New(Config{QueueSize: 1 << 12, ExportTimeout: 200 * time.Microsecond})
+	p := New[any, any](Config{QueueSize: 1 << 12, ExportTimeout: 200 * time.Microsecond})
 	require.NoError(t, p.Add(b.Name(), b, b))
 	for i := range 3000 {
 		r, err := p.StartRun("r", nil)
 		require.NoError(t, err)
 		require.True(t, r.Enter())
 		for j := range 200 {
-			r.Emit(nil, Event{Data: j})
+			r.Emit(nil, Event[any]{Data: j})
 		}
-		r.Emit(nil, Event{Data: "hang"})
+		r.Emit(nil, Event[any]{Data: "hang"})
 		r.Leave()
 		r.Close(nil, nil)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -71,7 +77,7 @@ func TestAbortReleasesWaitingWriters(t *testing.T) {
 	release := make(chan struct{})
 	inCall := make(chan struct{})
 	first := true
-	b := &funcBackend{deliver: func(ctx context.Context, ev Event) error {
+	b := &funcBackend{deliver: func(ctx context.Context, rec any) error {
 		if first {
 			first = false
 			close(inCall)
@@ -79,22 +85,22 @@ func TestAbortReleasesWaitingWriters(t *testing.T) {
 		}
 		return nil
 	}}
-	p := New(Config{QueueSize: 2, Block: time.Hour, ExportTimeout: time.Hour})
+	p := New[any, any](Config{QueueSize: 2, Block: time.Hour, ExportTimeout: time.Hour})
 	require.NoError(t, p.Add(b.Name(), b, b))
 	r, err := p.StartRun("r", nil)
 	require.NoError(t, err)
 	require.True(t, r.Enter())
-	r.Emit(nil, Event{Data: 0})
+	r.Emit(nil, Event[any]{Data: 0})
 	<-inCall // the worker holds event 0
-	r.Emit(nil, Event{Data: 1})
-	r.Emit(nil, Event{Data: 2}) // the queue of two is full
+	r.Emit(nil, Event[any]{Data: 1})
+	r.Emit(nil, Event[any]{Data: 2}) // the queue of two is full
 	r.Leave()
 
 	waiting := make(chan struct{})
 	go func() {
 		defer close(waiting)
 		if r.Enter() {
-			r.Emit(nil, Event{Data: 3}) // waits for room, inside the run
+			r.Emit(nil, Event[any]{Data: 3}) // waits for room, inside the run
 			r.Leave()
 		}
 	}()
@@ -137,7 +143,7 @@ func TestLaneOutlivesShutdownUntilItsRunsEnd(t *testing.T) {
 	release := make(chan struct{})
 	inCall := make(chan struct{})
 	first := true
-	stuck := &funcBackend{name: "stuck", deliver: func(ctx context.Context, ev Event) error {
+	stuck := &funcBackend{name: "stuck", deliver: func(ctx context.Context, rec any) error {
 		if first {
 			first = false
 			close(inCall)
@@ -145,22 +151,22 @@ func TestLaneOutlivesShutdownUntilItsRunsEnd(t *testing.T) {
 		}
 		return nil
 	}}
-	fast := &funcBackend{name: "fast", deliver: func(context.Context, Event) error { return nil }}
-	p := New(Config{QueueSize: 2, Block: time.Hour, ExportTimeout: time.Hour})
+	fast := &funcBackend{name: "fast", deliver: func(context.Context, any) error { return nil }}
+	p := New[any, any](Config{QueueSize: 2, Block: time.Hour, ExportTimeout: time.Hour})
 	require.NoError(t, p.Add(fast.Name(), fast, fast))
 	require.NoError(t, p.Add(stuck.Name(), stuck, stuck))
 	r, err := p.StartRun("r", nil)
 	require.NoError(t, err)
 	require.True(t, r.Enter())
-	r.Emit(nil, Event{Data: 0})
+	r.Emit(nil, Event[any]{Data: 0})
 	<-inCall
-	r.Emit(nil, Event{Data: 1})
-	r.Emit(nil, Event{Data: 2}) // stuck's queue is full
+	r.Emit(nil, Event[any]{Data: 1})
+	r.Emit(nil, Event[any]{Data: 2}) // stuck's queue is full
 	r.Leave()
 
 	go func() {
 		if r.Enter() {
-			r.Emit(nil, Event{Data: 3}) // waits for room on stuck, inside the run
+			r.Emit(nil, Event[any]{Data: 3}) // waits for room on stuck, inside the run
 			r.Leave()
 		}
 	}()
