@@ -1,17 +1,3 @@
-// Package pipeline delivers events from the goroutines that record them to
-// the backends that export them.
-//
-// Each backend has a lane: a bounded ring queue owned by one worker
-// goroutine, which is the only goroutine that calls the backend. Events of a
-// run therefore reach each backend serially and in order. Producers only
-// enqueue and, when the worker sleeps, signal it through a capacity-1
-// channel. Lifecycle records of a run (its opening and closing) travel on a
-// small unbounded control list, bounded in practice by the number of active
-// runs, so that they are never dropped and never block; the worker orders
-// them against the run's queued events by counting.
-//
-// Every event is counted exactly once per lane as delivered, dropped or
-// failed, and a run's End returns when all its events are accounted for.
 package pipeline
 
 import (
@@ -41,12 +27,12 @@ var (
 type Errors struct {
 	Shutdown      error // a run or backend added after Shutdown
 	QueueFull     error // an event dropped
-	ExportTimeout error // a backend call abandoned[O, E]
+	ExportTimeout error // a backend call abandoned
 	Panic         error // a panic recovered from a backend
 	Duplicate     error // a second backend of the same name
 	NotFound      error // removing an unknown backend
 	TooMany       error // a backend beyond MaxLanes
-	InDelivery    error // a wait that would wait for the caller's own lane[O, E]
+	InDelivery    error // a wait that would wait for the caller's own lane
 }
 
 func (e *Errors) setDefaults() {
@@ -85,7 +71,7 @@ type Session[E any] interface {
 
 // Event is one record on its way to the backends. An event with a Scope
 // belongs to that scope: once the event that opens the scope (Opens) has
-// been dropped on a lane[O, E], or failed there without reaching the backend, the
+// been dropped on a lane, or failed there without reaching the backend, the
 // scope's later events are dropped (or failed) on that lane too, so a
 // backend never sees a component it was not told about.
 type Event[E any] struct {

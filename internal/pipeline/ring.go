@@ -25,7 +25,7 @@ type slot[O, E any] struct {
 const maxRing = 1 << 24
 
 // newRing returns a ring of at least size slots, rounded up to a power of
-// two, and never fewer than two: with one slot[O, E], a slot holding the item of
+// two, and never fewer than two: with one slot, a slot holding the item of
 // position p (sequence p+1) would look free to the producer of position p+1.
 func newRing[O, E any](size int) *ring[O, E] {
 	size = min(size, maxRing) // the caller validates; this only keeps the loop finite

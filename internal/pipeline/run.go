@@ -52,7 +52,7 @@ type runLane[O, E any] struct {
 	timedOut      atomic.Bool
 	failReported  atomic.Bool
 	panicReported atomic.Bool
-	finished      atomic.Bool // the run's end has been accounted for on the lane[O, E]
+	finished      atomic.Bool // the run's end has been accounted for on the lane
 
 	sess      Session[E]
 	opened    bool
@@ -125,7 +125,7 @@ func (r *Run[O, E]) Leave() { r.gate.Leave() }
 // caller is holding.
 func (r *Run[O, E]) Emit(ctx context.Context, ev Event[E]) error {
 	var report error
-	var w waitBudget // the overflow policy's wait, shared by every lane[O, E]
+	var w waitBudget // the overflow policy's wait, shared by every lane
 	for i := range r.lanes {
 		if err := r.lanes[i].emit(ctx, i, ev, &w); err != nil {
 			report = err
@@ -161,7 +161,7 @@ func (r *Run[O, E]) inOwnDelivery(ctx context.Context) bool {
 	var g int64
 	for i := range r.lanes {
 		l := r.lanes[i].lane
-		if l.cur.Load()&3 != 1 { // not in a call, or abandoned[O, E]
+		if l.cur.Load()&3 != 1 { // not in a call, or abandoned
 			continue
 		}
 		if g == 0 {
@@ -203,7 +203,7 @@ func (rl *runLane[O, E]) emit(ctx context.Context, i int, ev Event[E], w *waitBu
 }
 
 // Close closes the run to writes, waits for the writes in progress (each
-// bounded by the overflow policy) and queues the run's end on every lane[O, E],
+// bounded by the overflow policy) and queues the run's end on every lane,
 // end is the record its sessions receive last. It reports false if the run was already
 // closed.
 func (r *Run[O, E]) Close(ctx context.Context, end E) bool {
@@ -256,7 +256,7 @@ func (r *Run[O, E]) finished(ctx context.Context) ([]LaneDelivery, error) {
 	return r.Summary(), err
 }
 
-// Summary returns the run's delivery per lane[O, E], in registration order.
+// Summary returns the run's delivery per lane, in registration order.
 func (r *Run[O, E]) Summary() []LaneDelivery {
 	out := make([]LaneDelivery, len(r.lanes))
 	for i := range r.lanes {

@@ -1,0 +1,124 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+)
+
+var epoch = time.Now()
+
+// nanotime is a monotonic clock in nanoseconds.
+func nanotime() int64 { return int64(time.Since(epoch)) }
+
+// deadlineAfter returns now+d on the nanotime clock, saturated: an export
+// timeout too large to add (math.MaxInt64) is a deadline that never comes,
+// not one in the past.
+func deadlineAfter(now int64, d time.Duration) int64 {
+	if int64(d) > math.MaxInt64-now {
+		return math.MaxInt64
+	}
+	return now + int64(d)
+}
+
+// generation is one worker goroutine's identity and the context its calls get.
+type generation[O, E any] struct {
+	call   callCtx[O, E]
+	cancel context.CancelFunc
+}
+
+// callCtx is the context handed to backend calls: it is cancelled when the
+// call is abandoned or the lane is forced to stop, and its deadline is the
+// current call's.
+type callCtx[O, E any] struct {
+	context.Context
+	l *lane[O, E]
+}
+
+func (c *callCtx[O, E]) Deadline() (time.Time, bool) {
+	return epoch.Add(time.Duration(c.l.deadline.Load())), true
+}
+
+func (c *callCtx[O, E]) Err() error {
+	if c.Context.Err() != nil {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+func (l *lane[O, E]) newGeneration() *generation[O, E] {
+	base := context.WithValue(context.Background(), deliveringKey{}, l)
+	ctx, cancel := context.WithCancel(base)
+	return &generation[O, E]{call: callCtx[O, E]{Context: ctx, l: l}, cancel: cancel}
+}
+
+// abandoned describes the call a stuck generation was making.
+type abandoned[O, E any] struct {
+	rl   *runLane[O, E]
+	what callKind
+	then then
+	seq  uint64
+}
+
+// watch is the watchdog, run by the lane's timer while the worker is busy.
+func (l *lane[O, E]) watch() {
+	c := l.cur.Load()
+	if c&1 == 0 || c&2 != 0 {
+		if l.busy.Load() {
+			l.timer.Reset(l.timeout)
+		}
+		return
+	}
+	if rem := l.deadline.Load() - nanotime(); rem > 0 {
+		l.timer.Reset(time.Duration(rem))
+		return
+	}
+	// abandoned is counted before the abandonment is published: the stuck
+	// call may return, see it and uncount itself at once. (stuck may dip
+	// below zero for that moment; readers only test it for > 0.)
+	l.p.abandoned.add()
+	if !l.cur.CompareAndSwap(c, c|2) {
+		l.p.abandoned.done()
+		l.timer.Reset(l.timeout)
+		return
+	}
+	l.stuck.Add(1)
+	inh := &abandoned[O, E]{rl: l.callRL, what: l.callWhat, then: l.callThen, seq: c >> 2}
+	l.gen.Load().cancel()
+	ng := l.newGeneration()
+	l.gen.Store(ng)
+	if l.force.Load() {
+		ng.cancel()
+	}
+	err := fmt.Errorf("%w: exporter %q: a call of run %s ran past %v; abandoned, and the exporter's later events fail until it returns",
+		l.p.errs.ExportTimeout, l.name, inh.rl.run.ID, l.timeout)
+	// Queued (the handler runs elsewhere) before the next generation can
+	// settle the run, so that the run's Wait waits for the report too.
+	inh.rl.run.noteReport(l.p.report(err))
+	go l.work(ng, inh) // owned by the Pipeline like the first generation
+}
+
+// settleAbandoned accounts, in the new generation, for the call the stuck
+// generation was making, and for what it would have done next.
+func (l *lane[O, E]) settleAbandoned(a *abandoned[O, E]) {
+	rl := a.rl
+	rl.broken = true
+	rl.timedOut.Store(true)
+	rl.failed()
+	switch a.what {
+	case callOpen:
+		rl.opened = true
+		switch a.then {
+		case thenRing:
+			rl.failed()
+			l.afterRing(nil, rl)
+		case thenFinish:
+			l.finish(nil, rl)
+		}
+	case callDeliver:
+		l.afterRing(nil, rl)
+	case callClose:
+		l.settleFinished(rl)
+	}
+}
