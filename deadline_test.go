@@ -9,28 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/flowtrace/flowtrace"
 )
-
-// blockingError is an error whose Error method blocks until release is
-// closed, signalling entered the first time it is called.
-type blockingError struct {
-	entered chan struct{}
-	once    *sync.Once
-	release chan struct{}
-}
-
-func newBlockingError() blockingError {
-	return blockingError{entered: make(chan struct{}), once: new(sync.Once), release: make(chan struct{})}
-}
-
-func (e blockingError) Error() string {
-	e.once.Do(func() { close(e.entered) })
-	<-e.release
-	return "slow error"
-}
 
 // TestEndersHonourTheirDeadlineWhileEndRunsCallerCode has one goroutine end
 // a component with an error whose Error method blocks, and another end the
@@ -134,4 +117,113 @@ func TestHostileDeliveryOptions(t *testing.T) {
 	require.Empty(t, log.all())
 	run, _ := rec.Run(sum.RunID)
 	require.Len(t, run.Logs, 100)
+}
+
+// TestEndTracersHonoursItsDeadline blocks an exporter until after EndTracers'
+// deadline has passed.
+func TestEndTracersHonoursItsDeadline(t *testing.T) {
+	release := make(chan struct{})
+	blocked := newFuncExporter("blocked", func(ctx context.Context, m string) error {
+		if m == "AddLog" {
+			<-release
+		}
+		return nil
+	})
+	svc, _, _ := newService(t, flowtrace.WithExporter(blocked))
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+	require.NoError(t, err)
+	svc.AddLog(ctx, flowtrace.Log{Name: "l"})
+
+	short, cancel := context.WithCancel(ctx)
+	cancel() // already past its deadline: EndTracers must not wait
+	sum, err := svc.EndTracers(short, nil, nil)
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Contains(t, err.Error(), `"blocked"`)
+	assert.Less(t, sum.Exporters["blocked"].Delivered+sum.Exporters["blocked"].Failed, sum.Exporters["blocked"].Emitted, "the summary says what is still pending")
+	close(release)
+}
+
+// TestSlowSnapshotDoesNotHoldTheEnd has a log's String method block while
+// the run ends: the snapshot is the caller's time, taken before the write
+// enters its scope, so EndTracers does not wait for it, and the write,
+// arriving after the end, is counted as late.
+func TestSlowSnapshotDoesNotHoldTheEnd(t *testing.T) {
+	svc, rec, _ := newService(t)
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+	require.NoError(t, err)
+	cctx, comp := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "c"})
+	s := blockingStringer{entered: make(chan struct{}), release: make(chan struct{})}
+	logged := make(chan struct{})
+	go func() {
+		defer close(logged)
+		svc.AddLog(cctx, flowtrace.Log{Name: "slow", Message: s})
+	}()
+	<-s.entered
+
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		comp.End(nil)
+		_, err := svc.EndTracers(ctx, nil, nil)
+		assert.NoError(t, err)
+	}()
+	select {
+	case <-ended:
+	case <-deadline(t).Done():
+		t.Fatal("End and EndTracers waited for the caller's String method")
+	}
+	close(s.release)
+	select {
+	case <-logged:
+	case <-deadline(t).Done():
+		t.Fatal("AddLog did not return")
+	}
+	assert.Equal(t, uint64(1), svc.Stats().Late, "the log arrived after its component ended")
+	run, _ := rec.Run(runID(t, ctx))
+	assert.Empty(t, run.Components[0].Logs)
+}
+
+// TestShutdownHonoursItsDeadlineWithBlockFor ends runs whose components are
+// still open while the exporter is stuck and its queue full, with BlockFor
+// an hour: each component's end would wait an hour for room, one after
+// another. Shutdown must return by its own deadline instead.
+func TestShutdownHonoursItsDeadlineWithBlockFor(t *testing.T) {
+	release := make(chan struct{})
+	unblock := sync.OnceFunc(func() { close(release) })
+	defer unblock()
+	inCall := make(chan struct{})
+	var once sync.Once
+	stuck := newFuncExporter("stuck", func(_ context.Context, m string) error {
+		if m == "StartComponent" {
+			once.Do(func() { close(inCall); <-release })
+		}
+		return nil
+	})
+	svc, err := flowtrace.NewTraceService(flowtrace.WithExporter(stuck), flowtrace.WithQueueSize(2),
+		flowtrace.WithOverflow(flowtrace.BlockFor(time.Hour)), flowtrace.WithExportTimeout(time.Hour),
+		flowtrace.WithErrorHandler(func(error) {}))
+	require.NoError(t, err)
+	for i := range 3 { // one start in the stuck call, two filling the queue
+		ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+		require.NoError(t, err)
+		svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "open"}) // never ended
+		if i == 0 {
+			<-inCall // the worker is stuck from here on
+		}
+	}
+
+	short, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- svc.Shutdown(short) }()
+	select {
+	case err := <-done:
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.Contains(t, err.Error(), `"stuck"`)
+	case <-deadline(t).Done():
+		t.Fatal("Shutdown waited out BlockFor instead of returning by its deadline")
+	}
+	unblock()
+	require.NoError(t, svc.Shutdown(deadline(t)), "once the exporter returns, Shutdown completes")
+	requireStatsBalanced(t, svc.Stats())
 }

@@ -3,7 +3,9 @@ package flowtrace_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -159,4 +161,149 @@ func TestShutdownWaitsForTheErrorHandler(t *testing.T) {
 	require.Error(t, svc.Shutdown(short), "the error handler is still running")
 	close(releaseHandler)
 	require.NoError(t, svc.Shutdown(deadline(t)))
+}
+
+// TestExporterCallingBackDoesNotDeadlock has an exporter that logs through
+// the same TraceService from inside AddLog, with the queue empty and full.
+func TestExporterCallingBackDoesNotDeadlock(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		queue    int
+		overflow flowtrace.Overflow
+	}{
+		{"roomy queue", 1024, flowtrace.DropNewest},
+		{"full queue, drop", 2, flowtrace.DropNewest},
+		{"full queue, block", 2, flowtrace.BlockFor(5 * time.Millisecond)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var svc *flowtrace.TraceService
+			var side context.Context
+			var calls atomic.Int64
+			reentrant := newFuncExporter("reentrant", nil)
+			reentrant.hook = func(ctx context.Context, method string) error {
+				if method == "AddLog" && calls.Add(1) <= 200 {
+					svc.AddLog(side, flowtrace.Log{Name: "from exporter"})
+					if nested, err := svc.StartTracers(ctx, flowtrace.RunInfo{RunName: "nested-in-exporter"}); err == nil {
+						svc.AddLog(nested, flowtrace.Log{Name: "nested"})
+						_, _ = svc.EndTracers(nested, nil, nil)
+					}
+				}
+				return nil
+			}
+			svc, _, _ = newService(t, flowtrace.WithQueueSize(tc.queue), flowtrace.WithOverflow(tc.overflow), flowtrace.WithExporter(reentrant))
+			var err error
+			side, err = svc.StartTracers(context.Background(), flowtrace.RunInfo{RunName: "side"})
+			require.NoError(t, err)
+			ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{RunName: "main"})
+			require.NoError(t, err)
+			for i := range 100 {
+				svc.AddLog(ctx, flowtrace.Log{Name: "main", Message: i})
+			}
+			sum, err := svc.EndTracers(ctx, nil, nil)
+			require.NoError(t, err)
+			requireBalanced(t, sum)
+			sideSum, err := svc.EndTracers(side, nil, nil)
+			require.NoError(t, err)
+			requireBalanced(t, sideSum)
+			require.NoError(t, svc.Shutdown(deadline(t)))
+			requireStatsBalanced(t, svc.Stats())
+		})
+	}
+}
+
+// TestErrorHandlerMayEndTheRun has the error handler, told of a drop,
+// shut the service down, which ends the run the dropping write was made
+// in. The handler runs after the write has left its scope, so this does
+// not wait for itself.
+func TestErrorHandlerMayEndTheRun(t *testing.T) {
+	release := make(chan struct{})
+	unblock := sync.OnceFunc(func() { close(release) })
+	defer unblock()
+	inCall := make(chan struct{})
+	var once sync.Once
+	stuck := newFuncExporter("stuck", func(_ context.Context, m string) error {
+		if m == "AddLog" {
+			once.Do(func() { close(inCall); <-release })
+		}
+		return nil
+	})
+	var svc *flowtrace.TraceService
+	handled := make(chan error, 1)
+	handler := func(err error) {
+		if errors.Is(err, flowtrace.ErrQueueFull) {
+			short, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+			defer cancel()
+			handled <- svc.Shutdown(short)
+		}
+	}
+	var err error
+	svc, err = flowtrace.NewTraceService(flowtrace.WithExporter(stuck), flowtrace.WithQueueSize(2), flowtrace.WithErrorHandler(handler))
+	require.NoError(t, err)
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+	require.NoError(t, err)
+	svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "open"}) // Shutdown ends it
+	svc.AddLog(ctx, flowtrace.Log{Name: "1"})
+	<-inCall
+	logged := make(chan struct{})
+	go func() {
+		defer close(logged)
+		for i := range 3 { // the queue of two overflows on the third
+			svc.AddLog(ctx, flowtrace.Log{Name: fmt.Sprint(i)})
+		}
+	}()
+	select {
+	case <-logged:
+	case <-deadline(t).Done():
+		t.Fatal("a handler ending the run deadlocked the write that reported the drop")
+	}
+	require.ErrorIs(t, <-handled, context.DeadlineExceeded, "the exporter is still stuck")
+	unblock()
+	require.NoError(t, svc.Shutdown(deadline(t)))
+	requireStatsBalanced(t, svc.Stats())
+}
+
+// TestExporterEndingItsOwnComponentDoesNotWait has an exporter trace its
+// own work through the ctx it was handed, with its own queue full and
+// BlockFor an hour: ending its component must not wait for room only its
+// own return can make.
+func TestExporterEndingItsOwnComponentDoesNotWait(t *testing.T) {
+	var svc *flowtrace.TraceService
+	var once sync.Once
+	ended := make(chan struct{})
+	tracing := newFuncExporter("tracing", nil)
+	tracing.hook = func(ctx context.Context, m string) error {
+		if m != "AddLog" {
+			return nil
+		}
+		once.Do(func() {
+			defer close(ended)
+			inner, err := svc.StartTracers(ctx, flowtrace.RunInfo{RunName: "exporter's own"})
+			if err != nil {
+				return
+			}
+			cctx, c := svc.TraceComponent(inner, flowtrace.ComponentInfo{Name: "http"})
+			for range 4 { // fills its own queue of two
+				svc.AddLog(cctx, flowtrace.Log{Name: "req"})
+			}
+			c.End(nil) // the queue is full: the end is dropped, not waited for
+			_, _ = svc.EndTracers(inner, nil, nil)
+		})
+		return nil
+	}
+	var err error
+	svc, err = flowtrace.NewTraceService(flowtrace.WithExporter(tracing), flowtrace.WithQueueSize(2),
+		flowtrace.WithOverflow(flowtrace.BlockFor(time.Hour)), flowtrace.WithErrorHandler(func(error) {}))
+	require.NoError(t, err)
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+	require.NoError(t, err)
+	svc.AddLog(ctx, flowtrace.Log{Name: "go"})
+	select {
+	case <-ended:
+	case <-deadline(t).Done():
+		t.Fatal("the exporter's End waited for room in its own queue")
+	}
+	_, err = svc.EndTracers(within(t, ctx), nil, nil)
+	require.NoError(t, err)
+	require.NoError(t, svc.Shutdown(deadline(t)))
+	requireStatsBalanced(t, svc.Stats())
 }
