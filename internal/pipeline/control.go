@@ -40,7 +40,7 @@ func (l *lane[O, E]) doControl(g *generation[O, E]) bool {
 		}
 		rl := it.rl
 		if !it.end {
-			if !rl.opened && !l.open(g, rl, thenNone) {
+			if !l.open(g, rl) {
 				return false
 			}
 			continue

@@ -89,7 +89,6 @@ type lane[O, E any] struct {
 	seq      uint64
 	callRL   *runLane[O, E]
 	callWhat callKind
-	callThen then
 }
 
 type counters struct {

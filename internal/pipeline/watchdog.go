@@ -57,7 +57,6 @@ func (l *lane[O, E]) newGeneration() *generation[O, E] {
 type abandoned[O, E any] struct {
 	rl   *runLane[O, E]
 	what callKind
-	then then
 	seq  uint64
 }
 
@@ -84,7 +83,7 @@ func (l *lane[O, E]) watch() {
 		return
 	}
 	l.stuck.Add(1)
-	inh := &abandoned[O, E]{rl: l.callRL, what: l.callWhat, then: l.callThen, seq: c >> 2}
+	inh := &abandoned[O, E]{rl: l.callRL, what: l.callWhat, seq: c >> 2}
 	l.gen.Load().cancel()
 	ng := l.newGeneration()
 	l.gen.Store(ng)
@@ -100,7 +99,8 @@ func (l *lane[O, E]) watch() {
 }
 
 // settleAbandoned accounts, in the new generation, for the call the stuck
-// generation was making, and for what it would have done next.
+// generation was making, and for what it would have done next: count the
+// event processed, or finish the run.
 func (l *lane[O, E]) settleAbandoned(a *abandoned[O, E]) {
 	rl := a.rl
 	rl.broken = true
@@ -108,14 +108,7 @@ func (l *lane[O, E]) settleAbandoned(a *abandoned[O, E]) {
 	rl.failed()
 	switch a.what {
 	case callOpen:
-		rl.opened = true
-		switch a.then {
-		case thenRing:
-			rl.failed()
-			l.afterRing(nil, rl)
-		case thenFinish:
-			l.finish(nil, rl)
-		}
+		// The run's events and end, still queued, fail as rl is broken.
 	case callDeliver:
 		l.afterRing(nil, rl)
 	case callClose:

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"testing"
 	"time"
@@ -9,10 +10,12 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// funcBackend is a Backend whose Deliver is a function.
+// funcBackend is a Backend whose Deliver is a function, and whose Open and
+// run ends call open and end when set.
 type funcBackend struct {
-	name    string // "func" if empty
-	deliver func(ctx context.Context, rec any) error
+	name      string // "func" if empty
+	deliver   func(ctx context.Context, rec any) error
+	open, end func(ctx context.Context) error
 }
 
 func (b *funcBackend) Name() string {
@@ -22,13 +25,21 @@ func (b *funcBackend) Name() string {
 	return b.name
 }
 func (b *funcBackend) Shutdown(context.Context) error { return nil }
-func (b *funcBackend) Open(context.Context, any) (Session[any], error) {
+func (b *funcBackend) Open(ctx context.Context, _ any) (Session[any], error) {
+	if b.open != nil {
+		if err := b.open(ctx); err != nil {
+			return nil, err
+		}
+	}
 	return b, nil
 }
 
 // Deliver delivers an event's Data, and nil for the run's end.
 func (b *funcBackend) Deliver(ctx context.Context, rec any) error {
 	if rec == nil {
+		if b.end != nil {
+			return b.end(ctx)
+		}
 		return nil
 	}
 	return b.deliver(ctx, rec)
@@ -196,4 +207,65 @@ func TestLaneOutlivesShutdownUntilItsRunsEnd(t *testing.T) {
 	// Shutdown ran out of time: what was left then is dropped, not lost.
 	require.Equal(t, uint64(6), sum[0].Emitted, "the fast lane accounted for the whole run, its end included")
 	require.NoError(t, p.Shutdown(ctx))
+}
+
+// TestWatchdogAbandonsEachKindOfCall hangs a backend in each kind of call,
+// ignoring its ctx until the test releases it: the run still finishes,
+// every event accounted for, the abandoned call's ctx reports the deadline,
+// and Shutdown waits for the call to return.
+func TestWatchdogAbandonsEachKindOfCall(t *testing.T) {
+	for _, what := range []string{"open", "deliver", "end"} {
+		t.Run(what, func(t *testing.T) {
+			release := make(chan struct{})
+			ctxErr := make(chan error, 1)
+			hang := func(ctx context.Context) error {
+				<-release
+				ctxErr <- ctx.Err()
+				return nil
+			}
+			b := &funcBackend{deliver: func(context.Context, any) error { return nil }}
+			switch what {
+			case "open":
+				b.open = hang
+			case "deliver":
+				b.deliver = func(ctx context.Context, _ any) error { return hang(ctx) }
+			case "end":
+				b.end = hang
+			}
+			var reports counter
+			reports.add()
+			var once bool
+			p := New[any, any](Config{QueueSize: 16, ExportTimeout: 10 * time.Millisecond, OnError: func(err error) {
+				if errors.Is(err, ErrExportTimeout) && !once {
+					once = true
+					reports.done()
+				}
+			}})
+			require.NoError(t, p.Add("b", b, b))
+			r, err := p.StartRun("r", nil)
+			require.NoError(t, err)
+			require.True(t, r.Enter())
+			for i := range 3 {
+				r.Emit(context.Background(), Event[any]{Data: i})
+			}
+			r.Leave()
+			require.True(t, r.Close(context.Background(), nil))
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			sum, err := r.Wait(ctx)
+			require.ErrorIs(t, err, ErrExportTimeout, "the run names the abandoned call")
+			d := sum[0].Delivery
+			require.Equal(t, uint64(5), d.Emitted)
+			require.Equal(t, d.Emitted, d.Delivered+d.Dropped+d.Failed, "%+v", d)
+			require.NotZero(t, d.Failed)
+			<-reports.idle()
+
+			short, cancelShort := context.WithCancel(context.Background())
+			cancelShort()
+			require.ErrorIs(t, p.Shutdown(short), ErrExportTimeout, "the abandoned call still runs")
+			close(release)
+			require.ErrorIs(t, <-ctxErr, context.DeadlineExceeded, "an abandoned call's ctx is past its deadline")
+			require.NoError(t, p.Shutdown(ctx))
+		})
+	}
 }

@@ -18,16 +18,6 @@ const (
 	callClose
 )
 
-// then says what was pending after an open call, for the worker that takes
-// over if the call is abandoned.
-type then uint8
-
-const (
-	thenNone then = iota
-	thenRing
-	thenFinish
-)
-
 // work is the worker loop of one generation.
 func (l *lane[O, E]) work(g *generation[O, E], inh *abandoned[O, E]) {
 	l.worker.Store(goid())
@@ -91,11 +81,10 @@ func (l *lane[O, E]) awake() {
 }
 
 // handle delivers one queued event. It reports false when this generation
-// was abandoned and must exit.
+// was abandoned and must exit. The run is open: its opening was on the
+// control list before any of its events entered the queue, and the worker
+// takes the control list first.
 func (l *lane[O, E]) handle(g *generation[O, E], rl *runLane[O, E], ev Event[E]) bool {
-	if !rl.opened && !l.open(g, rl, thenRing) {
-		return false
-	}
 	var bit uint64
 	if ev.Scope != nil {
 		bit = 1 << rl.idx
@@ -112,7 +101,7 @@ func (l *lane[O, E]) handle(g *generation[O, E], rl *runLane[O, E], ev Event[E])
 		rl.failed()
 		ev.Scope.skip(ev.Opens, bit)
 	default:
-		_, ok := l.call(g, rl, callDeliver, thenNone, ev)
+		_, ok := l.call(g, rl, callDeliver, ev)
 		if !ok {
 			return false
 		}
@@ -129,7 +118,7 @@ func (l *lane[O, E]) afterRing(g *generation[O, E], rl *runLane[O, E]) bool {
 }
 
 // open calls Backend.Open for the run. The open event is counted once.
-func (l *lane[O, E]) open(g *generation[O, E], rl *runLane[O, E], next then) bool {
+func (l *lane[O, E]) open(g *generation[O, E], rl *runLane[O, E]) bool {
 	rl.opened = true
 	switch {
 	case l.force.Load():
@@ -142,7 +131,7 @@ func (l *lane[O, E]) open(g *generation[O, E], rl *runLane[O, E], next then) boo
 		rl.failed()
 		return true
 	}
-	sess, ok := l.call(g, rl, callOpen, next, Event[E]{})
+	sess, ok := l.call(g, rl, callOpen, Event[E]{})
 	if !ok {
 		return false
 	}
@@ -153,11 +142,9 @@ func (l *lane[O, E]) open(g *generation[O, E], rl *runLane[O, E], next then) boo
 	return true
 }
 
-// finish delivers the run's end on this lane and accounts for it.
+// finish delivers the run's end on this lane and accounts for it. The run
+// is open: its closing came after its opening on the control list.
 func (l *lane[O, E]) finish(g *generation[O, E], rl *runLane[O, E]) bool {
-	if !rl.opened && !l.open(g, rl, thenFinish) {
-		return false
-	}
 	switch {
 	case l.force.Load():
 		rl.dropped()
@@ -167,7 +154,7 @@ func (l *lane[O, E]) finish(g *generation[O, E], rl *runLane[O, E]) bool {
 		rl.timedOut.Store(true)
 		rl.failed()
 	default:
-		if _, ok := l.call(g, rl, callClose, thenNone, Event[E]{}); !ok {
+		if _, ok := l.call(g, rl, callClose, Event[E]{}); !ok {
 			return false
 		}
 	}
@@ -189,9 +176,9 @@ func (l *lane[O, E]) settleFinished(rl *runLane[O, E]) {
 // call runs one backend call under the watchdog. It reports false when the
 // call was abandoned: the generation must then exit without touching
 // anything, as the next generation owns the lane.
-func (l *lane[O, E]) call(g *generation[O, E], rl *runLane[O, E], what callKind, next then, ev Event[E]) (Session[E], bool) {
+func (l *lane[O, E]) call(g *generation[O, E], rl *runLane[O, E], what callKind, ev Event[E]) (Session[E], bool) {
 	l.seq++
-	l.callRL, l.callWhat, l.callThen = rl, what, next
+	l.callRL, l.callWhat = rl, what
 	l.deadline.Store(deadlineAfter(nanotime(), l.timeout))
 	mark := l.seq << 2
 	// Everything the call reads of rl is read before cur is published: once
