@@ -5,7 +5,6 @@ import "time"
 // SetMisuseInterval sets the interval of the reports of calls without a
 // run, and returns a function that restores it.
 func SetMisuseInterval(d time.Duration) (restore func()) {
-	old := misuseInterval
-	misuseInterval = d
-	return func() { misuseInterval = old }
+	old := misuseInterval.Swap(int64(d))
+	return func() { misuseInterval.Store(old) }
 }

@@ -8,8 +8,12 @@ import (
 )
 
 // misuseInterval is how often calls without a run are reported, per kind
-// of call. A variable so that tests can shorten it.
-var misuseInterval = time.Minute
+// of call, in nanoseconds. A variable so that tests can shorten it.
+var misuseInterval atomic.Int64
+
+func init() { misuseInterval.Store(int64(time.Minute)) }
+
+func interval() time.Duration { return time.Duration(misuseInterval.Load()) }
 
 // The calls that need a run in their ctx.
 const (
@@ -76,10 +80,10 @@ func (s *TraceService) startInterval(op int) {
 		return // after Shutdown no goroutine is started: the calls are only counted
 	}
 	if k.timer == nil {
-		k.timer = time.AfterFunc(misuseInterval, func() { s.endInterval(op) })
+		k.timer = time.AfterFunc(interval(), func() { s.endInterval(op) })
 		return
 	}
-	k.timer.Reset(misuseInterval)
+	k.timer.Reset(interval())
 }
 
 // endInterval reports the calls of kind op counted since its last report,
@@ -103,10 +107,10 @@ func (s *TraceService) endInterval(op int) {
 		n = k.count.Load() - k.base
 	}
 	k.base += n
-	k.timer.Reset(misuseInterval)
+	k.timer.Reset(interval())
 	// Reported through the pipeline, which Shutdown waits for: this timer
 	// goroutine never runs the handler itself.
-	s.pipe.Report(fmt.Errorf("%s: %w: %d more call(s) in the last %v", opNames[op], ErrNoRun, n, misuseInterval))
+	s.pipe.Report(fmt.Errorf("%s: %w: %d more call(s) in the last %v", opNames[op], ErrNoRun, n, interval()))
 }
 
 // total returns the number of calls made without a run.

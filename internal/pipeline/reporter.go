@@ -83,7 +83,7 @@ func (r *reporter) drain() {
 			r.lost = 0
 		}
 		r.mu.Unlock()
-		r.handler(err)
+		r.handle(err)
 		if counted {
 			r.mu.Lock()
 			r.handled++
@@ -92,6 +92,13 @@ func (r *reporter) drain() {
 			r.mu.Unlock()
 		}
 	}
+}
+
+// handle runs the handler; a panic in it must not stop the reporter, which
+// Shutdown would then wait for in vain.
+func (r *reporter) handle(err error) {
+	defer func() { _ = recover() }()
+	r.handler(err)
 }
 
 // waitFor waits until the handler has returned from report number n, or
