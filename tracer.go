@@ -196,7 +196,10 @@ func traceIDFor(runID string) [16]byte {
 // ctx.Err() and names the exporters still delivering. When it returns nil,
 // Emitted == Delivered + Dropped + Failed for every exporter. An exporter
 // abandoned for exceeding the export timeout is named in the error, wrapping
-// ErrExportTimeout.
+// ErrExportTimeout. Called from inside a call of one of the run's exporters,
+// whatever ctx it is given, it queues the run's end and returns
+// ErrInDelivery rather than wait for that call. The error handler has been
+// told of the run's failures by the time it returns.
 func (s *TraceService) EndTracers(ctx context.Context, outputs map[string]any, runErr error) (RunSummary, error) {
 	if s.off() {
 		return RunSummary{}, nil
@@ -269,7 +272,10 @@ func (rs *runState) summary(lanes []pipeline.LaneDelivery) RunSummary {
 // still running is named too, wrapping ErrExportTimeout. It is idempotent:
 // a later call waits again for whatever was still pending, under its own
 // ctx, and returns nil once everything has finished. After it returns nil,
-// no goroutine of the service is running.
+// no goroutine of the service is running, and the error handler has
+// returned from every report. Called from inside an exporter's call, or
+// from the error handler, it does all it can without waiting for its own
+// goroutine and returns an error wrapping ErrInDelivery.
 func (s *TraceService) Shutdown(ctx context.Context) error {
 	if s.off() {
 		return nil
