@@ -408,45 +408,6 @@ func (p *Pipeline[O, E]) Shutdown(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// counter counts goroutines in some state and lets a caller wait until
-// there are none. The zero value is ready to use.
-type counter struct {
-	mu   sync.Mutex
-	n    int
-	zero chan struct{} // closed when n drops to 0; nil while n is 0
-}
-
-func (c *counter) add() {
-	c.mu.Lock()
-	if c.n == 0 {
-		c.zero = make(chan struct{})
-	}
-	c.n++
-	c.mu.Unlock()
-}
-
-func (c *counter) done() {
-	c.mu.Lock()
-	c.n--
-	if c.n == 0 {
-		close(c.zero)
-		c.zero = nil
-	}
-	c.mu.Unlock()
-}
-
-var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
-
-// idle returns a channel closed once the count is zero.
-func (c *counter) idle() <-chan struct{} {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.n == 0 {
-		return closedChan
-	}
-	return c.zero
-}
-
 func (p *Pipeline[O, E]) laneList() []*lane[O, E] {
 	ls := make([]*lane[O, E], 0, len(p.retiring))
 	for l := range p.retiring {

@@ -1,9 +1,30 @@
 package pipeline
 
+// The watchdog abandons a backend call that outlives the export timeout.
+//
+// The lane's worker publishes each call in cur: seq<<2 | inCall, having
+// first written what the call is (callRL, callWhat) and its deadline. The
+// lane's timer runs watch while the worker is busy. When it finds a call
+// past its deadline, it marks it abandoned with one CAS on cur (setting
+// bit 2). From then on exactly one side owns the lane's state:
+//
+//   - the watchdog won the CAS: the stuck goroutine must touch nothing when
+//     its call returns (its own CAS on cur fails); it only uncounts itself
+//     from stuck and from the pipeline's abandoned calls. The watchdog
+//     starts a new worker generation, which settles the abandoned call
+//     (settleAbandoned) and carries on, failing the lane's records without
+//     calling the backend while stuck > 0.
+//   - the call returned first (the worker's CAS clearing inCall won): the
+//     watchdog backs off and re-arms.
+//
+// Each generation has its own ctx for the calls it makes, cancelled when it
+// is abandoned, so a backend that watches its ctx returns at once.
+
 import (
 	"context"
 	"fmt"
 	"math"
+	"sync"
 	"time"
 )
 
@@ -114,4 +135,43 @@ func (l *lane[O, E]) settleAbandoned(a *abandoned[O, E]) {
 	case callClose:
 		l.settleFinished(rl)
 	}
+}
+
+// counter counts goroutines in some state and lets a caller wait until
+// there are none. The zero value is ready to use.
+type counter struct {
+	mu   sync.Mutex
+	n    int
+	zero chan struct{} // closed when n drops to 0; nil while n is 0
+}
+
+func (c *counter) add() {
+	c.mu.Lock()
+	if c.n == 0 {
+		c.zero = make(chan struct{})
+	}
+	c.n++
+	c.mu.Unlock()
+}
+
+func (c *counter) done() {
+	c.mu.Lock()
+	c.n--
+	if c.n == 0 {
+		close(c.zero)
+		c.zero = nil
+	}
+	c.mu.Unlock()
+}
+
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// idle returns a channel closed once the count is zero.
+func (c *counter) idle() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == 0 {
+		return closedChan
+	}
+	return c.zero
 }
