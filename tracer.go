@@ -200,6 +200,12 @@ func traceIDFor(runID string) [16]byte {
 // whatever ctx it is given, it queues the run's end and returns
 // ErrInDelivery rather than wait for that call. The error handler has been
 // told of the run's failures by the time it returns.
+//
+// A run is often ended with the ctx of the request it traced, which may be
+// cancelled by then: ending it with that ctx still closes the run, but
+// returns at once without waiting for delivery. To wait a bounded time
+// whatever became of the request, end it with
+// context.WithTimeout(context.WithoutCancel(ctx), d).
 func (s *TraceService) EndTracers(ctx context.Context, outputs map[string]any, runErr error) (RunSummary, error) {
 	if s.off() {
 		return RunSummary{}, nil
