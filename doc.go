@@ -63,8 +63,9 @@
 // A ctx without a run, a nil *Component, a second End or EndTracers, or a
 // write after its scope ended never panics: the call does nothing, late
 // writes are counted in Stats.Late, and the error handler receives an error
-// wrapping ErrNoRun, ErrRunEnded or ErrComponentEnded. The library installs
-// no global state.
+// wrapping ErrNoRun, ErrRunEnded or ErrComponentEnded. Calls without a run
+// cost a counter (Stats.NoRun) and are reported once per kind of call per
+// interval, with their count. The library installs no global state.
 //
 // # Backends
 //
