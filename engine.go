@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/flowtrace/flowtrace/internal/pipeline"
 )
 
 // This file holds what workflow engines need beyond the scope a call
@@ -32,7 +30,7 @@ func (s *TraceService) EndComponent(ctx context.Context, err error) {
 	if s.off() {
 		return
 	}
-	sc := s.scope(ctx, "EndComponent")
+	sc := s.scope(ctx, opEndComponent)
 	if sc == nil || sc.isRun {
 		return // no run, unsampled, or no component was started in ctx
 	}
@@ -69,7 +67,7 @@ func (s *TraceService) find(ctx context.Context, match func(*Component) bool) (c
 	if s.off() {
 		return ctx, nil
 	}
-	sc := s.scope(ctx, "find component")
+	sc := s.scope(ctx, opFindComponent)
 	if sc == nil {
 		return ctx, nil
 	}
@@ -129,7 +127,7 @@ func (s *TraceService) SetInputs(ctx context.Context, inputs map[string]any) {
 	if s.off() {
 		return
 	}
-	sc := s.scope(ctx, "SetInputs")
+	sc := s.scope(ctx, opSetInputs)
 	if sc == nil {
 		return
 	}
@@ -137,7 +135,7 @@ func (s *TraceService) SetInputs(ctx context.Context, inputs map[string]any) {
 	snap := sc.run.svc.snap
 	b := snap.NewBudget()
 	in := &Inputs{RunID: sc.run.info.RunID, Values: snap.Map(&b, inputs), Time: now}
-	ev := pipeline.Event{Kind: kindInputs, Data: in}
+	ev := event{Data: in}
 	if !sc.isRun {
 		in.ComponentID = sc.info.ComponentID
 		ev.Scope = &sc.scope
@@ -167,7 +165,7 @@ func (s *TraceService) Hold(ctx context.Context) (release func()) {
 	if s.off() {
 		return noRelease
 	}
-	sc := s.scope(ctx, "Hold")
+	sc := s.scope(ctx, opHold)
 	if sc == nil {
 		return noRelease
 	}
