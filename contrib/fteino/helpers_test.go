@@ -18,20 +18,32 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// errs collects what the service reports to its error handler.
+// errs collects what the service reports to its error handler, and
+// passes it on to ch while there is room.
 type errs struct {
 	mu   sync.Mutex
 	list []error
+	ch   chan error
 }
 
-func (e *errs) add(err error) { e.mu.Lock(); e.list = append(e.list, err); e.mu.Unlock() }
-func (e *errs) all() []error  { e.mu.Lock(); defer e.mu.Unlock(); return slices.Clone(e.list) }
+func (e *errs) add(err error) {
+	e.mu.Lock()
+	e.list = append(e.list, err)
+	e.mu.Unlock()
+	select {
+	case e.ch <- err:
+	default:
+	}
+}
 
-func newService(t *testing.T) (*flowtrace.TraceService, *memory.Exporter, *errs) {
+func (e *errs) all() []error { e.mu.Lock(); defer e.mu.Unlock(); return slices.Clone(e.list) }
+
+func newService(t *testing.T, opts ...flowtrace.Option) (*flowtrace.TraceService, *memory.Exporter, *errs) {
 	t.Helper()
 	mem := memory.New()
-	reported := &errs{}
-	svc, err := flowtrace.NewTraceService(flowtrace.WithExporter(mem), flowtrace.WithErrorHandler(reported.add))
+	reported := &errs{ch: make(chan error, 100)}
+	opts = append(opts, flowtrace.WithExporter(mem), flowtrace.WithErrorHandler(reported.add))
+	svc, err := flowtrace.NewTraceService(opts...)
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, svc.Shutdown(context.Background())) })
 	return svc, mem, reported
@@ -119,4 +131,6 @@ func newAgent(t *testing.T) *react.Agent {
 }
 
 // with passes the handler to a run of the agent.
-func with(h callbackHandler) agent.AgentOption { return agent.WithComposeOptions(compose.WithCallbacks(h)) }
+func with(h callbackHandler) agent.AgentOption {
+	return agent.WithComposeOptions(compose.WithCallbacks(h))
+}

@@ -15,14 +15,17 @@ const maxChunks = 100
 // collector joins the chunks of a stream: text (strings, message contents)
 // into the bounded flowtrace.Stream, which also stamps the first chunk;
 // the rest of message chunks (role, tool calls, response meta) into one
-// message; a model's usage and config as last given; other chunks kept as
-// they are, up to maxChunks. It is used by one goroutine.
+// message; map chunks into one map (strings under one key joined, other
+// values replaced), as eino joins them; a model's usage and config as last
+// given; other chunks kept as they are, up to maxChunks. It is used by one
+// goroutine.
 type collector struct {
 	text  *flowtrace.Stream
 	msg   *schema.Message // without its content, which is in text
 	usage *model.TokenUsage
 	cfg   *model.Config
 	texts bool
+	keys  map[string]any // map chunks, merged
 	other []any
 	n     int
 }
@@ -32,6 +35,20 @@ func (c *collector) add(chunk any) {
 	if s, ok := chunk.(string); ok {
 		c.text.Chunk(s)
 		c.texts = true
+		return
+	}
+	if m, ok := chunk.(map[string]any); ok {
+		if c.keys == nil {
+			c.keys = make(map[string]any, len(m))
+		}
+		for k, v := range m {
+			prev, ok1 := c.keys[k].(string)
+			next, ok2 := v.(string)
+			if ok1 && ok2 {
+				v = prev + next
+			}
+			c.keys[k] = v
+		}
 		return
 	}
 	o := model.ConvCallbackOutput(chunk)
@@ -81,6 +98,8 @@ func (c *collector) value() any {
 		return value(c.message())
 	case c.texts:
 		return c.text.Text()
+	case c.keys != nil:
+		return value(c.keys)
 	case c.n == 1 && len(c.other) == 1:
 		return c.other[0]
 	case c.n > len(c.other):
