@@ -9,6 +9,7 @@ import (
 
 	"github.com/cloudwego/eino/callbacks"
 	"github.com/cloudwego/eino/components"
+	"github.com/cloudwego/eino/components/embedding"
 	"github.com/cloudwego/eino/components/model"
 	"github.com/cloudwego/eino/compose"
 	"github.com/cloudwego/eino/schema"
@@ -203,5 +204,46 @@ func TestUnsampled(t *testing.T) {
 		require.NoError(t, err)
 	}
 	assert.Zero(t, mem.Len())
+	assert.Empty(t, reported.all())
+}
+
+// fakeEmbedder runs its own callbacks, with its model and usage.
+type fakeEmbedder struct{}
+
+func (fakeEmbedder) IsCallbacksEnabled() bool { return true }
+
+func (fakeEmbedder) EmbedStrings(ctx context.Context, texts []string, _ ...embedding.Option) ([][]float64, error) {
+	ctx = callbacks.EnsureRunInfo(ctx, "FakeEmbedder", components.ComponentOfEmbedding)
+	cfg := &embedding.Config{Model: "fake-embed"}
+	ctx = callbacks.OnStart(ctx, &embedding.CallbackInput{Texts: texts, Config: cfg})
+	out := make([][]float64, len(texts))
+	for i, s := range texts {
+		out[i] = []float64{float64(len(s)), 1}
+	}
+	callbacks.OnEnd(ctx, &embedding.CallbackOutput{Embeddings: out, Config: cfg,
+		TokenUsage: &embedding.TokenUsage{PromptTokens: 3 * len(texts), TotalTokens: 3 * len(texts)}})
+	return out, nil
+}
+
+func TestEmbedding(t *testing.T) {
+	svc, mem, reported := newService(t)
+	r, err := compose.NewChain[[]string, [][]float64]().
+		AppendEmbedding(fakeEmbedder{}, compose.WithNodeName("embed")).
+		Compile(context.Background())
+	require.NoError(t, err)
+	sc := scenario{name: "embed", do: func(ctx context.Context, h callbacks.Handler) (string, error) {
+		_, err := r.Invoke(ctx, []string{"a", "bb"}, compose.WithCallbacks(h))
+		return "", err
+	}}
+	run, err := runOnce(t, svc, mem, fteino.NewHandler(svc), sc, "embed")
+	require.NoError(t, err)
+	// An unnamed graph is named by its kind.
+	assert.Equal(t, "embed ok\n  Chain (chain) ok\n    embed (embedding) ok model=fake-embed tokens=6/0\n", tree(run))
+	c := named(run, "embed")
+	require.Len(t, c, 1)
+	assert.Equal(t, map[string]any{"texts": []any{"a", "bb"}}, c[0].Inputs)
+	assert.Equal(t, map[string]any{"embeddings": int64(2)}, c[0].Outputs)
+	require.Len(t, c[0].ModelCalls, 1)
+	assert.Equal(t, flowtrace.Usage{InputTokens: 6, TotalTokens: 6}, c[0].ModelCalls[0].Call.Usage)
 	assert.Empty(t, reported.all())
 }
