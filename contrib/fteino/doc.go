@@ -12,8 +12,11 @@
 //
 // The handler keeps no state of its own: every component it starts lives in
 // the ctx eino hands back to its end callback, and the run lives in the ctx
-// the caller passed. One handler serves any number of concurrent runs; it
-// can also be installed once with callbacks.AppendGlobalHandlers.
+// the caller passed. One handler serves any number of concurrent runs. It
+// can also be installed once with callbacks.AppendGlobalHandlers when every
+// eino call runs inside a flowtrace run: a callback outside one records
+// nothing and is reported to the service's error handler as
+// flowtrace.ErrNoRun. In an unsampled run it records and reports nothing.
 //
 // # What is recorded
 //

@@ -38,7 +38,7 @@ func (e *errs) add(err error) {
 
 func (e *errs) all() []error { e.mu.Lock(); defer e.mu.Unlock(); return slices.Clone(e.list) }
 
-func newService(t *testing.T, opts ...flowtrace.Option) (*flowtrace.TraceService, *memory.Exporter, *errs) {
+func newService(t testing.TB, opts ...flowtrace.Option) (*flowtrace.TraceService, *memory.Exporter, *errs) {
 	t.Helper()
 	mem := memory.New()
 	reported := &errs{ch: make(chan error, 100)}
@@ -120,7 +120,7 @@ func qaChain(t *testing.T, m interface {
 	return r
 }
 
-func newAgent(t *testing.T) *react.Agent {
+func newAgent(t testing.TB) *react.Agent {
 	t.Helper()
 	a, err := react.NewAgent(context.Background(), &react.AgentConfig{
 		ToolCallingModel: fakeModel{},
