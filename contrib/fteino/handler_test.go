@@ -87,6 +87,12 @@ func scenarios(t *testing.T) []scenario {
 		// Without callbacks of its own, a model's name is unknown to eino.
 		tree: qaTree("qa-plain-model ok", "ok|ok tokens=10/2") + rest,
 	}, {
+		name: "qa-plain-model-stream",
+		do: func(ctx context.Context, h callbacks.Handler) (string, error) {
+			return readAll(qaPlain.Stream(ctx, "why", compose.WithCallbacks(h)))
+		},
+		tree: qaTree("qa-plain-model-stream ok", "ok|ok tokens=10/2") + rest,
+	}, {
 		name: "qa-model-error",
 		do: func(ctx context.Context, h callbacks.Handler) (string, error) {
 			return qa.Invoke(ctx, "boom", compose.WithCallbacks(h))
