@@ -25,12 +25,13 @@ var kindNames = [...]string{"StartComponent", "AddLog", "SetOutputs", "EndCompon
 
 // ComponentInfo describes a component to TraceComponent. ID is generated
 // when empty; an engine that knows its own call IDs can give them, and find
-// the component again with ComponentByID. Type is free, the Type constants
-// being the kinds backends render. Inputs and Metadata are snapshotted when
-// TraceComponent is called, so the caller may reuse them at once. Start is
-// when the component started, for an engine that learns of a step after
-// the fact; zero means now. The zero value is an unnamed component
-// starting now.
+// the component again with ComponentByID. An ID already used by an open
+// component of the run is replaced by a generated one and reported as
+// ErrDuplicateComponent. Type is free, the Type constants being the kinds
+// backends render. Inputs and Metadata are snapshotted when TraceComponent
+// is called, so the caller may reuse them at once. Start is when the
+// component started, for an engine that learns of a step after the fact;
+// zero means now. The zero value is an unnamed component starting now.
 type ComponentInfo struct {
 	ID, Name, Type   string
 	Inputs, Metadata map[string]any
@@ -136,6 +137,13 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 		rs.late(nil)
 		return cctx, nil
 	}
+	var dup error
+	if info.ID != "" && rs.isOpen(info.ID) {
+		// Two open components with one ID could not be told apart by
+		// exporters (nor by ComponentByID): the second gets an ID of its own.
+		c.info.ComponentID = hex.EncodeToString(spanID[:])
+		dup = fmt.Errorf("TraceComponent %q in run %s: ID %q: %w; it was given ID %s", info.Name, rs.info.RunID, info.ID, ErrDuplicateComponent, c.info.ComponentID)
+	}
 	c.prev, c.next = rs.open.prev, &rs.open
 	rs.open.prev.next = c
 	rs.open.prev = c
@@ -146,6 +154,9 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 	c.gate.Leave()
 	parent.leave()
 	rs.pr.Report(report) // the error handler runs outside every scope
+	if dup != nil {
+		s.onError(dup)
+	}
 	return cctx, c
 }
 
@@ -154,6 +165,17 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 func (c *Component) skip() {
 	c.skipped = true
 	c.gate.Close()
+}
+
+// isOpen reports whether a component with this ID is open in the run. The
+// caller holds rs.mu.
+func (rs *runState) isOpen(id string) bool {
+	for c := rs.open.next; c != &rs.open; c = c.next {
+		if c.info.ComponentID == id {
+			return true
+		}
+	}
+	return false
 }
 
 func newSpanID() [8]byte {

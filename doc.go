@@ -22,6 +22,31 @@
 // before the call returns: the caller may reuse its maps at once. Secrets
 // under well-known keys are masked in the snapshot, and sizes are bounded.
 //
+// # What exporters receive
+//
+// Each call of the recording API becomes one record for every exporter,
+// handed to the RunExporter that exporter's StartRun returned for the run
+// (or, when a queue overflows, dropped and counted; see Delivery):
+//
+//	caller passes                        exporter receives
+//	StartTracers(ctx, RunInfo)           Exporter.StartRun(ctx, RunStart)
+//	TraceComponent(ctx, ComponentInfo)   RunExporter.StartComponent(ctx, ComponentStart)
+//	AddLog(ctx, Log)                     RunExporter.AddLog(ctx, LogEntry)
+//	SetOutputs(ctx, map[string]any)      RunExporter.SetOutputs(ctx, Outputs)
+//	Component.End(err)                   RunExporter.EndComponent(ctx, ComponentEnd)
+//	EndTracers(ctx, outputs, err)        RunExporter.EndRun(ctx, RunEnd), the run's last call
+//	Shutdown(ctx)                        Exporter.Shutdown(ctx), after the exporter's last run
+//
+// The library adds what the caller does not pass: the run and component
+// IDs when they were left empty, the parents (the run and component the
+// ctx carries), the trace and span IDs, and the time of the call. Values
+// (Metadata, Inputs, Message, outputs) arrive as snapshots, errors as
+// recorded errors (see ComponentEnd). A component still open when its run
+// ends reaches exporters as an EndComponent with ErrComponentNotEnded,
+// before EndRun. In the other direction, nothing an exporter returns
+// reaches the caller except through RunSummary, Stats and the error
+// handler.
+//
 // # Delivery
 //
 // The caller's goroutine only snapshots, builds an immutable event and
@@ -46,5 +71,7 @@
 // Exporters live in their own packages: exporter/memory records runs for
 // tests, exporter/jsonl writes one JSON object per event, exporter/console
 // prints each run as a tree when it ends. Writing one means implementing
-// Exporter and RunExporter; see their contracts.
+// Exporter and RunExporter (see their contracts); exporter/exportertest
+// checks an implementation against them, as testing/slogtest does for slog
+// handlers.
 package flowtrace

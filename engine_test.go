@@ -154,31 +154,38 @@ func (r inputsRun) SetInputs(_ context.Context, in flowtrace.Inputs) error {
 
 func TestSetInputs(t *testing.T) {
 	ie := &inputsExporter{Exporter: memory.New()}
-	svc, rec, _ := newService(t, flowtrace.WithExporter(ie))
+	plain := &logOnly{Exporter: memory.New()}
+	svc, rec, _ := newService(t, flowtrace.WithExporter(ie), flowtrace.WithExporter(plain))
 	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{Inputs: map[string]any{"question": "q"}, Tags: []string{" prod ", "", "beta", strings.Repeat("é", 200)}})
 	require.NoError(t, err)
-	cctx, c := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "stream"})
+	cctx, c := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "stream", Inputs: map[string]any{"model": "m"}})
 	in := map[string]any{"chunk": "hello", "api_key": "sk-123456789"}
 	svc.SetInputs(cctx, in)
 	in["chunk"] = "changed after the call"
+	svc.SetInputs(ctx, map[string]any{"late": true})
 	c.End(nil)
 	_, err = svc.EndTracers(within(t, ctx), nil, nil)
 	require.NoError(t, err)
 
 	run, _ := rec.Run(runID(t, ctx))
 	assert.Equal(t, map[string]any{"question": "q"}, run.Info.Inputs)
+	assert.Equal(t, map[string]any{"question": "q", "late": true}, run.Inputs, "run inputs merged")
 	require.Len(t, run.Info.Tags, 3)
 	assert.Equal(t, []string{"prod", "beta"}, run.Info.Tags[:2], "tags trimmed, empty ones dropped")
 	assert.LessOrEqual(t, len(run.Info.Tags[2]), flowtrace.MaxTagLen)
 	assert.True(t, strings.HasPrefix(strings.Repeat("é", 200), run.Info.Tags[2]), "a long tag is cut between characters")
-	logs := component(t, run, "stream").Logs
+	assert.Equal(t, map[string]any{"model": "m", "chunk": "hello", "api_key": flowtrace.Masked}, component(t, run, "stream").Inputs,
+		"inputs merged with the start's, snapshotted and masked")
+
+	prun, _ := plain.Run(runID(t, ctx))
+	logs := component(t, prun, "stream").Logs
 	require.Len(t, logs, 1, "an exporter without InputsExporter gets inputs as a log")
 	assert.Equal(t, "inputs", logs[0].Name)
 	assert.Equal(t, map[string]any{"chunk": "hello", "api_key": flowtrace.Masked}, logs[0].Message)
 
 	ie.mu.Lock()
 	defer ie.mu.Unlock()
-	require.Len(t, ie.inputs, 1)
+	require.Len(t, ie.inputs, 2)
 	assert.Equal(t, "hello", ie.inputs[0].Values["chunk"], "an InputsExporter gets the snapshot")
 }
 

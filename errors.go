@@ -45,6 +45,10 @@ var (
 	// exporter call on the same run: the run's end is queued, and the
 	// exporter receives it after its current call returns.
 	ErrInDelivery = pipeline.ErrInDelivery
+	// ErrDuplicateComponent reports a ComponentInfo.ID already used by an
+	// open component of the same run; the new component got an ID of its
+	// own.
+	ErrDuplicateComponent = errors.New("flowtrace: component ID already open in the run")
 	// ErrInvalidOption reports an invalid option given to NewTraceService.
 	ErrInvalidOption = errors.New("flowtrace: invalid option")
 )

@@ -11,7 +11,8 @@ import (
 //
 // Implementations must be safe for concurrent use: StartRun is called from
 // the delivery workers of the TraceService, possibly concurrently with
-// Shutdown and with calls on RunExporters it returned.
+// Shutdown and with calls on RunExporters it returned. Package
+// exporter/exportertest checks an implementation against this contract.
 type Exporter interface {
 	// Name identifies the exporter in RunSummary, Stats and errors. Names must
 	// be unique within one TraceService.
@@ -24,9 +25,10 @@ type Exporter interface {
 	// for it are counted as failed.
 	StartRun(ctx context.Context, run RunStart) (RunExporter, error)
 
-	// Shutdown flushes and releases the exporter. It is called once, after
-	// the last run that used the exporter has ended, and should return by
-	// ctx's deadline.
+	// Shutdown flushes and releases the exporter. A TraceService calls it
+	// once, after the last run that used the exporter has ended, and it
+	// should return by ctx's deadline. It must be idempotent: the
+	// exporter's owner may call it again, and a second call returns nil.
 	Shutdown(ctx context.Context) error
 }
 
@@ -88,6 +90,9 @@ type RunStart struct {
 	// (or run) whose ctx started a nested run, or the remote caller's
 	// span. It is zero for a top-level run.
 	ParentSpanID [8]byte
+	// ParentRemote reports whether ParentSpanID is a remote caller's span,
+	// in another process, rather than a span of this service's runs.
+	ParentRemote bool
 	Time         time.Time
 }
 

@@ -172,8 +172,9 @@ func WithExportTimeout(d time.Duration) Option {
 	}
 }
 
-// WithRedactKeys adds keys to the masked ones: a map key or field name whose
-// lower-cased form contains one of them has its value replaced by "*****".
+// WithRedactKeys adds keys to the masked ones: a map key or field name that
+// contains one of them, ignoring the case of ASCII letters and the
+// separators "_" and "-", has its value replaced by "*****".
 func WithRedactKeys(keys ...string) Option {
 	return func(c *config) {
 		for _, k := range keys {

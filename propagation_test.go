@@ -209,6 +209,32 @@ func TestSamplers(t *testing.T) {
 	})
 }
 
+func TestRatioSampleHoldsForEveryKindOfRunID(t *testing.T) {
+	svc, _, _ := newService(t, flowtrace.WithSampler(flowtrace.RatioSample(0.5)))
+	for name, gen := range map[string]func(int) string{
+		"v1 (time and MAC)": func(int) string { u, _ := uuid.NewUUID(); return u.String() },
+		"v4 (random)":       func(int) string { return uuid.NewString() },
+		"v7 (time, random)": func(int) string { u, _ := uuid.NewV7(); return u.String() },
+		"v5 (name hash)":    func(i int) string { return uuid.NewSHA1(uuid.NameSpaceURL, []byte{byte(i), byte(i >> 8)}).String() },
+		"sequential":        func(i int) string { return "order-" + string(rune('a'+i%26)) + uuid.NewString()[:4] },
+	} {
+		t.Run(name, func(t *testing.T) {
+			const n = 2000
+			kept := 0
+			for i := range n {
+				ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{RunID: gen(i)})
+				require.NoError(t, err)
+				if rc, _ := flowtrace.RunFromContext(ctx); rc.Sampled() {
+					kept++
+				}
+				_, err = svc.EndTracers(within(t, ctx), nil, nil)
+				require.NoError(t, err)
+			}
+			assert.InDelta(t, 0.5, float64(kept)/n, 0.07, "kept %d of %d", kept, n)
+		})
+	}
+}
+
 func TestNilUUIDRunIDStillYieldsATraceID(t *testing.T) {
 	svc, _, _ := newService(t)
 	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{RunID: uuid.Nil.String()})

@@ -194,6 +194,7 @@ func (s *TraceService) StartTracers(ctx context.Context, info RunInfo) (context.
 		rs.info.ParentRunID = rp.RunID
 		rs.info.TraceID = rp.TraceID
 		rs.info.ParentSpanID = rp.SpanID
+		rs.info.ParentRemote = true
 		rs.inherit(rp.SessionID, rp.UserID)
 		rs.sampled = rp.Sampled
 	} else {
@@ -231,11 +232,13 @@ func (rs *runState) inherit(sessionID, userID string) {
 	}
 }
 
-// traceIDFor derives a trace ID from a run ID: the UUID's bytes when the
-// run ID is a UUID (other than the nil UUID, which is no valid trace ID),
-// otherwise the first 16 bytes of its SHA-256.
+// traceIDFor derives a trace ID from a run ID: the UUID's own bytes when
+// the run ID is a UUID of version 4 or 7, whose low bits are random as W3C
+// expects of a trace ID (and as RatioSample needs); otherwise — other
+// UUID versions, whose low bits are a host's MAC address or a hash of a
+// name, and any other string — the first 16 bytes of its SHA-256.
 func traceIDFor(runID string) [16]byte {
-	if u, err := uuid.Parse(runID); err == nil && u != (uuid.UUID{}) {
+	if u, err := uuid.Parse(runID); err == nil && (u.Version() == 4 || u.Version() == 7) {
 		return u
 	}
 	sum := sha256.Sum256([]byte(runID))

@@ -539,3 +539,24 @@ func TestErrorsAreRecordedAtCallTime(t *testing.T) {
 	assert.Contains(t, run.Err.Error(), "!panic in Error")
 	assert.ErrorIs(t, run.Err, panickyError{})
 }
+
+func TestDuplicateOpenComponentIDsAreKeptApart(t *testing.T) {
+	svc, rec, log := newService(t)
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+	require.NoError(t, err)
+	_, first := svc.TraceComponent(ctx, flowtrace.ComponentInfo{ID: "node-1", Name: "first"})
+	c2ctx, second := svc.TraceComponent(ctx, flowtrace.ComponentInfo{ID: "node-1", Name: "second"})
+	cc, _ := flowtrace.ComponentFromContext(c2ctx)
+	assert.NotEqual(t, "node-1", cc.ID(), "the second open node-1 gets an ID of its own")
+	first.End(nil)
+	_, third := svc.TraceComponent(ctx, flowtrace.ComponentInfo{ID: "node-1", Name: "third"})
+	second.End(errors.New("second failed"))
+	third.End(nil)
+	_, err = svc.EndTracers(within(t, ctx), nil, nil)
+	require.NoError(t, err)
+	assert.Equal(t, 1, log.count(flowtrace.ErrDuplicateComponent))
+	run, _ := rec.Run(runID(t, ctx))
+	require.Len(t, run.Components, 3, "memory refuses duplicate IDs: all three arrived")
+	assert.Equal(t, "node-1", component(t, run, "third").Info.ComponentID, "an ID may be reused once its component ended")
+	assert.EqualError(t, component(t, run, "second").Err, "second failed")
+}

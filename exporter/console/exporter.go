@@ -53,7 +53,7 @@ func (e *Exporter) Shutdown(context.Context) error {
 
 // write hands p to the writer in one Write call.
 func (e *Exporter) write(p []byte) error {
-	if err := e.out.Write(p); err != nil {
+	if _, err := e.out.Write(p); err != nil {
 		return fmt.Errorf("console: write: %w", err)
 	}
 	return nil

@@ -481,3 +481,18 @@ func TestNilWriterIsStdout(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, strings.Repeat("▶ x  run r  ok\n", 2), string(out), "New(nil) and the zero Exporter print to os.Stdout")
 }
+
+func TestModelCallsOnTheComponentLine(t *testing.T) {
+	var buf bytes.Buffer
+	svc, err := flowtrace.NewTraceService(flowtrace.WithExporter(console.New(&buf)))
+	require.NoError(t, err)
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{RunName: "chat"})
+	require.NoError(t, err)
+	lctx, llm := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "gpt", Type: flowtrace.TypeLLM})
+	svc.RecordModelCall(lctx, flowtrace.ModelCall{Model: "gpt-4o", Usage: flowtrace.Usage{InputTokens: 12, OutputTokens: 3}, Cost: 0.0002, TimeToFirstChunk: 120 * time.Millisecond})
+	llm.End(nil)
+	_, err = svc.EndTracers(ctx, nil, nil)
+	require.NoError(t, err)
+	require.NoError(t, svc.Shutdown(context.Background()))
+	assert.Regexp(t, `gpt \(llm\) \S+ ok  gpt-4o 12→3 tok \$0\.0002 ttft 120ms\n`, buf.String())
+}

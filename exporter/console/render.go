@@ -2,6 +2,7 @@ package console
 
 import (
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"strconv"
@@ -138,7 +139,28 @@ func component(b *strings.Builder, c *node) {
 	}
 	b.WriteByte(' ')
 	b.WriteString(status(ended, c.err))
+	for _, mc := range c.models {
+		models(b, &mc.Call)
+	}
 	b.WriteByte('\n')
+}
+
+// models writes a model call's model, tokens, cost and time to first chunk
+// on its component's line: "  gpt-4o 12→3 tok $0.0002 ttft 120ms".
+func models(b *strings.Builder, c *flowtrace.ModelCall) {
+	if c.Model != "" {
+		b.WriteString("  ")
+		b.WriteString(text(c.Model, ""))
+	}
+	if u := c.Usage; u.InputTokens != 0 || u.OutputTokens != 0 {
+		fmt.Fprintf(b, " %d→%d tok", u.InputTokens, u.OutputTokens)
+	}
+	if c.Cost != 0 {
+		fmt.Fprintf(b, " $%.4g", c.Cost)
+	}
+	if c.TimeToFirstChunk > 0 {
+		fmt.Fprintf(b, " ttft %v", c.TimeToFirstChunk.Round(time.Millisecond))
+	}
 }
 
 // status is "ok", "error: <message>" or "not ended".

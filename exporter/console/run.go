@@ -29,6 +29,7 @@ type node struct {
 	items   []item // logs and child components, in arrival order
 	logs    int    // logs received, shown or not
 	outputs map[string]any
+	models  []flowtrace.ModelCallRecord
 	ended   bool
 	err     error
 	end     time.Time
@@ -98,6 +99,17 @@ func (x *runExporter) SetOutputs(_ context.Context, o flowtrace.Outputs) error {
 	}
 	n := x.scope(o.ComponentID)
 	n.outputs = merge(n.outputs, o.Values)
+	return nil
+}
+
+// RecordModelCall keeps a model call, shown on its component's line
+// (flowtrace.ModelCallExporter).
+func (x *runExporter) RecordModelCall(_ context.Context, mc flowtrace.ModelCallRecord) error {
+	if err := x.closed(); err != nil {
+		return err
+	}
+	n := x.scope(mc.ComponentID)
+	n.models = append(n.models, mc)
 	return nil
 }
 

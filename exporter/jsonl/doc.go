@@ -26,21 +26,37 @@
 //	                     log
 //	type                 component_start, string     empty
 //	                     log
-//	inputs               component_start  object     nil or empty
+//	inputs               run_start,       object     nil or empty
+//	                     component_start
 //	metadata             run_start,       object     nil or empty
 //	                     component_start
+//	tags                 run_start        array      none
 //	span_id              run_start,       string     never
 //	                     component_start
 //	parent_span_id       run_start,       string     zero (top-level run)
 //	                     component_start
 //	message              log              any        never (null if nil)
-//	values               outputs          object     never ({} if empty)
+//	values               outputs, inputs  object     never ({} if empty)
 //	outputs              run_end          object     nil or empty
 //	error                component_end,   string     no error
 //	                     run_end
+//	model                model_call       string     empty
+//	provider             model_call       string     empty
+//	parameters           model_call       object     nil or empty
+//	input_messages       model_call       array      none
+//	output_messages      model_call       array      none
+//	usage                model_call       object     all counts zero
+//	cost                 model_call       number     zero (unknown)
+//	finish_reasons       model_call       array      none
+//	time_to_first_chunk_ms model_call     number     zero
 //
 // event is one of "run_start", "component_start", "log", "outputs",
-// "component_end", "run_end". time is when the event happened, in UTC, RFC
+// "inputs" (set after a start), "model_call", "component_end", "run_end".
+// A message of input_messages and output_messages is an object with role
+// and content, and name, tool_call_id and tool_calls ({id, name,
+// arguments}) when set; usage has input_tokens, output_tokens,
+// total_tokens, cache_read_tokens, cache_write_tokens and
+// reasoning_tokens. time is when the event happened, in UTC, RFC
 // 3339 with exactly nine fractional digits:
 // "2026-11-24T10:00:00.123456789Z". trace_id is 32 and span_id and parent_span_id
 // 16 lowercase hexadecimal digits. error is the error's Error() text.

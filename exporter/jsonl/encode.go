@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/flowtrace/flowtrace"
 )
 
 // timeLayout is RFC 3339 with exactly nine fractional digits; times are
@@ -99,6 +101,45 @@ func (b *buffer) spanID(k string, id [8]byte) {
 	if id != ([8]byte{}) {
 		b.hex(k, id[:])
 	}
+}
+
+// messages writes chat messages as an array of objects, omitted when
+// there are none.
+func (b *buffer) messages(k string, ms []flowtrace.Message) {
+	if len(ms) == 0 {
+		return
+	}
+	b.key(k)
+	b.WriteByte('[')
+	for i, m := range ms {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`{"role":`)
+		b.quote(m.Role)
+		b.WriteString(`,"content":`)
+		b.quote(m.Content)
+		b.str("name", m.Name)
+		b.str("tool_call_id", m.ToolCallID)
+		if len(m.ToolCalls) > 0 {
+			b.WriteString(`,"tool_calls":[`)
+			for j, tc := range m.ToolCalls {
+				if j > 0 {
+					b.WriteByte(',')
+				}
+				b.WriteString(`{"id":`)
+				b.quote(tc.ID)
+				b.WriteString(`,"name":`)
+				b.quote(tc.Name)
+				b.WriteString(`,"arguments":`)
+				b.quote(tc.Arguments)
+				b.WriteByte('}')
+			}
+			b.WriteByte(']')
+		}
+		b.WriteByte('}')
+	}
+	b.WriteByte(']')
 }
 
 // object writes a map field; with omitEmpty, a map without keys is omitted,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strconv"
 
 	"github.com/flowtrace/flowtrace"
 	"github.com/flowtrace/flowtrace/internal/serialwriter"
@@ -42,7 +43,12 @@ func (e *Exporter) StartRun(_ context.Context, r flowtrace.RunStart) (flowtrace.
 	b.str("user_id", r.UserID)
 	b.str("session_id", r.SessionID)
 	b.hex("trace_id", r.TraceID[:])
+	b.object("inputs", r.Inputs, true)
 	b.object("metadata", r.Metadata, true)
+	if len(r.Tags) > 0 {
+		b.key("tags")
+		b.encode(r.Tags)
+	}
 	b.hex("span_id", r.SpanID[:])
 	b.spanID("parent_span_id", r.ParentSpanID)
 	if err := e.write(b); err != nil {
@@ -65,7 +71,7 @@ func (e *Exporter) Shutdown(context.Context) error {
 func (e *Exporter) write(b *buffer) error {
 	defer b.free()
 	line := b.end()
-	if err := e.out.Write(line); err != nil {
+	if _, err := e.out.Write(line); err != nil {
 		return fmt.Errorf("jsonl: write: %w", err)
 	}
 	return nil
@@ -111,5 +117,54 @@ func (x *runExporter) EndRun(_ context.Context, r flowtrace.RunEnd) error {
 	b := begin("run_end", r.Time, r.RunID, "")
 	b.object("outputs", r.Outputs, true)
 	b.err("error", r.Err)
+	return x.e.write(b)
+}
+
+var (
+	_ flowtrace.InputsExporter    = (*runExporter)(nil)
+	_ flowtrace.ModelCallExporter = (*runExporter)(nil)
+)
+
+// SetInputs writes an inputs line: inputs set after their scope started.
+func (x *runExporter) SetInputs(_ context.Context, in flowtrace.Inputs) error {
+	b := begin("inputs", in.Time, in.RunID, in.ComponentID)
+	b.object("values", in.Values, false)
+	return x.e.write(b)
+}
+
+// RecordModelCall writes a model_call line.
+func (x *runExporter) RecordModelCall(_ context.Context, mc flowtrace.ModelCallRecord) error {
+	b := begin("model_call", mc.Time, mc.RunID, mc.ComponentID)
+	c := &mc.Call
+	b.str("model", c.Model)
+	b.str("provider", c.Provider)
+	b.object("parameters", c.Parameters, true)
+	b.messages("input_messages", c.Input)
+	b.messages("output_messages", c.Output)
+	u := c.Usage
+	if u != (flowtrace.Usage{}) {
+		b.key("usage")
+		b.WriteString(`{"input_tokens":`)
+		b.Write(strconv.AppendInt(b.AvailableBuffer(), u.InputTokens, 10))
+		for _, f := range []struct {
+			k string
+			v int64
+		}{{"output_tokens", u.OutputTokens}, {"total_tokens", u.TotalTokens}, {"cache_read_tokens", u.CacheReadTokens},
+			{"cache_write_tokens", u.CacheWriteTokens}, {"reasoning_tokens", u.ReasoningTokens}} {
+			b.WriteString(`,"` + f.k + `":`)
+			b.Write(strconv.AppendInt(b.AvailableBuffer(), f.v, 10))
+		}
+		b.WriteByte('}')
+	}
+	if c.Cost != 0 {
+		b.value("cost", c.Cost)
+	}
+	if len(c.FinishReasons) > 0 {
+		b.key("finish_reasons")
+		b.encode(c.FinishReasons)
+	}
+	if c.TimeToFirstChunk > 0 {
+		b.value("time_to_first_chunk_ms", c.TimeToFirstChunk.Seconds()*1000)
+	}
 	return x.e.write(b)
 }

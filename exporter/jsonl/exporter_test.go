@@ -525,7 +525,8 @@ func BenchmarkAddLog(b *testing.B) {
 func TestFieldOrderIsTheDocumented(t *testing.T) {
 	order := []string{"event", "time", "run_id", "component_id", "parent_run_id", "parent_component_id",
 		"run_name", "project_name", "user_id", "session_id", "trace_id", "parent_id", "name", "type",
-		"inputs", "metadata", "span_id", "parent_span_id", "message", "values", "outputs", "error"}
+		"inputs", "metadata", "tags", "span_id", "parent_span_id", "message", "values", "outputs", "error",
+		"model", "provider", "parameters", "input_messages", "output_messages", "usage", "cost", "finish_reasons", "time_to_first_chunk_ms"}
 	rank := make(map[string]int, len(order))
 	for i, f := range order {
 		rank[f] = i
@@ -535,15 +536,26 @@ func TestFieldOrderIsTheDocumented(t *testing.T) {
 	ctx := context.Background()
 	now := time.Now()
 	re, err := e.StartRun(ctx, flowtrace.RunStart{RunID: "r", ParentRunID: "p", ParentComponentID: "pc", RunName: "n",
-		ProjectName: "pr", UserID: "u", SessionID: "s", Metadata: map[string]any{"m": 1}, Time: now})
+		ProjectName: "pr", UserID: "u", SessionID: "s", Inputs: map[string]any{"i": 1}, Metadata: map[string]any{"m": 1}, Tags: []string{"t"}, Time: now})
 	require.NoError(t, err)
 	require.NoError(t, re.StartComponent(ctx, flowtrace.ComponentStart{RunID: "r", ComponentID: "c", ParentID: "p", Name: "n",
 		Type: "t", Inputs: map[string]any{"i": 1}, Metadata: map[string]any{"m": 1}, Time: now}))
 	require.NoError(t, re.AddLog(ctx, flowtrace.LogEntry{RunID: "r", ComponentID: "c", Name: "n", Message: "m", Type: "t", Time: now}))
+	require.NoError(t, re.(flowtrace.InputsExporter).SetInputs(ctx, flowtrace.Inputs{RunID: "r", ComponentID: "c", Values: map[string]any{"i": 2}, Time: now}))
+	require.NoError(t, re.(flowtrace.ModelCallExporter).RecordModelCall(ctx, flowtrace.ModelCallRecord{RunID: "r", ComponentID: "c", Time: now, Call: flowtrace.ModelCall{
+		Model: "m", Provider: "p", Parameters: map[string]any{"t": 0.5},
+		Input:  []flowtrace.Message{{Role: "user", Content: "<q>"}},
+		Output: []flowtrace.Message{{Role: "assistant", ToolCalls: []flowtrace.ToolCall{{ID: "1", Name: "f", Arguments: "{}"}}}},
+		Usage:  flowtrace.Usage{InputTokens: 1, OutputTokens: 2}, Cost: 0.5, FinishReasons: []string{"stop"}, TimeToFirstChunk: time.Millisecond,
+	}}))
 	require.NoError(t, re.SetOutputs(ctx, flowtrace.Outputs{RunID: "r", ComponentID: "c", Values: map[string]any{"v": 1}, Time: now}))
 	require.NoError(t, re.EndComponent(ctx, flowtrace.ComponentEnd{RunID: "r", ComponentID: "c", Err: errors.New("e"), Time: now}))
 	require.NoError(t, re.EndRun(ctx, flowtrace.RunEnd{RunID: "r", Outputs: map[string]any{"o": 1}, Err: errors.New("e"), Time: now}))
-	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	require.Contains(t, lines[4], `"usage":{"input_tokens":1,"output_tokens":2,"total_tokens":0`)
+	require.Contains(t, lines[4], `"input_messages":[{"role":"user","content":"<q>"}]`)
+	for _, line := range lines {
+		require.True(t, json.Valid([]byte(line)), "valid JSON: %s", line)
 		d := json.NewDecoder(strings.NewReader(line))
 		_, err := d.Token() // {
 		require.NoError(t, err)

@@ -26,7 +26,7 @@
 // The exporter is a test oracle, so it refuses records that a correct
 // pipeline never delivers instead of dropping them silently: a record that
 // names a component whose start was never delivered (ErrUnknownComponent),
-// a second start of a component ID (ErrDuplicateComponent), a record for a
+// a second start of the ID of a component still open (ErrDuplicateComponent), a record for a
 // component after its end (ErrComponentEnded), any record after EndRun
 // (ErrRunEnded), a record carrying another run's ID (ErrWrongRun) and a
 // second StartRun with the same run ID (ErrDuplicateRun). The library
@@ -36,7 +36,9 @@
 // # Reading while runs are delivered
 //
 // Runs, Run and Len may be called at any time, concurrently with delivery:
-// each returns a deep copy (maps and slices copied recursively), so the
-// caller may modify what it gets. Records delivered after Shutdown are still
+// each returns a deep copy, so the caller may modify what it gets. The
+// copy covers the trees records hold (every map[string]any and []any, at
+// any depth); a value of another type, which only a record built by hand
+// can hold, is shared. Records delivered after Shutdown are still
 // recorded; the library, not the exporter, decides when delivery ends.
 package memory

@@ -9,8 +9,9 @@ var (
 	// ErrUnknownComponent reports a log, outputs or end for a component
 	// whose start was never delivered.
 	ErrUnknownComponent = errors.New("memory: unknown component")
-	// ErrDuplicateComponent reports a second StartComponent with a
-	// component ID the run already has.
+	// ErrDuplicateComponent reports a second StartComponent with the ID of
+	// a component of the run that is still open. (Once a component has
+	// ended, its ID may start another.)
 	ErrDuplicateComponent = errors.New("memory: component already started")
 	// ErrComponentEnded reports a log, outputs or end for a component that
 	// has already ended.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/flowtrace/flowtrace"
 	"github.com/flowtrace/flowtrace/exporter/memory"
+	"github.com/flowtrace/flowtrace/internal/values"
 )
 
 var t0 = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
@@ -75,7 +76,7 @@ func TestRecordsAWholeRun(t *testing.T) {
 	want := memory.Run{
 		Info: info,
 		Components: []memory.Component{
-			{Info: agent, Outputs: map[string]any{"text": "Paris", "tokens": int64(1)}, Ended: true, End: at(6)},
+			{Info: agent, Inputs: map[string]any{"q": "capital?"}, Outputs: map[string]any{"text": "Paris", "tokens": int64(1)}, Ended: true, End: at(6)},
 			{Info: tool, Logs: []flowtrace.LogEntry{toolLog}, Err: toolErr, Ended: true, End: at(5)},
 		},
 		Logs:    []flowtrace.LogEntry{runLog},
@@ -129,7 +130,6 @@ func TestRefusedRecords(t *testing.T) {
 		{"outputs for unknown component", func(re flowtrace.RunExporter) error { return re.SetOutputs(ctx, out("nope")) }, memory.ErrUnknownComponent},
 		{"end of unknown component", func(re flowtrace.RunExporter) error { return re.EndComponent(ctx, ce("nope")) }, memory.ErrUnknownComponent},
 		{"second start of a component", func(re flowtrace.RunExporter) error { return re.StartComponent(ctx, cs("open")) }, memory.ErrDuplicateComponent},
-		{"second start of an ended component", func(re flowtrace.RunExporter) error { return re.StartComponent(ctx, cs("ended")) }, memory.ErrDuplicateComponent},
 		{"log after component end", func(re flowtrace.RunExporter) error { return re.AddLog(ctx, log("ended")) }, memory.ErrComponentEnded},
 		{"outputs after component end", func(re flowtrace.RunExporter) error { return re.SetOutputs(ctx, out("ended")) }, memory.ErrComponentEnded},
 		{"second component end", func(re flowtrace.RunExporter) error { return re.EndComponent(ctx, ce("ended")) }, memory.ErrComponentEnded},
@@ -242,14 +242,13 @@ func TestReturnedRunsAreDeepCopies(t *testing.T) {
 	require.NoError(t, re.AddLog(ctx, flowtrace.LogEntry{RunID: "r", ComponentID: "c", Message: []any{map[string]any{"k": "v"}}}))
 	require.NoError(t, re.SetOutputs(ctx, flowtrace.Outputs{RunID: "r", ComponentID: "c", Values: map[string]any{"list": []any{int64(1)}}}))
 	require.NoError(t, re.AddLog(ctx, flowtrace.LogEntry{RunID: "r", Message: map[string]any{"m": "run"}}))
-	require.NoError(t, re.SetOutputs(ctx, flowtrace.Outputs{RunID: "r", Values: map[string]any{"typed": []string{"a"}, "nested": map[string][]int{"n": {1}}}}))
+	require.NoError(t, re.SetOutputs(ctx, flowtrace.Outputs{RunID: "r", Values: map[string]any{"nested": map[string]any{"n": []any{int64(1)}}}}))
 	want, _ := e.Run("r")
 
 	mutations := map[string]func(r *memory.Run){
 		"run metadata":        func(r *memory.Run) { r.Info.Metadata["tags"].([]any)[0] = "changed" },
 		"run outputs key":     func(r *memory.Run) { r.Outputs["new"] = 1 },
-		"typed slice":         func(r *memory.Run) { r.Outputs["typed"].([]string)[0] = "changed" },
-		"typed nested map":    func(r *memory.Run) { r.Outputs["nested"].(map[string][]int)["n"][0] = 9 },
+		"run outputs nested":  func(r *memory.Run) { r.Outputs["nested"].(map[string]any)["n"].([]any)[0] = 9 },
 		"run log message":     func(r *memory.Run) { r.Logs[0].Message.(map[string]any)["m"] = "changed" },
 		"run logs slice":      func(r *memory.Run) { r.Logs[0].Name = "changed" },
 		"component inputs":    func(r *memory.Run) { r.Components[0].Info.Inputs["q"].(map[string]any)["n"] = 2 },
@@ -273,42 +272,72 @@ func TestReturnedRunsAreDeepCopies(t *testing.T) {
 	}
 }
 
-func TestCopiesKeepTheShapeOfHandBuiltValues(t *testing.T) {
+func TestHandBuiltValuesOfOtherTypesAreShared(t *testing.T) {
 	ctx := context.Background()
 	cyclic := map[string]any{"name": "loop"}
 	cyclic["self"] = cyclic
-	selfSlice := make([]any, 2)
-	selfSlice[0] = selfSlice
-	shared := map[string]any{"x": int64(1)}
-	array := [2][]int{{1}, {2}}
+	typed := []string{"a"}
 
 	e := memory.New()
 	re := start(t, e, "r")
-	require.NoError(t, re.AddLog(ctx, flowtrace.LogEntry{RunID: "r", Message: map[string]any{
-		"cyclic": cyclic, "slice": selfSlice, "a": shared, "b": shared, "array": array,
-	}}))
+	require.NoError(t, re.AddLog(ctx, flowtrace.LogEntry{RunID: "r", Message: map[string]any{"cyclic": cyclic, "typed": typed}}))
 
-	run, _ := e.Run("r")
+	run, ok := e.Run("r") // returns: a value that contains itself is copied to a bounded depth
+	require.True(t, ok)
 	msg := run.Logs[0].Message.(map[string]any)
 	gotCyclic := msg["cyclic"].(map[string]any)
-	assert.Equal(t, "loop", gotCyclic["name"])
-	// Compare identities, never values: printing a cyclic value never ends.
-	assert.True(t, sameMap(gotCyclic, gotCyclic["self"].(map[string]any)), "a map that holds itself is copied as a map that holds itself")
-	assert.False(t, sameMap(cyclic, gotCyclic), "and it is a copy")
-	gotSlice := msg["slice"].([]any)
-	assert.True(t, &gotSlice[0] == &gotSlice[0].([]any)[0], "a slice that holds itself is copied as one")
-	assert.False(t, &gotSlice[0] == &selfSlice[0], "and it is a copy")
-	gotArray := msg["array"].([2][]int)
-	gotArray[0][0] = 9
-	assert.Equal(t, 1, array[0][0], "slices inside arrays are copied")
-	msg["a"].(map[string]any)["x"] = int64(2)
-	assert.Equal(t, int64(2), msg["b"].(map[string]any)["x"], "a map held twice is copied once, keeping the sharing")
-	assert.Equal(t, int64(1), shared["x"], "the original is untouched")
+	assert.Equal(t, "loop", gotCyclic["self"].(map[string]any)["name"])
+	assert.False(t, sameMap(cyclic, gotCyclic), "a map[string]any is copied")
+	msg["typed"].([]string)[0] = "b"
+	assert.Equal(t, "b", typed[0], "a []string, which no snapshot holds, is shared as the package documents")
 }
 
-// sameMap reports whether a and b are the same map.
-func sameMap(a, b map[string]any) bool {
-	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
+// TestRetainedRunIsIndependent delivers records, keeps the Run the exporter
+// returned and the records themselves, and checks that neither changes
+// when the other side does: the exporter's state, the caller's copy and the
+// records the library shares with other exporters are three separate trees.
+func TestRetainedRunIsIndependent(t *testing.T) {
+	ctx := context.Background()
+	meta := map[string]any{"tags": []any{"a", map[string]any{"k": "v"}}}
+	inputs := map[string]any{"q": map[string]any{"n": int64(1)}, "empty": map[string]any{}}
+	msg := []any{map[string]any{"k": "v"}, []any{int64(1)}}
+	outs := map[string]any{"list": []any{int64(1), map[string]any{"x": 1.5}}}
+	records := []any{meta, inputs, msg, outs}
+	recordsBefore := values.Clone(records)
+
+	e := memory.New()
+	re, err := e.StartRun(ctx, flowtrace.RunStart{RunID: "r", Metadata: meta})
+	require.NoError(t, err)
+	require.NoError(t, re.StartComponent(ctx, flowtrace.ComponentStart{RunID: "r", ComponentID: "c", Inputs: inputs}))
+	require.NoError(t, re.AddLog(ctx, flowtrace.LogEntry{RunID: "r", ComponentID: "c", Message: msg}))
+	require.NoError(t, re.SetOutputs(ctx, flowtrace.Outputs{RunID: "r", ComponentID: "c", Values: outs}))
+	require.NoError(t, re.SetOutputs(ctx, flowtrace.Outputs{RunID: "r", Values: outs}))
+
+	retained, ok := e.Run("r")
+	require.True(t, ok)
+	retainedBefore, _ := e.Run("r")
+
+	// Delivery goes on: the exporter merges into its own state.
+	require.NoError(t, re.SetOutputs(ctx, flowtrace.Outputs{RunID: "r", ComponentID: "c", Values: map[string]any{"later": true}}))
+	require.NoError(t, re.AddLog(ctx, flowtrace.LogEntry{RunID: "r", ComponentID: "c", Message: "later"}))
+	require.NoError(t, re.EndRun(ctx, flowtrace.RunEnd{RunID: "r", Outputs: map[string]any{"list": "replaced"}}))
+	assert.Equal(t, retainedBefore, retained, "a retained Run does not change as delivery goes on")
+	exporterBefore, _ := e.Run("r")
+
+	// The caller changes every tree it holds, at every depth.
+	retained.Info.Metadata["tags"].([]any)[1].(map[string]any)["k"] = "changed"
+	retained.Info.Metadata["new"] = 1
+	c := &retained.Components[0]
+	c.Info.Inputs["q"].(map[string]any)["n"] = int64(2)
+	c.Info.Inputs["empty"].(map[string]any)["new"] = 1
+	c.Logs[0].Message.([]any)[0].(map[string]any)["k"] = "changed"
+	c.Logs[0].Message.([]any)[1].([]any)[0] = "changed"
+	c.Outputs["list"].([]any)[1].(map[string]any)["x"] = "changed"
+	retained.Outputs["list"].([]any)[0] = "changed"
+
+	exporterAfter, _ := e.Run("r")
+	assert.Equal(t, exporterBefore, exporterAfter, "changing a retained Run leaves the exporter's copy alone")
+	assert.Equal(t, recordsBefore, records, "and the delivered records, which other exporters share, too")
 }
 
 func TestReadsDuringConcurrentDelivery(t *testing.T) {
@@ -382,4 +411,9 @@ func TestReadsDuringConcurrentDelivery(t *testing.T) {
 			assert.Equal(t, map[string]any{"last": logs - 1}, c.Outputs, "the last outputs win")
 		}
 	}
+}
+
+// sameMap reports whether a and b are the same map.
+func sameMap(a, b map[string]any) bool {
+	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
 }

@@ -115,7 +115,9 @@ func (x *runExporter) StartComponent(_ context.Context, c flowtrace.ComponentSta
 	if err := r.accepts(c.RunID); err != nil {
 		return err
 	}
-	if _, dup := r.comps[c.ComponentID]; dup {
+	if i, dup := r.comps[c.ComponentID]; dup && !r.data.Components[i].Ended {
+		// An ID may be used again once its component has ended (a node of
+		// an engine that runs twice); later records name the newest one.
 		return fmt.Errorf("%w: component %q of run %q", ErrDuplicateComponent, c.ComponentID, c.RunID)
 	}
 	if r.comps == nil {

@@ -2,7 +2,9 @@ package otelspans
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -25,6 +27,11 @@ type Exporter struct {
 	tracer trace.Tracer
 	tp     trace.TracerProvider
 	owned  *sdktrace.TracerProvider // built by NewOTLP, shut down by Shutdown
+	links  links
+	failed *reportingExporter // NewOTLP's span exporter, counting failures
+	// transport is NewOTLP's own, closed at Shutdown so that no idle
+	// connection outlives the exporter.
+	transport *http.Transport
 }
 
 var _ flowtrace.Exporter = (*Exporter)(nil)
@@ -51,7 +58,12 @@ func newExporter(tp trace.TracerProvider, cfg config) *Exporter {
 
 // Name returns the exporter's name: "otelspans" unless WithName says
 // otherwise.
-func (e *Exporter) Name() string { return e.cfg.name }
+func (e *Exporter) Name() string {
+	if e == nil || e.cfg.name == "" {
+		return "otelspans"
+	}
+	return e.cfg.name
+}
 
 // TracerProvider returns the provider the exporter starts its spans with:
 // the one given to New, or the one NewOTLP built.
@@ -60,18 +72,28 @@ func (e *Exporter) TracerProvider() trace.TracerProvider { return e.tp }
 // StartRun starts the run's span and returns the RunExporter that adds
 // the run's components, logs and outputs to it.
 func (e *Exporter) StartRun(_ context.Context, run flowtrace.RunStart) (flowtrace.RunExporter, error) {
+	if e == nil || e.tracer == nil {
+		return nil, errZero
+	}
 	return e.startRun(run), nil
 }
 
+var errZero = errors.New("otelspans: zero Exporter: make one with New or NewOTLP")
+
 // Shutdown flushes the spans of every ended run. A provider NewOTLP built
-// is shut down too; a provider given to New is only flushed. It honours
-// ctx's deadline and may be called more than once.
+// is shut down too, and the spans it could not export are counted in the
+// error returned (wrapping ErrExport); a provider given to New is only
+// flushed. It honours ctx's deadline and may be called more than once.
 func (e *Exporter) Shutdown(ctx context.Context) error {
+	if e == nil || e.tp == nil {
+		return nil
+	}
 	if e.owned != nil {
+		defer e.transport.CloseIdleConnections()
 		if err := e.owned.Shutdown(ctx); err != nil {
 			return fmt.Errorf("otelspans: shutdown: %w", err)
 		}
-		return nil
+		return e.failed.err()
 	}
 	if f, ok := e.tp.(interface{ ForceFlush(context.Context) error }); ok {
 		if err := f.ForceFlush(ctx); err != nil {

@@ -16,6 +16,10 @@ const (
 	KeyLogType         = "type"
 	KeyExceptionMsg    = "exception.message"
 	KeyEndNotDelivered = "flowtrace.component.end_missing"
+	// Without OpenInference, values go under flowtrace's own keys.
+	KeyInputs   = "flowtrace.inputs"
+	KeyOutputs  = "flowtrace.outputs"
+	KeyMetadata = "flowtrace.metadata"
 
 	// OpenInference keys.
 	KeyOISpanKind       = "openinference.span.kind"
@@ -30,11 +34,34 @@ const (
 	// project Phoenix files the spans under (set by the Phoenix preset).
 	KeyOIProjectName = "openinference.project.name"
 
+	// OpenInference keys of model calls and tags.
+	KeyOITags                 = "tag.tags"
+	KeyLLMModelName           = "llm.model_name"
+	KeyLLMProvider            = "llm.provider"
+	KeyLLMInvocationParams    = "llm.invocation_parameters"
+	KeyLLMTokensPrompt        = "llm.token_count.prompt"
+	KeyLLMTokensCompletion    = "llm.token_count.completion"
+	KeyLLMTokensTotal         = "llm.token_count.total"
+	KeyLLMTokensCacheRead     = "llm.token_count.prompt_details.cache_read"
+	KeyLLMTokensCacheWrite    = "llm.token_count.prompt_details.cache_write"
+	KeyLLMTokensReasoning     = "llm.token_count.completion_details.reasoning"
+	KeyLLMCostTotal           = "llm.cost.total"
+	KeyLLMInputMessagesPrefix = "llm.input_messages"
+	KeyLLMOutputMsgsPrefix    = "llm.output_messages"
+
 	// OpenTelemetry GenAI keys (semantic conventions in development).
 	KeyGenAIOperationName  = "gen_ai.operation.name"
 	KeyGenAIConversationID = "gen_ai.conversation.id"
 	KeyGenAIToolName       = "gen_ai.tool.name"
 	KeyGenAIAgentName      = "gen_ai.agent.name"
+	KeyGenAIToolArguments  = "gen_ai.tool.call.arguments"
+	KeyGenAIToolResult     = "gen_ai.tool.call.result"
+	KeyGenAIRequestModel   = "gen_ai.request.model"
+	KeyGenAIProviderName   = "gen_ai.provider.name"
+	KeyGenAIInputTokens    = "gen_ai.usage.input_tokens"
+	KeyGenAIOutputTokens   = "gen_ai.usage.output_tokens"
+	KeyGenAIFinishReasons  = "gen_ai.response.finish_reasons"
+	KeyGenAITimeToFirst    = "gen_ai.response.time_to_first_chunk"
 
 	mimeJSON = "application/json"
 )

@@ -38,11 +38,12 @@ type config struct {
 	compression   string // "gzip" or "none"; "" reads the environment
 	timeout       time.Duration
 	batchTimeout  time.Duration
+	onError       func(error)
 	errs          []error
 }
 
 func newConfig(opts []Option) config {
-	c := config{name: "otelspans", conventions: OpenInference}
+	c := config{name: "otelspans", conventions: OpenInference, onError: defaultErrorHandler}
 	for _, o := range opts {
 		if o != nil {
 			o(&c)
@@ -85,11 +86,28 @@ func WithName(name string) Option {
 
 // WithConventions selects the attribute keys written: OpenInference (the
 // default), GenAI, or OpenInference|GenAI. Flowtrace's own keys
-// (flowtrace.run.id, ...) are always written. Zero means the default.
+// (flowtrace.run.id, ...) are always written, and without OpenInference
+// inputs, outputs and metadata go under flowtrace.inputs,
+// flowtrace.outputs and flowtrace.metadata. Bits other than these two are
+// ignored; nothing left means the default.
 func WithConventions(c Conventions) Option {
 	return func(cfg *config) {
-		if c != 0 {
+		if c &= OpenInference | GenAI; c != 0 {
 			cfg.conventions = c
+		}
+	}
+}
+
+// WithErrorHandler sets the function that receives the failures of
+// NewOTLP's exports (a backend refusing spans, or unreachable), each
+// wrapping ErrExport. It is called from the batch processor's goroutine.
+// By default failures are logged through log/slog's default logger; they
+// never reach OpenTelemetry's global error handler. A nil h keeps the
+// default.
+func WithErrorHandler(h func(error)) Option {
+	return func(c *config) {
+		if h != nil {
+			c.onError = h
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package otelspans
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
@@ -25,9 +27,14 @@ const (
 	EnvTracesHeaders     = "OTEL_EXPORTER_OTLP_TRACES_HEADERS"
 	EnvCompression       = "OTEL_EXPORTER_OTLP_COMPRESSION"
 	EnvTracesCompression = "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION"
+	EnvProtocol          = "OTEL_EXPORTER_OTLP_PROTOCOL"
+	EnvTracesProtocol    = "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
 	EnvServiceName       = "OTEL_SERVICE_NAME"
 	EnvResourceAttrs     = "OTEL_RESOURCE_ATTRIBUTES"
 )
+
+// defaultExportTimeout bounds an export request, as the SDK's default.
+const defaultExportTimeout = 10 * time.Second
 
 // DefaultEndpoint is where NewOTLP sends traces when neither an option nor
 // the environment says otherwise: a local Collector or Jaeger.
@@ -66,6 +73,9 @@ func NewOTLP(ctx context.Context, opts ...Option) (*Exporter, error) {
 	for k, v := range cfg.headers { // options and presets win
 		headers[k] = v
 	}
+	if err := protocolFromEnv(); err != nil {
+		cfg.errs = append(cfg.errs, err)
+	}
 	compression := cfg.compression
 	if compression == "" {
 		c, err := compressionFromEnv()
@@ -82,7 +92,12 @@ func NewOTLP(ctx context.Context, opts ...Option) (*Exporter, error) {
 		return nil, err
 	}
 
+	transport, err := newTransport()
+	if err != nil {
+		return nil, err
+	}
 	hopts := []otlptracehttp.Option{
+		otlptracehttp.WithHTTPClient(&http.Client{Transport: transport, Timeout: cmp.Or(cfg.timeout, defaultExportTimeout)}),
 		otlptracehttp.WithEndpointURL(endpoint.String()),
 		otlptracehttp.WithHeaders(headers),
 	}
@@ -98,17 +113,18 @@ func NewOTLP(ctx context.Context, opts ...Option) (*Exporter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("otelspans: OTLP exporter: %w", err)
 	}
+	rep := &reportingExporter{SpanExporter: exp, onError: safe(cfg.onError)}
 	batch := []sdktrace.BatchSpanProcessorOption{}
 	if cfg.batchTimeout > 0 {
 		batch = append(batch, sdktrace.WithBatchTimeout(cfg.batchTimeout))
 	}
 	tp := sdktrace.NewTracerProvider(
-		sdktrace.WithBatcher(exp, batch...),
+		sdktrace.WithBatcher(rep, batch...),
 		sdktrace.WithResource(res),
 		sdktrace.WithIDGenerator(IDGenerator()),
 	)
 	e := newExporter(tp, cfg)
-	e.owned = tp
+	e.owned, e.failed, e.transport = tp, rep, transport
 	return e, nil
 }
 
@@ -193,6 +209,22 @@ func parseHeaders(list string, h map[string]string) error {
 			return fmt.Errorf("member %d (%s): value has a line break", i+1, k)
 		}
 		h[http.CanonicalHeaderKey(k)] = val
+	}
+	return nil
+}
+
+// protocolFromEnv refuses a protocol other than the one NewOTLP speaks:
+// sending HTTP to a gRPC port would fail on every export.
+func protocolFromEnv() error {
+	for _, name := range []string{EnvTracesProtocol, EnvProtocol} {
+		switch v := strings.TrimSpace(os.Getenv(name)); v {
+		case "":
+			continue
+		case "http/protobuf":
+			return nil
+		default:
+			return fmt.Errorf("otelspans: %s=%q: NewOTLP sends http/protobuf; for %s, build a provider with that exporter and pass it to New", name, v, v)
+		}
 	}
 	return nil
 }

@@ -19,12 +19,18 @@ type runExporter struct {
 	span     trace.Span
 	identity []attribute.KeyValue // written first on every span of the run
 	outputs  map[string]any       // the run's outputs, merged
+	inputs   map[string]any       // nil, or the run's inputs merged with those set after its start
 	open     map[string]*openSpan // by component ID
 	scratch  []attribute.KeyValue // reused for each span's attributes: the SDK copies them
+	root     *trace.SpanContext   // in links.roots while the run is open, if it is a root
 }
 
 type openSpan struct {
 	span    trace.Span
+	id      [8]byte // flowtrace's span ID
+	tool    bool
+	start   map[string]any // the start's inputs (a record: read only)
+	inputs  map[string]any // nil, or start merged with the inputs set after it
 	outputs map[string]any
 }
 
@@ -32,18 +38,7 @@ func (e *Exporter) startRun(run flowtrace.RunStart) *runExporter {
 	r := &runExporter{e: e, info: run, open: make(map[string]*openSpan)}
 	r.identity = e.identity(run)
 
-	parent := context.Background()
-	if run.ParentSpanID != ([8]byte{}) {
-		// A nested run, or one continuing a remote caller: its parent is
-		// named by ids, never looked up in another run, whose events may
-		// not have reached this exporter yet.
-		parent = trace.ContextWithRemoteSpanContext(parent, trace.NewSpanContext(trace.SpanContextConfig{
-			TraceID:    run.TraceID,
-			SpanID:     run.ParentSpanID,
-			TraceFlags: trace.FlagsSampled,
-			Remote:     true,
-		}))
-	}
+	parent := e.links.runParent(run)
 	attrs := make([]attribute.KeyValue, 0, len(r.identity)+8)
 	attrs = append(attrs, r.identity...)
 	attrs = append(attrs, attribute.String(KeyRunName, run.RunName))
@@ -55,8 +50,22 @@ func (e *Exporter) startRun(run flowtrace.RunStart) *runExporter {
 	}
 	if e.cfg.conventions&OpenInference != 0 {
 		attrs = append(attrs, attribute.String(KeyOISpanKind, "CHAIN"))
+		if len(run.Inputs) > 0 {
+			attrs = appendJSON(attrs, KeyOIInputValue, run.Inputs)
+			attrs = append(attrs, attribute.String(KeyOIInputMimeType, mimeJSON))
+		}
 		attrs = appendJSON(attrs, KeyOIMetadata, run.Metadata)
+		if len(run.Tags) > 0 {
+			attrs = append(attrs, attribute.StringSlice(KeyOITags, run.Tags))
+		}
+	} else {
+		attrs = appendJSON(attrs, KeyInputs, run.Inputs)
+		attrs = appendJSON(attrs, KeyMetadata, run.Metadata)
 	}
+	if len(run.Tags) > 0 && e.cfg.conventions&OpenInference == 0 {
+		attrs = append(attrs, attribute.StringSlice(KeyOITags, run.Tags))
+	}
+
 	name := run.RunName
 	if name == "" {
 		name = "run"
@@ -64,6 +73,12 @@ func (e *Exporter) startRun(run flowtrace.RunStart) *runExporter {
 	ctx := contextWithIDs(parent, run.TraceID, run.SpanID)
 	_, r.span = e.tracer.Start(ctx, name,
 		trace.WithTimestamp(run.Time), trace.WithAttributes(attrs...), trace.WithSpanKind(trace.SpanKindInternal))
+	e.links.started(run.SpanID, r.span)
+	if isRoot(run) {
+		sc := r.span.SpanContext()
+		r.root = &sc
+		e.links.roots.Store(run.TraceID, r.root)
+	}
 	return r
 }
 
@@ -91,13 +106,7 @@ func (r *runExporter) StartComponent(_ context.Context, c flowtrace.ComponentSta
 	} else if c.ParentID == "" {
 		parent = trace.ContextWithSpan(context.Background(), r.span)
 	} else {
-		// The parent's start never reached this exporter (dropped, or the
-		// parent ended): name it by its ids.
-		parent = trace.ContextWithSpanContext(context.Background(), trace.NewSpanContext(trace.SpanContextConfig{
-			TraceID:    r.info.TraceID,
-			SpanID:     c.ParentSpanID,
-			TraceFlags: trace.FlagsSampled,
-		}))
+		parent = r.e.links.orphanParent(r, c)
 	}
 	conv := r.e.cfg.conventions
 	attrs := append(r.scratch[:0], r.identity...)
@@ -112,6 +121,9 @@ func (r *runExporter) StartComponent(_ context.Context, c flowtrace.ComponentSta
 			attrs = append(attrs, attribute.String(KeyOIInputMimeType, mimeJSON))
 		}
 		attrs = appendJSON(attrs, KeyOIMetadata, c.Metadata)
+	} else {
+		attrs = appendJSON(attrs, KeyInputs, c.Inputs)
+		attrs = appendJSON(attrs, KeyMetadata, c.Metadata)
 	}
 	if conv&GenAI != 0 {
 		if op := genAIOperation(c.Type); op != "" {
@@ -120,6 +132,7 @@ func (r *runExporter) StartComponent(_ context.Context, c flowtrace.ComponentSta
 		switch c.Type {
 		case "tool":
 			attrs = append(attrs, attribute.String(KeyGenAIToolName, c.Name))
+			attrs = appendJSON(attrs, KeyGenAIToolArguments, c.Inputs)
 		case "agent":
 			attrs = append(attrs, attribute.String(KeyGenAIAgentName, c.Name))
 		}
@@ -132,7 +145,8 @@ func (r *runExporter) StartComponent(_ context.Context, c flowtrace.ComponentSta
 	_, span := r.e.tracer.Start(ctx, name,
 		trace.WithTimestamp(c.Time), trace.WithAttributes(attrs...), trace.WithSpanKind(trace.SpanKindInternal))
 	r.scratch = attrs
-	r.open[c.ComponentID] = &openSpan{span: span}
+	r.e.links.started(c.SpanID, span)
+	r.open[c.ComponentID] = &openSpan{span: span, id: c.SpanID, tool: c.Type == "tool", start: c.Inputs}
 	return nil
 }
 
@@ -189,7 +203,11 @@ func (r *runExporter) EndComponent(_ context.Context, c flowtrace.ComponentEnd) 
 		return nil
 	}
 	delete(r.open, c.ComponentID)
-	r.finish(p.span, p.outputs, c.Err, c)
+	r.e.links.ended(p.id)
+	if p.tool && r.e.cfg.conventions&GenAI != 0 && len(p.outputs) > 0 {
+		p.span.SetAttributes(attribute.String(KeyGenAIToolResult, jsonString(p.outputs)))
+	}
+	r.finish(p.span, p.inputs, p.outputs, c.Err, c)
 	return nil
 }
 
@@ -197,18 +215,34 @@ func (r *runExporter) EndRun(_ context.Context, end flowtrace.RunEnd) error {
 	// Components whose end was dropped close with the run, marked.
 	for id, p := range r.open {
 		p.span.SetAttributes(attribute.Bool(KeyEndNotDelivered, true))
-		r.finish(p.span, p.outputs, nil, flowtrace.ComponentEnd{Time: end.Time})
+		r.finish(p.span, p.inputs, p.outputs, nil, flowtrace.ComponentEnd{Time: end.Time})
+		r.e.links.ended(p.id)
 		delete(r.open, id)
 	}
-	r.finish(r.span, merge(r.outputs, end.Outputs), end.Err, flowtrace.ComponentEnd{Time: end.Time})
+	r.finish(r.span, r.inputs, merge(r.outputs, end.Outputs), end.Err, flowtrace.ComponentEnd{Time: end.Time})
+	r.e.links.ended(r.info.SpanID)
+	if r.root != nil {
+		r.e.links.roots.CompareAndDelete(r.info.TraceID, r.root)
+	}
 	return nil
 }
 
 // finish writes a span's outputs and error and ends it at the time
 // recorded on the caller's goroutine.
-func (r *runExporter) finish(span trace.Span, outputs map[string]any, err error, c flowtrace.ComponentEnd) {
-	if r.e.cfg.conventions&OpenInference != 0 && len(outputs) > 0 {
-		span.SetAttributes(attribute.String(KeyOIOutputValue, jsonString(outputs)), attribute.String(KeyOIOutputMimeType, mimeJSON))
+func (r *runExporter) finish(span trace.Span, inputs, outputs map[string]any, err error, c flowtrace.ComponentEnd) {
+	if len(inputs) > 0 { // set after the start: the value written then is replaced
+		if r.e.cfg.conventions&OpenInference != 0 {
+			span.SetAttributes(attribute.String(KeyOIInputValue, jsonString(inputs)), attribute.String(KeyOIInputMimeType, mimeJSON))
+		} else {
+			span.SetAttributes(attribute.String(KeyInputs, jsonString(inputs)))
+		}
+	}
+	if len(outputs) > 0 {
+		if r.e.cfg.conventions&OpenInference != 0 {
+			span.SetAttributes(attribute.String(KeyOIOutputValue, jsonString(outputs)), attribute.String(KeyOIOutputMimeType, mimeJSON))
+		} else {
+			span.SetAttributes(attribute.String(KeyOutputs, jsonString(outputs)))
+		}
 	}
 	if err != nil {
 		msg := err.Error() // already masked and limited when recorded

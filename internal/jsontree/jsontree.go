@@ -12,10 +12,19 @@ import (
 	"unicode/utf8"
 )
 
+// MaxDepth bounds the nesting Append follows; deeper values (and a
+// hand-built tree that contains itself) are written as "!max depth".
+const MaxDepth = 1000
+
 // Append appends v as JSON to dst. A value encoding/json cannot encode (a
 // hand-built record holding a channel, say) is written as a string marker,
 // so the output is always valid JSON.
-func Append(dst []byte, v any) []byte {
+func Append(dst []byte, v any) []byte { return appendValue(dst, v, 0) }
+
+func appendValue(dst []byte, v any, depth int) []byte {
+	if depth > MaxDepth {
+		return append(dst, `"!max depth"`...)
+	}
 	switch x := v.(type) {
 	case nil:
 		return append(dst, "null"...)
@@ -32,21 +41,21 @@ func Append(dst []byte, v any) []byte {
 	case float64:
 		return appendFloat(dst, x)
 	case map[string]any:
-		return appendMap(dst, x)
+		return appendMap(dst, x, depth)
 	case []any:
 		dst = append(dst, '[')
 		for i, e := range x {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = Append(dst, e)
+			dst = appendValue(dst, e, depth+1)
 		}
 		return append(dst, ']')
 	}
 	return appendReflect(dst, v)
 }
 
-func appendMap(dst []byte, m map[string]any) []byte {
+func appendMap(dst []byte, m map[string]any, depth int) []byte {
 	var small [16]string
 	keys := small[:0]
 	for k := range m {
@@ -60,7 +69,7 @@ func appendMap(dst []byte, m map[string]any) []byte {
 		}
 		dst = AppendString(dst, k)
 		dst = append(dst, ':')
-		dst = Append(dst, m[k])
+		dst = appendValue(dst, m[k], depth+1)
 	}
 	return append(dst, '}')
 }
@@ -127,6 +136,10 @@ func AppendString(dst []byte, s string) []byte {
 				dst = append(dst, '\\', 'r')
 			case '\t':
 				dst = append(dst, '\\', 't')
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
 			default:
 				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
 			}

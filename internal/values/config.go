@@ -40,8 +40,8 @@ var ErrInvalidConfig = errors.New("flowtrace: invalid value snapshot config")
 type Config struct {
 	// RedactKeys are key fragments masked in addition to DefaultRedactKeys.
 	// A key is masked when its name contains a fragment, ignoring the case
-	// of ASCII letters and treating "-" as "_". An empty or blank fragment
-	// is an error.
+	// of ASCII letters and the separators "_" and "-". An empty or blank
+	// fragment is an error.
 	RedactKeys []string
 	// Redactor, if not nil, is asked about every value not already masked,
 	// with the path of map keys, field names and slice indices leading to
@@ -68,7 +68,7 @@ type Config struct {
 // and safe for concurrent use; it caches what it learns about Go types.
 // A nil *Snapshotter snapshots with the defaults of the zero Config.
 type Snapshotter struct {
-	keys     []string  // redact key fragments, lower-cased
+	keys     []string  // redact key fragments, folded by foldString
 	first    [256]bool // reports whether a byte, folded, starts a fragment
 	redactor func(path []string, v any) (any, bool)
 

@@ -7,7 +7,10 @@
 // that shares no mutable memory with the caller's value, so the caller may
 // change its maps as soon as the call returns, and that json.Marshal always
 // accepts. Taking it never modifies the caller's value and never panics.
-// Snapshots are read-only: empty maps are shared between them.
+// Snapshots are read-only by contract. Still, no two snapshots share a map
+// or a non-empty slice (the empty []any, which cannot be written through,
+// is shared), so that a reader breaking the contract damages one record,
+// not every run of the process.
 //
 // # Conversions
 //
@@ -123,5 +126,6 @@
 // are not boxed again, masking allocates nothing, paths for the Redactor are
 // only built when there is one, and what the Snapshotter learns about a
 // struct type is cached. A snapshot of map[string]any{"q": "hello", "n": 3}
-// allocates the new map only, and one of a nil or empty map nothing.
+// allocates the new map only, one of an empty map the new empty map, and
+// one of a nil map nothing.
 package values

@@ -27,8 +27,8 @@ var (
 // Map returns a snapshot of m: nil for nil, an empty map for an empty one.
 // Its values are snapshotted as by Value, with the path of each starting at
 // its key; the Redactor is asked about the entries of m, not about m.
-// The result is read-only: empty maps in it may be shared between
-// snapshots. b may be nil, for a budget of the map's own.
+// The result is read-only; it shares no map with any other snapshot, empty
+// ones included. b may be nil, for a budget of the map's own.
 func (s *Snapshotter) Map(b *Budget, m map[string]any) (out map[string]any) {
 	if m == nil {
 		return nil
