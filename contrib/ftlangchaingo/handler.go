@@ -2,6 +2,7 @@ package ftlangchaingo
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"sync"
 
@@ -38,6 +39,9 @@ func NewHandler(svc *flowtrace.TraceService) *Handler {
 // callbacks do not say which model answers; a model named in the answer's
 // generation info wins).
 func (h *Handler) WithModel(provider, model string) *Handler {
+	if h == nil {
+		return nil
+	}
 	c := *h
 	c.provider, c.model = provider, model
 	return &c
@@ -74,44 +78,43 @@ func (h *Handler) latest(ctx context.Context, typ string) (context.Context, *flo
 }
 
 // end ends the innermost open component of type typ with err, after
-// setting outputs. Components it started that are still open are ended
-// first (with err, or as not ended): langchaingo's models, tools and
-// retrievers do not all report their errors, and the chain around them
-// does.
-func (h *Handler) end(ctx context.Context, typ string, outputs map[string]any, err error) {
+// write (if any) wrote through it. Components started inside it that are
+// still open are ended first, with err: langchaingo's models, tools and
+// retrievers do not all call back their errors; the chain around them does.
+func (h *Handler) end(ctx context.Context, typ string, err error, write func(context.Context)) {
 	cctx, c := h.latest(ctx, typ)
 	if c == nil {
 		return
 	}
-	if outputs != nil {
-		h.svc.SetOutputs(cctx, outputs)
+	if write != nil {
+		write(cctx)
 	}
-	h.endOpenChildren(ctx, cctx, c, err)
+	cc, _ := flowtrace.ComponentFromContext(cctx)
+	for seen := c; ; {
+		dctx, d := h.svc.LatestComponent(ctx, "")
+		if d == nil || d == seen || !h.under(ctx, dctx, cc.ID()) {
+			break
+		}
+		derr := err
+		if derr == nil {
+			derr = fmt.Errorf("%w: its end was not called back before its parent's", flowtrace.ErrComponentNotEnded)
+		}
+		h.finish(dctx, d, derr)
+		seen = d
+	}
 	h.finish(cctx, c, err)
 }
 
 // finish ends c, and forgets the stream of a model call.
 func (h *Handler) finish(cctx context.Context, c *flowtrace.Component, err error) {
-	if cc, ok := flowtrace.ComponentFromContext(cctx); ok && cc.Type() == flowtrace.TypeLLM {
-		h.streams.Delete(cc.RunID() + "/" + cc.ID())
-	}
+	h.streams.Delete(streamKey(cctx))
 	c.End(err)
 }
 
-func (h *Handler) endOpenChildren(ctx, pctx context.Context, p *flowtrace.Component, err error) {
-	if err == nil {
-		err = flowtrace.ErrComponentNotEnded
-	}
-	pc, _ := flowtrace.ComponentFromContext(pctx)
-	var last *flowtrace.Component
-	for {
-		dctx, d := h.svc.LatestComponent(ctx, "")
-		if d == nil || d == p || d == last || !h.under(ctx, dctx, pc.ID()) {
-			return
-		}
-		h.finish(dctx, d, err)
-		last = d
-	}
+// streamKey names the component of cctx among all runs.
+func streamKey(cctx context.Context) string {
+	cc, _ := flowtrace.ComponentFromContext(cctx)
+	return cc.RunID() + "/" + cc.ID()
 }
 
 // under reports whether the component of dctx descends from the open
@@ -139,12 +142,12 @@ func (h *Handler) HandleChainStart(ctx context.Context, inputs map[string]any) {
 
 // HandleChainEnd ends the innermost open chain with its outputs.
 func (h *Handler) HandleChainEnd(ctx context.Context, outputs map[string]any) {
-	h.end(ctx, flowtrace.TypeChain, outputs, nil)
+	h.end(ctx, flowtrace.TypeChain, nil, func(cctx context.Context) { h.svc.SetOutputs(cctx, outputs) })
 }
 
 // HandleChainError ends the innermost open chain with err.
 func (h *Handler) HandleChainError(ctx context.Context, err error) {
-	h.end(ctx, flowtrace.TypeChain, nil, err)
+	h.end(ctx, flowtrace.TypeChain, err, nil)
 }
 
 // HandleLLMStart starts a model call from plain prompts (the older
@@ -173,26 +176,21 @@ func (h *Handler) HandleLLMGenerateContentStart(ctx context.Context, ms []llms.M
 // usage, finish reasons, time to first chunk if it was streamed — and ends
 // the model call.
 func (h *Handler) HandleLLMGenerateContentEnd(ctx context.Context, res *llms.ContentResponse) {
-	cctx, c := h.latest(ctx, flowtrace.TypeLLM)
-	if c == nil {
-		return
-	}
-	call := flowtrace.ModelCall{Provider: h.provider, Model: h.model}
-	if res != nil {
-		modelCall(&call, res.Choices)
-	}
-	cc, _ := flowtrace.ComponentFromContext(cctx)
-	if st, ok := h.streams.Load(cc.RunID() + "/" + cc.ID()); ok {
-		call.TimeToFirstChunk = st.(*flowtrace.Stream).TimeToFirstChunk()
-	}
-	h.svc.RecordModelCall(cctx, call)
-	h.endOpenChildren(ctx, cctx, c, nil)
-	h.finish(cctx, c, nil)
+	h.end(ctx, flowtrace.TypeLLM, nil, func(cctx context.Context) {
+		call := flowtrace.ModelCall{Provider: h.provider, Model: h.model}
+		if res != nil {
+			modelCall(&call, res.Choices)
+		}
+		if st, ok := h.streams.Load(streamKey(cctx)); ok {
+			call.TimeToFirstChunk = st.(*flowtrace.Stream).TimeToFirstChunk()
+		}
+		h.svc.RecordModelCall(cctx, call)
+	})
 }
 
 // HandleLLMError ends the innermost open model call with err.
 func (h *Handler) HandleLLMError(ctx context.Context, err error) {
-	h.end(ctx, flowtrace.TypeLLM, nil, err)
+	h.end(ctx, flowtrace.TypeLLM, err, nil)
 }
 
 // HandleStreamingFunc adds a streamed chunk to the innermost open model
@@ -202,8 +200,7 @@ func (h *Handler) HandleStreamingFunc(ctx context.Context, chunk []byte) {
 	if c == nil {
 		return
 	}
-	cc, _ := flowtrace.ComponentFromContext(cctx)
-	key := cc.RunID() + "/" + cc.ID()
+	key := streamKey(cctx)
 	st, ok := h.streams.Load(key)
 	if !ok {
 		st, _ = h.streams.LoadOrStore(key, h.svc.StartStream(cctx))
@@ -220,12 +217,12 @@ func (h *Handler) HandleToolStart(ctx context.Context, input string) {
 
 // HandleToolEnd ends the innermost open tool with its output.
 func (h *Handler) HandleToolEnd(ctx context.Context, output string) {
-	h.end(ctx, flowtrace.TypeTool, map[string]any{"output": output}, nil)
+	h.end(ctx, flowtrace.TypeTool, nil, func(cctx context.Context) { h.svc.SetOutputs(cctx, map[string]any{"output": output}) })
 }
 
 // HandleToolError ends the innermost open tool with err.
 func (h *Handler) HandleToolError(ctx context.Context, err error) {
-	h.end(ctx, flowtrace.TypeTool, nil, err)
+	h.end(ctx, flowtrace.TypeTool, err, nil)
 }
 
 // HandleRetrieverStart starts a retriever component with its query.
@@ -240,7 +237,7 @@ func (h *Handler) HandleRetrieverEnd(ctx context.Context, _ string, docs []schem
 	for i, d := range docs {
 		out[i] = map[string]any{"page_content": d.PageContent, "metadata": d.Metadata, "score": score(d.Score)}
 	}
-	h.end(ctx, flowtrace.TypeRetriever, map[string]any{"documents": out}, nil)
+	h.end(ctx, flowtrace.TypeRetriever, nil, func(cctx context.Context) { h.svc.SetOutputs(cctx, map[string]any{"documents": out}) })
 }
 
 // score is a float32 score as a float64 that prints the same (0.9, not

@@ -440,6 +440,12 @@ func TestEndsPairWithTheirOwnKind(t *testing.T) {
 		h.HandleText(ctx, "hello")
 		h.HandleChainError(ctx, boom)
 		h.HandleChainEnd(ctx, nil) // ends nothing: the chain has ended
+
+		h.HandleChainStart(ctx, nil)
+		h.HandleToolStart(ctx, "x")          // a tool whose end is never called back
+		h.HandleLLMStart(ctx, []string{"p"}) // the older start, from prompts
+		h.HandleLLMGenerateContentEnd(ctx, &llms.ContentResponse{Choices: []*llms.ContentChoice{{Content: "a"}}})
+		h.HandleChainEnd(ctx, map[string]any{"out": 1})
 		return "", nil
 	})
 	r := recorded(t, rec, id)
@@ -447,7 +453,12 @@ func TestEndsPairWithTheirOwnKind(t *testing.T) {
   chain (chain) error: boom
     retriever (retriever) error: boom
       llm (llm) error: boom
+  chain (chain) ok
+    tool (tool) not ended
+      llm (llm) ok
 `, r.Tree())
+	assert.ErrorContains(t, r.Components[4].Err, "its end was not called back before its parent's")
+	assert.Equal(t, []flowtrace.Message{{Role: "user", Content: "p"}}, r.Components[5].ModelCalls[0].Call.Input)
 	require.Len(t, r.Components[2].Logs, 1)
 	assert.Equal(t, "hello", r.Components[2].Logs[0].Message)
 	assert.Empty(t, log.all())
@@ -456,7 +467,8 @@ func TestEndsPairWithTheirOwnKind(t *testing.T) {
 
 func TestWithoutARun(t *testing.T) {
 	svc, rec, log := newService(t)
-	for _, h := range []*ftlangchaingo.Handler{nil, new(ftlangchaingo.Handler), ftlangchaingo.NewHandler(nil), ftlangchaingo.NewHandler(svc)} {
+	var none *ftlangchaingo.Handler
+	for _, h := range []*ftlangchaingo.Handler{none, none.WithModel("p", "m"), new(ftlangchaingo.Handler), ftlangchaingo.NewHandler(nil), ftlangchaingo.NewHandler(svc)} {
 		ctx := context.Background()
 		h.HandleChainStart(ctx, nil)
 		h.HandleLLMStart(ctx, []string{"hi"})
