@@ -40,4 +40,13 @@
 // among others) and all retrievers report no error: a component left open
 // is ended with the error of the chain around it, or as not ended by
 // EndTracers. Invocation parameters are not passed to callbacks.
+//
+// # Streams
+//
+// HandleStreamingFunc feeds the innermost open model call's
+// flowtrace.Stream, which stamps the time to the first chunk. The library
+// keeps no state per component, so the Handler keeps each Stream, by run
+// and component ID, until the model call ends (by its callbacks or with
+// the chain around it); a streamed call that neither ends nor has a chain
+// around it keeps its Stream as long as the Handler lives.
 package ftlangchaingo

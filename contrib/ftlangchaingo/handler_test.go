@@ -271,6 +271,7 @@ func TestConcurrentRuns(t *testing.T) {
 		}
 	}
 	assert.Empty(t, log.all(), "nothing reported")
+	assert.Zero(t, ftlangchaingo.OpenStreams(e.h), "every stream freed at its model call's end")
 	st := svc.Stats()
 	assert.Zero(t, st.Late, "no late writes")
 	assert.Zero(t, st.RunsActive)
@@ -486,4 +487,26 @@ func TestWithoutARun(t *testing.T) {
 		assert.ErrorIs(t, err, flowtrace.ErrNoRun)
 	}
 	assert.Len(t, errs, 8, "one report per callback")
+}
+
+// TestUnsampledAndDisabled checks that a run the sampler left out, and a
+// disabled service, cost the engine nothing: no record, no report, no
+// stream kept.
+func TestUnsampledAndDisabled(t *testing.T) {
+	for _, opt := range []flowtrace.Option{flowtrace.WithSampler(flowtrace.NeverSample()), flowtrace.WithDisabled(true)} {
+		rec, log := memory.New(), &errorLog{}
+		svc, err := flowtrace.NewTraceService(flowtrace.WithExporter(rec), flowtrace.WithErrorHandler(log.handle), opt)
+		require.NoError(t, err)
+		e := newEngine(svc)
+		ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{RunName: "agent"})
+		require.NoError(t, err)
+		out, err := chains.Run(ctx, e.streamingAgent, "what is six times seven?")
+		require.NoError(t, err)
+		assert.Equal(t, "42", out, "the engine works the same")
+		_, err = svc.EndTracers(ctx, nil, nil)
+		require.NoError(t, err)
+		require.NoError(t, svc.Shutdown(deadline(t)))
+		assert.Zero(t, rec.Len())
+		assert.Empty(t, log.all())
+	}
 }
