@@ -2,7 +2,9 @@ package flowtrace
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"reflect"
 
 	"github.com/flowtrace/flowtrace/internal/pipeline"
 )
@@ -10,12 +12,42 @@ import (
 // backend adapts an Exporter to the pipeline.
 type backend struct{ e Exporter }
 
-func (b *backend) Name() string { return b.e.Name() }
+// exporterName returns e's name, checked: a nil exporter, an empty name
+// and a panic in Name are errors, so that the exporter's code never panics
+// through NewTraceService or RegisterExporter.
+func exporterName(e Exporter) (name string, err error) {
+	if e == nil {
+		return "", errors.New("exporter is nil")
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: exporter %T in Name: %v", ErrExporterPanic, e, r)
+		}
+	}()
+	if name = e.Name(); name == "" {
+		return "", fmt.Errorf("exporter %T has an empty name", e)
+	}
+	return name, nil
+}
 
-func (b *backend) Open(ctx context.Context, r *pipeline.Run) (pipeline.Session, error) {
-	re, err := b.e.StartRun(ctx, r.Owner.(*runState).info)
-	if err != nil || re == nil {
-		return nil, err
+// exporterKey identifies e across registrations, so that an exporter
+// unregistered and registered again is shut down once, by the last
+// registration to stop. An exporter whose type cannot be compared is its
+// own registration each time.
+func exporterKey(e Exporter) any {
+	if reflect.TypeOf(e).Comparable() {
+		return e
+	}
+	return new(byte)
+}
+
+func (b *backend) Open(ctx context.Context, rs *runState) (pipeline.Session[record], error) {
+	re, err := b.e.StartRun(ctx, rs.info)
+	if err != nil {
+		return nil, fmt.Errorf("StartRun: %w", err)
+	}
+	if re == nil {
+		return nil, errors.New("StartRun returned no RunExporter")
 	}
 	in, _ := re.(InputsExporter)
 	mc, _ := re.(ModelCallExporter)
@@ -24,40 +56,67 @@ func (b *backend) Open(ctx context.Context, r *pipeline.Run) (pipeline.Session, 
 
 func (b *backend) Shutdown(ctx context.Context) error { return b.e.Shutdown(ctx) }
 
-// session adapts a RunExporter to the pipeline.
+// session adapts a RunExporter to the pipeline. The optional interfaces
+// are looked up once, when the run opens.
 type session struct {
 	re RunExporter
 	in InputsExporter    // nil: inputs go as a log
 	mc ModelCallExporter // nil: model calls go as a log
 }
 
-func (s session) Deliver(ctx context.Context, ev pipeline.Event) error {
-	switch ev.Kind {
-	case kindComponentStart:
-		return s.re.StartComponent(ctx, ev.Data.(*Component).info)
-	case kindLog:
-		return s.re.AddLog(ctx, *ev.Data.(*LogEntry))
-	case kindOutputs:
-		return s.re.SetOutputs(ctx, *ev.Data.(*Outputs))
-	case kindInputs:
-		in := ev.Data.(*Inputs)
-		if s.in != nil {
-			return s.in.SetInputs(ctx, *in)
-		}
-		return s.re.AddLog(ctx, LogEntry{RunID: in.RunID, ComponentID: in.ComponentID, Name: "inputs", Type: "inputs", Message: in.Values, Time: in.Time})
-	case kindModelCall:
-		r := ev.Data.(*ModelCallRecord)
-		if s.mc != nil {
-			return s.mc.RecordModelCall(ctx, *r)
-		}
-		return s.re.AddLog(ctx, r.asLog())
-	case kindComponentEnd:
-		c := ev.Data.(*Component)
-		return s.re.EndComponent(ctx, ComponentEnd{RunID: c.info.RunID, ComponentID: c.info.ComponentID, Err: c.endErr, Time: c.endTime})
+func (s session) Deliver(ctx context.Context, rec record) error {
+	if err := rec.deliverTo(ctx, s); err != nil {
+		return fmt.Errorf("%s: %w", rec.op(), err)
 	}
-	return fmt.Errorf("flowtrace: unknown event kind %d", ev.Kind)
+	return nil
 }
 
-func (s session) Close(ctx context.Context, r *pipeline.Run) error {
-	return s.re.EndRun(ctx, *r.EndInfo.(*RunEnd))
+// record is what the pipeline carries to exporters: a pointer to one of
+// the records of exporter.go, built on the caller's goroutine and never
+// changed once queued. It hands itself to the RunExporter method it is
+// for, so no type switch stands between the two.
+type record interface {
+	deliverTo(ctx context.Context, s session) error
+	op() string // the method's name, for errors
 }
+
+func (c *ComponentStart) deliverTo(ctx context.Context, s session) error {
+	return s.re.StartComponent(ctx, *c)
+}
+func (l *LogEntry) deliverTo(ctx context.Context, s session) error { return s.re.AddLog(ctx, *l) }
+func (o *Outputs) deliverTo(ctx context.Context, s session) error  { return s.re.SetOutputs(ctx, *o) }
+func (c *ComponentEnd) deliverTo(ctx context.Context, s session) error {
+	return s.re.EndComponent(ctx, *c)
+}
+func (r *RunEnd) deliverTo(ctx context.Context, s session) error { return s.re.EndRun(ctx, *r) }
+
+// Inputs and model calls reach an exporter written before they existed
+// as logs, so that nothing is lost.
+func (in *Inputs) deliverTo(ctx context.Context, s session) error {
+	if s.in != nil {
+		return s.in.SetInputs(ctx, *in)
+	}
+	return s.re.AddLog(ctx, LogEntry{RunID: in.RunID, ComponentID: in.ComponentID, Name: "inputs", Type: "inputs", Message: in.Values, Time: in.Time})
+}
+func (m *ModelCallRecord) deliverTo(ctx context.Context, s session) error {
+	if s.mc != nil {
+		return s.mc.RecordModelCall(ctx, *m)
+	}
+	return s.re.AddLog(ctx, m.asLog())
+}
+
+func (*ComponentStart) op() string  { return "StartComponent" }
+func (*LogEntry) op() string        { return "AddLog" }
+func (*Outputs) op() string         { return "SetOutputs" }
+func (*ComponentEnd) op() string    { return "EndComponent" }
+func (*RunEnd) op() string          { return "EndRun" }
+func (*Inputs) op() string          { return "SetInputs" }
+func (*ModelCallRecord) op() string { return "RecordModelCall" }
+
+// The pipeline's types as the service uses them: runs are owned by a
+// runState, and carry records.
+type (
+	deliveryPipeline = pipeline.Pipeline[*runState, record]
+	deliveryRun      = pipeline.Run[*runState, record]
+	event            = pipeline.Event[record]
+)

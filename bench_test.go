@@ -14,29 +14,6 @@ import (
 	"github.com/flowtrace/flowtrace"
 )
 
-// discardExporter counts what it receives and keeps nothing.
-type discardExporter struct{ n atomic.Int64 }
-
-func (d *discardExporter) Name() string { return "discard" }
-func (d *discardExporter) StartRun(context.Context, flowtrace.RunStart) (flowtrace.RunExporter, error) {
-	return discardRun{d}, nil
-}
-func (d *discardExporter) Shutdown(context.Context) error { return nil }
-
-type discardRun struct{ d *discardExporter }
-
-func (r discardRun) StartComponent(context.Context, flowtrace.ComponentStart) error {
-	r.d.n.Add(1)
-	return nil
-}
-func (r discardRun) AddLog(context.Context, flowtrace.LogEntry) error    { r.d.n.Add(1); return nil }
-func (r discardRun) SetOutputs(context.Context, flowtrace.Outputs) error { r.d.n.Add(1); return nil }
-func (r discardRun) EndComponent(context.Context, flowtrace.ComponentEnd) error {
-	r.d.n.Add(1)
-	return nil
-}
-func (r discardRun) EndRun(context.Context, flowtrace.RunEnd) error { r.d.n.Add(1); return nil }
-
 // discardSpans is the OpenTelemetry SDK's counterpart of discardExporter.
 type discardSpans struct{ n atomic.Int64 }
 
@@ -44,6 +21,7 @@ func (d *discardSpans) ExportSpans(_ context.Context, spans []sdktrace.ReadOnlyS
 	d.n.Add(int64(len(spans)))
 	return nil
 }
+
 func (d *discardSpans) Shutdown(context.Context) error { return nil }
 
 // benchFlowtraceComponent records one component per op (start with inputs,

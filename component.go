@@ -11,18 +11,6 @@ import (
 	"github.com/flowtrace/flowtrace/internal/pipeline"
 )
 
-// Event kinds on the pipeline.
-const (
-	kindComponentStart uint8 = iota
-	kindLog
-	kindOutputs
-	kindComponentEnd
-	kindInputs
-	kindModelCall
-)
-
-var kindNames = [...]string{"StartComponent", "AddLog", "SetOutputs", "EndComponent", "SetInputs", "RecordModelCall"}
-
 // ComponentInfo describes a component to TraceComponent. ID is generated
 // when empty; an engine that knows its own call IDs can give them, and find
 // the component again with ComponentByID. An ID already used by an open
@@ -49,13 +37,15 @@ type Component struct {
 	isRun  bool
 	linked bool // in run.open; guarded by run.mu
 
-	endErr  error     // written once before the end event is queued
-	endTime time.Time // likewise
-
 	forced  atomic.Bool // ended by EndTracers or Shutdown, not by its caller
 	skipped bool        // a start that was refused: a marker, never delivered
 
+	holds   atomic.Int32 // open Holds taken in the component; changed under run.mu
+	pending *pendingEnd  // an End waiting for the last Hold's release; guarded by run.mu
+
 	prev, next *Component // run.open list; guarded by run.mu
+
+	endRec ComponentEnd // written once, by the End that closed the gate, before it is queued
 
 	ctx scopeCtx // the ctx TraceComponent returns; set before it is published
 }
@@ -78,7 +68,7 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 	}
 	parent := scopeFromContext(ctx)
 	if parent == nil {
-		s.onError(fmt.Errorf("TraceComponent %q: %w", info.Name, ErrNoRun))
+		s.noRun(opTraceComponent)
 		return ctx, nil
 	}
 	if !parent.run.sampled {
@@ -150,7 +140,7 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 	c.linked = true
 	rs.mu.Unlock()
 	rs.components.Add(1)
-	report := rs.pr.Emit(ctx, pipeline.Event{Kind: kindComponentStart, Data: c, Scope: &c.scope, Opens: true})
+	report := rs.pr.Emit(ctx, event{Data: &c.info, Scope: &c.scope, Opens: true})
 	c.gate.Leave()
 	parent.leave()
 	rs.pr.Report(report) // the error handler runs outside every scope
@@ -193,17 +183,60 @@ func newSpanID() [8]byte {
 
 // End ends the component with err (nil for success). It is nil-safe; a
 // second End is a no-op reported to the error handler as ErrComponentEnded.
+//
+// While work holds the component (see TraceService.Hold), End does not
+// wait: the component ends, with err and End's time, when the last hold is
+// released.
 func (c *Component) End(err error) {
 	if c == nil || c.isRun || c.run == nil {
 		return
 	}
-	c.end(c.run.pr, err, time.Now(), true)
+	c.endBy(err, time.Now())
+}
+
+// endBy is an end asked for by the component's caller: now, or when the
+// last hold on the component is released. The error is recorded first:
+// recording runs the caller's code (its Error method, a Redactor), which
+// must not run while the run is held open, or a concurrent EndTracers or
+// Shutdown would wait for it past its deadline.
+func (c *Component) endBy(err error, at time.Time) {
+	rec := c.run.svc.recordErr(err)
+	if c.holds.Load() > 0 && c.deferEnd(rec, at) {
+		return
+	}
+	c.end(c.run.pr, rec, at, true)
+}
+
+// pendingEnd is an End waiting for the holds on its component.
+type pendingEnd struct {
+	err error // recorded
+	at  time.Time
+}
+
+// deferEnd leaves the end to the last release of a hold on c, and reports
+// whether it did; false when no hold is left by now.
+func (c *Component) deferEnd(rec error, at time.Time) bool {
+	rs := c.run
+	rs.mu.Lock()
+	if c.holds.Load() == 0 || c.gate.Closed() { // nothing to wait for, or ended already (forced, say)
+		rs.mu.Unlock()
+		return false
+	}
+	second := c.pending != nil
+	if !second {
+		c.pending = &pendingEnd{err: rec, at: at}
+	}
+	rs.mu.Unlock()
+	if second {
+		rs.svc.onError(fmt.Errorf("End of component %s (%s) in run %s: %w", c.info.ComponentID, c.info.Name, rs.info.RunID, ErrComponentEnded))
+	}
+	return true
 }
 
 // end closes the component to writes, waits for the writes in progress and
-// queues its end. It holds the run open meanwhile, so that a run ending
+// queues its end; err is already recorded (see recordErr). It holds the run open meanwhile, so that a run ending
 // concurrently waits for this end instead of losing it.
-func (c *Component) end(pr *pipeline.Run, err error, now time.Time, byUser bool) {
+func (c *Component) end(pr *deliveryRun, err error, now time.Time, byUser bool) {
 	rs := c.run
 	inRun := pr.Enter()
 	if !byUser {
@@ -234,8 +267,11 @@ func (c *Component) end(pr *pipeline.Run, err error, now time.Time, byUser bool)
 		pr.CountLate() // unreachable while EndTracers ends open components first
 		return
 	}
-	c.endErr, c.endTime = rs.svc.recordErr(err), now
-	report := pr.Emit(&c.ctx, pipeline.Event{Kind: kindComponentEnd, Data: c, Scope: &c.scope})
+	// The end record is built here, on the caller's goroutine, and never
+	// changed once queued: the worker reads only records, never the live
+	// component. It is kept in the component to spare an allocation.
+	c.endRec = ComponentEnd{RunID: c.info.RunID, ComponentID: c.info.ComponentID, Err: err, Time: now}
+	report := pr.Emit(&c.ctx, event{Data: &c.endRec, Scope: &c.scope})
 	pr.Leave()
 	pr.Report(report)
 }
@@ -269,14 +305,14 @@ func (s *TraceService) AddLog(ctx context.Context, l Log) {
 	if s.off() {
 		return
 	}
-	sc := s.scope(ctx, "AddLog")
+	sc := s.scope(ctx, opAddLog)
 	if sc == nil {
 		return
 	}
 	now := time.Now()
 	b := s.snap.NewBudget()
 	e := &LogEntry{RunID: sc.run.info.RunID, Name: l.Name, Message: s.snap.Value(&b, l.Message), Type: l.Type, Time: now}
-	ev := pipeline.Event{Kind: kindLog, Data: e}
+	ev := event{Data: e}
 	if !sc.isRun {
 		e.ComponentID = sc.info.ComponentID
 		ev.Scope = &sc.scope
@@ -291,14 +327,14 @@ func (s *TraceService) SetOutputs(ctx context.Context, outputs map[string]any) {
 	if s.off() {
 		return
 	}
-	sc := s.scope(ctx, "SetOutputs")
+	sc := s.scope(ctx, opSetOutputs)
 	if sc == nil {
 		return
 	}
 	now := time.Now()
 	b := s.snap.NewBudget()
 	o := &Outputs{RunID: sc.run.info.RunID, Values: s.snap.Map(&b, outputs), Time: now}
-	ev := pipeline.Event{Kind: kindOutputs, Data: o}
+	ev := event{Data: o}
 	if !sc.isRun {
 		o.ComponentID = sc.info.ComponentID
 		ev.Scope = &sc.scope
@@ -306,12 +342,13 @@ func (s *TraceService) SetOutputs(ctx context.Context, outputs map[string]any) {
 	s.emit(ctx, sc, ev)
 }
 
-// scope returns the scope of ctx to write through, reporting ErrNoRun when
-// there is none. It returns nil, silently, for an unsampled run.
-func (s *TraceService) scope(ctx context.Context, op string) *Component {
+// scope returns the scope of ctx to write through, counting a call of
+// kind op without one (see noRun). It returns nil, silently, for an
+// unsampled run.
+func (s *TraceService) scope(ctx context.Context, op int) *Component {
 	sc := scopeFromContext(ctx)
 	if sc == nil {
-		s.onError(fmt.Errorf("%s: %w", op, ErrNoRun))
+		s.noRun(op)
 		return nil
 	}
 	if !sc.run.sampled {
@@ -324,7 +361,7 @@ func (s *TraceService) scope(ctx context.Context, op string) *Component {
 // late otherwise. The event's values were snapshotted before: the scope is
 // held only for the enqueue, so ending it never waits for the caller's
 // code (a slow String method, say).
-func (s *TraceService) emit(ctx context.Context, sc *Component, ev pipeline.Event) {
+func (s *TraceService) emit(ctx context.Context, sc *Component, ev event) {
 	if !sc.enter() {
 		return
 	}

@@ -63,14 +63,24 @@
 // A ctx without a run, a nil *Component, a second End or EndTracers, or a
 // write after its scope ended never panics: the call does nothing, late
 // writes are counted in Stats.Late, and the error handler receives an error
-// wrapping ErrNoRun, ErrRunEnded or ErrComponentEnded. The library installs
-// no global state.
+// wrapping ErrNoRun, ErrRunEnded or ErrComponentEnded. Calls without a run
+// cost a counter (Stats.NoRun) and are reported once per kind of call per
+// interval, with their count. The library installs no global state.
+//
+// # Across processes
+//
+// A nested run (StartTracers in a ctx that carries a run) and a run
+// continuing a remote caller (ContextWithRemoteParent, which package
+// tracing's HTTP middleware uses) belong to their parent's trace: same
+// trace ID, a span under the parent's, the parent's sampling decision
+// (WithSampler decides only for top-level runs).
 //
 // # Backends
 //
 // Exporters live in their own packages: exporter/memory records runs for
 // tests, exporter/jsonl writes one JSON object per event, exporter/console
-// prints each run as a tree when it ends. Writing one means implementing
+// prints each run as a tree when it ends, exporter/otelspans delivers runs
+// as OpenTelemetry spans, through OTLP to any tracing backend. Writing one means implementing
 // Exporter and RunExporter (see their contracts); exporter/exportertest
 // checks an implementation against them, as testing/slogtest does for slog
 // handlers.

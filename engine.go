@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/flowtrace/flowtrace/internal/pipeline"
 )
 
 // This file holds what workflow engines need beyond the scope a call
@@ -32,7 +30,7 @@ func (s *TraceService) EndComponent(ctx context.Context, err error) {
 	if s.off() {
 		return
 	}
-	sc := s.scope(ctx, "EndComponent")
+	sc := s.scope(ctx, opEndComponent)
 	if sc == nil || sc.isRun {
 		return // no run, unsampled, or no component was started in ctx
 	}
@@ -69,7 +67,7 @@ func (s *TraceService) find(ctx context.Context, match func(*Component) bool) (c
 	if s.off() {
 		return ctx, nil
 	}
-	sc := s.scope(ctx, "find component")
+	sc := s.scope(ctx, opFindComponent)
 	if sc == nil {
 		return ctx, nil
 	}
@@ -99,7 +97,7 @@ func (c *Component) EndAt(err error, at time.Time) {
 		c.run.svc.onError(fmt.Errorf("EndAt of component %s (%s): %w", c.info.ComponentID, c.info.Name, ErrEndBeforeStart))
 		at = c.info.Time
 	}
-	c.end(c.run.pr, err, at, true)
+	c.endBy(err, at)
 }
 
 // Inputs carries inputs set with SetInputs after their scope started
@@ -129,7 +127,7 @@ func (s *TraceService) SetInputs(ctx context.Context, inputs map[string]any) {
 	if s.off() {
 		return
 	}
-	sc := s.scope(ctx, "SetInputs")
+	sc := s.scope(ctx, opSetInputs)
 	if sc == nil {
 		return
 	}
@@ -137,7 +135,7 @@ func (s *TraceService) SetInputs(ctx context.Context, inputs map[string]any) {
 	snap := sc.run.svc.snap
 	b := snap.NewBudget()
 	in := &Inputs{RunID: sc.run.info.RunID, Values: snap.Map(&b, inputs), Time: now}
-	ev := pipeline.Event{Kind: kindInputs, Data: in}
+	ev := event{Data: in}
 	if !sc.isRun {
 		in.ComponentID = sc.info.ComponentID
 		ev.Scope = &sc.scope
@@ -148,8 +146,12 @@ func (s *TraceService) SetInputs(ctx context.Context, inputs map[string]any) {
 // noRelease is the release of a Hold that holds nothing.
 func noRelease() {}
 
-// Hold keeps the run of ctx from finishing until the returned release is
-// called: EndTracers (and Shutdown) first wait for every hold of the run to
+// Hold keeps the run of ctx — and, when ctx is a component's, that
+// component — from finishing until the returned release is called. A
+// component's End while it is held does not wait: the component ends with
+// End's error and time when the last hold on it is released (so a
+// goroutine still recording a streamed input into it is not late). For the
+// run, EndTracers (and Shutdown) first wait for every hold of the run to
 // be released — an explicit completion signal for work that outlives the
 // call that started it, such as a goroutine draining a streamed response
 // and ending its component — or for their ctx's deadline; then they end
@@ -163,7 +165,7 @@ func (s *TraceService) Hold(ctx context.Context) (release func()) {
 	if s.off() {
 		return noRelease
 	}
-	sc := s.scope(ctx, "Hold")
+	sc := s.scope(ctx, opHold)
 	if sc == nil {
 		return noRelease
 	}
@@ -191,6 +193,9 @@ func (rs *runState) hold(sc *Component) func() {
 	rs.holds.prev.next = h
 	rs.holds.prev = h
 	rs.nholds++
+	if !sc.isRun {
+		sc.holds.Add(1)
+	}
 	rs.mu.Unlock()
 	var once atomicOnce
 	return func() {
@@ -199,6 +204,18 @@ func (rs *runState) hold(sc *Component) func() {
 		}
 		rs.mu.Lock()
 		h.prev.next, h.next.prev = h.next, h.prev
+		var pend *pendingEnd
+		if !sc.isRun && sc.holds.Add(-1) == 0 {
+			pend, sc.pending = sc.pending, nil
+		}
+		if pend != nil {
+			// The component's End came first: end it now, before the run
+			// counts this hold released, so that EndTracers, waiting for
+			// the holds, finds it ended rather than ending it itself.
+			rs.mu.Unlock()
+			sc.end(rs.pr, pend.err, pend.at, true)
+			rs.mu.Lock()
+		}
 		rs.nholds--
 		var wake chan struct{}
 		if rs.nholds == 0 && rs.holdsFree != nil {
@@ -213,10 +230,13 @@ func (rs *runState) hold(sc *Component) func() {
 
 // waitHolds waits until the run has no open hold, or ctx is done; then it
 // returns an error naming the holds still open.
+//
+// A run already closing has had its holds waited for (or reported) by the
+// call that closed it: waitHolds returns at once.
 func (rs *runState) waitHolds(ctx context.Context) error {
 	for {
 		rs.mu.Lock()
-		if rs.nholds == 0 {
+		if rs.nholds == 0 || rs.closing {
 			rs.mu.Unlock()
 			return nil
 		}

@@ -267,3 +267,43 @@ func TestHoldPastTheDeadlineIsReportedAndLaterWritesAreLate(t *testing.T) {
 	run, _ := rec.Run(runID(t, ctx))
 	assert.ErrorIs(t, run.Components[0].Err, flowtrace.ErrComponentNotEnded)
 }
+
+func TestHoldOnAComponentDefersItsEnd(t *testing.T) {
+	svc, rec, log := newService(t)
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+	require.NoError(t, err)
+	cctx, c := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "streamed-input"})
+	release := svc.Hold(cctx)
+	c.End(errors.New("engine says done")) // the engine's end callback comes first
+	c.End(nil)                            // a second End is still misuse
+	recorded := make(chan struct{})
+	go func() { // the input stream's drain, still recording
+		defer close(recorded)
+		defer release()
+		svc.SetInputs(cctx, map[string]any{"chunk": "tail"})
+	}()
+	<-recorded
+	_, err = svc.EndTracers(within(t, ctx), nil, nil)
+	require.NoError(t, err)
+	run, _ := rec.Run(runID(t, ctx))
+	comp := component(t, run, "streamed-input")
+	assert.EqualError(t, comp.Err, "engine says done", "ended by its End, once the hold was released")
+	assert.Equal(t, map[string]any{"chunk": "tail"}, comp.Inputs, "the input recorded after End is not late")
+	assert.Zero(t, svc.Stats().Late)
+	assert.Equal(t, 1, log.count(flowtrace.ErrComponentEnded))
+}
+
+func TestShutdownDoesNotWaitForHoldsOfARunAlreadyEnded(t *testing.T) {
+	svc, _, _ := newService(t)
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+	require.NoError(t, err)
+	release := svc.Hold(ctx)
+	defer release()
+	short, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = svc.EndTracers(short, nil, nil)
+	require.ErrorIs(t, err, flowtrace.ErrHoldsOpen)
+	// The hold is still open, but its run has ended: Shutdown must not wait
+	// for it (it would wait out its whole ctx).
+	require.NoError(t, svc.Shutdown(deadline(t)))
+}

@@ -12,11 +12,13 @@ import (
 // component concerned.
 var (
 	// ErrNoRun reports a call whose ctx carries no run (StartTracers was not
-	// called, or the ctx was not passed along). The call did nothing.
+	// called, or the ctx was not passed along). The call did nothing. Such
+	// calls are counted in Stats.NoRun and reported once per kind of call
+	// per interval (a minute), with their count.
 	ErrNoRun = errors.New("flowtrace: no run in context")
 	// ErrRunEnded reports a second EndTracers for the same run, or the first
 	// write through a run that has already ended (such writes count as Late).
-	ErrRunEnded = pipeline.ErrRunEnded
+	ErrRunEnded = errors.New("flowtrace: run already ended")
 	// ErrComponentEnded reports a second Component.End, or the first write
 	// through a component that has already ended (such writes count as Late).
 	ErrComponentEnded = errors.New("flowtrace: component already ended")
@@ -25,26 +27,28 @@ var (
 	ErrComponentNotEnded = errors.New("flowtrace: component not ended before its run ended")
 	// ErrShutdown is returned by StartTracers and RegisterExporter after
 	// Shutdown, and is the error of runs still open at Shutdown.
-	ErrShutdown = pipeline.ErrShutdown
+	ErrShutdown = errors.New("flowtrace: trace service is shut down")
 	// ErrQueueFull reports the first event of a run dropped because an
 	// exporter's queue was full; every dropped event is counted.
-	ErrQueueFull = pipeline.ErrQueueFull
+	ErrQueueFull = errors.New("flowtrace: exporter queue full, event dropped")
 	// ErrExportTimeout reports an exporter call that ran past the export
 	// timeout and was abandoned.
-	ErrExportTimeout = pipeline.ErrExportTimeout
+	ErrExportTimeout = errors.New("flowtrace: exporter call exceeded the export timeout")
 	// ErrExporterPanic reports a panic recovered from an exporter.
-	ErrExporterPanic = pipeline.ErrPanic
+	ErrExporterPanic = errors.New("flowtrace: exporter panicked")
 	// ErrDuplicateExporter reports a second exporter with the same name.
-	ErrDuplicateExporter = pipeline.ErrDuplicate
+	ErrDuplicateExporter = errors.New("flowtrace: exporter name already registered")
 	// ErrExporterNotFound reports UnregisterExporter of an unknown name.
-	ErrExporterNotFound = pipeline.ErrNotFound
+	ErrExporterNotFound = errors.New("flowtrace: exporter not registered")
 	// ErrTooManyExporters is returned when registering an exporter beyond
 	// MaxExporters.
-	ErrTooManyExporters = pipeline.ErrTooMany
-	// ErrInDelivery is returned by EndTracers called from inside an
-	// exporter call on the same run: the run's end is queued, and the
-	// exporter receives it after its current call returns.
-	ErrInDelivery = pipeline.ErrInDelivery
+	ErrTooManyExporters = errors.New("flowtrace: too many exporters (at most 64)")
+	// ErrInDelivery is returned by EndTracers or Shutdown called from
+	// inside an exporter's call (or Shutdown from the error handler) when
+	// they would have to wait for that very call: the run's end is queued,
+	// and the exporter receives it, and stops, after its current call
+	// returns.
+	ErrInDelivery = errors.New("flowtrace: called from inside an exporter call; delivery completes after the call returns")
 	// ErrDuplicateComponent reports a ComponentInfo.ID already used by an
 	// open component of the same run; the new component got an ID of its
 	// own.
@@ -80,4 +84,17 @@ func (s *TraceService) recordErr(err error) error {
 		msg = fmt.Sprint(v)
 	}
 	return &recordedError{msg: msg, err: err}
+}
+
+// pipelineErrors hands the service's sentinels to its pipeline, so that
+// the errors it reports wrap them.
+var pipelineErrors = pipeline.Errors{
+	Shutdown:      ErrShutdown,
+	QueueFull:     ErrQueueFull,
+	ExportTimeout: ErrExportTimeout,
+	Panic:         ErrExporterPanic,
+	Duplicate:     ErrDuplicateExporter,
+	NotFound:      ErrExporterNotFound,
+	TooMany:       ErrTooManyExporters,
+	InDelivery:    ErrInDelivery,
 }

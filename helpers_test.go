@@ -3,6 +3,7 @@ package flowtrace_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -112,4 +113,19 @@ func component(t testing.TB, run memory.Run, name string) memory.Component {
 	}
 	require.Failf(t, "component not recorded", "run %s has no component %q", run.Info.RunID, name)
 	return memory.Component{}
+}
+
+// waitFor polls cond until it holds, yielding in between, and fails the
+// test at the test deadline. For states the API gives no channel for.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	ctx := deadline(t)
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("timed out waiting until %s", what)
+		default:
+			runtime.Gosched()
+		}
+	}
 }

@@ -6,7 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/flowtrace/flowtrace/internal/pipeline"
 	"github.com/flowtrace/flowtrace/internal/values"
 )
 
@@ -81,7 +80,7 @@ func (s *TraceService) RecordModelCall(ctx context.Context, call ModelCall) {
 	if s.off() {
 		return
 	}
-	sc := s.scope(ctx, "RecordModelCall")
+	sc := s.scope(ctx, opRecordModelCall)
 	if sc == nil {
 		return
 	}
@@ -102,7 +101,7 @@ func (s *TraceService) RecordModelCall(ctx context.Context, call ModelCall) {
 	for _, r := range call.FinishReasons {
 		rec.Call.FinishReasons = append(rec.Call.FinishReasons, svc.label(r))
 	}
-	ev := pipeline.Event{Kind: kindModelCall, Data: rec}
+	ev := event{Data: rec}
 	if !sc.isRun {
 		rec.ComponentID = sc.info.ComponentID
 		ev.Scope = &sc.scope
@@ -230,7 +229,7 @@ func (s *TraceService) StartStream(ctx context.Context) *Stream {
 	if s.off() {
 		return nil
 	}
-	sc := s.scope(ctx, "StartStream")
+	sc := s.scope(ctx, opStartStream)
 	if sc == nil {
 		return nil
 	}

@@ -12,7 +12,14 @@ import (
 )
 
 // MaxExporters is the most exporters a TraceService delivers to at once.
-const MaxExporters = pipeline.MaxLanes
+const MaxExporters = 64
+
+// MaxExporters is the pipeline's limit (a run tracks its exporters in a
+// 64-bit mask): these fail to compile if the two part.
+var (
+	_ [MaxExporters - pipeline.MaxLanes]struct{}
+	_ [pipeline.MaxLanes - MaxExporters]struct{}
+)
 
 // Defaults of the delivery pipeline.
 const (
@@ -21,6 +28,9 @@ const (
 	// if the exporter's worker is not scheduled during the burst, and costs
 	// about 48 bytes per slot (768 KiB per exporter).
 	DefaultQueueSize = 16384
+	// MaxQueueSize is the largest queue WithQueueSize accepts: 1<<24
+	// events, about 768 MiB per exporter.
+	MaxQueueSize = 1 << 24
 	// DefaultExportTimeout bounds each call into an exporter.
 	DefaultExportTimeout = 5 * time.Second
 )
@@ -103,8 +113,13 @@ func WithExporter(e Exporter) Option {
 
 // WithErrorHandler sets the function that receives background failures:
 // exporter errors and panics, dropped events, misuse. It is called without
-// any lock held, possibly concurrently, and must not block for long. By
-// default errors are logged through log/slog's default logger.
+// any lock held, possibly concurrently, and may call back into the service
+// (end a run, even Shutdown). Failures found by the caller (a drop, a
+// misuse) are reported on the caller's goroutine, after the call has left
+// every scope; failures of exporters (errors, panics, abandoned calls) on a
+// goroutine of the service's own, never on an exporter's delivery
+// goroutine, and Shutdown waits until they have been handled. By default
+// errors are logged through log/slog's default logger.
 func WithErrorHandler(h func(error)) Option {
 	return func(c *config) { c.onError = h }
 }
@@ -136,11 +151,12 @@ func WithSampler(s Sampler) Option {
 }
 
 // WithQueueSize sets the capacity, in events, of each exporter's queue
-// (rounded up to a power of two, at least 2). The default is DefaultQueueSize.
+// (rounded up to a power of two, at least 2), at most MaxQueueSize. The
+// default is DefaultQueueSize.
 func WithQueueSize(n int) Option {
 	return func(c *config) {
-		if n <= 0 {
-			c.invalid("queue size %d, want > 0", n)
+		if n <= 0 || n > MaxQueueSize {
+			c.invalid("queue size %d, want 1 to MaxQueueSize (%d)", n, MaxQueueSize)
 			return
 		}
 		c.queueSize = n
@@ -161,7 +177,9 @@ func WithOverflow(policy Overflow) Option {
 
 // WithExportTimeout bounds each call into an exporter. A call that runs
 // longer is abandoned: its event and the exporter's later events fail, and
-// are counted, until the call returns. The default is DefaultExportTimeout.
+// are counted, until the call returns. The default is DefaultExportTimeout;
+// a timeout too large to be a deadline (math.MaxInt64) means calls are never
+// abandoned.
 func WithExportTimeout(d time.Duration) Option {
 	return func(c *config) {
 		if d <= 0 {

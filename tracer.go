@@ -25,14 +25,14 @@ import (
 // every call is a no-op that allocates nothing. Call Shutdown when done
 // with it to stop its workers.
 type TraceService struct {
-	pipe      *pipeline.Pipeline
+	pipe      *deliveryPipeline
 	snap      *values.Snapshotter
 	onError   func(error)
 	sampler   Sampler // nil: every run is sampled
 	maxString int     // bytes kept of a string, for streams
 	disabled  bool
+	misuse    misuse
 
-	runsActive    atomic.Int64
 	runsUnsampled atomic.Uint64
 	shut          atomic.Bool
 }
@@ -53,7 +53,7 @@ type RunInfo struct {
 // pipeline's list of open runs); the service never holds it.
 type runState struct {
 	svc     *TraceService
-	pr      *pipeline.Run // nil for an unsampled run
+	pr      *deliveryRun // nil for an unsampled run
 	info    RunStart
 	root    Component // the run's own scope
 	sampled bool
@@ -76,15 +76,17 @@ type runState struct {
 // wrapping ErrInvalidOption.
 func NewTraceService(opts ...Option) (*TraceService, error) {
 	cfg := newConfig(opts)
+	names := make([]string, len(cfg.exporters))
 	for i, e := range cfg.exporters {
-		if e == nil {
-			cfg.invalid("exporter %d is nil", i)
-		} else if e.Name() == "" {
-			cfg.invalid("exporter %d (%T) has an empty name", i, e)
+		name, err := exporterName(e)
+		if err != nil {
+			cfg.invalid("exporter %d: %w", i, err)
+			continue
 		}
-		for _, o := range cfg.exporters[:i] {
-			if e != nil && o != nil && o.Name() == e.Name() {
-				cfg.invalid("two exporters named %q", e.Name())
+		names[i] = name
+		for j := range i {
+			if names[j] == name {
+				cfg.invalid("two exporters named %q", name)
 			}
 		}
 	}
@@ -109,15 +111,15 @@ func NewTraceService(opts ...Option) (*TraceService, error) {
 	if s.disabled {
 		return s, nil
 	}
-	s.pipe = pipeline.New(pipeline.Config{
+	s.pipe = pipeline.New[*runState, record](pipeline.Config{
 		QueueSize:     cfg.queueSize,
 		Block:         time.Duration(cfg.overflow),
 		ExportTimeout: cfg.exportTimeout,
 		OnError:       s.onError,
-		KindNames:     kindNames[:],
+		Errors:        pipelineErrors,
 	})
-	for _, e := range cfg.exporters {
-		if err := s.pipe.Add(&backend{e: e}); err != nil {
+	for i, e := range cfg.exporters {
+		if err := s.pipe.Add(names[i], exporterKey(e), &backend{e: e}); err != nil {
 			// Unreachable after the checks above; if it happens, the
 			// workers already started must not outlive the error.
 			_ = s.pipe.Shutdown(context.Background())
@@ -218,7 +220,6 @@ func (s *TraceService) StartTracers(ctx context.Context, info RunInfo) (context.
 		return ctx, err
 	}
 	rs.pr = pr
-	s.runsActive.Add(1)
 	return withScope(ctx, &rs.root), nil
 }
 
@@ -258,7 +259,16 @@ func traceIDFor(runID string) [16]byte {
 // ctx.Err() and names the exporters still delivering. When it returns nil,
 // Emitted == Delivered + Dropped + Failed for every exporter. An exporter
 // abandoned for exceeding the export timeout is named in the error, wrapping
-// ErrExportTimeout.
+// ErrExportTimeout. Called from inside a call of one of the run's exporters,
+// whatever ctx it is given, it queues the run's end and returns
+// ErrInDelivery rather than wait for that call. The error handler has been
+// told of the run's failures by the time it returns.
+//
+// A run is often ended with the ctx of the request it traced, which may be
+// cancelled by then: ending it with that ctx still closes the run, but
+// returns at once without waiting for delivery. To wait a bounded time
+// whatever became of the request, end it with
+// context.WithTimeout(context.WithoutCancel(ctx), d).
 func (s *TraceService) EndTracers(ctx context.Context, outputs map[string]any, runErr error) (RunSummary, error) {
 	if s.off() {
 		return RunSummary{}, nil
@@ -268,7 +278,7 @@ func (s *TraceService) EndTracers(ctx context.Context, outputs map[string]any, r
 	}
 	sc := scopeFromContext(ctx)
 	if sc == nil {
-		s.onError(fmt.Errorf("EndTracers: %w", ErrNoRun))
+		s.noRun(opEndTracers)
 		return RunSummary{}, ErrNoRun
 	}
 	rs := sc.run
@@ -303,7 +313,7 @@ func (s *TraceService) EndTracers(ctx context.Context, outputs map[string]any, r
 // Closing waits for the writes in progress, each bounded by the overflow
 // policy; once ctx is done, those still waiting for room give up, so that
 // closing returns soon after ctx's deadline whatever BlockFor is.
-func (rs *runState) close(ctx context.Context, pr *pipeline.Run, outputs map[string]any, runErr error, now time.Time) bool {
+func (rs *runState) close(ctx context.Context, pr *deliveryRun, outputs map[string]any, runErr error, now time.Time) bool {
 	defer context.AfterFunc(ctx, pr.Abort)()
 	rs.mu.Lock()
 	rs.closing = true
@@ -317,11 +327,7 @@ func (rs *runState) close(ctx context.Context, pr *pipeline.Run, outputs map[str
 	}
 	b := rs.svc.snap.NewBudget()
 	end := &RunEnd{RunID: rs.info.RunID, Outputs: rs.svc.snap.Map(&b, outputs), Err: rs.svc.recordErr(runErr), Time: now}
-	if !pr.Close(end) {
-		return false
-	}
-	rs.svc.runsActive.Add(-1)
-	return true
+	return pr.Close(ctx, end)
 }
 
 func (rs *runState) summary(lanes []pipeline.LaneDelivery) RunSummary {
@@ -344,7 +350,10 @@ func (rs *runState) summary(lanes []pipeline.LaneDelivery) RunSummary {
 // still running is named too, wrapping ErrExportTimeout. It is idempotent:
 // a later call waits again for whatever was still pending, under its own
 // ctx, and returns nil once everything has finished. After it returns nil,
-// no goroutine of the service is running.
+// no goroutine of the service is running, and the error handler has
+// returned from every report. Called from inside an exporter's call, or
+// from the error handler, it does all it can without waiting for its own
+// goroutine and returns an error wrapping ErrInDelivery.
 func (s *TraceService) Shutdown(ctx context.Context) error {
 	if s.off() {
 		return nil
@@ -353,11 +362,12 @@ func (s *TraceService) Shutdown(ctx context.Context) error {
 		ctx = context.Background()
 	}
 	s.shut.Store(true)
+	s.stopMisuse()
 	s.pipe.Close()
 	runs := s.pipe.ActiveRuns()
 	var errs []error
 	for _, r := range runs {
-		rs := r.Owner.(*runState)
+		rs := r.Owner
 		if err := rs.waitHolds(ctx); err != nil {
 			errs = append(errs, err)
 		}
@@ -383,10 +393,11 @@ func (s *TraceService) RegisterExporter(e Exporter) error {
 	if s.off() {
 		return nil
 	}
-	if e == nil || e.Name() == "" {
-		return fmt.Errorf("%w: exporter is nil or has an empty name", ErrInvalidOption)
+	name, err := exporterName(e)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidOption, err)
 	}
-	return s.pipe.Add(&backend{e: e})
+	return s.pipe.Add(name, exporterKey(e), &backend{e: e})
 }
 
 // UnregisterExporter removes the exporter with the given name. Runs that
@@ -418,8 +429,9 @@ func (s *TraceService) Stats() Stats {
 	st := Stats{
 		RunsStarted:   ps.RunsStarted,
 		RunsUnsampled: s.runsUnsampled.Load(),
-		RunsActive:    uint64(max(s.runsActive.Load(), 0)),
+		RunsActive:    ps.RunsActive,
 		Late:          ps.Late,
+		NoRun:         s.misuse.total(),
 		Exporters:     make(map[string]Delivery, len(ps.Lanes)),
 	}
 	for name, d := range ps.Lanes {
@@ -451,7 +463,8 @@ type Delivery struct {
 // value owned by the caller of Stats. The zero value is a service that has
 // done nothing (or a disabled one).
 type Stats struct {
-	// RunsStarted counts recorded runs; RunsActive those not yet ended.
+	// RunsStarted counts recorded runs; RunsActive those not yet ended and
+	// fully delivered.
 	RunsStarted, RunsActive uint64
 	// RunsUnsampled counts runs the sampler left out (or that inherited
 	// that decision): they recorded nothing and emitted no event.
@@ -459,6 +472,10 @@ type Stats struct {
 	// Late counts writes that arrived after their run or component ended;
 	// they were not delivered.
 	Late uint64
+	// NoRun counts calls whose ctx carried no run (they did nothing, and
+	// are reported to the error handler once per interval, wrapping
+	// ErrNoRun, with their count).
+	NoRun uint64
 	// Exporters maps each exporter by name, including removed ones.
 	Exporters map[string]Delivery
 }

@@ -159,7 +159,11 @@ func models(b *strings.Builder, c *flowtrace.ModelCall) {
 		fmt.Fprintf(b, " $%.4g", c.Cost)
 	}
 	if c.TimeToFirstChunk > 0 {
-		fmt.Fprintf(b, " ttft %v", c.TimeToFirstChunk.Round(time.Millisecond))
+		ttft := c.TimeToFirstChunk.Round(time.Millisecond)
+		if ttft == 0 {
+			ttft = c.TimeToFirstChunk.Round(time.Microsecond)
+		}
+		fmt.Fprintf(b, " ttft %v", ttft)
 	}
 }
 

@@ -417,3 +417,17 @@ func TestReadsDuringConcurrentDelivery(t *testing.T) {
 func sameMap(a, b map[string]any) bool {
 	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
 }
+
+func TestTree(t *testing.T) {
+	at := func(ms int) time.Time { return time.Date(2026, 11, 28, 0, 0, 0, ms*1e6, time.UTC) }
+	r := memory.Run{Info: flowtrace.RunStart{RunName: "flow"}, Ended: true, Components: []memory.Component{
+		{Info: flowtrace.ComponentStart{ComponentID: "p", Name: "parallel", Type: "chain", Time: at(1)}, Ended: true},
+		{Info: flowtrace.ComponentStart{ComponentID: "b", ParentID: "p", Name: "b", Type: "tool"}, Ended: true, Err: errors.New("boom\n----\nnode path")},
+		{Info: flowtrace.ComponentStart{ComponentID: "a", ParentID: "p", Name: "a", Type: "llm"}, Ended: true,
+			ModelCalls: []flowtrace.ModelCallRecord{{Call: flowtrace.ModelCall{Model: "m", Usage: flowtrace.Usage{InputTokens: 3, OutputTokens: 1}}}}},
+		{Info: flowtrace.ComponentStart{ComponentID: "o", ParentID: "gone", Name: "orphan"}, Ended: true, Err: flowtrace.ErrComponentNotEnded},
+		{Info: flowtrace.ComponentStart{ComponentID: "x", Name: "open"}},
+	}}
+	assert.Equal(t, "flow ok\n  parallel (chain) ok\n    b (tool) error: boom …\n    a (llm) ok model=m tokens=3/1\n  orphan not ended\n  open open\n", r.Tree())
+	assert.Equal(t, "flow ok\n  open open\n  orphan not ended\n  parallel (chain) ok\n    a (llm) ok model=m tokens=3/1\n    b (tool) error: boom …\n", r.SortedTree())
+}

@@ -1,7 +1,9 @@
 package memory
 
 import (
+	"cmp"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -11,8 +13,8 @@ import (
 // Tree returns the run as a compact tree, for exact assertions in tests:
 // one line per run and component, children indented by two spaces under
 // their parent in start order, each line "name (type) status" where status
-// is "ok", "error: <message>", "not ended" (the run ended first), or
-// "open" (not ended yet). A
+// is "ok", "error: <first line of the message>", "not ended" (the run
+// ended first), or "open" (not ended yet). A
 // component's model calls add " model=<name> tokens=<in>/<out>" to its
 // line. The run's line has no type; lines end with "\n".
 //
@@ -20,7 +22,13 @@ import (
 //	  planner (agent) ok
 //	    search (tool) error: timeout
 //	    answer (llm) ok model=gpt-4o tokens=12/3
-func (r Run) Tree() string {
+func (r Run) Tree() string { return r.tree(false) }
+
+// SortedTree is Tree with siblings sorted by name, then type, then status:
+// for runs whose parallel steps start in no fixed order.
+func (r Run) SortedTree() string { return r.tree(true) }
+
+func (r Run) tree(sorted bool) string {
 	var b strings.Builder
 	name := r.Info.RunName
 	if name == "" {
@@ -44,7 +52,15 @@ func (r Run) Tree() string {
 	}
 	var walk func(parent string, depth int)
 	walk = func(parent string, depth int) {
-		for _, i := range children[parent] {
+		kids := children[parent]
+		if sorted {
+			slices.SortStableFunc(kids, func(i, j int) int {
+				a, b := &r.Components[i], &r.Components[j]
+				return cmp.Or(cmp.Compare(a.Info.Name, b.Info.Name), cmp.Compare(a.Info.Type, b.Info.Type),
+					cmp.Compare(status(a.Err, a.Ended), status(b.Err, b.Ended)))
+			})
+		}
+		for _, i := range kids {
 			c := &r.Components[i]
 			b.WriteString(strings.Repeat("  ", depth))
 			b.WriteString(c.Info.Name)
@@ -82,7 +98,11 @@ func status(err error, ended bool) string {
 	case errors.Is(err, flowtrace.ErrComponentNotEnded):
 		return "not ended"
 	case err != nil:
-		return "error: " + err.Error()
+		msg, _, more := strings.Cut(err.Error(), "\n")
+		if more { // one line per component: the first line of the message
+			msg += " …"
+		}
+		return "error: " + msg
 	}
 	return "ok"
 }

@@ -2,61 +2,52 @@ package pipeline
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-var epoch = time.Now()
-
-// nanotime is a monotonic clock in nanoseconds.
-func nanotime() int64 { return int64(time.Since(epoch)) }
-
-// deliveringKey marks the context handed to backend calls, so that a backend
-// calling back into the library from its worker is never made to wait for
-// that same worker.
-type deliveringKey struct{}
-
-type callKind uint8
-
-const (
-	callOpen callKind = iota
-	callDeliver
-	callClose
-)
-
-// then says what was pending after an open call, for the worker that takes
-// over if the call is abandoned.
-type then uint8
-
-const (
-	thenNone then = iota
-	thenRing
-	thenFinish
-)
-
-type ctrlItem struct {
-	rl     *runLane
-	end    bool
-	target uint64
-}
-
-// lane is one backend's queue and worker. Exactly one worker goroutine (the
-// current generation) consumes the queue and calls the backend. When a call
-// outlives the export timeout, the watchdog abandons that generation and
-// starts another: the stuck goroutine is left to return on its own, and
-// until it does the lane fails its events without calling the backend.
-type lane struct {
-	p       *Pipeline
+// A lane is one backend's queue and the worker that empties it.
+//
+// Life cycle. A lane is created by Pipeline.Add and serves the runs that
+// start while it is registered; each such run holds a reference (acquire,
+// release). Remove or Shutdown retires it: new runs no longer see it, but
+// the runs holding it still deliver to it, and it stops only once the last
+// of them has finished (stop), never before, since a run still open may yet
+// queue its end. The worker then shuts the backend down (unless another
+// registration of the same backend is still running) and exits.
+//
+//	running ──retire──▶ retiring ──last run finished──▶ stopping ──▶ exited
+//	                        │                               ▲
+//	                        └────────no run holds it────────┘
+//
+// Worker states. The worker sleeps when the queue and the control list are
+// empty (sleeping is set, producers signal wake); otherwise it is busy,
+// and either between calls or in a call to the backend (cur's low bit).
+// A call that outlives the export timeout is abandoned by the watchdog
+// (watchdog.go): the stuck goroutine is left to return on its own, a new
+// worker generation takes over the queue, and until the stuck call returns
+// (stuck > 0) the lane fails its records without calling the backend.
+// Shutdown out of time forces the lane (force): what is left is dropped,
+// and counted, rather than delivered.
+//
+// A run on a lane (runLane) is pending until its opening is taken from the
+// control list, open once the backend's Open succeeded (broken if it
+// failed, or the lane was stuck or forced), ending once its closing has
+// arrived, and finished once every record counted before the closing has
+// been processed and the end delivered.
+type lane[O, E any] struct {
+	p       *Pipeline[O, E]
 	name    string
-	backend Backend
-	q       *ring
+	key     any  // the backend's identity (see Pipeline.Add)
+	leaving bool // the lane no longer holds its backend; guarded by p.mu
+	backend Backend[O, E]
+	q       *ring[O, E]
 	timeout time.Duration
 
 	ctrlMu   sync.Mutex
-	ctrl     []ctrlItem
+	ctrl     []ctrlItem[O, E]
 	ctrlHead int
 	ctrlN    atomic.Int32
 
@@ -78,60 +69,39 @@ type lane struct {
 
 	shutdownErr error // set before exited is closed
 
-	// Totals of runs whose delivery on this lane has finished.
-	fin counters
+	// Totals of the lane over all its runs (see totals). outside counts
+	// the events that never entered the ring: openings, closings and
+	// drops before the queue. The worker's counts have one writer at a
+	// time.
+	outside                    atomic.Uint64
+	delivered, dropped, failed atomic.Uint64
 
 	// Watchdog. cur is seq<<2 | inCall(1) | abandoned(2). The call* fields are
 	// written by the worker before it stores cur, and read by the watchdog
 	// after it loads cur.
-	timer     *time.Timer
-	busy      atomic.Bool
-	cur       atomic.Uint64
-	deadline  atomic.Int64
-	stuck     atomic.Int32
-	gen       atomic.Pointer[generation]
-	seq       uint64
-	callRL    *runLane
-	callWhat  callKind
-	callThen  then
-	callEvent Event
+	timer    *time.Timer
+	busy     atomic.Bool
+	cur      atomic.Uint64
+	deadline atomic.Int64
+	stuck    atomic.Int32
+	worker   atomic.Int64 // goroutine id of the current generation (see goid)
+	gen      atomic.Pointer[generation[O, E]]
+	seq      uint64
+	callRL   *runLane[O, E]
+	callWhat callKind
 }
 
 type counters struct {
-	emitted, delivered, dropped, failed atomic.Uint64
+	delivered, dropped, failed atomic.Uint64
 }
 
-// generation is one worker goroutine's identity and the context its calls get.
-type generation struct {
-	call   callCtx
-	cancel context.CancelFunc
-}
-
-// callCtx is the context handed to backend calls: it is cancelled when the
-// call is abandoned or the lane is forced to stop, and its deadline is the
-// current call's.
-type callCtx struct {
-	context.Context
-	l *lane
-}
-
-func (c *callCtx) Deadline() (time.Time, bool) {
-	return epoch.Add(time.Duration(c.l.deadline.Load())), true
-}
-
-func (c *callCtx) Err() error {
-	if c.Context.Err() != nil {
-		return context.DeadlineExceeded
-	}
-	return nil
-}
-
-func newLane(p *Pipeline, b Backend, name string) *lane {
-	l := &lane{
+func newLane[O, E any](p *Pipeline[O, E], b Backend[O, E], name string, key any) *lane[O, E] {
+	l := &lane[O, E]{
 		p:       p,
 		name:    name,
+		key:     key,
 		backend: b,
-		q:       newRing(p.cfg.QueueSize),
+		q:       newRing[O, E](p.cfg.QueueSize),
 		timeout: p.cfg.ExportTimeout,
 		wake:    make(chan struct{}, 1),
 		stopCh:  make(chan struct{}),
@@ -145,22 +115,19 @@ func newLane(p *Pipeline, b Backend, name string) *lane {
 	return l
 }
 
-func (l *lane) newGeneration() *generation {
-	base := context.WithValue(context.Background(), deliveringKey{}, l)
-	ctx, cancel := context.WithCancel(base)
-	return &generation{call: callCtx{Context: ctx, l: l}, cancel: cancel}
-}
-
-func (l *lane) totals() Delivery {
+// totals counts the lane's events so far, for Stats: O(1) and lock-free,
+// exact once no run is in flight. Events queued are counted by the ring's
+// tail, so producers pay nothing extra for them.
+func (l *lane[O, E]) totals() Delivery {
 	return Delivery{
-		Emitted:   l.fin.emitted.Load(),
-		Delivered: l.fin.delivered.Load(),
-		Dropped:   l.fin.dropped.Load(),
-		Failed:    l.fin.failed.Load(),
+		Emitted:   l.q.pushed() + l.outside.Load(),
+		Delivered: l.delivered.Load(),
+		Dropped:   l.dropped.Load(),
+		Failed:    l.failed.Load(),
 	}
 }
 
-func (l *lane) state() string {
+func (l *lane[O, E]) state() string {
 	switch {
 	case l.stuck.Load() > 0:
 		return fmt.Sprintf("a call has been stuck for more than %v", l.timeout)
@@ -172,89 +139,16 @@ func (l *lane) state() string {
 }
 
 // signal wakes the worker if it sleeps.
-func (l *lane) signal() {
+func (l *lane[O, E]) signal() {
 	select {
 	case l.wake <- struct{}{}:
 	default:
 	}
 }
 
-func (l *lane) control(it ctrlItem) {
-	l.ctrlMu.Lock()
-	l.ctrl = append(l.ctrl, it)
-	l.ctrlN.Add(1)
-	l.ctrlMu.Unlock()
-	if l.sleeping.Load() {
-		l.signal()
-	}
-}
-
-func (l *lane) popControl() (ctrlItem, bool) {
-	l.ctrlMu.Lock()
-	defer l.ctrlMu.Unlock()
-	if l.ctrlHead == len(l.ctrl) {
-		return ctrlItem{}, false
-	}
-	it := l.ctrl[l.ctrlHead]
-	l.ctrl[l.ctrlHead] = ctrlItem{}
-	l.ctrlHead++
-	if l.ctrlHead == len(l.ctrl) {
-		l.ctrl, l.ctrlHead = l.ctrl[:0], 0
-	}
-	l.ctrlN.Add(-1)
-	return it, true
-}
-
-// pushWait waits up to the configured block time for room in the queue.
-func (l *lane) pushWait(ctx context.Context, rl *runLane, ev Event) bool {
-	if ctx != nil && ctx.Value(deliveringKey{}) == l {
-		return false // called back from this lane's own worker: waiting would wait for ourselves
-	}
-	abort := rl.run.abort
-	select {
-	case <-abort:
-		return false
-	default:
-	}
-	l.spaceWaiters.Add(1)
-	defer l.spaceWaiters.Add(-1)
-	t := time.NewTimer(l.p.cfg.Block)
-	defer t.Stop()
-	for {
-		l.spaceMu.Lock()
-		if l.space == nil {
-			l.space = make(chan struct{})
-		}
-		ch := l.space
-		l.spaceMu.Unlock()
-		if l.q.push(rl, ev) {
-			return true
-		}
-		l.signal()
-		select {
-		case <-ch:
-		case <-t.C:
-			return l.q.push(rl, ev)
-		case <-l.stopCh:
-			return false
-		case <-abort:
-			return false
-		}
-	}
-}
-
-func (l *lane) signalSpace() {
-	l.spaceMu.Lock()
-	if l.space != nil {
-		close(l.space)
-		l.space = nil
-	}
-	l.spaceMu.Unlock()
-}
-
 // acquire adds a run to the lane. It reports false once the lane has been
 // removed.
-func (l *lane) acquire() bool {
+func (l *lane[O, E]) acquire() bool {
 	l.refMu.Lock()
 	defer l.refMu.Unlock()
 	if l.removed {
@@ -266,7 +160,7 @@ func (l *lane) acquire() bool {
 
 // release drops one run's hold on the lane; the last release after removal
 // stops the lane.
-func (l *lane) release() {
+func (l *lane[O, E]) release() {
 	l.refMu.Lock()
 	l.refs--
 	last := l.removed && l.refs == 0
@@ -280,7 +174,7 @@ func (l *lane) release() {
 // never before: a run still open may yet queue its end. ctx, unless an
 // earlier retire gave one, is what the backend's Shutdown gets; nil means
 // the export timeout.
-func (l *lane) retire(ctx context.Context) {
+func (l *lane[O, E]) retire(ctx context.Context) {
 	l.refMu.Lock()
 	l.removed = true
 	if l.stopCtx == nil {
@@ -295,79 +189,18 @@ func (l *lane) retire(ctx context.Context) {
 
 // stop asks the worker to finish the queue and exit, then shut the backend
 // down. Called once no run uses the lane.
-func (l *lane) stop() {
+func (l *lane[O, E]) stop() {
 	l.stopOnce.Do(func() { close(l.stopCh) })
 }
 
 // cancelCalls makes the worker drop what is left instead of delivering it,
 // and cancels the context of the call in progress.
-func (l *lane) cancelCalls() {
+func (l *lane[O, E]) cancelCalls() {
 	l.force.Store(true)
 	l.gen.Load().cancel()
 }
 
-// work is the worker loop of one generation.
-func (l *lane) work(g *generation, inh *abandoned) {
-	l.busy.Store(true)
-	l.timer.Reset(l.timeout)
-	if inh != nil {
-		l.seq = inh.seq
-		l.settleAbandoned(inh)
-	}
-	for {
-		if l.ctrlN.Load() > 0 {
-			if !l.doControl(g) {
-				return
-			}
-			continue
-		}
-		// A run's opening is queued on the control list before any of its
-		// events, so an event of a run not yet opened means openings are
-		// pending: take them first, in the order the runs started, rather
-		// than open this run ahead of runs that started before it.
-		if rl := l.q.peek(); rl != nil && !rl.opened && l.ctrlN.Load() > 0 {
-			continue
-		}
-		if rl, ev, ok := l.q.pop(); ok {
-			if l.spaceWaiters.Load() > 0 {
-				l.signalSpace()
-			}
-			if !l.handle(g, rl, ev) {
-				return
-			}
-			continue
-		}
-		select {
-		case <-l.stopCh:
-			l.exit(g)
-			return
-		default:
-		}
-		l.busy.Store(false)
-		l.sleeping.Store(true)
-		if l.q.ready() || l.ctrlN.Load() > 0 {
-			l.sleeping.Store(false)
-			l.awake()
-			continue
-		}
-		select {
-		case <-l.wake:
-		case <-l.stopCh:
-		}
-		l.sleeping.Store(false)
-		l.awake()
-	}
-}
-
-// awake marks the worker busy and arms the watchdog. The watchdog stops
-// re-arming itself once it sees the worker idle, so every return to work
-// must arm it again, or a call made then would never be abandoned.
-func (l *lane) awake() {
-	l.busy.Store(true)
-	l.timer.Reset(l.timeout)
-}
-
-func (l *lane) exit(g *generation) {
+func (l *lane[O, E]) exit(g *generation[O, E]) {
 	l.busy.Store(false)
 	l.timer.Stop()
 	l.refMu.Lock()
@@ -380,283 +213,22 @@ func (l *lane) exit(g *generation) {
 		ctx, cancel = context.WithTimeout(context.Background(), l.timeout)
 		defer cancel()
 	}
-	l.shutdownErr = l.shutdownBackend(ctx)
+	if l.p.lastOfBackend(l) {
+		l.shutdownErr = l.shutdownBackend(ctx)
+	}
 	g.cancel()
 	l.p.laneExited(l)
 	close(l.exited)
 }
 
-func (l *lane) shutdownBackend(ctx context.Context) (err error) {
+func (l *lane[O, E]) shutdownBackend(ctx context.Context) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: exporter %q in Shutdown: %v", ErrPanic, l.name, r)
+			err = fmt.Errorf("%w: exporter %q in Shutdown: %v", l.p.errs.Panic, l.name, r)
 		}
 	}()
 	if err := l.backend.Shutdown(ctx); err != nil {
 		return fmt.Errorf("flowtrace: exporter %q: shutdown: %w", l.name, err)
 	}
 	return nil
-}
-
-func (l *lane) doControl(g *generation) bool {
-	for {
-		it, ok := l.popControl()
-		if !ok {
-			return true
-		}
-		rl := it.rl
-		if !it.end {
-			if !rl.opened && !l.open(g, rl, thenNone) {
-				return false
-			}
-			continue
-		}
-		rl.ending, rl.target = true, it.target
-		if rl.processed == rl.target && !l.finish(g, rl) {
-			return false
-		}
-	}
-}
-
-// handle delivers one queued event. It reports false when this generation
-// was abandoned and must exit.
-func (l *lane) handle(g *generation, rl *runLane, ev Event) bool {
-	if !rl.opened && !l.open(g, rl, thenRing) {
-		return false
-	}
-	switch {
-	case l.force.Load():
-		rl.c.dropped.Add(1)
-	case rl.broken:
-		rl.c.failed.Add(1)
-	case l.stuck.Load() > 0:
-		rl.timedOut.Store(true)
-		rl.c.failed.Add(1)
-	default:
-		l.callEvent = ev
-		_, ok := l.call(g, rl, callDeliver, thenNone, ev)
-		if !ok {
-			return false
-		}
-	}
-	return l.afterRing(g, rl)
-}
-
-func (l *lane) afterRing(g *generation, rl *runLane) bool {
-	rl.processed++
-	if rl.ending && rl.processed == rl.target {
-		return l.finish(g, rl)
-	}
-	return true
-}
-
-// open calls Backend.Open for the run. The open event is counted once.
-func (l *lane) open(g *generation, rl *runLane, next then) bool {
-	rl.opened = true
-	switch {
-	case l.force.Load():
-		rl.broken = true
-		rl.c.dropped.Add(1)
-		return true
-	case l.stuck.Load() > 0:
-		rl.broken = true
-		rl.timedOut.Store(true)
-		rl.c.failed.Add(1)
-		return true
-	}
-	sess, ok := l.call(g, rl, callOpen, next, Event{})
-	if !ok {
-		return false
-	}
-	if sess == nil {
-		rl.broken = true
-	}
-	rl.sess = sess
-	return true
-}
-
-// finish delivers the run's end on this lane and accounts for it.
-func (l *lane) finish(g *generation, rl *runLane) bool {
-	if !rl.opened && !l.open(g, rl, thenFinish) {
-		return false
-	}
-	switch {
-	case l.force.Load():
-		rl.c.dropped.Add(1)
-	case rl.broken:
-		rl.c.failed.Add(1)
-	case l.stuck.Load() > 0:
-		rl.timedOut.Store(true)
-		rl.c.failed.Add(1)
-	default:
-		if _, ok := l.call(g, rl, callClose, thenNone, Event{}); !ok {
-			return false
-		}
-	}
-	l.settleFinished(rl)
-	return true
-}
-
-func (l *lane) settleFinished(rl *runLane) {
-	rl.sess = nil
-	c := rl.counts()
-	l.fin.emitted.Add(c.Emitted)
-	l.fin.delivered.Add(c.Delivered)
-	l.fin.dropped.Add(c.Dropped)
-	l.fin.failed.Add(c.Failed)
-	rl.folded.Store(true)
-	r := rl.run
-	if r.remaining.Add(-1) == 0 {
-		l.p.runFinished(r)
-		close(r.done)
-	}
-	l.release()
-}
-
-// call runs one backend call under the watchdog. It reports false when the
-// call was abandoned: the generation must then exit without touching
-// anything, as the next generation owns the lane.
-func (l *lane) call(g *generation, rl *runLane, what callKind, next then, ev Event) (Session, bool) {
-	l.seq++
-	l.callRL, l.callWhat, l.callThen = rl, what, next
-	l.deadline.Store(nanotime() + int64(l.timeout))
-	mark := l.seq << 2
-	// Everything the call reads of rl is read before cur is published: once
-	// the watchdog has seen the call in progress, it may hand rl to the next
-	// generation, and this goroutine must no longer touch it.
-	cur := rl.sess
-	l.cur.Store(mark | 1)
-	sess, err := l.invoke(g, rl.run, cur, what, ev)
-	if !l.cur.CompareAndSwap(mark|1, mark) {
-		l.stuck.Add(-1)
-		l.p.abandoned.done()
-		return nil, false
-	}
-	l.callEvent = Event{}
-	if what == callOpen && err == nil && sess == nil {
-		err = fmt.Errorf("flowtrace: exporter %q: StartRun returned no RunExporter", l.name)
-	}
-	if err != nil {
-		rl.c.failed.Add(1)
-		// The first error and the first panic of a run on this lane are
-		// each reported: a panic is a bug to fix, not to hide behind an
-		// earlier transient error.
-		flag := &rl.failReported
-		if errors.Is(err, ErrPanic) {
-			flag = &rl.panicReported
-		}
-		if flag.CompareAndSwap(false, true) {
-			l.p.report(err)
-		}
-		if what == callOpen {
-			return nil, true
-		}
-		return sess, true
-	}
-	rl.c.delivered.Add(1)
-	return sess, true
-}
-
-func (l *lane) invoke(g *generation, run *Run, cur Session, what callKind, ev Event) (sess Session, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			sess = nil
-			err = fmt.Errorf("%w: exporter %q in %s of run %s: %v", ErrPanic, l.name, l.callName(what, ev), run.ID, r)
-		}
-	}()
-	ctx := &g.call
-	switch what {
-	case callOpen:
-		sess, err = l.backend.Open(ctx, run)
-	case callDeliver:
-		err = cur.Deliver(ctx, ev)
-	case callClose:
-		err = cur.Close(ctx, run)
-	}
-	if err != nil {
-		err = fmt.Errorf("flowtrace: exporter %q: %s of run %s: %w", l.name, l.callName(what, ev), run.ID, err)
-	}
-	return sess, err
-}
-
-func (l *lane) callName(what callKind, ev Event) string {
-	switch what {
-	case callOpen:
-		return "StartRun"
-	case callClose:
-		return "EndRun"
-	}
-	return l.p.kindName(ev.Kind)
-}
-
-// abandoned describes the call a stuck generation was making.
-type abandoned struct {
-	rl   *runLane
-	what callKind
-	then then
-	ev   Event
-	seq  uint64
-}
-
-// watch is the watchdog, run by the lane's timer while the worker is busy.
-func (l *lane) watch() {
-	c := l.cur.Load()
-	if c&1 == 0 || c&2 != 0 {
-		if l.busy.Load() {
-			l.timer.Reset(l.timeout)
-		}
-		return
-	}
-	if rem := l.deadline.Load() - nanotime(); rem > 0 {
-		l.timer.Reset(time.Duration(rem))
-		return
-	}
-	// abandoned is counted before the abandonment is published: the stuck
-	// call may return, see it and uncount itself at once. (stuck may dip
-	// below zero for that moment; readers only test it for > 0.)
-	l.p.abandoned.add()
-	if !l.cur.CompareAndSwap(c, c|2) {
-		l.p.abandoned.done()
-		l.timer.Reset(l.timeout)
-		return
-	}
-	l.stuck.Add(1)
-	inh := &abandoned{rl: l.callRL, what: l.callWhat, then: l.callThen, ev: l.callEvent, seq: c >> 2}
-	l.gen.Load().cancel()
-	ng := l.newGeneration()
-	l.gen.Store(ng)
-	if l.force.Load() {
-		ng.cancel()
-	}
-	err := fmt.Errorf("%w: exporter %q: %s of run %s ran past %v; abandoned, and its later events fail until it returns",
-		ErrExportTimeout, l.name, l.callName(inh.what, inh.ev), inh.rl.run.ID, l.timeout)
-	go l.work(ng, inh) // owned by the Pipeline like the first generation
-	// Reported once the lane has a worker again: the handler is the
-	// caller's code and may take its time.
-	l.p.report(err)
-}
-
-// settleAbandoned accounts, in the new generation, for the call the stuck
-// generation was making, and for what it would have done next.
-func (l *lane) settleAbandoned(a *abandoned) {
-	rl := a.rl
-	rl.broken = true
-	rl.timedOut.Store(true)
-	rl.c.failed.Add(1)
-	l.callEvent = Event{}
-	switch a.what {
-	case callOpen:
-		rl.opened = true
-		switch a.then {
-		case thenRing:
-			rl.c.failed.Add(1)
-			l.afterRing(nil, rl)
-		case thenFinish:
-			l.finish(nil, rl)
-		}
-	case callDeliver:
-		l.afterRing(nil, rl)
-	case callClose:
-		l.settleFinished(rl)
-	}
 }

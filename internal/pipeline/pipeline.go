@@ -1,17 +1,3 @@
-// Package pipeline delivers events from the goroutines that record them to
-// the backends that export them.
-//
-// Each backend has a lane: a bounded ring queue owned by one worker
-// goroutine, which is the only goroutine that calls the backend. Events of a
-// run therefore reach each backend serially and in order. Producers only
-// enqueue and, when the worker sleeps, signal it through a capacity-1
-// channel. Lifecycle records of a run (its opening and closing) travel on a
-// small unbounded control list, bounded in practice by the number of active
-// runs, so that they are never dropped and never block; the worker orders
-// them against the run's queued events by counting.
-//
-// Every event is counted exactly once per lane as delivered, dropped or
-// failed, and a run's End returns when all its events are accounted for.
 package pipeline
 
 import (
@@ -23,7 +9,7 @@ import (
 	"time"
 )
 
-// Errors reported by the pipeline. The root package re-exports them.
+// The pipeline's own sentinels, for a Config that gives none (its tests).
 var (
 	ErrShutdown      = errors.New("flowtrace: trace service is shut down")
 	ErrQueueFull     = errors.New("flowtrace: exporter queue full, event dropped")
@@ -32,43 +18,87 @@ var (
 	ErrDuplicate     = errors.New("flowtrace: exporter name already registered")
 	ErrNotFound      = errors.New("flowtrace: exporter not registered")
 	ErrTooMany       = fmt.Errorf("flowtrace: too many exporters (at most %d)", MaxLanes)
+	ErrInDelivery    = errors.New("flowtrace: called from inside an exporter call; delivery completes after the call returns")
 )
+
+// Errors are the sentinels the pipeline's errors wrap. Their text is the
+// root package's API, so the root package defines them and hands them over
+// in Config; a nil field takes the pipeline's own.
+type Errors struct {
+	Shutdown      error // a run or backend added after Shutdown
+	QueueFull     error // an event dropped
+	ExportTimeout error // a backend call abandoned
+	Panic         error // a panic recovered from a backend
+	Duplicate     error // a second backend of the same name
+	NotFound      error // removing an unknown backend
+	TooMany       error // a backend beyond MaxLanes
+	InDelivery    error // a wait that would wait for the caller's own lane
+}
+
+func (e *Errors) setDefaults() {
+	for _, f := range []struct {
+		field *error
+		def   error
+	}{
+		{&e.Shutdown, ErrShutdown}, {&e.QueueFull, ErrQueueFull}, {&e.ExportTimeout, ErrExportTimeout},
+		{&e.Panic, ErrPanic}, {&e.Duplicate, ErrDuplicate}, {&e.NotFound, ErrNotFound},
+		{&e.TooMany, ErrTooMany}, {&e.InDelivery, ErrInDelivery},
+	} {
+		if *f.field == nil {
+			*f.field = f.def
+		}
+	}
+}
 
 // MaxLanes is the most lanes a pipeline has at once. A Scope tracks drops
 // with one bit per lane of a run, and a run has at most the lanes
 // registered when it started.
 const MaxLanes = 64
 
-// Backend is the consumer at the end of a lane. Its methods are called only
-// by the lane's worker, except Shutdown.
-type Backend interface {
-	Name() string
-	Open(ctx context.Context, run *Run) (Session, error)
+// Backend is the consumer at the end of a lane: O is the caller's record of
+// a run (what Open is told), E the records the lane carries. Its methods
+// are called only by the lane's worker, except Shutdown.
+type Backend[O, E any] interface {
+	Open(ctx context.Context, run O) (Session[E], error)
 	Shutdown(ctx context.Context) error
 }
 
-// Session receives one run's events for one backend, serially.
-type Session interface {
-	Deliver(ctx context.Context, ev Event) error
-	Close(ctx context.Context, run *Run) error
+// Session receives one run's records for one backend, serially: its
+// events, then the run's end.
+type Session[E any] interface {
+	Deliver(ctx context.Context, rec E) error
 }
 
-// Event is one record on its way to the backends. Data is opaque to the
-// pipeline. An event with a Scope belongs to that scope: once the event
-// that opens the scope (Opens) has been dropped on a lane, the scope's later
-// events are dropped on that lane too, so a backend never sees a component
-// it was not told about.
-type Event struct {
-	Data  any
+// Event is one record on its way to the backends. An event with a Scope
+// belongs to that scope: once the event that opens the scope (Opens) has
+// been dropped on a lane, or failed there without reaching the backend, the
+// scope's later events are dropped (or failed) on that lane too, so a
+// backend never sees a component it was not told about.
+type Event[E any] struct {
+	Data  E
 	Scope *Scope
-	Kind  uint8
 	Opens bool
 }
 
-// Scope tracks on which lanes a scope's opening event was dropped.
-// The zero value is ready to use.
+// Scope tracks on which lanes a scope's opening event was dropped or
+// failed without reaching the backend. The zero value is ready to use.
 type Scope struct {
 	dropped atomic.Uint64 // bit i: dropped on the run's lane i (a run has at most MaxLanes)
+	failed  atomic.Uint64 // bit i: failed by the worker of the run's lane i
+}
+
+// skip records, for an opening event that the worker did not hand to the
+// backend, that the scope's later events must not reach it either. Nil-safe.
+func (s *Scope) skip(opens bool, bit uint64) {
+	if s != nil && opens {
+		s.failed.Or(bit)
+	}
+}
+
+// skipped reports whether the scope's opening event did not reach the
+// backend of the lane bit stands for. Nil-safe.
+func (s *Scope) skipped(bit uint64) bool {
+	return s != nil && s.failed.Load()&bit != 0
 }
 
 // Config configures a Pipeline. Zero fields take defaults.
@@ -77,7 +107,7 @@ type Config struct {
 	Block         time.Duration // how long a producer waits for room; 0 drops at once
 	ExportTimeout time.Duration
 	OnError       func(error)
-	KindNames     []string // for error messages, indexed by Event.Kind
+	Errors        Errors
 }
 
 // Delivery counts the events of one lane.
@@ -104,23 +134,24 @@ type Stats struct {
 	Lanes                         map[string]Delivery
 }
 
-type laneSet struct {
-	lanes []*lane
+type laneSet[O, E any] struct {
+	lanes []*lane[O, E]
 }
 
 // Pipeline owns the lanes and their workers. It keeps the set of active runs
 // only so that Shutdown can end them; it never uses it to route an event.
-type Pipeline struct {
+type Pipeline[O, E any] struct {
 	cfg   Config
-	lanes atomic.Pointer[laneSet] // copy-on-write; readers never lock
+	errs  *Errors                       // &cfg.Errors, defaults set
+	lanes atomic.Pointer[laneSet[O, E]] // copy-on-write; readers never lock
 
 	mu       sync.Mutex // guards writers of lanes, active, retired, closed
-	active   map[*Run]struct{}
-	retiring map[*lane]struct{}
+	active   map[*Run[O, E]]struct{}
+	retiring map[*lane[O, E]]struct{}
 	retired  map[string]Delivery
 	closed   bool
 
-	all []*lane // lanes running or with an abandoned call running; guarded by mu
+	all []*lane[O, E] // lanes running or with an abandoned call running; guarded by mu
 
 	// abandoned counts backend calls abandoned by a watchdog that have not
 	// returned yet.
@@ -128,53 +159,59 @@ type Pipeline struct {
 
 	started atomic.Uint64
 	late    atomic.Uint64
+
+	rep *reporter // runs the error handler for failures found in the background
 }
 
 // New returns a running pipeline with no lanes.
-func New(cfg Config) *Pipeline {
+func New[O, E any](cfg Config) *Pipeline[O, E] {
 	if cfg.OnError == nil {
 		cfg.OnError = func(error) {}
 	}
-	p := &Pipeline{
+	p := &Pipeline[O, E]{
 		cfg:      cfg,
-		active:   make(map[*Run]struct{}),
-		retiring: make(map[*lane]struct{}),
+		active:   make(map[*Run[O, E]]struct{}),
+		retiring: make(map[*lane[O, E]]struct{}),
 		retired:  make(map[string]Delivery),
 	}
-	p.lanes.Store(&laneSet{})
+	p.errs = &p.cfg.Errors
+	p.errs.setDefaults()
+	p.rep = newReporter(cfg.OnError, p.errs.InDelivery)
+	p.lanes.Store(&laneSet[O, E]{})
 	return p
 }
 
-func (p *Pipeline) report(err error) { p.cfg.OnError(err) }
+// report passes a failure found by a worker or a watchdog to the error
+// handler, on the reporter's goroutine.
+func (p *Pipeline[O, E]) report(err error) uint64 { return p.rep.report(err) }
 
-func (p *Pipeline) kindName(k uint8) string {
-	if int(k) < len(p.cfg.KindNames) {
-		return p.cfg.KindNames[k]
-	}
-	return fmt.Sprintf("event %d", k)
-}
+// Report passes err to the error handler on the reporter's goroutine, for
+// a caller that must not run the handler itself (a timer). Shutdown waits
+// until it has been handled.
+func (p *Pipeline[O, E]) Report(err error) { p.rep.report(err) }
 
-// Add registers a backend and starts its worker. Runs started from now on
-// deliver to it.
-func (p *Pipeline) Add(b Backend) error {
-	name := b.Name() // the backend's code, called before taking the lock
+// Add registers a backend under name and starts its worker. Runs started
+// from now on deliver to it. key identifies the backend across
+// registrations: of lanes sharing a key, only the last to stop shuts the
+// backend down.
+func (p *Pipeline[O, E]) Add(name string, key any, b Backend[O, E]) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
-		return ErrShutdown
+		return p.errs.Shutdown
 	}
 	cur := p.lanes.Load()
 	for _, l := range cur.lanes {
 		if l.name == name {
-			return fmt.Errorf("%w: %q", ErrDuplicate, name)
+			return fmt.Errorf("%w: %q", p.errs.Duplicate, name)
 		}
 	}
 	if len(cur.lanes) >= MaxLanes {
-		return fmt.Errorf("%w: cannot add %q", ErrTooMany, name)
+		return fmt.Errorf("%w: cannot add %q", p.errs.TooMany, name)
 	}
-	l := newLane(p, b, name)
+	l := newLane(p, b, name, key)
 	p.all = append(p.all, l)
-	next := &laneSet{lanes: make([]*lane, 0, len(cur.lanes)+1)}
+	next := &laneSet[O, E]{lanes: make([]*lane[O, E], 0, len(cur.lanes)+1)}
 	next.lanes = append(append(next.lanes, cur.lanes...), l)
 	p.lanes.Store(next)
 	return nil
@@ -183,11 +220,11 @@ func (p *Pipeline) Add(b Backend) error {
 // Remove unregisters a backend. Runs that started with it keep delivering to
 // it; once the last of them has ended, its worker stops and the backend is
 // shut down.
-func (p *Pipeline) Remove(name string) error {
+func (p *Pipeline[O, E]) Remove(name string) error {
 	p.mu.Lock()
 	cur := p.lanes.Load()
-	var gone *lane
-	next := &laneSet{lanes: make([]*lane, 0, len(cur.lanes))}
+	var gone *lane[O, E]
+	next := &laneSet[O, E]{lanes: make([]*lane[O, E], 0, len(cur.lanes))}
 	for _, l := range cur.lanes {
 		if l.name == name && gone == nil {
 			gone = l
@@ -197,7 +234,7 @@ func (p *Pipeline) Remove(name string) error {
 	}
 	if gone == nil {
 		p.mu.Unlock()
-		return fmt.Errorf("%w: %q", ErrNotFound, name)
+		return fmt.Errorf("%w: %q", p.errs.NotFound, name)
 	}
 	p.lanes.Store(next)
 	p.retiring[gone] = struct{}{}
@@ -207,7 +244,7 @@ func (p *Pipeline) Remove(name string) error {
 }
 
 // Names returns the names of the registered backends.
-func (p *Pipeline) Names() []string {
+func (p *Pipeline[O, E]) Names() []string {
 	cur := p.lanes.Load()
 	names := make([]string, len(cur.lanes))
 	for i, l := range cur.lanes {
@@ -216,17 +253,17 @@ func (p *Pipeline) Names() []string {
 	return names
 }
 
-// StartRun opens a run on every lane registered now. owner is kept for the
-// caller (see Run.Owner); info is handed to Backend.Open through the Run.
-func (p *Pipeline) StartRun(id string, owner any) (*Run, error) {
+// StartRun opens a run on every lane registered now; owner becomes
+// Run.Owner, what each Backend.Open is told.
+func (p *Pipeline[O, E]) StartRun(id string, owner O) (*Run[O, E], error) {
 	set := p.lanes.Load()
-	r := &Run{ID: id, Owner: owner, p: p, done: make(chan struct{}), abort: make(chan struct{})}
-	r.lanes = make([]runLane, 0, len(set.lanes))
+	r := &Run[O, E]{ID: id, Owner: owner, p: p, done: make(chan struct{}), abort: make(chan struct{})}
+	r.lanes = make([]runLane[O, E], 0, len(set.lanes))
 	for _, l := range set.lanes {
 		if !l.acquire() { // removed meanwhile
 			continue
 		}
-		r.lanes = append(r.lanes, runLane{run: r, lane: l})
+		r.lanes = append(r.lanes, runLane[O, E]{run: r, lane: l, idx: uint8(len(r.lanes))})
 	}
 	p.mu.Lock()
 	if p.closed {
@@ -234,7 +271,7 @@ func (p *Pipeline) StartRun(id string, owner any) (*Run, error) {
 		for i := range r.lanes {
 			r.lanes[i].lane.release()
 		}
-		return nil, ErrShutdown
+		return nil, p.errs.Shutdown
 	}
 	// The run is complete (its count of lanes set, its opening queued on
 	// each) before Shutdown can see it in active and end it: an end queued
@@ -242,8 +279,8 @@ func (p *Pipeline) StartRun(id string, owner any) (*Run, error) {
 	r.remaining.Store(int32(len(r.lanes)))
 	for i := range r.lanes {
 		rl := &r.lanes[i]
-		rl.ctrlEmitted.Add(1)
-		rl.lane.control(ctrlItem{rl: rl})
+		rl.emittedOutside()
+		rl.lane.control(ctrlItem[O, E]{rl: rl})
 	}
 	// A run with no lane is active too, until it is closed: Shutdown must
 	// end it like any other.
@@ -256,70 +293,53 @@ func (p *Pipeline) StartRun(id string, owner any) (*Run, error) {
 	return r, nil
 }
 
-func (p *Pipeline) runFinished(r *Run) {
+func (p *Pipeline[O, E]) runFinished(r *Run[O, E]) {
 	p.mu.Lock()
 	delete(p.active, r)
 	p.mu.Unlock()
 }
 
 // ActiveRuns returns the runs whose delivery has not finished.
-func (p *Pipeline) ActiveRuns() []*Run {
+func (p *Pipeline[O, E]) ActiveRuns() []*Run[O, E] {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	runs := make([]*Run, 0, len(p.active))
+	runs := make([]*Run[O, E], 0, len(p.active))
 	for r := range p.active {
 		runs = append(runs, r)
 	}
 	return runs
 }
 
-// Stats returns the pipeline's counters, summed over finished and active runs.
-func (p *Pipeline) Stats() Stats {
+// Stats returns the pipeline's counters. It costs O(lanes), whatever the
+// number of runs in flight, and writers never wait for it.
+func (p *Pipeline[O, E]) Stats() Stats {
 	s := Stats{Late: p.late.Load(), RunsStarted: p.started.Load(), Lanes: make(map[string]Delivery)}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	// Loaded under mu, like retired: a lane that exits in between would
 	// otherwise be counted from both.
-	set := p.lanes.Load()
 	s.RunsActive = uint64(len(p.active))
 	for name, d := range p.retired {
 		s.Lanes[name] = d
 	}
-	seen := make(map[*lane]bool)
-	addLane := func(l *lane) {
-		if seen[l] {
-			return
-		}
-		seen[l] = true
+	add := func(l *lane[O, E]) {
 		d := s.Lanes[l.name]
 		d.add(l.totals())
 		s.Lanes[l.name] = d
 	}
-	for _, l := range set.lanes {
-		addLane(l)
+	for _, l := range p.lanes.Load().lanes {
+		if _, retiring := p.retiring[l]; !retiring {
+			add(l)
+		}
 	}
 	for l := range p.retiring {
-		addLane(l)
-	}
-	for r := range p.active {
-		for i := range r.lanes {
-			rl := &r.lanes[i]
-			if rl.folded.Load() {
-				continue
-			}
-			if !seen[rl.lane] {
-				addLane(rl.lane)
-			}
-			d := s.Lanes[rl.lane.name]
-			d.add(rl.counts())
-			s.Lanes[rl.lane.name] = d
-		}
+		add(l)
 	}
 	return s
 }
 
 // Close refuses new runs and backends from now on.
-func (p *Pipeline) Close() {
+func (p *Pipeline[O, E]) Close() {
 	p.mu.Lock()
 	p.closed = true
 	p.mu.Unlock()
@@ -333,11 +353,11 @@ func (p *Pipeline) Close() {
 // time, what is still queued is dropped (and counted) and writers waiting
 // for room give up, so that the workers finish soon after. It is
 // idempotent: a later call waits again.
-func (p *Pipeline) Shutdown(ctx context.Context) error {
+func (p *Pipeline[O, E]) Shutdown(ctx context.Context) error {
 	p.mu.Lock()
 	p.closed = true
 	set := p.lanes.Load()
-	p.lanes.Store(&laneSet{})
+	p.lanes.Store(&laneSet[O, E]{})
 	for _, l := range set.lanes {
 		p.retiring[l] = struct{}{}
 	}
@@ -347,7 +367,14 @@ func (p *Pipeline) Shutdown(ctx context.Context) error {
 		l.retire(ctx)
 	}
 	var errs []error
+	self := goid()
 	for _, l := range lanes {
+		if l.worker.Load() == self {
+			// Called from this lane's own backend call: the lane stops
+			// once the call returns, and cannot be waited for here.
+			errs = append(errs, fmt.Errorf("%w: exporter %q stops after its current call returns", p.errs.InDelivery, l.name))
+			continue
+		}
 		select {
 		case <-l.exited:
 			errs = append(errs, l.shutdownErr)
@@ -373,58 +400,47 @@ func (p *Pipeline) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		return errors.Join(append(errs, p.pendingError(ctx.Err()))...)
 	}
+	// The workers have reported all they will: the service is done once
+	// the error handler has been told.
+	if err := p.rep.wait(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
-// counter counts goroutines in some state and lets a caller wait until
-// there are none. The zero value is ready to use.
-type counter struct {
-	mu   sync.Mutex
-	n    int
-	zero chan struct{} // closed when n drops to 0; nil while n is 0
-}
-
-func (c *counter) add() {
-	c.mu.Lock()
-	if c.n == 0 {
-		c.zero = make(chan struct{})
-	}
-	c.n++
-	c.mu.Unlock()
-}
-
-func (c *counter) done() {
-	c.mu.Lock()
-	c.n--
-	if c.n == 0 {
-		close(c.zero)
-		c.zero = nil
-	}
-	c.mu.Unlock()
-}
-
-var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
-
-// idle returns a channel closed once the count is zero.
-func (c *counter) idle() <-chan struct{} {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.n == 0 {
-		return closedChan
-	}
-	return c.zero
-}
-
-func (p *Pipeline) laneList() []*lane {
-	ls := make([]*lane, 0, len(p.retiring))
+func (p *Pipeline[O, E]) laneList() []*lane[O, E] {
+	ls := make([]*lane[O, E], 0, len(p.retiring))
 	for l := range p.retiring {
 		ls = append(ls, l)
 	}
 	return ls
 }
 
+// lastOfBackend reports whether l is the last lane of its backend to stop;
+// the lanes that report false leave the backend to it.
+func (p *Pipeline[O, E]) lastOfBackend(l *lane[O, E]) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	l.leaving = true
+	same := func(x *lane[O, E]) (eq bool) {
+		defer func() { _ = recover() }() // a comparable type holding an incomparable value
+		return x != l && !x.leaving && x.key == l.key
+	}
+	for _, x := range p.lanes.Load().lanes {
+		if same(x) {
+			return false
+		}
+	}
+	for x := range p.retiring {
+		if same(x) {
+			return false
+		}
+	}
+	return true
+}
+
 // laneExited moves a stopped lane's totals to the retired counters.
-func (p *Pipeline) laneExited(l *lane) {
+func (p *Pipeline[O, E]) laneExited(l *lane[O, E]) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	delete(p.retiring, l)
@@ -446,7 +462,7 @@ func (p *Pipeline) laneExited(l *lane) {
 // pendingError names the lanes that have not finished shutting down, and
 // those whose worker has exited while a call it abandoned still runs in
 // the backend.
-func (p *Pipeline) pendingError(cause error) error {
+func (p *Pipeline[O, E]) pendingError(cause error) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var errs []error
@@ -455,11 +471,11 @@ func (p *Pipeline) pendingError(cause error) error {
 		stuck := l.stuck.Load()
 		switch {
 		case retiring && stuck > 0:
-			errs = append(errs, fmt.Errorf("%w: exporter %q did not shut down in time (%s): %w", ErrExportTimeout, l.name, l.state(), cause))
+			errs = append(errs, fmt.Errorf("%w: exporter %q did not shut down in time (%s): %w", p.errs.ExportTimeout, l.name, l.state(), cause))
 		case retiring:
 			errs = append(errs, fmt.Errorf("flowtrace: exporter %q did not shut down in time (%s): %w", l.name, l.state(), cause))
 		case stuck > 0:
-			errs = append(errs, fmt.Errorf("%w: exporter %q: %d abandoned call(s) still running at shutdown: %w", ErrExportTimeout, l.name, stuck, cause))
+			errs = append(errs, fmt.Errorf("%w: exporter %q: %d abandoned call(s) still running at shutdown: %w", p.errs.ExportTimeout, l.name, stuck, cause))
 		}
 	}
 	if len(errs) == 0 {

@@ -6,30 +6,34 @@ import "sync/atomic"
 // slot with one CAS on tail and publish it by storing the slot's sequence;
 // the consumer owns head. No lock is shared between producers and the
 // consumer (after D. Vyukov's bounded MPMC queue).
-type ring struct {
+type ring[O, E any] struct {
 	mask  uint64
-	slots []slot
+	slots []slot[O, E]
 	_     [56]byte
 	tail  atomic.Uint64 // next position to claim, shared by producers
 	_     [56]byte
 	head  uint64 // next position to read, consumer only
 }
 
-type slot struct {
+type slot[O, E any] struct {
 	seq atomic.Uint64 // == pos: free for pos; == pos+1: holds the item of pos
-	rl  *runLane
-	ev  Event
+	rl  *runLane[O, E]
+	ev  Event[E]
 }
+
+// maxRing is the largest ring newRing makes.
+const maxRing = 1 << 24
 
 // newRing returns a ring of at least size slots, rounded up to a power of
 // two, and never fewer than two: with one slot, a slot holding the item of
 // position p (sequence p+1) would look free to the producer of position p+1.
-func newRing(size int) *ring {
+func newRing[O, E any](size int) *ring[O, E] {
+	size = min(size, maxRing) // the caller validates; this only keeps the loop finite
 	n := uint64(2)
 	for n < uint64(size) {
 		n <<= 1
 	}
-	r := &ring{mask: n - 1, slots: make([]slot, n)}
+	r := &ring[O, E]{mask: n - 1, slots: make([]slot[O, E], n)}
 	for i := range r.slots {
 		r.slots[i].seq.Store(uint64(i))
 	}
@@ -37,7 +41,7 @@ func newRing(size int) *ring {
 }
 
 // push reports whether the item was queued; it fails only when the ring is full.
-func (r *ring) push(rl *runLane, ev Event) bool {
+func (r *ring[O, E]) push(rl *runLane[O, E], ev Event[E]) bool {
 	pos := r.tail.Load()
 	for {
 		s := &r.slots[pos&r.mask]
@@ -57,20 +61,20 @@ func (r *ring) push(rl *runLane, ev Event) bool {
 }
 
 // pop takes the oldest published item. Consumer only.
-func (r *ring) pop() (*runLane, Event, bool) {
+func (r *ring[O, E]) pop() (*runLane[O, E], Event[E], bool) {
 	s := &r.slots[r.head&r.mask]
 	if s.seq.Load() != r.head+1 {
-		return nil, Event{}, false
+		return nil, Event[E]{}, false
 	}
 	rl, ev := s.rl, s.ev
-	s.rl, s.ev = nil, Event{}
+	s.rl, s.ev = nil, Event[E]{}
 	s.seq.Store(r.head + r.mask + 1)
 	r.head++
 	return rl, ev, true
 }
 
 // peek returns the run of the item pop would return, or nil. Consumer only.
-func (r *ring) peek() *runLane {
+func (r *ring[O, E]) peek() *runLane[O, E] {
 	s := &r.slots[r.head&r.mask]
 	if s.seq.Load() != r.head+1 {
 		return nil
@@ -79,8 +83,12 @@ func (r *ring) peek() *runLane {
 }
 
 // ready reports whether pop would return an item. Consumer only.
-func (r *ring) ready() bool {
+func (r *ring[O, E]) ready() bool {
 	return r.slots[r.head&r.mask].seq.Load() == r.head+1
 }
 
-func (r *ring) capacity() int { return len(r.slots) }
+func (r *ring[O, E]) capacity() int { return len(r.slots) }
+
+// pushed returns how many items were ever queued (claimed, and about to be
+// published). Any goroutine.
+func (r *ring[O, E]) pushed() uint64 { return r.tail.Load() }

@@ -10,29 +10,29 @@ import (
 )
 
 func TestRingFillsAndDrainsInOrder(t *testing.T) {
-	r := newRing(5)
+	r := newRing[any, any](5)
 	require.Equal(t, 8, r.capacity(), "capacity rounds up to a power of two")
 	for i := range 8 {
-		require.True(t, r.push(nil, Event{Data: i}), "push %d into a ring of 8", i)
+		require.True(t, r.push(nil, Event[any]{Data: i}), "push %d into a ring of 8", i)
 	}
-	assert.False(t, r.push(nil, Event{Data: 8}), "a full ring refuses")
+	assert.False(t, r.push(nil, Event[any]{Data: 8}), "a full ring refuses")
 	for round := range 3 { // wrap around several times
 		for i := range 8 {
 			_, ev, ok := r.pop()
 			require.True(t, ok)
 			require.Equal(t, round*8+i, ev.Data)
-			require.True(t, r.push(nil, Event{Data: (round+1)*8 + i}))
+			require.True(t, r.push(nil, Event[any]{Data: (round+1)*8 + i}))
 		}
 	}
 	assert.True(t, r.ready())
 }
 
 func TestRingOfOneStillRefusesWhenFull(t *testing.T) {
-	r := newRing(1)
+	r := newRing[any, any](1)
 	require.Equal(t, 2, r.capacity(), "the smallest ring has two slots")
-	require.True(t, r.push(nil, Event{Data: 0}))
-	require.True(t, r.push(nil, Event{Data: 1}))
-	require.False(t, r.push(nil, Event{Data: 2}), "a full ring must refuse, not overwrite")
+	require.True(t, r.push(nil, Event[any]{Data: 0}))
+	require.True(t, r.push(nil, Event[any]{Data: 1}))
+	require.False(t, r.push(nil, Event[any]{Data: 2}), "a full ring must refuse, not overwrite")
 	for i := range 2 {
 		_, ev, ok := r.pop()
 		require.True(t, ok)
@@ -44,14 +44,14 @@ func TestRingOfOneStillRefusesWhenFull(t *testing.T) {
 
 func TestRingManyProducersLoseNothing(t *testing.T) {
 	const producers, each = 8, 5000
-	r := newRing(64)
+	r := newRing[any, any](64)
 	var wg sync.WaitGroup
 	for p := range producers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := 0; i < each; {
-				if r.push(nil, Event{Data: [2]int{p, i}}) {
+				if r.push(nil, Event[any]{Data: [2]int{p, i}}) {
 					i++
 				}
 			}

@@ -8,30 +8,25 @@ import (
 	"sync/atomic"
 )
 
-// ErrRunEnded is returned by End for a run that was already ended.
-var ErrRunEnded = errors.New("flowtrace: run already ended")
-
-// ErrInDelivery is returned by End when it is called from inside a backend
-// call for the same run: the run's end is queued, but that backend can only
-// receive it after the current call returns, so End does not wait for it.
-var ErrInDelivery = errors.New("flowtrace: run ended from inside an exporter call; delivery completes after the call returns")
-
 // Run is one run's delivery state. Its events go to the lanes that were
 // registered when it started.
-type Run struct {
+type Run[O, E any] struct {
 	ID string
-	// Owner is the caller's per-run record, for ending open runs at shutdown.
-	Owner any
-	// EndInfo is set by End before the run's end is queued, and is what
-	// Session.Close reads.
-	EndInfo any
+	// Owner is the caller's record of the run: what Backend.Open is told,
+	// and what the caller finds in ActiveRuns to end open runs at
+	// shutdown. Set by StartRun, never changed.
+	Owner O
 
-	p            *Pipeline
+	end E // the run's end record, set by Close before its end is queued
+
+	p            *Pipeline[O, E]
 	gate         Gate
-	lanes        []runLane
+	lanes        []runLane[O, E]
 	remaining    atomic.Int32
 	done         chan struct{}
 	dropReported atomic.Bool
+
+	lastReport atomic.Uint64 // number of the run's last report to the error handler
 
 	abort     chan struct{} // closed by Abort
 	abortOnce sync.Once
@@ -41,13 +36,14 @@ type Run struct {
 // up at once (its event dropped and counted), and every later one not
 // wait. A closer whose deadline has passed calls it, so that the writes
 // it waits for finish without waiting out the overflow policy.
-func (r *Run) Abort() { r.abortOnce.Do(func() { close(r.abort) }) }
+func (r *Run[O, E]) Abort() { r.abortOnce.Do(func() { close(r.abort) }) }
 
 // runLane is a run's state on one lane. Fields without atomics belong to the
 // lane's worker.
-type runLane struct {
-	run  *Run
-	lane *lane
+type runLane[O, E any] struct {
+	run  *Run[O, E]
+	lane *lane[O, E]
+	idx  uint8 // index in run.lanes: the lane's bit in a Scope
 	c    counters
 
 	enqueued      atomic.Uint64 // events that entered the queue
@@ -56,9 +52,9 @@ type runLane struct {
 	timedOut      atomic.Bool
 	failReported  atomic.Bool
 	panicReported atomic.Bool
-	folded        atomic.Bool
+	finished      atomic.Bool // the run's end has been accounted for on the lane
 
-	sess      Session
+	sess      Session[E]
 	opened    bool
 	broken    bool
 	ending    bool
@@ -66,7 +62,22 @@ type runLane struct {
 	target    uint64
 }
 
-func (rl *runLane) counts() Delivery {
+// The worker counts an event of the run on the run and on the lane.
+func (rl *runLane[O, E]) delivered() { rl.c.delivered.Add(1); rl.lane.delivered.Add(1) }
+func (rl *runLane[O, E]) dropped()   { rl.c.dropped.Add(1); rl.lane.dropped.Add(1) }
+func (rl *runLane[O, E]) failed()    { rl.c.failed.Add(1); rl.lane.failed.Add(1) }
+
+// emittedOutside counts an opening or closing of the run.
+func (rl *runLane[O, E]) emittedOutside() { rl.ctrlEmitted.Add(1); rl.lane.outside.Add(1) }
+
+// droppedOutside counts an event dropped before it entered the queue.
+func (rl *runLane[O, E]) droppedOutside() {
+	rl.pdropped.Add(1)
+	rl.lane.outside.Add(1)
+	rl.lane.dropped.Add(1)
+}
+
+func (rl *runLane[O, E]) counts() Delivery {
 	return Delivery{
 		Emitted:   rl.enqueued.Load() + rl.pdropped.Load() + rl.ctrlEmitted.Load(),
 		Delivered: rl.c.delivered.Load(),
@@ -75,24 +86,35 @@ func (rl *runLane) counts() Delivery {
 	}
 }
 
+// noteReport records that report number n (see reporter.report) concerns
+// the run, so that Wait returns only once the handler has been told.
+func (r *Run[O, E]) noteReport(n uint64) {
+	for {
+		old := r.lastReport.Load()
+		if n <= old || r.lastReport.CompareAndSwap(old, n) {
+			return
+		}
+	}
+}
+
 // Done returns a channel closed when every lane has accounted for all the
 // run's events.
-func (r *Run) Done() <-chan struct{} { return r.done }
+func (r *Run[O, E]) Done() <-chan struct{} { return r.done }
 
 // Ended reports whether End has been called.
-func (r *Run) Ended() bool { return r.gate.Closed() }
+func (r *Run[O, E]) Ended() bool { return r.gate.Closed() }
 
 // Enter admits a write to the run; it reports false once the run has
 // ended. Refused writes are not counted here: the caller knows which scope
 // refused them and counts them with CountLate, once. An admitted writer
 // calls Leave when done.
-func (r *Run) Enter() bool { return r.gate.Enter() }
+func (r *Run[O, E]) Enter() bool { return r.gate.Enter() }
 
 // CountLate counts a write that arrived after its scope ended.
-func (r *Run) CountLate() { r.p.late.Add(1) }
+func (r *Run[O, E]) CountLate() { r.p.late.Add(1) }
 
 // Leave ends a write admitted by Enter.
-func (r *Run) Leave() { r.gate.Leave() }
+func (r *Run[O, E]) Leave() { r.gate.Leave() }
 
 // Emit queues ev on every lane of the run. The caller holds Enter. ctx is
 // consulted only when the overflow policy would make the caller wait.
@@ -101,97 +123,141 @@ func (r *Run) Leave() { r.gate.Leave() }
 // the caller to pass to Report once it has left the run and its scope: the
 // error handler is the caller's code, and may end the very scope the
 // caller is holding.
-func (r *Run) Emit(ctx context.Context, ev Event) error {
+func (r *Run[O, E]) Emit(ctx context.Context, ev Event[E]) error {
 	var report error
+	var w waitBudget // the overflow policy's wait, shared by every lane
 	for i := range r.lanes {
-		if err := r.lanes[i].emit(ctx, i, ev); err != nil {
+		if err := r.lanes[i].emit(ctx, i, ev, &w); err != nil {
 			report = err
 		}
 	}
+	w.stop()
 	return report
 }
 
 // Report passes err, returned by Emit, to the error handler. It does
 // nothing for nil.
-func (r *Run) Report(err error) {
+func (r *Run[O, E]) Report(err error) {
 	if err != nil {
-		r.p.report(err)
+		r.p.cfg.OnError(err)
 	}
 }
 
-func (rl *runLane) emit(ctx context.Context, i int, ev Event) error {
+// inOwnDelivery reports whether the caller runs inside a backend call on
+// one of the run's lanes: that lane delivers nothing more of any run until
+// the caller returns, so waiting for it would wait for ourselves. ctx
+// answers cheaply when it was handed by that call; otherwise the
+// goroutine is compared with the workers of the lanes that are in a call.
+func (r *Run[O, E]) inOwnDelivery(ctx context.Context) bool {
+	if ctx != nil {
+		if l, ok := ctx.Value(deliveringKey{}).(*lane[O, E]); ok {
+			for i := range r.lanes {
+				if r.lanes[i].lane == l {
+					return true
+				}
+			}
+		}
+	}
+	var g int64
+	for i := range r.lanes {
+		l := r.lanes[i].lane
+		if l.cur.Load()&3 != 1 { // not in a call, or abandoned
+			continue
+		}
+		if g == 0 {
+			g = goid()
+		}
+		if l.worker.Load() == g {
+			return true
+		}
+	}
+	return false
+}
+
+func (rl *runLane[O, E]) emit(ctx context.Context, i int, ev Event[E], w *waitBudget) error {
 	var bit uint64
 	if ev.Scope != nil {
 		bit = 1 << i
 		if ev.Scope.dropped.Load()&bit != 0 {
-			rl.pdropped.Add(1)
+			rl.droppedOutside()
 			return nil
 		}
 	}
 	l := rl.lane
-	if l.q.push(rl, ev) || (l.p.cfg.Block > 0 && l.pushWait(ctx, rl, ev)) {
+	if l.q.push(rl, ev) || l.retryPush(ctx, rl, ev, w) {
 		rl.enqueued.Add(1)
 		if l.sleeping.Load() {
 			l.signal()
 		}
 		return nil
 	}
-	rl.pdropped.Add(1)
+	rl.droppedOutside()
 	if ev.Opens && bit != 0 {
 		ev.Scope.dropped.Or(bit)
 	}
 	if rl.run.dropReported.CompareAndSwap(false, true) {
 		return fmt.Errorf("%w: exporter %q, run %s (queue size %d; further drops of this run are counted, not reported)",
-			ErrQueueFull, l.name, rl.run.ID, l.q.capacity())
+			l.p.errs.QueueFull, l.name, rl.run.ID, l.q.capacity())
 	}
 	return nil
 }
 
 // Close closes the run to writes, waits for the writes in progress (each
 // bounded by the overflow policy) and queues the run's end on every lane,
-// with info stored in EndInfo. It reports false if the run was already
+// end is the record its sessions receive last. It reports false if the run was already
 // closed.
-func (r *Run) Close(info any) bool {
+func (r *Run[O, E]) Close(ctx context.Context, end E) bool {
+	if r.inOwnDelivery(ctx) {
+		// Writers waiting for room would wait for the caller's own
+		// lane: they give up instead.
+		r.Abort()
+	}
 	if !r.gate.CloseAndWait() {
 		return false
 	}
-	r.EndInfo = info
+	r.end = end
 	if len(r.lanes) == 0 {
 		r.p.runFinished(r) // nothing to deliver: finished as soon as closed
 	}
 	for i := range r.lanes {
 		rl := &r.lanes[i]
-		rl.ctrlEmitted.Add(1)
-		rl.lane.control(ctrlItem{rl: rl, end: true, target: rl.enqueued.Load()})
+		rl.emittedOutside()
+		rl.lane.control(ctrlItem[O, E]{rl: rl, end: true, target: rl.enqueued.Load()})
 	}
 	return true
 }
 
 // Wait waits until every lane has accounted for all of the closed run's
 // events, or until ctx is done, and returns the run's delivery per lane.
-func (r *Run) Wait(ctx context.Context) ([]LaneDelivery, error) {
+func (r *Run[O, E]) Wait(ctx context.Context) ([]LaneDelivery, error) {
 	select {
 	case <-r.done:
-		return r.Summary(), r.timeoutError()
+		return r.finished(ctx)
 	default:
 	}
-	if l, ok := ctx.Value(deliveringKey{}).(*lane); ok {
-		for i := range r.lanes {
-			if r.lanes[i].lane == l {
-				return r.Summary(), ErrInDelivery
-			}
-		}
+	if r.inOwnDelivery(ctx) {
+		return r.Summary(), r.p.errs.InDelivery
 	}
 	select {
 	case <-r.done:
 	case <-ctx.Done():
 		return r.Summary(), r.pendingError(ctx.Err())
 	}
-	return r.Summary(), r.timeoutError()
+	return r.finished(ctx)
+}
+
+// finished is Wait's result once every lane has accounted for the run: the
+// error handler has been told of the run's failures before it returns.
+func (r *Run[O, E]) finished(ctx context.Context) ([]LaneDelivery, error) {
+	err := r.timeoutError()
+	if werr := r.p.rep.waitFor(ctx, r.lastReport.Load()); werr != nil {
+		err = errors.Join(err, werr)
+	}
+	return r.Summary(), err
 }
 
 // Summary returns the run's delivery per lane, in registration order.
-func (r *Run) Summary() []LaneDelivery {
+func (r *Run[O, E]) Summary() []LaneDelivery {
 	out := make([]LaneDelivery, len(r.lanes))
 	for i := range r.lanes {
 		out[i] = LaneDelivery{Name: r.lanes[i].lane.name, Delivery: r.lanes[i].counts()}
@@ -199,12 +265,12 @@ func (r *Run) Summary() []LaneDelivery {
 	return out
 }
 
-func (r *Run) pendingError(cause error) error {
+func (r *Run[O, E]) pendingError(cause error) error {
 	var errs []error
 	for i := range r.lanes {
 		rl := &r.lanes[i]
 		d := rl.counts()
-		if pending := d.Emitted - d.Delivered - d.Dropped - d.Failed; pending > 0 || !rl.folded.Load() {
+		if pending := d.Emitted - d.Delivered - d.Dropped - d.Failed; pending > 0 || !rl.finished.Load() {
 			errs = append(errs, fmt.Errorf("flowtrace: exporter %q: %d events of run %s not yet delivered (%s): %w",
 				rl.lane.name, pending, r.ID, rl.lane.state(), cause))
 		}
@@ -215,13 +281,13 @@ func (r *Run) pendingError(cause error) error {
 	return errors.Join(errs...)
 }
 
-func (r *Run) timeoutError() error {
+func (r *Run[O, E]) timeoutError() error {
 	var errs []error
 	for i := range r.lanes {
 		rl := &r.lanes[i]
 		if rl.timedOut.Load() {
 			errs = append(errs, fmt.Errorf("%w: exporter %q: events of run %s failed because a call was abandoned",
-				ErrExportTimeout, rl.lane.name, r.ID))
+				r.p.errs.ExportTimeout, rl.lane.name, r.ID))
 		}
 	}
 	return errors.Join(errs...)

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"testing"
 	"time"
@@ -9,10 +10,12 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// funcBackend is a Backend whose Deliver is a function.
+// funcBackend is a Backend whose Deliver is a function, and whose Open and
+// run ends call open and end when set.
 type funcBackend struct {
-	name    string // "func" if empty
-	deliver func(ctx context.Context, ev Event) error
+	name      string // "func" if empty
+	deliver   func(ctx context.Context, rec any) error
+	open, end func(ctx context.Context) error
 }
 
 func (b *funcBackend) Name() string {
@@ -21,12 +24,26 @@ func (b *funcBackend) Name() string {
 	}
 	return b.name
 }
-func (b *funcBackend) Shutdown(context.Context) error    { return nil }
-func (b *funcBackend) Close(context.Context, *Run) error { return nil }
-func (b *funcBackend) Open(context.Context, *Run) (Session, error) {
+func (b *funcBackend) Shutdown(context.Context) error { return nil }
+func (b *funcBackend) Open(ctx context.Context, _ any) (Session[any], error) {
+	if b.open != nil {
+		if err := b.open(ctx); err != nil {
+			return nil, err
+		}
+	}
 	return b, nil
 }
-func (b *funcBackend) Deliver(ctx context.Context, ev Event) error { return b.deliver(ctx, ev) }
+
+// Deliver delivers an event's Data, and nil for the run's end.
+func (b *funcBackend) Deliver(ctx context.Context, rec any) error {
+	if rec == nil {
+		if b.end != nil {
+			return b.end(ctx)
+		}
+		return nil
+	}
+	return b.deliver(ctx, rec)
+}
 
 // TestWatchdogSurvivesIdleWake makes the worker go idle and find work again
 // over and over, each run ending with a call that hangs until abandoned.
@@ -34,24 +51,24 @@ func (b *funcBackend) Deliver(ctx context.Context, ev Event) error { return b.de
 // worker that then found work without sleeping never armed it again, and
 // the next hanging call was never abandoned.
 func TestWatchdogSurvivesIdleWake(t *testing.T) {
-	b := &funcBackend{deliver: func(ctx context.Context, ev Event) error {
-		if ev.Data == "hang" {
+	b := &funcBackend{deliver: func(ctx context.Context, rec any) error {
+		if rec == "hang" {
 			<-ctx.Done() // returns only once the watchdog abandons the call
 		}
 		return nil
 	}}
-	p := New(Config{QueueSize: 1 << 12, ExportTimeout: 200 * time.Microsecond})
-	require.NoError(t, p.Add(b))
+	p := New[any, any](Config{QueueSize: 1 << 12, ExportTimeout: 200 * time.Microsecond})
+	require.NoError(t, p.Add(b.Name(), b, b))
 	for i := range 3000 {
 		r, err := p.StartRun("r", nil)
 		require.NoError(t, err)
 		require.True(t, r.Enter())
 		for j := range 200 {
-			r.Emit(nil, Event{Data: j})
+			r.Emit(nil, Event[any]{Data: j})
 		}
-		r.Emit(nil, Event{Data: "hang"})
+		r.Emit(nil, Event[any]{Data: "hang"})
 		r.Leave()
-		r.Close(nil)
+		r.Close(nil, nil)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		_, _ = r.Wait(ctx)
 		err = ctx.Err()
@@ -71,7 +88,7 @@ func TestAbortReleasesWaitingWriters(t *testing.T) {
 	release := make(chan struct{})
 	inCall := make(chan struct{})
 	first := true
-	b := &funcBackend{deliver: func(ctx context.Context, ev Event) error {
+	b := &funcBackend{deliver: func(ctx context.Context, rec any) error {
 		if first {
 			first = false
 			close(inCall)
@@ -79,22 +96,22 @@ func TestAbortReleasesWaitingWriters(t *testing.T) {
 		}
 		return nil
 	}}
-	p := New(Config{QueueSize: 2, Block: time.Hour, ExportTimeout: time.Hour})
-	require.NoError(t, p.Add(b))
+	p := New[any, any](Config{QueueSize: 2, Block: time.Hour, ExportTimeout: time.Hour})
+	require.NoError(t, p.Add(b.Name(), b, b))
 	r, err := p.StartRun("r", nil)
 	require.NoError(t, err)
 	require.True(t, r.Enter())
-	r.Emit(nil, Event{Data: 0})
+	r.Emit(nil, Event[any]{Data: 0})
 	<-inCall // the worker holds event 0
-	r.Emit(nil, Event{Data: 1})
-	r.Emit(nil, Event{Data: 2}) // the queue of two is full
+	r.Emit(nil, Event[any]{Data: 1})
+	r.Emit(nil, Event[any]{Data: 2}) // the queue of two is full
 	r.Leave()
 
 	waiting := make(chan struct{})
 	go func() {
 		defer close(waiting)
 		if r.Enter() {
-			r.Emit(nil, Event{Data: 3}) // waits for room, inside the run
+			r.Emit(nil, Event[any]{Data: 3}) // waits for room, inside the run
 			r.Leave()
 		}
 	}()
@@ -111,7 +128,7 @@ func TestAbortReleasesWaitingWriters(t *testing.T) {
 	closed := make(chan struct{})
 	go func() {
 		defer close(closed)
-		r.Close(nil)
+		r.Close(nil, nil)
 	}()
 	r.Abort()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -137,7 +154,7 @@ func TestLaneOutlivesShutdownUntilItsRunsEnd(t *testing.T) {
 	release := make(chan struct{})
 	inCall := make(chan struct{})
 	first := true
-	stuck := &funcBackend{name: "stuck", deliver: func(ctx context.Context, ev Event) error {
+	stuck := &funcBackend{name: "stuck", deliver: func(ctx context.Context, rec any) error {
 		if first {
 			first = false
 			close(inCall)
@@ -145,22 +162,22 @@ func TestLaneOutlivesShutdownUntilItsRunsEnd(t *testing.T) {
 		}
 		return nil
 	}}
-	fast := &funcBackend{name: "fast", deliver: func(context.Context, Event) error { return nil }}
-	p := New(Config{QueueSize: 2, Block: time.Hour, ExportTimeout: time.Hour})
-	require.NoError(t, p.Add(fast))
-	require.NoError(t, p.Add(stuck))
+	fast := &funcBackend{name: "fast", deliver: func(context.Context, any) error { return nil }}
+	p := New[any, any](Config{QueueSize: 2, Block: time.Hour, ExportTimeout: time.Hour})
+	require.NoError(t, p.Add(fast.Name(), fast, fast))
+	require.NoError(t, p.Add(stuck.Name(), stuck, stuck))
 	r, err := p.StartRun("r", nil)
 	require.NoError(t, err)
 	require.True(t, r.Enter())
-	r.Emit(nil, Event{Data: 0})
+	r.Emit(nil, Event[any]{Data: 0})
 	<-inCall
-	r.Emit(nil, Event{Data: 1})
-	r.Emit(nil, Event{Data: 2}) // stuck's queue is full
+	r.Emit(nil, Event[any]{Data: 1})
+	r.Emit(nil, Event[any]{Data: 2}) // stuck's queue is full
 	r.Leave()
 
 	go func() {
 		if r.Enter() {
-			r.Emit(nil, Event{Data: 3}) // waits for room on stuck, inside the run
+			r.Emit(nil, Event[any]{Data: 3}) // waits for room on stuck, inside the run
 			r.Leave()
 		}
 	}()
@@ -171,7 +188,7 @@ func TestLaneOutlivesShutdownUntilItsRunsEnd(t *testing.T) {
 	closed := make(chan struct{})
 	go func() {
 		defer close(closed)
-		r.Close(nil) // waits for the writer
+		r.Close(nil, nil) // waits for the writer
 	}()
 
 	short, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
@@ -190,4 +207,65 @@ func TestLaneOutlivesShutdownUntilItsRunsEnd(t *testing.T) {
 	// Shutdown ran out of time: what was left then is dropped, not lost.
 	require.Equal(t, uint64(6), sum[0].Emitted, "the fast lane accounted for the whole run, its end included")
 	require.NoError(t, p.Shutdown(ctx))
+}
+
+// TestWatchdogAbandonsEachKindOfCall hangs a backend in each kind of call,
+// ignoring its ctx until the test releases it: the run still finishes,
+// every event accounted for, the abandoned call's ctx reports the deadline,
+// and Shutdown waits for the call to return.
+func TestWatchdogAbandonsEachKindOfCall(t *testing.T) {
+	for _, what := range []string{"open", "deliver", "end"} {
+		t.Run(what, func(t *testing.T) {
+			release := make(chan struct{})
+			ctxErr := make(chan error, 1)
+			hang := func(ctx context.Context) error {
+				<-release
+				ctxErr <- ctx.Err()
+				return nil
+			}
+			b := &funcBackend{deliver: func(context.Context, any) error { return nil }}
+			switch what {
+			case "open":
+				b.open = hang
+			case "deliver":
+				b.deliver = func(ctx context.Context, _ any) error { return hang(ctx) }
+			case "end":
+				b.end = hang
+			}
+			var reports counter
+			reports.add()
+			var once bool
+			p := New[any, any](Config{QueueSize: 16, ExportTimeout: 10 * time.Millisecond, OnError: func(err error) {
+				if errors.Is(err, ErrExportTimeout) && !once {
+					once = true
+					reports.done()
+				}
+			}})
+			require.NoError(t, p.Add("b", b, b))
+			r, err := p.StartRun("r", nil)
+			require.NoError(t, err)
+			require.True(t, r.Enter())
+			for i := range 3 {
+				r.Emit(context.Background(), Event[any]{Data: i})
+			}
+			r.Leave()
+			require.True(t, r.Close(context.Background(), nil))
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			sum, err := r.Wait(ctx)
+			require.ErrorIs(t, err, ErrExportTimeout, "the run names the abandoned call")
+			d := sum[0].Delivery
+			require.Equal(t, uint64(5), d.Emitted)
+			require.Equal(t, d.Emitted, d.Delivered+d.Dropped+d.Failed, "%+v", d)
+			require.NotZero(t, d.Failed)
+			<-reports.idle()
+
+			short, cancelShort := context.WithCancel(context.Background())
+			cancelShort()
+			require.ErrorIs(t, p.Shutdown(short), ErrExportTimeout, "the abandoned call still runs")
+			close(release)
+			require.ErrorIs(t, <-ctxErr, context.DeadlineExceeded, "an abandoned call's ctx is past its deadline")
+			require.NoError(t, p.Shutdown(ctx))
+		})
+	}
 }

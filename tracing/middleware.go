@@ -1,0 +1,210 @@
+package tracing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"runtime/debug"
+	"unicode/utf8"
+
+	"github.com/flowtrace/flowtrace"
+)
+
+// Errors the Middleware records as a run's error. Test for them with
+// errors.Is on a recorded run's error.
+var (
+	// ErrServerError is the error of a run whose handler answered with a
+	// 5xx status; the message names the status.
+	ErrServerError = errors.New("tracing: server error status")
+	// ErrHandlerPanic is the error of a run whose handler panicked. It
+	// wraps the panic value when that is an error (http.ErrAbortHandler,
+	// say), and otherwise quotes it.
+	ErrHandlerPanic = errors.New("tracing: handler panicked")
+	// ErrHandlerExit is the error of a run whose handler's goroutine was
+	// ended by runtime.Goexit (a t.FailNow in a test handler, say).
+	ErrHandlerExit = errors.New("tracing: handler exited by runtime.Goexit")
+)
+
+// Keys of what the Middleware records about a request: in the run's
+// metadata (method, path, host) and in its outputs (status, size, hijack,
+// panic stack).
+const (
+	KeyMethod     = "http.request.method"
+	KeyPath       = "url.path"
+	KeyHost       = "server.address"
+	KeyStatusCode = "http.response.status_code"
+	KeyBodySize   = "http.response.body.size"
+	KeyHijacked   = "http.hijacked"
+	KeyStack      = "exception.stacktrace"
+)
+
+// Middleware returns a handler that serves each request of next inside a
+// run of svc, for goroutine-per-request servers.
+//
+// The run is named "METHOD path", cut to 256 bytes (see WithRunName and
+// WithRunInfo), and records the method, path and host in its metadata.
+// When the request carries a valid W3C traceparent (and, from a flowtrace
+// caller, baggage with its run ID), the run continues the caller's: it
+// gets its own run ID, the caller's run ID as ParentRunID, the caller's
+// trace ID, a span that is a child of the caller's span, and the caller's
+// sampling decision (see Extract and WithTrustRequest). Headers are
+// untrusted: an invalid traceparent is ignored and the run starts a new
+// trace; invalid baggage is ignored and the run continues the trace
+// without a parent run.
+//
+// The run ends when next returns, with the response status and body size
+// as outputs and, for a 5xx status, an error wrapping ErrServerError. A
+// panic in next is recorded as the run's error (ErrHandlerPanic, with the
+// stack in the outputs) and then re-raised with the same value, so that
+// net/http handles it as it would without the middleware (quietly for
+// http.ErrAbortHandler). Ending waits until the run's records are
+// delivered, under a ctx that ignores the request's cancellation and is
+// bounded by WithEndTimeout, so a client hanging up does not cut them;
+// that wait happens before net/http completes the response.
+//
+// Tracing never fails a request: if svc cannot start a run (after
+// Shutdown, say), next serves it untraced. An unsampled run costs next
+// nothing more than its ctx.
+//
+// The ResponseWriter next receives records the status; it implements
+// http.Flusher (a no-op where the original cannot flush), io.ReaderFrom
+// and io.StringWriter, and http.Hijacker and http.Pusher exactly when the
+// original does, and Unwrap, so http.ResponseController reaches the
+// original's other methods (deadlines, full duplex).
+//
+// The handler is safe for concurrent use. A nil svc serves untraced.
+func Middleware(svc *flowtrace.TraceService, next http.Handler, opts ...Option) http.Handler {
+	if next == nil {
+		next = http.NotFoundHandler()
+	}
+	return &middleware{svc: svc, next: next, cfg: newConfig(opts)}
+}
+
+type middleware struct {
+	svc  *flowtrace.TraceService
+	next http.Handler
+	cfg  config
+}
+
+func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if m.cfg.trust == nil || m.cfg.trust(r) {
+		if p, ok := remoteParent(r.Header[keyTraceparent], r.Header[keyBaggage]); ok {
+			ctx = flowtrace.ContextWithRemoteParent(ctx, p)
+		}
+	}
+	outer, _ := flowtrace.RunFromContext(ctx)
+	rctx, err := m.svc.StartTracers(ctx, m.runInfo(r))
+	// A disabled service returns ctx as it was: no run, or the run a
+	// caller's ctx already carried. (Contexts are not compared: a
+	// context type need not be comparable.)
+	rc, ok := flowtrace.RunFromContext(rctx)
+	if err != nil || !ok || rc == outer {
+		m.next.ServeHTTP(w, r)
+		return
+	}
+	r = r.WithContext(rctx)
+	if !rc.Sampled() {
+		// Identity only, for nested runs and outgoing requests: nothing
+		// to record, nothing to end.
+		m.next.ServeHTTP(w, r)
+		return
+	}
+	rec, ww := newRecorder(w)
+	done := false
+	defer func() {
+		if done {
+			return
+		}
+		p := recover()
+		m.end(rctx, rec, p, true)
+		if p != nil {
+			panic(p) // inside the deferred call, so the original stack is still printed
+		}
+		// p == nil: runtime.Goexit, which goes on by itself.
+	}()
+	m.next.ServeHTTP(ww, r)
+	done = true
+	m.end(rctx, rec, nil, false)
+}
+
+func (m *middleware) runInfo(r *http.Request) flowtrace.RunInfo {
+	var info flowtrace.RunInfo
+	if m.cfg.runInfo != nil {
+		info = m.cfg.runInfo(r)
+	}
+	if info.RunName == "" && m.cfg.runName != nil {
+		info.RunName = m.cfg.runName(r)
+	}
+	if info.RunName == "" {
+		info.RunName = defaultRunName(r)
+	}
+	md := make(map[string]any, len(info.Metadata)+3)
+	for k, v := range info.Metadata {
+		md[k] = v
+	}
+	for _, kv := range [...][2]string{{KeyMethod, r.Method}, {KeyPath, r.URL.Path}, {KeyHost, r.Host}} {
+		if _, set := md[kv[0]]; !set {
+			md[kv[0]] = kv[1]
+		}
+	}
+	info.Metadata = md
+	return info
+}
+
+// end ends the run of rctx. p is what recover returned when the handler
+// did not return normally.
+func (m *middleware) end(rctx context.Context, rec *recorder, p any, abnormal bool) {
+	if rec.status == 0 && !abnormal && !rec.hijacked {
+		rec.status = http.StatusOK // what net/http sends for a handler that wrote nothing
+	}
+	outputs := make(map[string]any, 3)
+	if rec.status != 0 {
+		outputs[KeyStatusCode] = rec.status
+	}
+	outputs[KeyBodySize] = rec.size
+	if rec.hijacked {
+		outputs[KeyHijacked] = true
+	}
+	var err error
+	switch {
+	case abnormal && p == nil:
+		err = ErrHandlerExit
+	case abnormal:
+		if e, ok := p.(error); ok {
+			err = fmt.Errorf("%w: %w", ErrHandlerPanic, e)
+		} else {
+			err = fmt.Errorf("%w: %v", ErrHandlerPanic, p)
+		}
+		if p != http.ErrAbortHandler { //nolint:errorlint // net/http compares it so
+			outputs[KeyStack] = string(debug.Stack())
+		}
+	case rec.status >= 500:
+		err = fmt.Errorf("%w: %d %s", ErrServerError, rec.status, http.StatusText(rec.status))
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(rctx), m.cfg.endTimeout)
+	defer cancel()
+	// Its only error is a delivery still pending at the deadline: it goes
+	// on in the background, counted in svc.Stats, and the response is not
+	// the place to report it.
+	_, _ = m.svc.EndTracers(ctx, outputs, err)
+}
+
+// maxDefaultNameLen bounds the default run name: the path comes from the
+// client, and a run name is exported as it is, with every record.
+const maxDefaultNameLen = 256
+
+// defaultRunName returns "METHOD path", cut to maxDefaultNameLen bytes at
+// a rune boundary and marked with "…" when longer.
+func defaultRunName(r *http.Request) string {
+	name := r.Method + " " + r.URL.Path
+	if len(name) <= maxDefaultNameLen {
+		return name
+	}
+	cut := maxDefaultNameLen - len("…")
+	for cut > 0 && !utf8.RuneStart(name[cut]) {
+		cut--
+	}
+	return name[:cut] + "…"
+}

@@ -1,0 +1,81 @@
+package tracing
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/flowtrace/flowtrace"
+)
+
+// DefaultEndTimeout is how long the Middleware waits, by default, for a
+// run's records to be delivered once its handler has returned.
+const DefaultEndTimeout = 5 * time.Second
+
+// Option configures Middleware, Transport and Inject. Each option
+// says which of them it applies to; the others ignore it.
+type Option func(*config)
+
+type config struct {
+	runName         func(*http.Request) string
+	runInfo         func(*http.Request) flowtrace.RunInfo
+	endTimeout      time.Duration
+	trust           func(*http.Request) bool
+	identityBaggage bool
+}
+
+func newConfig(opts []Option) config {
+	var c config
+	for _, o := range opts {
+		if o != nil {
+			o(&c)
+		}
+	}
+	if c.endTimeout <= 0 {
+		c.endTimeout = DefaultEndTimeout
+	}
+	return c
+}
+
+// WithRunName names each request's run with f (Middleware). The default
+// is the method and the path, as in "GET /items". A nil f, or an empty name
+// returned, keeps the default.
+func WithRunName(f func(*http.Request) string) Option {
+	return func(c *config) { c.runName = f }
+}
+
+// WithRunInfo describes each request's run with f (Middleware): project
+// name, user and session IDs, metadata, even the run ID. The run's name is
+// f's RunName when not empty, else the one WithRunName or the default
+// gives. Session and user IDs left empty are inherited from the caller's
+// baggage when the request continues a remote run. A nil f describes
+// nothing more than the name.
+func WithRunInfo(f func(*http.Request) flowtrace.RunInfo) Option {
+	return func(c *config) { c.runInfo = f }
+}
+
+// WithEndTimeout bounds how long the Middleware waits for a run's records
+// to be delivered after its handler returns (EndTracers). The wait ignores
+// the request's cancellation, so that a client hanging up does not cut the
+// run's last records. A d of zero or less keeps DefaultEndTimeout.
+func WithEndTimeout(d time.Duration) Option {
+	return func(c *config) { c.endTimeout = d }
+}
+
+// WithTrustRequest decides, per request, whether the Middleware continues
+// the caller's run from the request's traceparent and baggage headers
+// (f returns true) or starts a new trace ignoring them. The default trusts
+// every request; a service reachable from outside may want to trust only
+// its own callers, since the headers name the trace the run joins and may
+// name the session and user the run is for. A nil f trusts every request.
+func WithTrustRequest(f func(*http.Request) bool) Option {
+	return func(c *config) { c.trust = f }
+}
+
+// WithIdentityBaggage makes the Transport and Inject send the run's
+// session and user IDs in baggage (flowtrace.session.id, flowtrace.user.id)
+// along with its run ID. They are left out by default: a transport also
+// calls third parties (an LLM API, say), and those IDs may identify a
+// person. Use it on a Transport that calls only your own services.
+func WithIdentityBaggage() Option {
+	return func(c *config) { c.identityBaggage = true }
+}
