@@ -54,13 +54,9 @@ func (h *Handler) start(ctx context.Context, typ, name string, inputs map[string
 		return ctx, nil
 	}
 	info := flowtrace.ComponentInfo{Name: name, Type: typ, Inputs: inputs}
-	rc, ok := flowtrace.RunFromContext(ctx)
-	if !ok {
-		return h.svc.TraceComponent(ctx, info) // reports the missing run
-	}
 	pctx, _ := h.svc.LatestComponent(ctx, "")
 	cctx, c := h.svc.TraceComponent(pctx, info)
-	if c == nil && rc.Sampled() && pctx != ctx {
+	if c == nil && pctx != ctx {
 		// The parent ended in between (a parallel call's end took it):
 		// start under the callback's own scope rather than lose the start.
 		return h.svc.TraceComponent(ctx, info)
@@ -273,8 +269,6 @@ func (h *Handler) addLog(ctx context.Context, typ string, l flowtrace.Log) {
 	if h == nil || h.svc == nil {
 		return
 	}
-	if _, ok := flowtrace.RunFromContext(ctx); ok {
-		ctx, _ = h.svc.LatestComponent(ctx, typ)
-	}
+	ctx, _ = h.svc.LatestComponent(ctx, typ)
 	h.svc.AddLog(ctx, l)
 }

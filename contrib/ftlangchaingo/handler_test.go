@@ -486,7 +486,7 @@ func TestWithoutARun(t *testing.T) {
 	for _, err := range errs {
 		assert.ErrorIs(t, err, flowtrace.ErrNoRun)
 	}
-	assert.Len(t, errs, 8, "one report per callback")
+	assert.GreaterOrEqual(t, svc.Stats().NoRun, uint64(8), "each callback without a run counted")
 }
 
 // TestUnsampledAndDisabled checks that a run the sampler left out, and a
