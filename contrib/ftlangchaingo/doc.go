@@ -10,11 +10,16 @@
 // retriever — and run each request between StartTracers and EndTracers:
 //
 //	h := ftlangchaingo.NewHandler(svc)
-//	llm.CallbacksHandler = h.WithModel("openai", "gpt-4o")
+//	llm, _ := openai.New(openai.WithCallback(h.WithModel("openai", "gpt-4o")))
 //	agent := agents.NewExecutor(agents.NewOneShotAgent(llm, tools, agents.WithCallbacksHandler(h)), agents.WithCallbacksHandler(h))
 //	ctx, _ = svc.StartTracers(ctx, flowtrace.RunInfo{RunName: "ask"})
-//	out, err := chains.Run(ctx, agent, question)
-//	svc.EndTracers(ctx, map[string]any{"answer": out}, err)
+//	answer, err := chains.Run(ctx, agent, question)
+//	svc.EndTracers(ctx, map[string]any{"answer": answer}, err)
+//
+// Tools call back through their own CallbacksHandler field, a retriever
+// made with vectorstores.ToRetriever through its CallbacksHandler field,
+// an LLMChain through chains.WithCallback given to NewLLMChain.
+// chains.WithCallback given as a call option only routes streamed chunks.
 //
 // # Pairing, and its limit
 //
