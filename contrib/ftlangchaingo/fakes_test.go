@@ -135,3 +135,7 @@ func (store) SimilaritySearch(_ context.Context, query string, n int, _ ...vecto
 	}
 	return docs[:min(n, len(docs))], nil
 }
+
+// noopHandler is a callbacks.Handler that does nothing, for a tool that
+// calls back unconditionally.
+type noopHandler struct{ callbacks.SimpleHandler }
