@@ -40,6 +40,9 @@ type Component struct {
 	forced  atomic.Bool // ended by EndTracers or Shutdown, not by its caller
 	skipped bool        // a start that was refused: a marker, never delivered
 
+	parent *Component             // the enclosing scope (a component, or the run's own)
+	stream atomic.Pointer[Stream] // the component's Stream, once StartStream made one
+
 	holds   atomic.Int32 // open Holds taken in the component; changed under run.mu
 	pending *pendingEnd  // an End waiting for the last Hold's release; guarded by run.mu
 
@@ -79,7 +82,7 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 		now = time.Now()
 	}
 	rs := parent.run
-	c := &Component{run: rs}
+	c := &Component{run: rs, parent: parent}
 	spanID := newSpanID()
 	id := info.ID
 	if id == "" {

@@ -44,26 +44,30 @@ func (s *TraceService) EndComponent(ctx context.Context, err error) {
 // run or the run has no open component with that ID (never started, or
 // ended already); End on nil is a no-op.
 func (s *TraceService) ComponentByID(ctx context.Context, id string) (context.Context, *Component) {
-	return s.find(ctx, func(c *Component) bool { return c.info.ComponentID == id })
+	return s.find(ctx, false, func(c *Component) bool { return c.info.ComponentID == id })
 }
 
-// LatestComponent returns the most recently started component of ctx's
-// run that is still open and has type typ (any type when typ is ""), with a
-// ctx scoped to it; or ctx and nil when there is none.
+// LatestComponent returns the most recently started component that is
+// still open, has type typ (any type when typ is ""), and is the component
+// of ctx or one of its descendants (any component of the run when ctx is
+// the run's own); with a ctx scoped to it. It returns ctx and nil when
+// there is none.
 //
 // It is the pairing for engines whose callbacks get neither a ctx of their
 // own nor a call ID (langchaingo's): start with TraceComponent under
 // LatestComponent(ctx, "") — the innermost open component — and end with
 // LatestComponent(ctx, typ). Its limit: calls of the same type running in
-// parallel inside one run cannot be told apart without IDs, so their ends
-// may pair with each other's starts. Runs stay separate, every component
-// is ended, and nothing waits.
+// parallel under one scope cannot be told apart without IDs, so their ends
+// may pair with each other's starts; give each parallel branch a component
+// of its own, and pass its ctx, to keep them apart. Either way runs stay
+// separate, every component is ended, and nothing waits.
 func (s *TraceService) LatestComponent(ctx context.Context, typ string) (context.Context, *Component) {
-	return s.find(ctx, func(c *Component) bool { return typ == "" || c.info.Type == typ })
+	return s.find(ctx, true, func(c *Component) bool { return typ == "" || c.info.Type == typ })
 }
 
-// find returns the latest open component of ctx's run that match accepts.
-func (s *TraceService) find(ctx context.Context, match func(*Component) bool) (context.Context, *Component) {
+// find returns the latest open component of ctx's run that match accepts;
+// with under, only among ctx's component and its descendants.
+func (s *TraceService) find(ctx context.Context, under bool, match func(*Component) bool) (context.Context, *Component) {
 	if s.off() {
 		return ctx, nil
 	}
@@ -75,11 +79,21 @@ func (s *TraceService) find(ctx context.Context, match func(*Component) bool) (c
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	for c := rs.open.prev; c != &rs.open; c = c.prev {
-		if match(c) {
+		if match(c) && (!under || sc.isRun || sc.encloses(c)) {
 			return &c.ctx, c
 		}
 	}
 	return ctx, nil
+}
+
+// encloses reports whether d is c or one of its descendants.
+func (c *Component) encloses(d *Component) bool {
+	for ; d != nil; d = d.parent {
+		if d == c {
+			return true
+		}
+	}
+	return false
 }
 
 // EndAt ends the component with err at the time at, for an engine that

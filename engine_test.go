@@ -307,3 +307,58 @@ func TestShutdownDoesNotWaitForHoldsOfARunAlreadyEnded(t *testing.T) {
 	// for it (it would wait out its whole ctx).
 	require.NoError(t, svc.Shutdown(deadline(t)))
 }
+
+func TestLatestComponentStaysUnderItsScope(t *testing.T) {
+	svc, rec, _ := newService(t)
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+	require.NoError(t, err)
+	// Two parallel branches, each a component of its own; callbacks inside
+	// each get only its branch's ctx.
+	actx, a := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "branch-a"})
+	bctx, b := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "branch-b"})
+	start := func(scope context.Context, name string) {
+		parent, _ := svc.LatestComponent(scope, "")
+		svc.TraceComponent(parent, flowtrace.ComponentInfo{Name: name, Type: flowtrace.TypeLLM})
+	}
+	start(actx, "llm-a")
+	start(bctx, "llm-b") // the latest open llm of the run, but not under branch a
+	_, la := svc.LatestComponent(actx, flowtrace.TypeLLM)
+	require.NotNil(t, la)
+	la.End(nil)
+	_, lb := svc.LatestComponent(bctx, flowtrace.TypeLLM)
+	require.NotNil(t, lb)
+	lb.End(errors.New("b failed"))
+	_, none := svc.LatestComponent(actx, flowtrace.TypeLLM)
+	assert.Nil(t, none)
+	a.End(nil)
+	b.End(nil)
+	_, err = svc.EndTracers(within(t, ctx), nil, nil)
+	require.NoError(t, err)
+	run, _ := rec.Run(runID(t, ctx))
+	assert.Equal(t, "run ok\n  branch-a ok\n    llm-a (llm) ok\n  branch-b ok\n    llm-b (llm) error: b failed\n", run.Tree())
+}
+
+func TestStreamIsTheComponentsOwn(t *testing.T) {
+	svc, rec, _ := newService(t)
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+	require.NoError(t, err)
+	lctx, llm := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "llm", Type: flowtrace.TypeLLM})
+	svc.RecordModelCall(lctx, flowtrace.ModelCall{Model: "m", Input: []flowtrace.Message{{Role: "user", Content: "hi"}}})
+	svc.StartStream(lctx).Chunk("hel") // one chunk callback
+	svc.StartStream(lctx).Chunk("lo")  // another: the same stream
+	st := svc.StartStream(lctx)
+	assert.Equal(t, "hello", st.Text())
+	svc.RecordModelCall(lctx, flowtrace.ModelCall{Output: []flowtrace.Message{{Role: "assistant", Content: st.Text()}}, Usage: flowtrace.Usage{InputTokens: 2, OutputTokens: 1}})
+	llm.End(nil)
+	_, err = svc.EndTracers(within(t, ctx), nil, nil)
+	require.NoError(t, err)
+	run, _ := rec.Run(runID(t, ctx))
+	c := component(t, run, "llm")
+	require.Len(t, c.ModelCalls, 2, "the request at start, the answer at end")
+	mc := c.ModelCall()
+	assert.Equal(t, "m", mc.Model, "merged: the start's model")
+	assert.Equal(t, "hi", mc.Input[0].Content)
+	assert.Equal(t, "hello", mc.Output[0].Content)
+	assert.Positive(t, mc.TimeToFirstChunk, "taken from the component's stream")
+	assert.Equal(t, "run ok\n  llm (llm) ok model=m tokens=2/1\n", run.Tree())
+}

@@ -76,6 +76,12 @@ type ModelCallExporter interface {
 // RecordModelCall records a model call in the scope ctx carries (the
 // component of the call, usually). It is snapshotted before it returns,
 // on the caller's goroutine, like every other write.
+//
+// A call may be recorded in parts — the request when the component starts,
+// the answer and usage when it ends: the records of one component describe
+// one call, and exporters merge them, later non-empty fields winning (the
+// OpenTelemetry bridge sets the attributes of each part on the same span;
+// memory's Component.ModelCall merges its records).
 func (s *TraceService) RecordModelCall(ctx context.Context, call ModelCall) {
 	if s.off() {
 		return
@@ -88,6 +94,9 @@ func (s *TraceService) RecordModelCall(ctx context.Context, call ModelCall) {
 	svc := sc.run.svc
 	snap := svc.snap
 	b := snap.NewBudget()
+	if call.TimeToFirstChunk == 0 {
+		call.TimeToFirstChunk = sc.stream.Load().TimeToFirstChunk()
+	}
 	rec := &ModelCallRecord{RunID: sc.run.info.RunID, Time: now, Call: ModelCall{
 		Model:            svc.label(call.Model),
 		Provider:         svc.label(call.Provider),
@@ -212,7 +221,9 @@ func messagesAny(ms []Message) []any {
 // counted in a marker) rather than recorded one event per token, and the
 // time to the first chunk is stamped when it arrives. Its methods are safe
 // for concurrent use and nil-safe: StartStream returns nil where there is
-// nothing to record, and a nil *Stream accumulates nothing.
+// nothing to record, and a nil *Stream accumulates nothing. The zero
+// Stream, for a stream of one's own (a streamed input, say), joins up to
+// DefaultMaxStringLen bytes and has no time to first chunk.
 type Stream struct {
 	start time.Time
 	limit int
@@ -223,8 +234,12 @@ type Stream struct {
 	first time.Time
 }
 
-// StartStream returns a Stream for the scope ctx carries, timed from that
-// scope's start. It returns nil when ctx has no run to record in.
+// StartStream returns the Stream of the scope ctx carries, timed from that
+// scope's start: the same one for every call in one scope, so that an
+// engine's chunk callbacks need keep nothing of their own; it goes with
+// its component. RecordModelCall in that scope takes its time to first
+// chunk when the call gives none. It returns nil when ctx has no run to
+// record in.
 func (s *TraceService) StartStream(ctx context.Context) *Stream {
 	if s.off() {
 		return nil
@@ -237,7 +252,14 @@ func (s *TraceService) StartStream(ctx context.Context) *Stream {
 	if sc.isRun {
 		start = sc.run.info.Time
 	}
-	return &Stream{start: start, limit: sc.run.svc.maxString}
+	if st := sc.stream.Load(); st != nil {
+		return st
+	}
+	st := &Stream{start: start, limit: sc.run.svc.maxString}
+	if !sc.stream.CompareAndSwap(nil, st) {
+		return sc.stream.Load()
+	}
+	return st
 }
 
 // Chunk adds a chunk of the answer. The first one stamps the time to the
@@ -251,7 +273,11 @@ func (st *Stream) Chunk(text string) {
 	if st.first.IsZero() {
 		st.first = time.Now()
 	}
-	room := st.limit - st.text.Len()
+	limit := st.limit
+	if limit == 0 {
+		limit = DefaultMaxStringLen
+	}
+	room := limit - st.text.Len()
 	if len(text) > room {
 		st.text.WriteString(cutUTF8(text, max(room, 0)))
 		st.cut += len(text) - max(room, 0)
@@ -282,7 +308,7 @@ func (st *Stream) TimeToFirstChunk() time.Duration {
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if st.first.IsZero() {
+	if st.first.IsZero() || st.start.IsZero() {
 		return 0
 	}
 	return st.first.Sub(st.start)

@@ -50,7 +50,7 @@ func (h handler) OnStartWithStreamInput(ctx context.Context, info *callbacks.Run
 	go func() {
 		defer release()
 		defer close(done)
-		c := collector{text: h.svc.StartStream(ctx)}
+		c := collector{text: new(flowtrace.Stream)} // the input's own; StartStream's is the answer's
 		err := drain(&c, in)
 		inputs := map[string]any{"input": c.value()}
 		if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"sync"
 
 	"github.com/tmc/langchaingo/callbacks"
 	"github.com/tmc/langchaingo/llms"
@@ -23,15 +22,11 @@ var _ callbacks.Handler = (*Handler)(nil)
 type Handler struct {
 	svc             *flowtrace.TraceService
 	provider, model string
-	// streams holds the Stream of each streaming model call, by run and
-	// component ID, from its first chunk to its end. The library has no
-	// per-component state to keep it in (see the package doc).
-	streams *sync.Map
 }
 
 // NewHandler returns a Handler recording into svc.
 func NewHandler(svc *flowtrace.TraceService) *Handler {
-	return &Handler{svc: svc, streams: new(sync.Map)}
+	return &Handler{svc: svc}
 }
 
 // WithModel returns a copy of h that names the provider and model of the
@@ -101,16 +96,9 @@ func (h *Handler) end(ctx context.Context, typ string, err error, write func(con
 	h.finish(cctx, c, err)
 }
 
-// finish ends c, and forgets the stream of a model call.
-func (h *Handler) finish(cctx context.Context, c *flowtrace.Component, err error) {
-	h.streams.Delete(streamKey(cctx))
+// finish ends c.
+func (h *Handler) finish(_ context.Context, c *flowtrace.Component, err error) {
 	c.End(err)
-}
-
-// streamKey names the component of cctx among all runs.
-func streamKey(cctx context.Context) string {
-	cc, _ := flowtrace.ComponentFromContext(cctx)
-	return cc.RunID() + "/" + cc.ID()
 }
 
 // under reports whether the component of dctx descends from the open
@@ -177,10 +165,8 @@ func (h *Handler) HandleLLMGenerateContentEnd(ctx context.Context, res *llms.Con
 		if res != nil {
 			modelCall(&call, res.Choices)
 		}
-		if st, ok := h.streams.Load(streamKey(cctx)); ok {
-			call.TimeToFirstChunk = st.(*flowtrace.Stream).TimeToFirstChunk()
-		}
-		h.svc.RecordModelCall(cctx, call)
+		h.svc.RecordModelCall(cctx, call) // its time to first chunk comes from the component's Stream
+
 	})
 }
 
@@ -190,18 +176,12 @@ func (h *Handler) HandleLLMError(ctx context.Context, err error) {
 }
 
 // HandleStreamingFunc adds a streamed chunk to the innermost open model
-// call's Stream; the first one stamps its time to first chunk.
+// call's Stream (the library keeps one per component); the first one
+// stamps its time to first chunk.
 func (h *Handler) HandleStreamingFunc(ctx context.Context, chunk []byte) {
-	cctx, c := h.latest(ctx, flowtrace.TypeLLM)
-	if c == nil {
-		return
+	if cctx, c := h.latest(ctx, flowtrace.TypeLLM); c != nil {
+		h.svc.StartStream(cctx).Chunk(string(chunk))
 	}
-	key := streamKey(cctx)
-	st, ok := h.streams.Load(key)
-	if !ok {
-		st, _ = h.streams.LoadOrStore(key, h.svc.StartStream(cctx))
-	}
-	st.(*flowtrace.Stream).Chunk(string(chunk))
 }
 
 // HandleToolStart starts a tool component with its input. langchaingo

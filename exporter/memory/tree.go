@@ -71,12 +71,12 @@ func (r Run) tree(sorted bool) string {
 			}
 			b.WriteByte(' ')
 			b.WriteString(status(c.Err, c.Ended))
-			for _, mc := range c.ModelCalls {
-				if mc.Call.Model != "" {
+			if mc := c.ModelCall(); mc.Model != "" || mc.Usage.InputTokens != 0 || mc.Usage.OutputTokens != 0 {
+				if mc.Model != "" {
 					b.WriteString(" model=")
-					b.WriteString(mc.Call.Model)
+					b.WriteString(mc.Model)
 				}
-				if u := mc.Call.Usage; u.InputTokens != 0 || u.OutputTokens != 0 {
+				if u := mc.Usage; u.InputTokens != 0 || u.OutputTokens != 0 {
 					b.WriteString(" tokens=")
 					b.WriteString(itoa(u.InputTokens))
 					b.WriteByte('/')
