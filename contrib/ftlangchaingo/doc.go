@@ -49,9 +49,7 @@
 // # Streams
 //
 // HandleStreamingFunc feeds the innermost open model call's
-// flowtrace.Stream, which stamps the time to the first chunk. The library
-// keeps no state per component, so the Handler keeps each Stream, by run
-// and component ID, until the model call ends (by its callbacks or with
-// the chain around it); a streamed call that neither ends nor has a chain
-// around it keeps its Stream as long as the Handler lives.
+// flowtrace.Stream — the component's own, which the library keeps with
+// it — and the first chunk stamps the call's time to first chunk. The
+// Handler keeps nothing per call.
 package ftlangchaingo
