@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -164,13 +165,18 @@ const (
 	// after the exporter's request has been answered, not at that instant.
 	tracePolls    = 300
 	traceInterval = 200 * time.Millisecond
+	// settledPolls is how many polls in a row a trace that fails the check
+	// must come back unchanged (same spans) before WaitTrace gives up early:
+	// 50 × 200 ms, ten seconds without a new span. A wrong trace then fails
+	// in seconds instead of after the whole minute.
+	settledPolls = 50
 )
 
 // WaitTrace polls for the trace until check accepts it and returns it.
 // check returns an error naming what is missing; spans arrive in several
-// exports, so a trace that fails check is fetched again. After the bounded
-// number of polls WaitTrace fails t with check's last error and the trace
-// as Jaeger returned it.
+// exports, so a trace that fails check is fetched again. When the polls run
+// out, or the trace has failed check unchanged for ten seconds, WaitTrace
+// fails t with check's last error and the trace as Jaeger returned it.
 func (j *Jaeger) WaitTrace(t testing.TB, traceID string, check func(*Trace) error) *Trace {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), tracePolls*traceInterval+30*time.Second)
@@ -178,17 +184,28 @@ func (j *Jaeger) WaitTrace(t testing.TB, traceID string, check func(*Trace) erro
 	var (
 		lastErr error
 		last    *Trace
+		lastKey string
+		settled int
 	)
 	for range tracePolls {
 		tr, err := j.Trace(ctx, traceID)
 		switch {
 		case err != nil:
 			lastErr = err
+			lastKey, settled = "", 0
 		default:
 			last = tr
 			if lastErr = check(tr); lastErr == nil {
 				return tr
 			}
+			if key := spanKey(tr); key == lastKey {
+				settled++
+			} else {
+				lastKey, settled = key, 0
+			}
+		}
+		if settled >= settledPolls {
+			break
 		}
 		select {
 		case <-ctx.Done():
@@ -197,7 +214,22 @@ func (j *Jaeger) WaitTrace(t testing.TB, traceID string, check func(*Trace) erro
 		}
 	}
 	dump, _ := json.MarshalIndent(last, "", "  ")
+	if settled >= settledPolls {
+		t.Fatalf("jaegertest: trace %s not as wanted, and unchanged for %d polls of %v: %v\nlast answer:\n%s",
+			traceID, settledPolls, traceInterval, lastErr, dump)
+	}
 	t.Fatalf("jaegertest: trace %s not as wanted after %d polls of %v: %v\nlast answer:\n%s",
 		traceID, tracePolls, traceInterval, lastErr, dump)
 	return nil
+}
+
+// spanKey identifies a trace's set of spans, to tell whether a poll brought
+// anything new.
+func spanKey(tr *Trace) string {
+	ids := make([]string, 0, len(tr.Spans))
+	for _, s := range tr.Spans {
+		ids = append(ids, s.SpanID)
+	}
+	slices.Sort(ids)
+	return strings.Join(ids, ",")
 }
