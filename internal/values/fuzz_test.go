@@ -33,7 +33,7 @@ type fuzzStruct struct {
 	Hidden   string `flowtrace:"-"`
 	Child    any    `json:"child"`
 	Ptr      *fuzzStruct
-	Tokens   []string
+	Token    []string
 }
 
 type fuzzStringer struct{ s string }
@@ -120,7 +120,7 @@ func (g *gen) value(depth int, secret bool) any {
 		}
 		return l
 	case 6:
-		f := &fuzzStruct{Name: g.text(secret), Password: sentinel, Note: sentinel, Hidden: sentinel, Tokens: []string{sentinel}}
+		f := &fuzzStruct{Name: g.text(secret), Password: sentinel, Note: sentinel, Hidden: sentinel, Token: []string{sentinel}}
 		f.Child = g.value(depth+1, secret)
 		if g.next()%2 == 0 {
 			f.Ptr = f

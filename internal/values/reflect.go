@@ -122,7 +122,7 @@ func (w *walker) bytes(rv reflect.Value, typ string) any {
 	for i := range p {
 		p[i] = byte(rv.Index(i).Uint())
 	}
-	return w.strValue(bytesMarker(typ, n, p))
+	return w.strValue(w.bytesMarker(typ, n, p))
 }
 
 // list snapshots a slice or an array.
@@ -247,6 +247,7 @@ func (w *walker) entryReflect(out map[string]any, key string, v reflect.Value) b
 		return false
 	}
 	if w.s.masked(key) {
+		w.remember(v)
 		out[k] = w.scalar(Masked, len(Masked)+2)
 		return true
 	}
@@ -281,10 +282,16 @@ func (w *walker) keyName(k reflect.Value) string {
 	if !k.CanInterface() {
 		return "!" + k.Type().String()
 	}
-	if t := k.Type(); t.Kind() == reflect.Struct || (t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct) {
-		if w.s.info(t).secret {
-			return sprint(w.s.Value(nil, k.Interface()))
+	if ti := w.s.info(k.Type()); ti.secret || (ti.conv != convNone && ti.conv < convTime) {
+		// Formatted from its snapshot, so that it is masked as a value is.
+		sub := walker{s: w.s, seen: w.seen, collect: w.collect}
+		sub.start(nil)
+		v := sub.value(k.Interface())
+		w.found = append(w.found, sub.found...)
+		if s, ok := v.(string); ok {
+			return s
 		}
+		return sprint(v)
 	}
 	return sprint(k.Interface())
 }
@@ -318,6 +325,7 @@ func (w *walker) structValue(rv reflect.Value, ti *typeInfo) any {
 				break
 			}
 			if f.masked {
+				w.remember(fv)
 				out[f.name] = w.scalar(Masked, len(Masked)+2)
 			} else {
 				w.pushPath(f.name)

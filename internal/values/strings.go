@@ -73,6 +73,15 @@ func measure(s string, max, limit int) (n, size int, valid, atLimit bool) {
 // the kept prefix is copied so that the snapshot does not pin the caller's
 // backing array.
 func (w *walker) str(s string) (string, bool) {
+	if c := w.clean(s); c != s {
+		out, _ := w.strCut(c)
+		return out, false
+	}
+	return w.strCut(s)
+}
+
+// strCut is str for a string already cleaned of secrets.
+func (w *walker) strCut(s string) (string, bool) {
 	left := w.left() - 2 // quotes
 	if left < 0 {
 		return w.over(), false
@@ -116,6 +125,7 @@ func (w *walker) strValue(s string) any {
 // of its entry (quotes, colon and comma). Keys are not cut by the budget,
 // which is charged by the caller.
 func (w *walker) key(k string) (string, int) {
+	k = w.clean(k)
 	n, size, valid, _ := measure(k, w.s.maxString, maxInt)
 	if n == len(k) {
 		if !valid {
@@ -138,7 +148,7 @@ const bytesShown = 32
 
 // bytesMarker describes a byte slice or array of length n by its first
 // bytes p: quoted if they are printable text, in hex otherwise.
-func bytesMarker(typ string, n int, p []byte) string {
+func (w *walker) bytesMarker(typ string, n int, p []byte) string {
 	cut := n > len(p)
 	text := p
 	if cut {
@@ -150,7 +160,8 @@ func bytesMarker(typ string, n int, p []byte) string {
 	var b strings.Builder
 	b.WriteString("!" + typ + " len=" + strconv.Itoa(n) + " ")
 	if printable(text) {
-		b.WriteString(strconv.Quote(string(text)))
+		// Cleaned before it is quoted: a JSON body's keys are found in it.
+		b.WriteString(strconv.Quote(w.clean(string(text))))
 		cut = n > len(text)
 	} else {
 		b.WriteString("0x" + hex.EncodeToString(p))

@@ -3,7 +3,9 @@ package values
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 )
@@ -13,6 +15,10 @@ type conv uint8
 
 const (
 	convNone conv = iota
+	convSecret
+	convValuer
+	convURL
+	convUserinfo
 	convTime
 	convDuration
 	convMarshaler
@@ -20,7 +26,14 @@ const (
 	convStringer
 )
 
+// Valuer is implemented by a type that is recorded as what TraceValue
+// returns, then masked and limited like any value.
+type Valuer interface{ TraceValue() any }
+
 var (
+	typeValuer    = reflect.TypeFor[Valuer]()
+	typeURL       = reflect.TypeFor[url.URL]()
+	typeUserinfo  = reflect.TypeFor[url.Userinfo]()
 	typeTime      = reflect.TypeFor[time.Time]()
 	typeDuration  = reflect.TypeFor[time.Duration]()
 	typeMarshaler = reflect.TypeFor[json.Marshaler]()
@@ -35,7 +48,8 @@ type typeInfo struct {
 	// addressable values when it takes precedence over conv.
 	addrConv conv
 	fields   []field // of a struct type
-	// secret reports a struct type with a masked field (by tag or name).
+	// secret reports a type whose values may hold a masked field (by tag
+	// or name) or a value of a secret type, at any depth its type shows.
 	// Its values are walked field by field, never converted by their
 	// String, Error or MarshalJSON, which would print the masked fields.
 	secret bool
@@ -53,30 +67,69 @@ func (s *Snapshotter) info(t reflect.Type) *typeInfo {
 	if ti, ok := s.types.Load(t); ok {
 		return ti.(*typeInfo)
 	}
-	ti := &typeInfo{conv: convOf(t)}
+	ti := &typeInfo{conv: s.convOf(t)}
 	if t.Kind() != reflect.Pointer {
-		ti.addrConv = convOf(reflect.PointerTo(t))
+		ti.addrConv = s.convOf(reflect.PointerTo(t))
 	}
 	if t.Kind() == reflect.Struct {
 		ti.fields = s.fields(t)
-		for _, f := range ti.fields {
-			ti.secret = ti.secret || f.masked
-		}
 	}
-	if t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct {
-		ti.secret = s.info(t.Elem()).secret
-	}
+	ti.secret = s.hides(t, map[reflect.Type]bool{})
 	if ti.secret {
-		ti.conv, ti.addrConv = convNone, convNone
+		ti.conv, ti.addrConv = printless(ti.conv), printless(ti.addrConv)
 	}
 	actual, _ := s.types.LoadOrStore(t, ti)
 	return actual.(*typeInfo)
 }
 
+// printless drops a conversion by a method that prints the value.
+func printless(c conv) conv {
+	if c >= convMarshaler {
+		return convNone
+	}
+	return c
+}
+
+// hides reports whether a value of type t can hold, without going
+// through an interface, a masked field or a value of a secret type.
+func (s *Snapshotter) hides(t reflect.Type, seen map[reflect.Type]bool) bool {
+	if slices.Contains(s.secrets, t) {
+		return true
+	}
+	if seen[t] {
+		return false
+	}
+	seen[t] = true
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Array:
+		return s.hides(t.Elem(), seen)
+	case reflect.Map:
+		return s.hides(t.Key(), seen) || s.hides(t.Elem(), seen)
+	case reflect.Struct:
+		if t == typeURL {
+			return false // recorded by convURL, its user info masked
+		}
+		for _, f := range s.fields(t) {
+			if f.masked || s.hides(t.FieldByIndex(f.index).Type, seen) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // methodConv returns the conversion of highest precedence that applies to
 // values of type t.
-func methodConv(t reflect.Type) conv {
+func (s *Snapshotter) methodConv(t reflect.Type) conv {
 	switch {
+	case slices.Contains(s.secrets, t):
+		return convSecret
+	case t.Implements(typeValuer):
+		return convValuer
+	case t == typeURL:
+		return convURL
+	case t == typeUserinfo:
+		return convUserinfo
 	case t == typeTime:
 		return convTime
 	case t == typeDuration:
@@ -95,10 +148,10 @@ func methodConv(t reflect.Type) conv {
 // conversion of equal or higher precedence is followed first: the methods
 // of T apply to *T too, and a T must be snapshotted the same however it is
 // reached.
-func convOf(t reflect.Type) conv {
-	c := methodConv(t)
+func (s *Snapshotter) convOf(t reflect.Type) conv {
+	c := s.methodConv(t)
 	if t.Kind() == reflect.Pointer && c != convNone {
-		if e := methodConv(t.Elem()); e != convNone && e <= c {
+		if e := s.methodConv(t.Elem()); e != convNone && e <= c {
 			return convNone
 		}
 	}
