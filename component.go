@@ -80,7 +80,7 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 	// Redactor), so it is taken before entering any scope: ending a scope
 	// waits only for enqueues, never for the caller's code.
 	snap := rs.svc.snap
-	b := snap.NewBudget()
+	b := rs.budget()
 	c.info = ComponentStart{
 		RunID:       rs.info.RunID,
 		ComponentID: id,
@@ -91,6 +91,10 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 		Metadata:    snap.Map(&b, info.Metadata),
 		SpanID:      spanID,
 		Time:        now,
+	}
+	if set := rs.learn(&b); set != nil {
+		set.ScrubMap(c.info.Inputs)
+		set.ScrubMap(c.info.Metadata)
 	}
 	// The scope ctx exists before anything can end the component: its end
 	// is queued through it, so that an exporter ending a component it
@@ -170,7 +174,7 @@ func (c *Component) end(pr *pipeline.Run, err error, now time.Time, byUser bool)
 		pr.CountLate() // unreachable while EndTracers ends open components first
 		return
 	}
-	c.endErr, c.endTime = rs.svc.recordErr(err), now
+	c.endErr, c.endTime = rs.recordErr(err), now
 	report := pr.Emit(&c.ctx, pipeline.Event{Kind: kindComponentEnd, Data: c, Scope: &c.scope})
 	pr.Leave()
 	pr.Report(report)
@@ -210,8 +214,14 @@ func (s *TraceService) AddLog(ctx context.Context, l Log) {
 		return
 	}
 	now := time.Now()
-	b := s.snap.NewBudget()
-	e := &LogEntry{RunID: sc.run.info.RunID, Name: l.Name, Message: s.snap.Value(&b, l.Message), Type: l.Type, Time: now}
+	// The run's settings, not the receiver's: the service that owns the
+	// run decides how its values are masked and limited.
+	rs := sc.run
+	b := rs.budget()
+	e := &LogEntry{RunID: rs.info.RunID, Name: l.Name, Message: rs.svc.snap.Keyed(&b, l.Name, l.Message), Type: l.Type, Time: now}
+	if set := rs.learn(&b); set != nil {
+		e.Message = set.ScrubTree(e.Message)
+	}
 	ev := pipeline.Event{Kind: kindLog, Data: e}
 	if !sc.isRun {
 		e.ComponentID = sc.info.ComponentID
@@ -232,8 +242,12 @@ func (s *TraceService) SetOutputs(ctx context.Context, outputs map[string]any) {
 		return
 	}
 	now := time.Now()
-	b := s.snap.NewBudget()
-	o := &Outputs{RunID: sc.run.info.RunID, Values: s.snap.Map(&b, outputs), Time: now}
+	rs := sc.run // the run's settings, not the receiver's
+	b := rs.budget()
+	o := &Outputs{RunID: rs.info.RunID, Values: rs.svc.snap.Map(&b, outputs), Time: now}
+	if set := rs.learn(&b); set != nil {
+		set.ScrubMap(o.Values)
+	}
 	ev := pipeline.Event{Kind: kindOutputs, Data: o}
 	if !sc.isRun {
 		o.ComponentID = sc.info.ComponentID

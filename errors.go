@@ -1,6 +1,7 @@
 package flowtrace
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -49,31 +50,73 @@ var (
 	ErrInvalidOption = errors.New("flowtrace: invalid option")
 )
 
-// recordedError is an error as it was when the caller recorded it. Its
-// message is taken on the caller's goroutine, so an exporter reading it
-// later neither races with a caller that changes the error afterwards nor
-// runs the caller's Error method (which may panic). errors.Is and errors.As
-// still reach the original through Unwrap.
+// recordedError is an error as it was when the caller recorded it: an
+// immutable snapshot, masked like any recorded value. Its message is taken
+// on the caller's goroutine, so an exporter reading it later neither races
+// with a caller that changes the error afterwards nor runs the caller's
+// Error method (which may panic). It keeps nothing of the caller's error:
+// errors.As cannot reach a secret through it. errors.Is still matches the
+// library's sentinels and context's errors that the original matched.
 type recordedError struct {
 	msg string
-	err error
+	is  []error
 }
 
 func (e *recordedError) Error() string { return e.msg }
-func (e *recordedError) Unwrap() error { return e.err }
 
-// recordErr returns err as recorded: nil stays nil, the library's own
-// sentinels stay themselves, and anything else keeps the snapshot of its
-// message (limited, repaired, with a panic in Error recorded as a marker).
-func (s *TraceService) recordErr(err error) error {
+// Is reports whether the recorded error matched target, one of the
+// errors kept in sentinels, when it was recorded.
+func (e *recordedError) Is(target error) bool {
+	for _, s := range e.is {
+		if s == target {
+			return true
+		}
+	}
+	return false
+}
+
+// sentinels are the errors a recorded error still matches with errors.Is:
+// values of the library and of the standard library, which hold nothing
+// of the caller's.
+var sentinels = []error{
+	ErrComponentNotEnded, ErrShutdown, ErrRunEnded, ErrComponentEnded, ErrNoRun,
+	context.Canceled, context.DeadlineExceeded,
+}
+
+// recordErr returns err as recorded for the run: nil stays nil, the
+// library's own sentinels stay themselves, and anything else becomes a
+// recordedError with the snapshot of its message, taken with the settings
+// of the service that owns the run and scrubbed of the run's secrets
+// (limited, repaired, masked, with a panic in Error recorded as a marker).
+func (rs *runState) recordErr(err error) error {
 	switch err {
 	case nil, ErrComponentNotEnded, ErrShutdown:
 		return err
 	}
-	v := s.snap.Value(nil, err)
+	b := rs.budget()
+	v := rs.svc.snap.Value(&b, err)
+	if set := rs.learn(&b); set != nil {
+		v = set.ScrubTree(v)
+	}
 	msg, ok := v.(string)
 	if !ok { // a struct with a masked field is recorded by its fields
 		msg = fmt.Sprint(v)
 	}
-	return &recordedError{msg: msg, err: err}
+	return &recordedError{msg: msg, is: matched(err)}
+}
+
+// matched returns the sentinels err matches, recovering a panic in the
+// caller's Is or Unwrap methods.
+func matched(err error) (is []error) {
+	defer func() {
+		if recover() != nil {
+			is = nil
+		}
+	}()
+	for _, s := range sentinels {
+		if errors.Is(err, s) {
+			is = append(is, s)
+		}
+	}
+	return is
 }

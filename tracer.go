@@ -57,6 +57,7 @@ type runState struct {
 
 	components   atomic.Int64
 	lateReported atomic.Bool
+	secrets      atomic.Pointer[values.Secrets] // seen by the run; see run_secrets.go
 }
 
 // NewTraceService returns a TraceService with the given options, its
@@ -145,7 +146,7 @@ func (s *TraceService) StartTracers(ctx context.Context, info RunInfo) (context.
 		id = uuid.NewString()
 	}
 	rs := &runState{svc: s}
-	b := s.snap.NewBudget()
+	b := rs.budget()
 	rs.info = RunStart{
 		RunID:       id,
 		RunName:     info.RunName,
@@ -155,6 +156,9 @@ func (s *TraceService) StartTracers(ctx context.Context, info RunInfo) (context.
 		Metadata:    s.snap.Map(&b, info.Metadata),
 		TraceID:     traceIDFor(id),
 		Time:        now,
+	}
+	if set := rs.learn(&b); set != nil {
+		set.ScrubMap(rs.info.Metadata)
 	}
 	if parent := scopeFromContext(ctx); parent != nil {
 		rs.info.ParentRunID = parent.run.info.RunID
@@ -243,8 +247,12 @@ func (rs *runState) close(ctx context.Context, pr *pipeline.Run, outputs map[str
 	for _, c := range open {
 		c.end(pr, ErrComponentNotEnded, now, false)
 	}
-	b := rs.svc.snap.NewBudget()
-	end := &RunEnd{RunID: rs.info.RunID, Outputs: rs.svc.snap.Map(&b, outputs), Err: rs.svc.recordErr(runErr), Time: now}
+	b := rs.budget()
+	end := &RunEnd{RunID: rs.info.RunID, Outputs: rs.svc.snap.Map(&b, outputs), Time: now}
+	if set := rs.learn(&b); set != nil {
+		set.ScrubMap(end.Outputs)
+	}
+	end.Err = rs.recordErr(runErr)
 	if !pr.Close(end) {
 		return false
 	}

@@ -578,3 +578,19 @@ func sliceOf[V any](w *walker, x []V, r ref) any {
 	w.leave(r)
 	return out
 }
+
+// Keyed returns a snapshot of v as the value of key: Masked when key is
+// masked (v is then remembered, never converted), else as Value does. It
+// is how a value named by a key outside any map, a log's name, is masked.
+func (s *Snapshotter) Keyed(b *Budget, key string, v any) (out any) {
+	w := walker{s: s}
+	w.start(b)
+	defer w.finishValue(b, &out)
+	if w.s.masked(key) {
+		if w.collect {
+			w.remember(reflect.ValueOf(v))
+		}
+		return w.scalar(Masked, len(Masked)+2)
+	}
+	return w.child(v)
+}
