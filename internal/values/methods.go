@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 )
@@ -181,4 +182,33 @@ func unwrap(e error) (out []error) {
 		}
 	}
 	return nil
+}
+
+// opaqueError returns the message of an error struct that hides a secret
+// in fields that are not exported, with every string under its masked
+// fields (of any length) replaced by Masked.
+func (w *walker) opaqueError(rv reflect.Value) string {
+	var e error
+	switch {
+	case rv.Type().Implements(typeError):
+		e = rv.Interface().(error)
+	case rv.CanAddr():
+		e = rv.Addr().Interface().(error)
+	default:
+		p := reflect.New(rv.Type())
+		p.Elem().Set(rv)
+		e = p.Interface().(error)
+	}
+	msg := call("Error", e.Error)
+	var secrets []string
+	n := 0
+	w.s.maskedStrings(rv, false, 0, &n, &secrets)
+	slices.SortFunc(secrets, func(a, b string) int { return len(b) - len(a) })
+	for _, sec := range secrets {
+		if sec != "" {
+			msg = strings.ReplaceAll(msg, sec, Masked)
+		}
+		w.rememberString(sec)
+	}
+	return msg
 }

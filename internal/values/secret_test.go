@@ -280,9 +280,11 @@ func TestSeenSecretsAreScrubbed(t *testing.T) {
 		"stringer":   fuzzStringer{key + "!"},
 		"key " + key: 1,
 		"bytes":      []byte("k=" + key),
+		"straddling": []byte(strings.Repeat("x", 28) + key),
 	})
 	assert.NotContains(t, marshal(t, out), key, "a secret seen once should be masked everywhere later")
 	assert.Equal(t, "calling with "+Masked, out.(map[string]any)["log"])
+	assert.NotContains(t, out.(map[string]any)["straddling"], "sk-l", "a secret cut by the []byte prefix should not show its start")
 
 	// A secret found later in the same event is scrubbed by ScrubTree.
 	ev := s.NewBudget()
@@ -303,4 +305,67 @@ func TestSecretsLongestFirst(t *testing.T) {
 	assert.Equal(t, "abcdefgh", none.Scrub("abcdefgh"))
 	assert.Equal(t, 0, none.Len())
 	assert.True(t, strings.HasPrefix(set.Scrub("abcdefgh-longer"), Masked))
+}
+
+// unexportedHolder prints an unexported slice of tagged items.
+type unexportedHolder struct{ items []taggedItem }
+
+func (u unexportedHolder) String() string { return fmt.Sprint(u.items) }
+
+// anyHolder prints what its interface field holds.
+type anyHolder struct {
+	Title string
+	V     any
+}
+
+func (a *anyHolder) String() string { return fmt.Sprintf("%s %+v", a.Title, a.V) }
+
+func (a anyHolder) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]any{"title": a.Title, "v": fmt.Sprint(a.V)})
+}
+
+func TestSecretsBehindInterfacesAreFound(t *testing.T) {
+	s := newSnap(t, Config{SecretTypes: []reflect.Type{reflect.TypeFor[Secret]()}})
+	const key = "sk-live-BEHIND-ANY"
+	for name, v := range map[string]any{
+		"unexported field":         unexportedHolder{items: []taggedItem{{Key: key}}},
+		"any field, String":        &anyHolder{Title: "t", V: taggedItem{Key: key}},
+		"any field, MarshalJSON":   anyHolder{Title: "t", V: []any{map[string]any{"x": &taggedItem{Key: key}}}},
+		"any field, secret type":   anyHolder{Title: "t", V: Secret(key)},
+		"any field, wrapped error": anyHolder{Title: "t", V: fmt.Errorf("x: %w", AuthError{Token: key})},
+	} {
+		t.Run(name, func(t *testing.T) {
+			out := marshal(t, s.Value(nil, v))
+			assert.NotContains(t, out, key, "got %s", out)
+		})
+	}
+	assert.Equal(t, map[string]any{"title": "t", "v": "plain"}, s.Value(nil, anyHolder{Title: "t", V: "plain"}),
+		"without a secret behind the interface, MarshalJSON is called")
+}
+
+// opaqueErr hides its secret in an unexported field, and prints it.
+type opaqueErr struct {
+	code  int
+	token string
+}
+
+func (e *opaqueErr) Error() string { return fmt.Sprintf("denied (%d) for %s", e.code, e.token) }
+
+func TestOpaqueErrorsKeepTheirMessage(t *testing.T) {
+	s := newSnap(t, Config{})
+	for name, tt := range map[string]struct {
+		err  error
+		want string
+	}{
+		"direct":  {&opaqueErr{code: 7, token: "t0k"}, "denied (7) for *****"},
+		"wrapped": {fmt.Errorf("call: %w", &opaqueErr{code: 7, token: "tok-123456789"}), "call: denied (7) for *****"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			b := s.NewBudget()
+			assert.Equal(t, tt.want, s.Value(&b, tt.err))
+		})
+	}
+	b := s.NewBudget()
+	s.Value(&b, fmt.Errorf("call: %w", &opaqueErr{token: "tok-123456789"}))
+	assert.Contains(t, b.Found(), "tok-123456789", "the hidden secret should be remembered")
 }

@@ -171,3 +171,54 @@ func (w *walker) gather(rv reflect.Value, depth int, n *int) {
 		}
 	}
 }
+
+// maskedStrings appends to out the strings that a walk of rv would mask:
+// those under fields tagged or named as secrets, and values of secret
+// types, unexported fields included. under reports that rv is itself
+// under a masked field. It calls no method.
+func (s *Snapshotter) maskedStrings(rv reflect.Value, under bool, depth int, n *int, out *[]string) {
+	if *n >= maxProbe || depth > s.maxDepth || !rv.IsValid() {
+		return
+	}
+	*n++
+	t := rv.Type()
+	if slices.Contains(s.secrets, t) {
+		under = true
+	}
+	if !under && rv.Kind() != reflect.Interface && !s.info(t).secret {
+		return
+	}
+	switch rv.Kind() {
+	case reflect.String:
+		if under {
+			*out = append(*out, rv.String())
+		}
+	case reflect.Interface, reflect.Pointer:
+		if !rv.IsNil() {
+			s.maskedStrings(rv.Elem(), under, depth+1, n, out)
+		}
+	case reflect.Struct:
+		for i := range t.NumField() {
+			sf := t.Field(i)
+			secret, _ := flowtraceTag(sf.Tag.Get("flowtrace"))
+			name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+			m := under || secret || s.masked(sf.Name) || (name != "" && name != "-" && s.masked(name))
+			s.maskedStrings(rv.Field(i), m, depth+1, n, out)
+		}
+	case reflect.Slice, reflect.Array:
+		if t.Elem().Kind() == reflect.Uint8 {
+			if under && rv.Kind() == reflect.Slice {
+				*out = append(*out, string(rv.Bytes()[:min(rv.Len(), s.maxString)]))
+			}
+			return
+		}
+		for i := range min(rv.Len(), maxProbe) {
+			s.maskedStrings(rv.Index(i), under, depth+1, n, out)
+		}
+	case reflect.Map:
+		iter := rv.MapRange()
+		for iter.Next() && *n < maxProbe {
+			s.maskedStrings(iter.Value(), under, depth+1, n, out)
+		}
+	}
+}

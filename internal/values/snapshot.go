@@ -398,7 +398,7 @@ func (w *walker) value(v any) any {
 		if x == nil {
 			return w.scalar(nil, 4)
 		}
-		return w.strValue(w.bytesMarker("[]byte", len(x), x[:min(len(x), bytesShown)]))
+		return w.strValue(w.bytesMarker("[]byte", len(x), x[:min(len(x), bytesWindow)]))
 	case json.Number:
 		return w.number(x)
 	}

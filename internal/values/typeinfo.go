@@ -53,6 +53,13 @@ type typeInfo struct {
 	// Its values are walked field by field, never converted by their
 	// String, Error or MarshalJSON, which would print the masked fields.
 	secret bool
+	// dyn reports a type whose values can hold an interface: whether they
+	// hold a value of a secret type is known only by looking (see holds).
+	dyn bool
+	// opaqueErr reports an error struct type that hides a secret and has
+	// no exported field: walked, it would record nothing, so its message
+	// is recorded with what it hides masked (see opaqueError).
+	opaqueErr bool
 }
 
 // field is a struct field snapshotted as a map entry.
@@ -75,6 +82,9 @@ func (s *Snapshotter) info(t reflect.Type) *typeInfo {
 		ti.fields = s.fields(t)
 	}
 	ti.secret = s.hides(t, map[reflect.Type]bool{})
+	ti.dyn = !ti.secret && reachesInterface(t, map[reflect.Type]bool{})
+	ti.opaqueErr = ti.secret && t.Kind() == reflect.Struct && len(ti.fields) == 0 &&
+		(t.Implements(typeError) || reflect.PointerTo(t).Implements(typeError))
 	if ti.secret {
 		ti.conv, ti.addrConv = printless(ti.conv), printless(ti.addrConv)
 	}
@@ -91,7 +101,8 @@ func printless(c conv) conv {
 }
 
 // hides reports whether a value of type t can hold, without going
-// through an interface, a masked field or a value of a secret type.
+// through an interface, a field masked by its tag or name (exported or
+// not: fmt prints both) or a value of a secret type.
 func (s *Snapshotter) hides(t reflect.Type, seen map[reflect.Type]bool) bool {
 	if slices.Contains(s.secrets, t) {
 		return true
@@ -106,12 +117,96 @@ func (s *Snapshotter) hides(t reflect.Type, seen map[reflect.Type]bool) bool {
 	case reflect.Map:
 		return s.hides(t.Key(), seen) || s.hides(t.Elem(), seen)
 	case reflect.Struct:
-		if t == typeURL {
-			return false // recorded by convURL, its user info masked
+		if t == typeURL || t == typeUserinfo {
+			return false // recorded by convURL and convUserinfo, masked
 		}
-		for _, f := range s.fields(t) {
-			if f.masked || s.hides(t.FieldByIndex(f.index).Type, seen) {
+		// Every field, unexported ones too: fmt prints them.
+		for i := range t.NumField() {
+			sf := t.Field(i)
+			if secret, _ := flowtraceTag(sf.Tag.Get("flowtrace")); secret {
 				return true
+			}
+			name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+			if s.masked(sf.Name) || (name != "" && name != "-" && s.masked(name)) || s.hides(sf.Type, seen) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// reachesInterface reports whether a value of type t can hold an
+// interface value, in any field, element or pointee.
+func reachesInterface(t reflect.Type, seen map[reflect.Type]bool) bool {
+	if seen[t] {
+		return false
+	}
+	seen[t] = true
+	switch t.Kind() {
+	case reflect.Interface:
+		return true
+	case reflect.Pointer, reflect.Slice, reflect.Array:
+		return reachesInterface(t.Elem(), seen)
+	case reflect.Map:
+		return reachesInterface(t.Key(), seen) || reachesInterface(t.Elem(), seen)
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if reachesInterface(t.Field(i).Type, seen) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// maxProbe bounds the values holds looks at: past it, a value is assumed
+// to hold no secret, so that a large value is not walked twice.
+const maxProbe = 1024
+
+// holds reports whether rv holds, behind an interface, a value whose type
+// hides a masked field or is a secret type. It reads unexported fields
+// too, as fmt would print them, and calls no method.
+func (s *Snapshotter) holds(rv reflect.Value, depth int, n *int) bool {
+	if *n >= maxProbe || depth > s.maxDepth {
+		return false
+	}
+	*n++
+	switch rv.Kind() {
+	case reflect.Interface:
+		if rv.IsNil() {
+			return false
+		}
+		e := rv.Elem()
+		ti := s.info(e.Type())
+		return ti.secret || (ti.dyn && s.holds(e, depth+1, n))
+	case reflect.Pointer:
+		return !rv.IsNil() && s.info(rv.Type().Elem()).dyn && s.holds(rv.Elem(), depth+1, n)
+	case reflect.Struct:
+		for i := range rv.NumField() {
+			if f := rv.Field(i); s.info(f.Type()).dyn && s.holds(f, depth+1, n) {
+				return true
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		if rv.Kind() == reflect.Slice && rv.IsNil() || !s.info(rv.Type().Elem()).dyn {
+			return false
+		}
+		for i := range min(rv.Len(), maxProbe) {
+			if s.holds(rv.Index(i), depth+1, n) {
+				return true
+			}
+		}
+	case reflect.Map:
+		if rv.IsNil() {
+			return false
+		}
+		iter := rv.MapRange()
+		for iter.Next() {
+			if s.holds(iter.Key(), depth+1, n) || s.holds(iter.Value(), depth+1, n) {
+				return true
+			}
+			if *n >= maxProbe {
+				return false
 			}
 		}
 	}
