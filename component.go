@@ -96,7 +96,7 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 	// Redactor), so it is taken before entering any scope: ending a scope
 	// waits only for enqueues, never for the caller's code.
 	snap := rs.svc.snap
-	b := snap.NewBudget()
+	b := rs.budget()
 	c.info = ComponentStart{
 		RunID:        rs.info.RunID,
 		ComponentID:  id,
@@ -108,6 +108,10 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 		Metadata:     snap.Map(&b, info.Metadata),
 		SpanID:       spanID,
 		Time:         now,
+	}
+	if set := rs.learn(&b); set != nil {
+		set.ScrubMap(c.info.Inputs)
+		set.ScrubMap(c.info.Metadata)
 	}
 	// The scope ctx exists before anything can end the component: its end
 	// is queued through it, so that an exporter ending a component it
@@ -203,7 +207,7 @@ func (c *Component) End(err error) {
 // must not run while the run is held open, or a concurrent EndTracers or
 // Shutdown would wait for it past its deadline.
 func (c *Component) endBy(err error, at time.Time) {
-	rec := c.run.svc.recordErr(err)
+	rec := c.run.recordErr(err)
 	if c.holds.Load() > 0 && c.deferEnd(rec, at) {
 		return
 	}
@@ -313,8 +317,14 @@ func (s *TraceService) AddLog(ctx context.Context, l Log) {
 		return
 	}
 	now := time.Now()
-	b := s.snap.NewBudget()
-	e := &LogEntry{RunID: sc.run.info.RunID, Name: l.Name, Message: s.snap.Value(&b, l.Message), Type: l.Type, Time: now}
+	// The run's settings, not the receiver's: the service that owns the
+	// run decides how its values are masked and limited.
+	rs := sc.run
+	b := rs.budget()
+	e := &LogEntry{RunID: rs.info.RunID, Name: l.Name, Message: rs.svc.snap.Keyed(&b, l.Name, l.Message), Type: l.Type, Time: now}
+	if set := rs.learn(&b); set != nil {
+		e.Message = set.ScrubTree(e.Message)
+	}
 	ev := event{Data: e}
 	if !sc.isRun {
 		e.ComponentID = sc.info.ComponentID
@@ -335,8 +345,12 @@ func (s *TraceService) SetOutputs(ctx context.Context, outputs map[string]any) {
 		return
 	}
 	now := time.Now()
-	b := s.snap.NewBudget()
-	o := &Outputs{RunID: sc.run.info.RunID, Values: s.snap.Map(&b, outputs), Time: now}
+	rs := sc.run // the run's settings, not the receiver's
+	b := rs.budget()
+	o := &Outputs{RunID: rs.info.RunID, Values: rs.svc.snap.Map(&b, outputs), Time: now}
+	if set := rs.learn(&b); set != nil {
+		set.ScrubMap(o.Values)
+	}
 	ev := event{Data: o}
 	if !sc.isRun {
 		o.ComponentID = sc.info.ComponentID

@@ -146,9 +146,12 @@ func (s *TraceService) SetInputs(ctx context.Context, inputs map[string]any) {
 		return
 	}
 	now := time.Now()
-	snap := sc.run.svc.snap
-	b := snap.NewBudget()
-	in := &Inputs{RunID: sc.run.info.RunID, Values: snap.Map(&b, inputs), Time: now}
+	rs := sc.run // the run's settings, not the receiver's
+	b := rs.budget()
+	in := &Inputs{RunID: rs.info.RunID, Values: rs.svc.snap.Map(&b, inputs), Time: now}
+	if set := rs.learn(&b); set != nil {
+		set.ScrubMap(in.Values)
+	}
 	ev := event{Data: in}
 	if !sc.isRun {
 		in.ComponentID = sc.info.ComponentID

@@ -1,8 +1,11 @@
 package flowtrace
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"reflect"
+	"slices"
 
 	"github.com/flowtrace/flowtrace/internal/pipeline"
 )
@@ -57,33 +60,105 @@ var (
 	ErrInvalidOption = errors.New("flowtrace: invalid option")
 )
 
-// recordedError is an error as it was when the caller recorded it. Its
-// message is taken on the caller's goroutine, so an exporter reading it
-// later neither races with a caller that changes the error afterwards nor
-// runs the caller's Error method (which may panic). errors.Is and errors.As
-// still reach the original through Unwrap.
+// recordedError is an error as it was when the caller recorded it: an
+// immutable snapshot, masked like any recorded value. Its message is taken
+// on the caller's goroutine, so an exporter reading it later neither races
+// with a caller that changes the error afterwards nor runs the caller's
+// Error method (which may panic). It unwraps to nothing: errors.As cannot
+// reach the caller's error, nor a secret in it. errors.Is still reports
+// whether the original was, or wrapped, a given error value — the
+// library's sentinels, context's, a package's own (tracing's, say) — which
+// tells an exporter nothing it did not hold already.
 type recordedError struct {
 	msg string
-	err error
+	is  []error // errors of the original's chain held by pointer, and sentinels it matched
 }
 
 func (e *recordedError) Error() string { return e.msg }
-func (e *recordedError) Unwrap() error { return e.err }
 
-// recordErr returns err as recorded: nil stays nil, the library's own
-// sentinels stay themselves, and anything else keeps the snapshot of its
-// message (limited, repaired, with a panic in Error recorded as a marker).
-func (s *TraceService) recordErr(err error) error {
+// GoString prints the recorded message only, for %#v: never the chain.
+func (e *recordedError) GoString() string { return fmt.Sprintf("flowtrace.recordedError(%q)", e.msg) }
+
+// Is reports whether target was one of the errors of the recorded error's
+// chain, or a sentinel it matched, when it was recorded.
+func (e *recordedError) Is(target error) bool {
+	for _, s := range e.is {
+		if s == target {
+			return true
+		}
+	}
+	return false
+}
+
+// sentinels are matched with errors.Is, so that an error whose own Is
+// method claims one (as context's do) still matches it once recorded.
+var sentinels = []error{
+	ErrComponentNotEnded, ErrShutdown, ErrRunEnded, ErrComponentEnded, ErrNoRun,
+	context.Canceled, context.DeadlineExceeded,
+}
+
+// maxChain bounds the errors of a chain a recorded error keeps for Is.
+const maxChain = 32
+
+// recordErr returns err as recorded for the run: nil stays nil, the
+// library's own sentinels stay themselves, and anything else becomes a
+// recordedError with the snapshot of its message, taken with the settings
+// of the service that owns the run and scrubbed of the run's secrets
+// (limited, repaired, masked, with a panic in Error recorded as a marker).
+func (rs *runState) recordErr(err error) error {
 	switch err {
 	case nil, ErrComponentNotEnded, ErrShutdown:
 		return err
 	}
-	v := s.snap.Value(nil, err)
+	b := rs.budget()
+	v := rs.svc.snap.Value(&b, err)
+	if set := rs.learn(&b); set != nil {
+		v = set.ScrubTree(v)
+	}
 	msg, ok := v.(string)
 	if !ok { // a struct with a masked field is recorded by its fields
 		msg = fmt.Sprint(v)
 	}
-	return &recordedError{msg: msg, err: err}
+	return &recordedError{msg: msg, is: matched(err)}
+}
+
+// matched returns the errors of err's chain that are pointers (walking
+// Unwrap() error and Unwrap() []error, at most maxChain of them) and the
+// sentinels err matches, recovering a panic in the caller's Is or Unwrap
+// methods.
+func matched(err error) (is []error) {
+	defer func() {
+		if recover() != nil {
+			is = nil
+		}
+	}()
+	for _, s := range sentinels {
+		if errors.Is(err, s) {
+			is = append(is, s)
+		}
+	}
+	stack := []error{err}
+	for len(stack) > 0 && len(is) < maxChain {
+		e := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if e == nil {
+			continue
+		}
+		// Pointers only: an error held by value could be read back by
+		// reflection; a pointer compares by identity.
+		if reflect.TypeOf(e).Kind() == reflect.Pointer && !slices.Contains(is, e) {
+			is = append(is, e)
+		}
+		switch u := e.(type) {
+		case interface{ Unwrap() error }:
+			stack = append(stack, u.Unwrap())
+		case interface{ Unwrap() []error }:
+			for i := len(u.Unwrap()) - 1; i >= 0; i-- {
+				stack = append(stack, u.Unwrap()[i])
+			}
+		}
+	}
+	return is
 }
 
 // pipelineErrors hands the service's sentinels to its pipeline, so that

@@ -140,9 +140,11 @@ type Outputs struct {
 // or ErrComponentNotEnded when the run ended while it was still open.
 //
 // Errors in records (here and in RunEnd) are recorded like values: their
-// message is taken when End or EndTracers is called, so Error returns that
-// message whatever the caller does with its error afterwards; errors.Is and
-// errors.As reach the caller's original error.
+// message is taken, masked, when End or EndTracers is called, so Error
+// returns that message whatever the caller does with its error afterwards.
+// A recorded error keeps nothing of the caller's: it does not unwrap, and
+// errors.As reaches no value of the caller's; errors.Is still matches the
+// sentinels of this package and context.Canceled and DeadlineExceeded.
 type ComponentEnd struct {
 	RunID       string
 	ComponentID string

@@ -91,9 +91,10 @@ func (s *TraceService) RecordModelCall(ctx context.Context, call ModelCall) {
 		return
 	}
 	now := time.Now()
-	svc := sc.run.svc
+	rs := sc.run
+	svc := rs.svc // the run's settings, not the receiver's
 	snap := svc.snap
-	b := snap.NewBudget()
+	b := rs.budget()
 	if call.TimeToFirstChunk == 0 {
 		call.TimeToFirstChunk = sc.stream.Load().TimeToFirstChunk()
 	}
@@ -109,6 +110,11 @@ func (s *TraceService) RecordModelCall(ctx context.Context, call ModelCall) {
 	rec.Call.Output = svc.messages(&b, call.Output)
 	for _, r := range call.FinishReasons {
 		rec.Call.FinishReasons = append(rec.Call.FinishReasons, svc.label(r))
+	}
+	if set := rs.learn(&b); set != nil { // secrets found in this call, scrubbed from all of it
+		set.ScrubMap(rec.Call.Parameters)
+		scrubMessages(set, rec.Call.Input)
+		scrubMessages(set, rec.Call.Output)
 	}
 	ev := event{Data: rec}
 	if !sc.isRun {
@@ -156,6 +162,16 @@ func (s *TraceService) text(b *values.Budget, v string) string {
 		return out
 	}
 	return Masked
+}
+
+// scrubMessages replaces the run's secrets in messages the snapshot made.
+func scrubMessages(set *values.Secrets, ms []Message) {
+	for i := range ms {
+		ms[i].Content = set.Scrub(ms[i].Content)
+		for j := range ms[i].ToolCalls {
+			ms[i].ToolCalls[j].Arguments = set.Scrub(ms[i].ToolCalls[j].Arguments)
+		}
+	}
 }
 
 // asLog is the fallback form of a model call for an exporter without

@@ -2,6 +2,7 @@ package flowtrace_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -92,4 +93,28 @@ func TestStreamAccumulatesWithABound(t *testing.T) {
 	nilStream.Chunk("x")
 	assert.Empty(t, nilStream.Text())
 	assert.Nil(t, svc.StartStream(context.Background()), "no run, no stream")
+}
+
+func TestModelCallsAreScrubbedOfTheRunsSecrets(t *testing.T) {
+	svc, rec, _ := newService(t)
+	const key = "sk-live-0123456789abcdef"
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{Inputs: map[string]any{"api_key": key}})
+	require.NoError(t, err)
+	lctx, llm := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "llm", Type: flowtrace.TypeLLM})
+	svc.RecordModelCall(lctx, flowtrace.ModelCall{
+		Parameters: map[string]any{"max_tokens": 64, "note": "using " + key},
+		Input:      []flowtrace.Message{{Role: "user", Content: "my key is " + key}},
+		Output:     []flowtrace.Message{{Role: "assistant", ToolCalls: []flowtrace.ToolCall{{Name: "call", Arguments: `{"k":"` + key + `"}`}}}},
+	})
+	svc.SetInputs(lctx, map[string]any{"echo": key})
+	llm.End(nil)
+	_, err = svc.EndTracers(within(t, ctx), nil, nil)
+	require.NoError(t, err)
+	run, _ := rec.Run(runID(t, ctx))
+	c := component(t, run, "llm")
+	mc := c.ModelCall()
+	assert.Equal(t, int64(64), mc.Parameters["max_tokens"], "a token count is not a secret")
+	for _, s := range []string{fmt.Sprint(mc.Parameters), mc.Input[0].Content, mc.Output[0].ToolCalls[0].Arguments, fmt.Sprint(c.Inputs)} {
+		assert.NotContains(t, s, key, "a secret seen once is masked everywhere in the run")
+	}
 }

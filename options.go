@@ -3,6 +3,7 @@ package flowtrace
 import (
 	"fmt"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -87,7 +88,7 @@ type config struct {
 }
 
 func newConfig(opts []Option) config {
-	c := config{queueSize: DefaultQueueSize, exportTimeout: DefaultExportTimeout}
+	c := config{queueSize: DefaultQueueSize, exportTimeout: DefaultExportTimeout, values: values.Config{SecretTypes: []reflect.Type{secretType}}}
 	if v, ok := os.LookupEnv("FLOWTRACE_DISABLED"); ok {
 		if b, err := strconv.ParseBool(strings.TrimSpace(v)); err == nil {
 			c.disabled = b
@@ -190,9 +191,11 @@ func WithExportTimeout(d time.Duration) Option {
 	}
 }
 
-// WithRedactKeys adds keys to the masked ones: a map key or field name that
-// contains one of them, ignoring the case of ASCII letters and the
-// separators "_" and "-", has its value replaced by "*****".
+// WithRedactKeys adds keys to the masked ones: a map key, field name or
+// log name of which consecutive words, glued, spell one of them (ASCII case
+// and separators ignored) has its value replaced by "*****":
+// WithRedactKeys("session_id") masks "SessionID", "x-session-id" and
+// "user_sessionid", not "session". See "What gets recorded" in the README.
 func WithRedactKeys(keys ...string) Option {
 	return func(c *config) {
 		for _, k := range keys {
@@ -202,6 +205,23 @@ func WithRedactKeys(keys ...string) Option {
 			}
 		}
 		c.values.RedactKeys = append(c.values.RedactKeys, keys...)
+	}
+}
+
+// WithAllowKeys keeps keys that the default masking rules would mask: a
+// key equal to one of them, ASCII case and separators ignored, is recorded
+// in clear. It does not unmask keys given to WithRedactKeys, fields tagged
+// `flowtrace:"secret"`, Secret values, nor what the run has already seen
+// masked elsewhere. It may be given several times.
+func WithAllowKeys(keys ...string) Option {
+	return func(c *config) {
+		for _, k := range keys {
+			if strings.TrimSpace(k) == "" {
+				c.invalid("empty allow key")
+				return
+			}
+		}
+		c.values.AllowKeys = append(c.values.AllowKeys, keys...)
 	}
 }
 

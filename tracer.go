@@ -69,6 +69,7 @@ type runState struct {
 
 	components   atomic.Int64
 	lateReported atomic.Bool
+	secrets      atomic.Pointer[values.Secrets] // seen by the run; see run_secrets.go
 }
 
 // NewTraceService returns a TraceService with the given options, its
@@ -210,9 +211,13 @@ func (s *TraceService) StartTracers(ctx context.Context, info RunInfo) (context.
 		s.runsUnsampled.Add(1)
 		return withScope(ctx, &rs.root), nil
 	}
-	b := s.snap.NewBudget()
+	b := rs.budget()
 	rs.info.Inputs = s.snap.Map(&b, info.Inputs)
 	rs.info.Metadata = s.snap.Map(&b, info.Metadata)
+	if set := rs.learn(&b); set != nil {
+		set.ScrubMap(rs.info.Inputs)
+		set.ScrubMap(rs.info.Metadata)
+	}
 	rs.info.Tags = copyTags(info.Tags)
 	rs.open.prev, rs.open.next = &rs.open, &rs.open
 	pr, err := s.pipe.StartRun(id, rs)
@@ -325,8 +330,12 @@ func (rs *runState) close(ctx context.Context, pr *deliveryRun, outputs map[stri
 	for _, c := range open {
 		c.end(pr, ErrComponentNotEnded, now, false)
 	}
-	b := rs.svc.snap.NewBudget()
-	end := &RunEnd{RunID: rs.info.RunID, Outputs: rs.svc.snap.Map(&b, outputs), Err: rs.svc.recordErr(runErr), Time: now}
+	b := rs.budget()
+	end := &RunEnd{RunID: rs.info.RunID, Outputs: rs.svc.snap.Map(&b, outputs), Time: now}
+	if set := rs.learn(&b); set != nil {
+		set.ScrubMap(end.Outputs)
+	}
+	end.Err = rs.recordErr(runErr)
 	return pr.Close(ctx, end)
 }
 

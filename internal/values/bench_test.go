@@ -73,3 +73,30 @@ func BenchmarkHugeString(b *testing.B) {
 func BenchmarkMaskedKeys(b *testing.B) {
 	benchSnapshot(b, map[string]any{"api_key": "sk-1", "Authorization": "Bearer x", "user_password": "p", "q": "hello"})
 }
+
+// BenchmarkSeen measures the scrubbing of seen secrets in the snapshot of
+// a typical map: with no set (a run that had no secret), and with sets of
+// 1 and 16 secrets, none of which occurs in the map.
+func BenchmarkSeen(b *testing.B) {
+	s := mustNew(Config{})
+	m := map[string]any{
+		"prompt": "What is the capital of France? Answer in one word, please.",
+		"model":  "gpt-4o-mini", "max_tokens": 64, "temperature": 0.2,
+		"messages": []any{map[string]any{"role": "user", "content": "What is the capital of France?"}},
+	}
+	for _, n := range []int{0, 1, 16} {
+		var found []string
+		for i := range n {
+			found = append(found, "sk-live-"+strings.Repeat(string(rune('a'+i)), 24))
+		}
+		seen := (*Secrets)(nil).With(found)
+		b.Run("secrets="+string(rune('0'+n/10))+string(rune('0'+n%10)), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				bud := s.NewBudget()
+				bud.Seen = seen
+				_ = s.Map(&bud, m)
+			}
+		})
+	}
+}

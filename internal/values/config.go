@@ -3,6 +3,7 @@ package values
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -24,13 +25,6 @@ const (
 	MaxDepthLimit = 10000
 )
 
-// DefaultRedactKeys are the key fragments masked by every Snapshotter.
-// New copies them when the package is initialised: changing this slice has
-// no effect.
-var DefaultRedactKeys = []string{"api_key", "apikey", "password", "passwd", "secret", "token", "authorization", "cookie", "credential", "private_key"}
-
-var defaultRedactKeys = slices.Clone(DefaultRedactKeys)
-
 // ErrInvalidConfig is wrapped by the errors New returns for a Config it
 // rejects.
 var ErrInvalidConfig = errors.New("flowtrace: invalid value snapshot config")
@@ -38,11 +32,22 @@ var ErrInvalidConfig = errors.New("flowtrace: invalid value snapshot config")
 // Config configures a Snapshotter. The zero Config is valid and means all
 // defaults: a zero limit takes its default, a negative one is an error.
 type Config struct {
-	// RedactKeys are key fragments masked in addition to DefaultRedactKeys.
-	// A key is masked when its name contains a fragment, ignoring the case
-	// of ASCII letters and the separators "_" and "-". An empty or blank
-	// fragment is an error.
+	// RedactKeys are keys masked in addition to the default rules (see the
+	// package documentation). A key is masked when consecutive words of it,
+	// glued, spell a redact key with ASCII case and separators ignored:
+	// "session_key" masks "X-Session-Key" and "SessionKey". A key without a
+	// letter or digit is an error.
 	RedactKeys []string
+	// AllowKeys are keys kept although the default rules would mask them:
+	// a key equal to one of them, ASCII case and separators ignored. They
+	// do not unmask RedactKeys, fields tagged `flowtrace:"secret"` or
+	// SecretTypes. A key without a letter or digit is an error.
+	AllowKeys []string
+	// SecretTypes are types whose values are always masked, wherever they
+	// are, and remembered as secrets (see Budget.Found). A struct with a
+	// field of such a type is walked field by field like one with a masked
+	// field.
+	SecretTypes []reflect.Type
 	// Redactor, if not nil, is asked about every value not already masked,
 	// with the path of map keys, field names and slice indices leading to
 	// it. It returns a replacement and true to replace the value. It is
@@ -68,8 +73,9 @@ type Config struct {
 // and safe for concurrent use; it caches what it learns about Go types.
 // A nil *Snapshotter snapshots with the defaults of the zero Config.
 type Snapshotter struct {
-	keys     []string  // redact key fragments, folded by foldString
-	first    [256]bool // reports whether a byte, folded, starts a fragment
+	keys     []string // redact keys, folded by foldKey
+	allow    []string // allowed keys, folded by foldKey
+	secrets  []reflect.Type
 	redactor func(path []string, v any) (any, bool)
 
 	maxDepth, maxItems, maxString, maxBytes int
@@ -110,26 +116,31 @@ func New(cfg Config) (*Snapshotter, error) {
 	if s.maxDepth > MaxDepthLimit {
 		errs = append(errs, fmt.Errorf("%w: MaxDepth %d, want <= %d", ErrInvalidConfig, s.maxDepth, MaxDepthLimit))
 	}
-	for _, k := range cfg.RedactKeys {
-		if foldString(strings.TrimSpace(k)) == "" {
-			errs = append(errs, fmt.Errorf("%w: empty redact key %q", ErrInvalidConfig, k))
+	folded := func(what string, keys []string) []string {
+		var out []string
+		for _, k := range keys {
+			f := foldKey(strings.TrimSpace(k))
+			if f == "" {
+				errs = append(errs, fmt.Errorf("%w: empty %s key %q", ErrInvalidConfig, what, k))
+				continue
+			}
+			if !slices.Contains(out, f) {
+				out = append(out, f)
+			}
+		}
+		return out
+	}
+	s.keys = folded("redact", cfg.RedactKeys)
+	s.allow = folded("allow", cfg.AllowKeys)
+	for _, t := range cfg.SecretTypes {
+		if t == nil {
+			errs = append(errs, fmt.Errorf("%w: nil secret type", ErrInvalidConfig))
+		} else if !slices.Contains(s.secrets, t) {
+			s.secrets = append(s.secrets, t)
 		}
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
-	}
-	for _, k := range slices.Concat(defaultRedactKeys, cfg.RedactKeys) {
-		k = foldString(k)
-		if slices.Contains(s.keys, k) {
-			continue
-		}
-		s.keys = append(s.keys, k)
-		// Mark every byte that folds to the fragment's first byte.
-		for c := range 256 {
-			if !separator(byte(c)) && fold(byte(c)) == k[0] {
-				s.first[c] = true
-			}
-		}
 	}
 	return s, nil
 }

@@ -18,6 +18,11 @@
 //
 //  1. nil and nil pointers become nil; the methods of a nil pointer are not
 //     called. Nil maps and slices become nil too, by rules 9 and 10.
+//     A value of one of Config.SecretTypes becomes Masked, and a
+//     *url.Userinfo too. A Valuer becomes the snapshot of what its
+//     TraceValue returns (followed up to MaxDepth Valuers; a panic is
+//     recorded as "!panic in TraceValue: …"). A url.URL becomes its
+//     string with its user info masked.
 //  2. time.Time becomes an RFC 3339 string with nanoseconds
 //     (time.RFC3339Nano: trailing zeros of the fraction are dropped), and
 //     time.Duration its String, "1.5s".
@@ -27,10 +32,14 @@
 //  4. An error becomes its Error message.
 //  5. A fmt.Stringer becomes its String.
 //
-// Rules 3 to 5 do not apply to a struct with a masked field (see Masking):
-// its methods could print what is masked, so it is walked field by field
-// like any struct, and so is a pointer to it, and a map key of its type is
-// formatted from its masked snapshot.
+// Rules 3 to 5 do not apply to a type that can hold a masked field or a
+// value of a secret type, in a field, element or pointee, at any depth its
+// type shows (see Masking): its methods could print what is masked, so it
+// is walked field by field like any struct, slice or map, and a map key of
+// its type is formatted from its masked snapshot. An error that wraps such
+// an error (Unwrap() error or Unwrap() []error) has the wrapped error's
+// message, wherever it appears in its own, replaced by the text of the
+// wrapped error's masked snapshot.
 //  6. Booleans stay booleans; signed integers become int64, unsigned ones
 //     and uintptr uint64, floats float64. NaN, +Inf and -Inf, which JSON
 //     cannot carry, become the strings "NaN", "+Inf" and "-Inf". Complex
@@ -66,19 +75,40 @@
 // # Masking
 //
 // A value is masked, replaced by Masked ("*****") with everything under it,
-// when the key or field that holds it matches a redact key, at any depth:
-// in maps of any type, structs, slices and arrays of them, behind pointers
-// and interfaces, and in what MarshalJSON returns. Masked values are never
-// converted: their methods are not called.
+// when the key or field that holds it is masked, at any depth: in maps of
+// any type, structs, slices and arrays of them, behind pointers and
+// interfaces, and in what MarshalJSON and TraceValue return. Masked values
+// are never converted: their methods are not called.
 //
-// A key matches when it contains one of the redact keys, DefaultRedactKeys
-// and Config.RedactKeys, ignoring the case of ASCII letters and the
-// separators "_" and "-": "API_KEY", "user_password", "X-Auth-Token", the
-// HTTP header "X-Api-Key" and the Go field name "PrivateKey" match. Matching is by substring, so "max_tokens" matches
-// "token" too. Non-ASCII letters must match exactly. A non-string map key is matched as
-// it is formatted, a long key before it is cut. A struct field matches by
-// its json name or its Go name, and is masked whatever its name when tagged
-// `flowtrace:"secret"`; a secret embedded struct masks all its fields.
+// Keys are matched by their words. A key is split at every ASCII byte that
+// is neither a letter nor a digit, at a lower-case letter or digit
+// followed by an upper-case letter ("apiKey"), before the last capital of
+// a run followed by a lower-case letter ("APIKey"), and between letters
+// and digits; ASCII case is ignored, other bytes must match exactly. A key
+// is masked when any word is one of password, passwd, secret, secrets,
+// credential, credentials, authorization, cookie or apikey; when its last
+// word that is not a number is token or ends with token ("accesstoken");
+// or when its last two words are api key, private key, access key or
+// secret key, or its last word is one of them glued. So access_token and
+// X-Api-Key are masked, and max_tokens, TokenUsage and token_count kept.
+// Config.RedactKeys adds keys, matched when consecutive words of the key,
+// glued, spell one; Config.AllowKeys keeps keys equal to one of them
+// (case and separators ignored) that the default rules would mask. A
+// non-string map key is matched as it is formatted, a long key before it
+// is cut. A struct field matches by its json name or its Go name, and is
+// masked whatever its name when tagged `flowtrace:"secret"`; a secret
+// embedded struct masks all its fields. A value of one of
+// Config.SecretTypes is masked wherever it is.
+//
+// Strings are cleaned too, values and keys alike: the user info of a URL
+// ("postgres://app:*****@db", or "https://*****@host" without a password)
+// and the values of masked keys in JSON text ({"api_key":"*****"}, also
+// quoted once more, or cut) are masked. The first bytes of a []byte are
+// cleaned before they are cut, so that a JSON body shows no secret.
+//
+// Every masked string of at least MinSecretLen bytes is reported in
+// Budget.Found; a Budget whose Seen holds them replaces them by Masked
+// wherever they occur in the strings snapshotted with it (see Secrets).
 //
 // A Config.Redactor is then asked about every value that was not masked,
 // with its path: the map keys, field names and slice indices from the root

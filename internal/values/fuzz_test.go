@@ -3,7 +3,9 @@ package values
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -33,12 +35,43 @@ type fuzzStruct struct {
 	Hidden   string `flowtrace:"-"`
 	Child    any    `json:"child"`
 	Ptr      *fuzzStruct
-	Tokens   []string
+	Token    []string
 }
 
 type fuzzStringer struct{ s string }
 
 func (f fuzzStringer) String() string { return f.s }
+
+// fuzzTagged hides the sentinel behind a tag; the types around it print
+// it through their methods, which must not be called.
+type fuzzTagged struct {
+	Name string
+	Key  string `flowtrace:"secret"`
+}
+
+type fuzzPrinter struct{ Items []fuzzTagged }
+
+func (p fuzzPrinter) String() string { return fmt.Sprintf("%+v", p.Items) }
+
+type fuzzMarshaler map[string]*fuzzTagged
+
+func (m fuzzMarshaler) MarshalJSON() ([]byte, error) {
+	out := map[string]string{}
+	for k, v := range m {
+		out[k] = v.Name + " " + v.Key
+	}
+	return json.Marshal(out)
+}
+
+// fuzzAuthError has a field masked by its name, and prints it.
+type fuzzAuthError struct{ Token string }
+
+func (e *fuzzAuthError) Error() string { return "auth " + e.Token }
+
+// fuzzValuer records a map with the sentinel under a masked key.
+type fuzzValuer struct{ v any }
+
+func (f fuzzValuer) TraceValue() any { return map[string]any{"password": sentinel, "v": f.v} }
 
 // gen turns fuzz bytes into a value, planting sentinel only under masked
 // keys.
@@ -46,6 +79,9 @@ type gen struct {
 	s    *Snapshotter
 	data []byte
 	i    int
+	// leak plants the sentinel in clear text too: for values recorded
+	// after the run has seen it masked.
+	leak bool
 }
 
 func (g *gen) next() byte {
@@ -65,6 +101,8 @@ func (g *gen) text(secret bool) string {
 	switch {
 	case secret:
 		return sentinel
+	case g.leak && g.next()%3 == 0:
+		return "seen " + sentinel + " again"
 	case g.next()%4 == 0:
 		return redactMe
 	default:
@@ -78,6 +116,8 @@ func (g *gen) opaque(secret bool) string {
 	switch {
 	case secret:
 		return sentinel
+	case g.leak && g.next()%3 == 0:
+		return "seen " + sentinel
 	default:
 		return "v" + string(rune('a'+g.next()%26))
 	}
@@ -88,7 +128,7 @@ func (g *gen) value(depth int, secret bool) any {
 		return g.text(secret)
 	}
 	n := int(g.next() % 6)
-	switch g.next() % 18 {
+	switch g.next() % 26 {
 	case 0:
 		return g.text(secret)
 	case 1:
@@ -120,7 +160,7 @@ func (g *gen) value(depth int, secret bool) any {
 		}
 		return l
 	case 6:
-		f := &fuzzStruct{Name: g.text(secret), Password: sentinel, Note: sentinel, Hidden: sentinel, Tokens: []string{sentinel}}
+		f := &fuzzStruct{Name: g.text(secret), Password: sentinel, Note: sentinel, Hidden: sentinel, Token: []string{sentinel}}
 		f.Child = g.value(depth+1, secret)
 		if g.next()%2 == 0 {
 			f.Ptr = f
@@ -161,19 +201,43 @@ func (g *gen) value(depth int, secret bool) any {
 		return nil
 	case 16:
 		return time.Unix(int64(n)<<30, int64(g.next())).UTC()
-	default:
+	case 17:
 		return map[string]any{"Secret_" + g.key(): g.value(depth+1, true), "token": sentinel}
+	case 18:
+		return fuzzPrinter{Items: []fuzzTagged{{Name: g.text(secret), Key: sentinel}}}
+	case 19:
+		return fuzzMarshaler{g.key(): {Name: g.text(secret), Key: sentinel}}
+	case 20:
+		err := fmt.Errorf("w%d: %w", n, &fuzzAuthError{Token: sentinel})
+		if n%2 == 0 {
+			err = errors.Join(errors.New(g.opaque(secret)), err)
+		}
+		return err
+	case 21:
+		return fuzzSecret(sentinel)
+	case 22:
+		return fuzzValuer{g.value(depth+1, secret)}
+	case 23:
+		return "dial postgres://app:" + sentinel + "@db/x for " + g.text(secret)
+	case 24:
+		return []byte(`{"token":"` + sentinel + `","n":` + fmt.Sprint(n) + `}`)
+	default:
+		return []any{&fuzzTagged{Name: g.text(secret), Key: sentinel}, g.value(depth+1, secret)}
 	}
 }
+
+// fuzzSecret is a secret type of the fuzz config.
+type fuzzSecret string
 
 // fuzzConfig derives small limits from one byte, so that cuts are
 // exercised too.
 func fuzzConfig(b byte) Config {
 	cfg := Config{
-		MaxString: []int{0, 1, 5, 40}[b&3],
-		MaxItems:  []int{0, 1, 3}[int(b>>2&3)%3],
-		MaxDepth:  []int{0, 2, 5}[int(b>>4&3)%3],
-		MaxBytes:  []int{0, 1, 60, 500}[b>>6],
+		SecretTypes: []reflect.Type{reflect.TypeFor[fuzzSecret]()},
+		MaxString:   []int{0, 1, 5, 40}[b&3],
+		MaxItems:    []int{0, 1, 3}[int(b>>2&3)%3],
+		MaxDepth:    []int{0, 2, 5}[int(b>>4&3)%3],
+		MaxBytes:    []int{0, 1, 60, 500}[b>>6],
 	}
 	if b&0x20 != 0 {
 		cfg.Redactor = func(path []string, v any) (any, bool) {
@@ -199,6 +263,12 @@ func FuzzSnapshot(f *testing.F) {
 		"\x41\x07\x02\x05\x01\x11\x00\x0c\x0c",
 		"\x00\x05\x09\x03\x08\x04\x0d\x05\x0e\x00\x10",
 		"\xc0\x03\x03\x05\x02\x05\x02\x05\x02\x05\x02",
+		// Issue 9: secrets behind String, MarshalJSON, wrapped and joined
+		// errors, a secret type, a Valuer, a URL, a JSON []byte, a tagged
+		// pointer; then the same values in a later event of the run.
+		"\x00\x01\x12\x02", "\x00\x01\x13\x03", "\x00\x01\x14", "\x00\x02\x14\x01",
+		"\x00\x00\x15", "\x00\x00\x16\x00\x00", "\x00\x00\x17\x00", "\x03\x00\x18",
+		"\x20\x01\x19\x00\x00", "\x00\x03\x02\x04\x00\x12\x05\x00\x15\x06\x00\x14",
 	} {
 		f.Add([]byte(seed))
 	}
@@ -217,6 +287,32 @@ func FuzzSnapshot(f *testing.F) {
 		}
 		g := gen{s: s, data: data}
 		checkFuzz(t, s, cfg, g.value(0, false), true)
+
+		// A run: the first event masks the sentinel; a later one holds it
+		// in clear text, in strings, messages and keys, and must not
+		// record it. Within one event, a secret found after a value was
+		// snapshotted is scrubbed from it by ScrubTree.
+		g = gen{s: s, data: data}
+		first := s.NewBudget()
+		out := s.Map(&first, map[string]any{"api_key": sentinel, "v": g.value(0, false)})
+		seen := (*Secrets)(nil).With(first.Found())
+		out = seen.ScrubTree(out).(map[string]any)
+		require.NotContains(t, marshal(t, out), sentinel, "the first event should not record the sentinel")
+		if seen.Scrub(sentinel) != Masked {
+			return // cut by the budget before it was masked: never seen
+		}
+		g = gen{s: s, data: data, leak: true}
+		later := s.NewBudget()
+		later.Seen = seen
+		v := g.value(0, false)
+		got := s.Value(&later, v)
+		got = seen.With(later.Found()).ScrubTree(got)
+		require.NotContains(t, marshal(t, got), sentinel, "a later value of the run should not record a secret the run has seen")
+		if m, ok := v.(map[string]any); ok {
+			again := s.NewBudget()
+			again.Seen = seen
+			require.NotContains(t, marshal(t, s.Map(&again, m)), sentinel, "a later value of the run should not record a secret the run has seen")
+		}
 	})
 }
 

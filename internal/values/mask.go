@@ -1,16 +1,157 @@
 package values
 
-// masked reports whether key contains one of the redact key fragments,
-// ignoring the case of ASCII letters and the separators '_' and '-', so
-// that the HTTP header X-Api-Key and the Go field PrivateKey match api_key
-// and private_key. It does not allocate.
-func (s *Snapshotter) masked(key string) bool {
+// Keys are masked by their words, not by substrings, so that "max_tokens"
+// and "TokenUsage" (counts) are kept while "access_token" (a secret) is
+// masked. A key is split into words at every ASCII byte that is neither a
+// letter nor a digit, at a lower-case letter or digit followed by an
+// upper-case one ("apiKey"), before the last upper-case letter of a run
+// followed by a lower-case one ("APIKey"), and between letters and digits
+// ("password2"). Words are compared with ASCII case folded; bytes beyond
+// ASCII belong to words and are compared exactly.
+
+// secretWords mask a key wherever they appear among its words.
+var secretWords = []string{
+	"password", "passwd", "secret", "secrets", "credential", "credentials",
+	"authorization", "cookie", "apikey",
+}
+
+// lastPairs mask a key when they are its last two words, or glued as its
+// last word ("privatekey").
+var lastPairs = [][2]string{{"api", "key"}, {"private", "key"}, {"access", "key"}, {"secret", "key"}}
+
+// span is a word of a key: key[a:b].
+type span struct{ a, b int }
+
+// words splits key into words, appending them to buf.
+func words(key string, buf []span) []span {
+	start := -1
 	for i := 0; i < len(key); i++ {
-		if !s.first[key[i]] {
+		c := key[i]
+		if c < 0x80 && !isAlnum(c) {
+			if start >= 0 {
+				buf = append(buf, span{start, i})
+				start = -1
+			}
 			continue
 		}
-		for _, k := range s.keys {
-			if spells(key[i:], k) {
+		if start >= 0 && boundary(key, i) {
+			buf = append(buf, span{start, i})
+			start = -1
+		}
+		if start < 0 {
+			start = i
+		}
+	}
+	if start >= 0 {
+		buf = append(buf, span{start, len(key)})
+	}
+	return buf
+}
+
+// boundary reports whether a new word starts at key[i], inside a word.
+func boundary(key string, i int) bool {
+	p, c := key[i-1], key[i]
+	switch {
+	case isDigit(p) != isDigit(c) && p < 0x80 && c < 0x80:
+		return true
+	case isUpper(c) && (isLower(p) || isDigit(p)):
+		return true
+	case isUpper(c) && isUpper(p) && i+1 < len(key) && isLower(key[i+1]):
+		return true
+	}
+	return false
+}
+
+func isUpper(c byte) bool { return 'A' <= c && c <= 'Z' }
+func isLower(c byte) bool { return 'a' <= c && c <= 'z' }
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+func isAlnum(c byte) bool { return isUpper(c) || isLower(c) || isDigit(c) }
+
+// is reports whether word w of key is lower, ASCII case folded.
+func is(key string, w span, lower string) bool {
+	if w.b-w.a != len(lower) {
+		return false
+	}
+	for i := range len(lower) {
+		if fold(key[w.a+i]) != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// numeric reports whether a word is made of digits: such words are skipped
+// by the rules that look at the last words ("token_2" is a token).
+func numeric(key string, w span) bool { return isDigit(key[w.a]) }
+
+// masked reports whether the value under key is masked: by a redact key of
+// the Config, by the default rules (unless the key is allowed). It does
+// not allocate for keys of up to 16 words.
+func (s *Snapshotter) masked(key string) bool {
+	var buf [16]span
+	ws := words(key, buf[:0])
+	if len(ws) == 0 {
+		return false
+	}
+	for _, k := range s.keys {
+		if spelled(key, ws, k) {
+			return true
+		}
+	}
+	if len(s.allow) > 0 && s.allowed(key) {
+		return false
+	}
+	return defaultMasked(key, ws)
+}
+
+// defaultMasked applies the default rules to the words ws of key.
+func defaultMasked(key string, ws []span) bool {
+	var last, prev span
+	n := 0
+	for _, w := range ws {
+		for _, sw := range secretWords {
+			if is(key, w, sw) {
+				return true
+			}
+		}
+		if !numeric(key, w) {
+			prev, last = last, w
+			n++
+		}
+	}
+	if n == 0 {
+		return false
+	}
+	if is(key, last, "token") || endsWith(key, last, "token") {
+		return true
+	}
+	for _, p := range lastPairs {
+		if is(key, last, p[0]+p[1]) || (n > 1 && is(key, prev, p[0]) && is(key, last, p[1])) {
+			return true
+		}
+	}
+	return false
+}
+
+// endsWith reports whether a word longer than suffix ends with it, glued
+// ("accesstoken", "authtoken").
+func endsWith(key string, w span, suffix string) bool {
+	return w.b-w.a > len(suffix) && is(key, span{w.b - len(suffix), w.b}, suffix)
+}
+
+// spelled reports whether consecutive words of key, glued and folded,
+// spell frag, a redact key folded by foldKey: "session_key" is spelled by
+// "X-Session-Key", "SessionKey" and "sessionkey" alike.
+func spelled(key string, ws []span, frag string) bool {
+	for i := range ws {
+		j := 0 // bytes of frag matched
+		for _, w := range ws[i:] {
+			n := w.b - w.a
+			if j+n > len(frag) || !is(key, w, frag[j:j+n]) {
+				break
+			}
+			j += n
+			if j == len(frag) {
 				return true
 			}
 		}
@@ -18,18 +159,25 @@ func (s *Snapshotter) masked(key string) bool {
 	return false
 }
 
-// spells reports whether s starts with frag, a fragment folded by
-// foldString, once s is folded the same way: ASCII case ignored, and the
-// separators '_' and '-' skipped, so that "api_key" is found in "ApiKey",
-// "X-API-KEY" and "api_key" alike.
-func spells(s, frag string) bool {
+// allowed reports whether key, folded, is one of the allowed keys.
+func (s *Snapshotter) allowed(key string) bool {
+	for _, a := range s.allow {
+		if spells(key, a) {
+			return true
+		}
+	}
+	return false
+}
+
+// spells reports whether key, folded by foldKey, equals frag.
+func spells(key, frag string) bool {
 	j := 0
-	for i := 0; i < len(s) && j < len(frag); i++ {
-		c := s[i]
-		if separator(c) {
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		if c < 0x80 && !isAlnum(c) {
 			continue
 		}
-		if fold(c) != frag[j] {
+		if j >= len(frag) || fold(c) != frag[j] {
 			return false
 		}
 		j++
@@ -37,22 +185,21 @@ func spells(s, frag string) bool {
 	return j == len(frag)
 }
 
-func separator(c byte) bool { return c == '_' || c == '-' }
-
 // fold lowers an ASCII letter.
 func fold(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
+	if isUpper(c) {
 		return c + 'a' - 'A'
 	}
 	return c
 }
 
-// foldString folds a fragment: ASCII letters lowered, separators removed.
-func foldString(s string) string {
+// foldKey folds a configured key: ASCII letters lowered, ASCII bytes that
+// are neither letters nor digits removed.
+func foldKey(s string) string {
 	b := make([]byte, 0, len(s))
 	for i := 0; i < len(s); i++ {
-		if !separator(s[i]) {
-			b = append(b, fold(s[i]))
+		if c := s[i]; c >= 0x80 || isAlnum(c) {
+			b = append(b, fold(c))
 		}
 	}
 	return string(b)

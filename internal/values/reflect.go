@@ -28,8 +28,8 @@ func (w *walker) reflect(rv reflect.Value) any {
 				out = w.scalar(nil, 4)
 				break
 			}
-			if c := w.s.info(rv.Type()).conv; c != convNone && rv.CanInterface() {
-				out = w.convert(rv, c)
+			if ti := w.s.info(rv.Type()); ti.conv != convNone && rv.CanInterface() && !w.hidden(rv, ti.conv) {
+				out = w.convert(rv, ti.conv)
 				break
 			}
 			r := ref{p: rv.UnsafePointer(), t: rv.Type()}
@@ -65,11 +65,15 @@ func (w *walker) concrete(rv reflect.Value) any {
 	if t.Name() != "" || t.Kind() == reflect.Struct {
 		ti = w.s.info(t)
 		if ti.addrConv != convNone && rv.CanAddr() && rv.CanInterface() {
-			return w.convert(rv.Addr(), ti.addrConv)
-		}
-		if ti.conv != convNone && rv.CanInterface() {
+			if !w.hidden(rv, ti.addrConv) {
+				return w.convert(rv.Addr(), ti.addrConv)
+			}
+		} else if ti.conv != convNone && rv.CanInterface() && !w.hidden(rv, ti.conv) {
 			return w.convert(rv, ti.conv)
 		}
+	}
+	if ti != nil && ti.opaqueErr && rv.CanInterface() {
+		return w.strValue(w.opaqueError(rv))
 	}
 	switch rv.Kind() {
 	case reflect.Bool:
@@ -114,15 +118,30 @@ func (w *walker) concrete(rv reflect.Value) any {
 	return w.scalar(nil, 4) // reflect.Invalid
 }
 
+// hidden reports whether rv, about to be converted by c, holds behind an
+// interface a value that hides a secret: then the method that would print
+// it is not called, and rv is walked instead. Errors are left to
+// errorText, which masks what the errors they wrap would print.
+func (w *walker) hidden(rv reflect.Value, c conv) bool {
+	if c != convMarshaler && c != convStringer {
+		return false
+	}
+	if !w.s.info(rv.Type()).dyn {
+		return false
+	}
+	n := 0
+	return w.s.holds(rv, 0, &n)
+}
+
 // bytes snapshots a byte slice or array as a marker with its length and
 // first bytes.
 func (w *walker) bytes(rv reflect.Value, typ string) any {
 	n := rv.Len()
-	p := make([]byte, min(n, bytesShown))
+	p := make([]byte, min(n, bytesWindow))
 	for i := range p {
 		p[i] = byte(rv.Index(i).Uint())
 	}
-	return w.strValue(bytesMarker(typ, n, p))
+	return w.strValue(w.bytesMarker(typ, n, p))
 }
 
 // list snapshots a slice or an array.
@@ -247,6 +266,7 @@ func (w *walker) entryReflect(out map[string]any, key string, v reflect.Value) b
 		return false
 	}
 	if w.s.masked(key) {
+		w.remember(v)
 		out[k] = w.scalar(Masked, len(Masked)+2)
 		return true
 	}
@@ -281,10 +301,16 @@ func (w *walker) keyName(k reflect.Value) string {
 	if !k.CanInterface() {
 		return "!" + k.Type().String()
 	}
-	if t := k.Type(); t.Kind() == reflect.Struct || (t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct) {
-		if w.s.info(t).secret {
-			return sprint(w.s.Value(nil, k.Interface()))
+	if ti := w.s.info(k.Type()); ti.secret || (ti.conv != convNone && ti.conv < convTime) {
+		// Formatted from its snapshot, so that it is masked as a value is.
+		sub := walker{s: w.s, seen: w.seen, collect: w.collect}
+		sub.start(nil)
+		v := sub.value(k.Interface())
+		w.found = append(w.found, sub.found...)
+		if s, ok := v.(string); ok {
+			return s
 		}
+		return sprint(v)
 	}
 	return sprint(k.Interface())
 }
@@ -318,6 +344,7 @@ func (w *walker) structValue(rv reflect.Value, ti *typeInfo) any {
 				break
 			}
 			if f.masked {
+				w.remember(fv)
 				out[f.name] = w.scalar(Masked, len(Masked)+2)
 			} else {
 				w.pushPath(f.name)

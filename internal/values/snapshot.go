@@ -88,8 +88,13 @@ type walker struct {
 	redact func(path []string, v any) (any, bool)
 	path   []string // only built when redact is set
 
-	depth int // containers open
-	hops  int // pointers open
+	depth   int // containers open
+	hops    int // pointers open
+	valuers int // TraceValue calls open
+
+	seen    *Secrets // of the run, scrubbed from strings
+	collect bool     // whether to collect found: with a Budget only
+	found   []string // secrets masked, written back to the Budget
 
 	nrefs int
 	refs  [16]ref // the first refs open; the rest are in more
@@ -102,6 +107,9 @@ func (w *walker) start(b *Budget) {
 	}
 	if b != nil {
 		w.used = b.used
+		w.seen = b.Seen
+		w.collect = true
+		w.found = b.found
 	}
 	if w.s.redactor != nil {
 		w.redact = w.s.redactor
@@ -118,6 +126,7 @@ func (w *walker) finishMap(b *Budget, out *map[string]any) {
 	}
 	if b != nil {
 		b.used = w.used
+		b.found = w.found
 	}
 }
 
@@ -127,6 +136,7 @@ func (w *walker) finishValue(b *Budget, out *any) {
 	}
 	if b != nil {
 		b.used = w.used
+		b.found = w.found
 	}
 }
 
@@ -388,7 +398,7 @@ func (w *walker) value(v any) any {
 		if x == nil {
 			return w.scalar(nil, 4)
 		}
-		return w.strValue(bytesMarker("[]byte", len(x), x[:min(len(x), bytesShown)]))
+		return w.strValue(w.bytesMarker("[]byte", len(x), x[:min(len(x), bytesWindow)]))
 	case json.Number:
 		return w.number(x)
 	}
@@ -526,6 +536,9 @@ func (w *walker) entry(out map[string]any, key string, v any) bool {
 		return false
 	}
 	if w.s.masked(key) {
+		if w.collect {
+			w.remember(reflect.ValueOf(v))
+		}
 		out[k] = w.scalar(Masked, len(Masked)+2)
 		return true
 	}
@@ -564,4 +577,20 @@ func sliceOf[V any](w *walker, x []V, r ref) any {
 	}
 	w.leave(r)
 	return out
+}
+
+// Keyed returns a snapshot of v as the value of key: Masked when key is
+// masked (v is then remembered, never converted), else as Value does. It
+// is how a value named by a key outside any map, a log's name, is masked.
+func (s *Snapshotter) Keyed(b *Budget, key string, v any) (out any) {
+	w := walker{s: s}
+	w.start(b)
+	defer w.finishValue(b, &out)
+	if w.s.masked(key) {
+		if w.collect {
+			w.remember(reflect.ValueOf(v))
+		}
+		return w.scalar(Masked, len(Masked)+2)
+	}
+	return w.child(v)
 }

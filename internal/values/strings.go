@@ -73,6 +73,15 @@ func measure(s string, max, limit int) (n, size int, valid, atLimit bool) {
 // the kept prefix is copied so that the snapshot does not pin the caller's
 // backing array.
 func (w *walker) str(s string) (string, bool) {
+	if c := w.clean(s); c != s {
+		out, _ := w.strCut(c)
+		return out, false
+	}
+	return w.strCut(s)
+}
+
+// strCut is str for a string already cleaned of secrets.
+func (w *walker) strCut(s string) (string, bool) {
 	left := w.left() - 2 // quotes
 	if left < 0 {
 		return w.over(), false
@@ -116,6 +125,7 @@ func (w *walker) strValue(s string) any {
 // of its entry (quotes, colon and comma). Keys are not cut by the budget,
 // which is charged by the caller.
 func (w *walker) key(k string) (string, int) {
+	k = w.clean(k)
 	n, size, valid, _ := measure(k, w.s.maxString, maxInt)
 	if n == len(k) {
 		if !valid {
@@ -136,29 +146,50 @@ const maxInt = int(^uint(0) >> 1)
 // bytesShown bounds the bytes of a []byte shown in its marker.
 const bytesShown = 32
 
+// bytesWindow is how many bytes of a []byte are read to show bytesShown:
+// the text is cleaned (see clean) before it is cut, so that a secret the
+// cut would split is found whole.
+const bytesWindow = bytesShown + 96
+
 // bytesMarker describes a byte slice or array of length n by its first
-// bytes p: quoted if they are printable text, in hex otherwise.
-func bytesMarker(typ string, n int, p []byte) string {
-	cut := n > len(p)
-	text := p
+// bytes p (up to bytesWindow of them): quoted if the first bytesShown are
+// printable text, cleaned of secrets, in hex otherwise.
+func (w *walker) bytesMarker(typ string, n int, p []byte) string {
+	head := p[:min(len(p), bytesShown)]
+	cut := n > len(head)
+	text := head
 	if cut {
 		// Do not let a rune split by the cut turn text into hex.
-		for i := 0; i < utf8.UTFMax-1 && len(text) > 0 && !utf8.Valid(text); i++ {
-			text = text[:len(text)-1]
-		}
+		text = validPrefix(text)
 	}
 	var b strings.Builder
 	b.WriteString("!" + typ + " len=" + strconv.Itoa(n) + " ")
 	if printable(text) {
-		b.WriteString(strconv.Quote(string(text)))
+		shown := string(text)
 		cut = n > len(text)
+		if window := validPrefix(p); len(window) > 0 {
+			if c := w.clean(string(window)); c != string(window) {
+				// Cleaned: show the first bytesShown bytes of the cleaned text.
+				shown = string(validPrefix([]byte(c[:min(len(c), bytesShown)])))
+				cut = len(shown) < len(c) || n > len(window)
+			}
+		}
+		b.WriteString(strconv.Quote(shown))
 	} else {
-		b.WriteString("0x" + hex.EncodeToString(p))
+		b.WriteString("0x" + hex.EncodeToString(head))
 	}
 	if cut {
 		b.WriteString("…")
 	}
 	return b.String()
+}
+
+// validPrefix drops the bytes of a rune split at the end of p.
+func validPrefix(p []byte) []byte {
+	for i := 0; i < utf8.UTFMax-1 && len(p) > 0 && !utf8.Valid(p); i++ {
+		p = p[:len(p)-1]
+	}
+	return p
 }
 
 func printable(p []byte) bool {

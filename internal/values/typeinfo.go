@@ -3,7 +3,9 @@ package values
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 )
@@ -13,6 +15,10 @@ type conv uint8
 
 const (
 	convNone conv = iota
+	convSecret
+	convValuer
+	convURL
+	convUserinfo
 	convTime
 	convDuration
 	convMarshaler
@@ -20,7 +26,14 @@ const (
 	convStringer
 )
 
+// Valuer is implemented by a type that is recorded as what TraceValue
+// returns, then masked and limited like any value.
+type Valuer interface{ TraceValue() any }
+
 var (
+	typeValuer    = reflect.TypeFor[Valuer]()
+	typeURL       = reflect.TypeFor[url.URL]()
+	typeUserinfo  = reflect.TypeFor[url.Userinfo]()
 	typeTime      = reflect.TypeFor[time.Time]()
 	typeDuration  = reflect.TypeFor[time.Duration]()
 	typeMarshaler = reflect.TypeFor[json.Marshaler]()
@@ -35,10 +48,18 @@ type typeInfo struct {
 	// addressable values when it takes precedence over conv.
 	addrConv conv
 	fields   []field // of a struct type
-	// secret reports a struct type with a masked field (by tag or name).
+	// secret reports a type whose values may hold a masked field (by tag
+	// or name) or a value of a secret type, at any depth its type shows.
 	// Its values are walked field by field, never converted by their
 	// String, Error or MarshalJSON, which would print the masked fields.
 	secret bool
+	// dyn reports a type whose values can hold an interface: whether they
+	// hold a value of a secret type is known only by looking (see holds).
+	dyn bool
+	// opaqueErr reports an error struct type that hides a secret and has
+	// no exported field: walked, it would record nothing, so its message
+	// is recorded with what it hides masked (see opaqueError).
+	opaqueErr bool
 }
 
 // field is a struct field snapshotted as a map entry.
@@ -53,30 +74,157 @@ func (s *Snapshotter) info(t reflect.Type) *typeInfo {
 	if ti, ok := s.types.Load(t); ok {
 		return ti.(*typeInfo)
 	}
-	ti := &typeInfo{conv: convOf(t)}
+	ti := &typeInfo{conv: s.convOf(t)}
 	if t.Kind() != reflect.Pointer {
-		ti.addrConv = convOf(reflect.PointerTo(t))
+		ti.addrConv = s.convOf(reflect.PointerTo(t))
 	}
 	if t.Kind() == reflect.Struct {
 		ti.fields = s.fields(t)
-		for _, f := range ti.fields {
-			ti.secret = ti.secret || f.masked
-		}
 	}
-	if t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct {
-		ti.secret = s.info(t.Elem()).secret
-	}
+	ti.secret = s.hides(t, map[reflect.Type]bool{})
+	ti.dyn = !ti.secret && reachesInterface(t, map[reflect.Type]bool{})
+	ti.opaqueErr = ti.secret && t.Kind() == reflect.Struct && len(ti.fields) == 0 &&
+		(t.Implements(typeError) || reflect.PointerTo(t).Implements(typeError))
 	if ti.secret {
-		ti.conv, ti.addrConv = convNone, convNone
+		ti.conv, ti.addrConv = printless(ti.conv), printless(ti.addrConv)
 	}
 	actual, _ := s.types.LoadOrStore(t, ti)
 	return actual.(*typeInfo)
 }
 
+// printless drops a conversion by a method that prints the value.
+func printless(c conv) conv {
+	if c >= convMarshaler {
+		return convNone
+	}
+	return c
+}
+
+// hides reports whether a value of type t can hold, without going
+// through an interface, a field masked by its tag or name (exported or
+// not: fmt prints both) or a value of a secret type.
+func (s *Snapshotter) hides(t reflect.Type, seen map[reflect.Type]bool) bool {
+	if slices.Contains(s.secrets, t) {
+		return true
+	}
+	if seen[t] {
+		return false
+	}
+	seen[t] = true
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Array:
+		return s.hides(t.Elem(), seen)
+	case reflect.Map:
+		return s.hides(t.Key(), seen) || s.hides(t.Elem(), seen)
+	case reflect.Struct:
+		if t == typeURL || t == typeUserinfo {
+			return false // recorded by convURL and convUserinfo, masked
+		}
+		// Every field, unexported ones too: fmt prints them.
+		for i := range t.NumField() {
+			sf := t.Field(i)
+			if secret, _ := flowtraceTag(sf.Tag.Get("flowtrace")); secret {
+				return true
+			}
+			name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+			if s.masked(sf.Name) || (name != "" && name != "-" && s.masked(name)) || s.hides(sf.Type, seen) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// reachesInterface reports whether a value of type t can hold an
+// interface value, in any field, element or pointee.
+func reachesInterface(t reflect.Type, seen map[reflect.Type]bool) bool {
+	if seen[t] {
+		return false
+	}
+	seen[t] = true
+	switch t.Kind() {
+	case reflect.Interface:
+		return true
+	case reflect.Pointer, reflect.Slice, reflect.Array:
+		return reachesInterface(t.Elem(), seen)
+	case reflect.Map:
+		return reachesInterface(t.Key(), seen) || reachesInterface(t.Elem(), seen)
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if reachesInterface(t.Field(i).Type, seen) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// maxProbe bounds the values holds looks at: past it, a value is assumed
+// to hold no secret, so that a large value is not walked twice.
+const maxProbe = 1024
+
+// holds reports whether rv holds, behind an interface, a value whose type
+// hides a masked field or is a secret type. It reads unexported fields
+// too, as fmt would print them, and calls no method.
+func (s *Snapshotter) holds(rv reflect.Value, depth int, n *int) bool {
+	if *n >= maxProbe || depth > s.maxDepth {
+		return false
+	}
+	*n++
+	switch rv.Kind() {
+	case reflect.Interface:
+		if rv.IsNil() {
+			return false
+		}
+		e := rv.Elem()
+		ti := s.info(e.Type())
+		return ti.secret || (ti.dyn && s.holds(e, depth+1, n))
+	case reflect.Pointer:
+		return !rv.IsNil() && s.info(rv.Type().Elem()).dyn && s.holds(rv.Elem(), depth+1, n)
+	case reflect.Struct:
+		for i := range rv.NumField() {
+			if f := rv.Field(i); s.info(f.Type()).dyn && s.holds(f, depth+1, n) {
+				return true
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		if rv.Kind() == reflect.Slice && rv.IsNil() || !s.info(rv.Type().Elem()).dyn {
+			return false
+		}
+		for i := range min(rv.Len(), maxProbe) {
+			if s.holds(rv.Index(i), depth+1, n) {
+				return true
+			}
+		}
+	case reflect.Map:
+		if rv.IsNil() {
+			return false
+		}
+		iter := rv.MapRange()
+		for iter.Next() {
+			if s.holds(iter.Key(), depth+1, n) || s.holds(iter.Value(), depth+1, n) {
+				return true
+			}
+			if *n >= maxProbe {
+				return false
+			}
+		}
+	}
+	return false
+}
+
 // methodConv returns the conversion of highest precedence that applies to
 // values of type t.
-func methodConv(t reflect.Type) conv {
+func (s *Snapshotter) methodConv(t reflect.Type) conv {
 	switch {
+	case slices.Contains(s.secrets, t):
+		return convSecret
+	case t.Implements(typeValuer):
+		return convValuer
+	case t == typeURL:
+		return convURL
+	case t == typeUserinfo:
+		return convUserinfo
 	case t == typeTime:
 		return convTime
 	case t == typeDuration:
@@ -95,10 +243,10 @@ func methodConv(t reflect.Type) conv {
 // conversion of equal or higher precedence is followed first: the methods
 // of T apply to *T too, and a T must be snapshotted the same however it is
 // reached.
-func convOf(t reflect.Type) conv {
-	c := methodConv(t)
+func (s *Snapshotter) convOf(t reflect.Type) conv {
+	c := s.methodConv(t)
 	if t.Kind() == reflect.Pointer && c != convNone {
-		if e := methodConv(t.Elem()); e != convNone && e <= c {
+		if e := s.methodConv(t.Elem()); e != convNone && e <= c {
 			return convNone
 		}
 	}
