@@ -232,6 +232,23 @@ func checkDistributedTrace(tr *jaegertest.Trace, r exampleRun) error {
 			bad("span %q (%s) has flowtrace.run.id %q, want %q", s.OperationName, svc, id, wantRun[svc])
 		}
 	}
+	// The model call of A's LLM component: model and token usage, as the
+	// OpenInference llm.* keys backends render.
+	llms := 0
+	for _, s := range tr.Spans {
+		if kind, _ := s.Tag("openinference.span.kind"); kind != "LLM" {
+			continue
+		}
+		llms++
+		for key, want := range map[string]string{"llm.model_name": "fake-llm", "llm.token_count.prompt": "42", "llm.token_count.completion": "7", "llm.token_count.total": "49"} {
+			if got, _ := s.Tag(key); got != want {
+				bad("LLM span %q has %s %q, want %q", s.OperationName, key, got, want)
+			}
+		}
+	}
+	if llms != 1 {
+		bad("%d LLM spans, want 1", llms)
+	}
 	return errors.Join(errs...)
 }
 

@@ -168,10 +168,16 @@ func askHandler(svc *flowtrace.TraceService, client *http.Client, searchURL stri
 		}
 		tool.End(err)
 
-		lctx, llm := svc.TraceComponent(pctx, flowtrace.ComponentInfo{Name: "answer", Type: "llm",
+		lctx, llm := svc.TraceComponent(pctx, flowtrace.ComponentInfo{Name: "answer", Type: flowtrace.TypeLLM,
 			Inputs: map[string]any{"question": question, "context": docs}, Metadata: map[string]any{"model": "fake-llm"}})
 		answer := fmt.Sprintf("%d documents say: it depends", len(docs))
 		svc.SetOutputs(lctx, map[string]any{"text": answer})
+		svc.RecordModelCall(lctx, flowtrace.ModelCall{ // model and usage, as llm.* attributes in Jaeger
+			Model: "fake-llm", Provider: "example",
+			Input:  []flowtrace.Message{{Role: "user", Content: question}},
+			Output: []flowtrace.Message{{Role: "assistant", Content: answer}},
+			Usage:  flowtrace.Usage{InputTokens: 42, OutputTokens: 7, TotalTokens: 49},
+		})
 		llm.End(nil)
 		plan.End(err)
 

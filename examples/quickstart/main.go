@@ -110,7 +110,7 @@ func agent(svc *flowtrace.TraceService, user, question string, hooks agentHooks)
 	svc.SetOutputs(rctx, map[string]any{"documents": docs})
 	retrieve.End(nil)
 
-	lctx, llm := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "OpenAI", Type: "llm", Inputs: map[string]any{"question": question, "context": docs}})
+	lctx, llm := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "OpenAI", Type: flowtrace.TypeLLM, Inputs: map[string]any{"question": question, "context": docs}})
 	svc.AddLog(lctx, flowtrace.Log{Name: "prompt", Message: "Answer using the documents: " + question, Type: "text"})
 	if hooks.beforeLLM != nil {
 		hooks.beforeLLM() // the LLM takes its time; other runs go on meanwhile
@@ -130,6 +130,15 @@ func agent(svc *flowtrace.TraceService, user, question string, hooks agentHooks)
 		answer = "Refunds within 30 days."
 	}
 	svc.SetOutputs(lctx, map[string]any{"text": answer, "chars": len(answer)})
+	// The model call as a record: model, messages and token usage show on
+	// the component's line and, through otelspans, as llm.* attributes.
+	svc.RecordModelCall(lctx, flowtrace.ModelCall{
+		Model: "gpt-4o-mini", Provider: "openai",
+		Parameters: map[string]any{"temperature": 0.2, "max_tokens": 256},
+		Input:      []flowtrace.Message{{Role: "user", Content: question}},
+		Output:     []flowtrace.Message{{Role: "assistant", Content: answer}},
+		Usage:      flowtrace.Usage{InputTokens: int64(40 + len(question)/4), OutputTokens: int64(1 + len(answer)/4), TotalTokens: int64(41 + len(question)/4 + len(answer)/4)},
+	})
 	llm.End(nil)
 
 	_, err = svc.EndTracers(ctx, map[string]any{"answer": answer}, runErr)
