@@ -28,28 +28,23 @@ func NewHandler(svc *flowtrace.TraceService) callbacks.Handler { return handler{
 
 type handler struct{ svc *flowtrace.TraceService }
 
-// Values carried from a component's start to its end in the ctx eino
-// hands back: the model call its start described, and a channel closed
-// once its streamed input is recorded.
-type (
-	modelKey struct{}
-	inputKey struct{}
-)
+// modelKey carries, from a component's start to its end in the ctx eino
+// hands back, the model call its start described.
+type modelKey struct{}
 
 func (h handler) OnStart(ctx context.Context, info *callbacks.RunInfo, in callbacks.CallbackInput) context.Context {
 	return h.start(ctx, info, in, false)
 }
 
 // OnStartWithStreamInput starts the component, then records its input
-// with SetInputs once eino's copy of the stream is drained; the
-// component's end waits for that.
+// with SetInputs once eino's copy of the stream is drained. The drain holds
+// the component (svc.Hold), so its end, even if eino calls it first, takes
+// effect after the input is recorded.
 func (h handler) OnStartWithStreamInput(ctx context.Context, info *callbacks.RunInfo, in *schema.StreamReader[callbacks.CallbackInput]) context.Context {
 	ctx = h.start(ctx, info, nil, true)
-	done := make(chan struct{})
 	release := h.svc.Hold(ctx)
 	go func() {
 		defer release()
-		defer close(done)
 		c := collector{text: new(flowtrace.Stream)} // the input's own; StartStream's is the answer's
 		err := drain(&c, in)
 		inputs := map[string]any{"input": c.value()}
@@ -58,24 +53,20 @@ func (h handler) OnStartWithStreamInput(ctx context.Context, info *callbacks.Run
 		}
 		h.svc.SetInputs(ctx, inputs)
 	}()
-	return context.WithValue(ctx, inputKey{}, (<-chan struct{})(done))
+	return ctx
 }
 
 func (h handler) OnEnd(ctx context.Context, info *callbacks.RunInfo, out callbacks.CallbackOutput) context.Context {
-	h.afterInput(ctx, func() {
-		h.record(ctx, info, out)
-		h.svc.EndComponent(ctx, nil)
-	})
+	h.record(ctx, info, out)
+	h.svc.EndComponent(ctx, nil) // deferred, while a streamed input is still being recorded, by its Hold
 	return ctx
 }
 
 func (h handler) OnError(ctx context.Context, info *callbacks.RunInfo, err error) context.Context {
-	h.afterInput(ctx, func() {
-		if call, ok := ctx.Value(modelKey{}).(*flowtrace.ModelCall); ok && call != nil {
-			h.svc.RecordModelCall(ctx, *call) // the input, at least
-		}
-		h.svc.EndComponent(ctx, err)
-	})
+	if call, ok := ctx.Value(modelKey{}).(*flowtrace.ModelCall); ok && call != nil {
+		h.svc.RecordModelCall(ctx, *call) // the input, at least
+	}
+	h.svc.EndComponent(ctx, err)
 	return ctx
 }
 
@@ -88,9 +79,6 @@ func (h handler) OnEndWithStreamOutput(ctx context.Context, info *callbacks.RunI
 		defer release()
 		c := collector{text: h.svc.StartStream(ctx)}
 		err := drain(&c, out)
-		if done, _ := ctx.Value(inputKey{}).(<-chan struct{}); done != nil {
-			<-done
-		}
 		if call, ok := ctx.Value(modelKey{}).(*flowtrace.ModelCall); ok && call != nil && kind(info) == flowtrace.TypeLLM {
 			o := c.modelOutput()
 			rec := withOutput(*call, o.Message, o.Config, o.TokenUsage)
@@ -130,33 +118,7 @@ func (h handler) start(ctx context.Context, info *callbacks.RunInfo, in any, str
 	if call != nil || ctx.Value(modelKey{}) != nil {
 		ctx = context.WithValue(ctx, modelKey{}, call) // not a parent's
 	}
-	if !streamed && ctx.Value(inputKey{}) != nil {
-		ctx = context.WithValue(ctx, inputKey{}, (<-chan struct{})(nil)) // not a parent's
-	}
 	return ctx
-}
-
-// afterInput runs end, which ends ctx's component, once the component's
-// streamed input is recorded: at once if it is (or there is none),
-// otherwise on a goroutine under Hold.
-func (h handler) afterInput(ctx context.Context, end func()) {
-	done, _ := ctx.Value(inputKey{}).(<-chan struct{})
-	if done == nil {
-		end()
-		return
-	}
-	select {
-	case <-done:
-		end()
-		return
-	default:
-	}
-	release := h.svc.Hold(ctx)
-	go func() {
-		defer release()
-		<-done
-		end()
-	}()
 }
 
 // record records a component's output: a model call for models and
