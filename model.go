@@ -213,19 +213,11 @@ func (r *ModelCallRecord) asLog() LogEntry {
 func messagesAny(ms []Message) []any {
 	out := make([]any, len(ms))
 	for i, msg := range ms {
-		m := map[string]any{"role": msg.Role, "content": msg.Content}
-		if msg.Name != "" {
-			m["name"] = msg.Name
-		}
-		if msg.ToolCallID != "" {
-			m["tool_call_id"] = msg.ToolCallID
-		}
-		if len(msg.ToolCalls) > 0 {
-			calls := make([]any, len(msg.ToolCalls))
-			for j, tc := range msg.ToolCalls {
-				calls[j] = map[string]any{"id": tc.ID, "name": tc.Name, "arguments": tc.Arguments}
+		m := msg.TraceValue().(map[string]any)
+		if calls, ok := m["tool_calls"].([]any); ok {
+			for j, c := range calls {
+				calls[j] = c.(ToolCall).TraceValue()
 			}
-			m["tool_calls"] = calls
 		}
 		out[i] = m
 	}
@@ -328,4 +320,35 @@ func (st *Stream) TimeToFirstChunk() time.Duration {
 		return 0
 	}
 	return st.first.Sub(st.start)
+}
+
+var (
+	_ Valuer = Message{}
+	_ Valuer = ToolCall{}
+)
+
+// TraceValue records a message, where it appears in a value (the outputs
+// of an engine's component, say), by its fields, leaving out those that are
+// empty.
+func (m Message) TraceValue() any {
+	v := map[string]any{"role": m.Role, "content": m.Content}
+	if m.Name != "" {
+		v["name"] = m.Name
+	}
+	if m.ToolCallID != "" {
+		v["tool_call_id"] = m.ToolCallID
+	}
+	if len(m.ToolCalls) > 0 {
+		calls := make([]any, len(m.ToolCalls))
+		for i, tc := range m.ToolCalls {
+			calls[i] = tc
+		}
+		v["tool_calls"] = calls
+	}
+	return v
+}
+
+// TraceValue records a tool call by its fields.
+func (tc ToolCall) TraceValue() any {
+	return map[string]any{"id": tc.ID, "name": tc.Name, "arguments": tc.Arguments}
 }

@@ -118,3 +118,20 @@ func TestModelCallsAreScrubbedOfTheRunsSecrets(t *testing.T) {
 		assert.NotContains(t, s, key, "a secret seen once is masked everywhere in the run")
 	}
 }
+
+func TestMessagesRecordCompactly(t *testing.T) {
+	svc, rec, _ := newService(t)
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+	require.NoError(t, err)
+	svc.SetOutputs(ctx, map[string]any{"messages": []flowtrace.Message{
+		{Role: "user", Content: "hi"},
+		{Role: "assistant", ToolCalls: []flowtrace.ToolCall{{ID: "1", Name: "f", Arguments: "{}"}}},
+	}})
+	_, err = svc.EndTracers(within(t, ctx), nil, nil)
+	require.NoError(t, err)
+	run, _ := rec.Run(runID(t, ctx))
+	assert.Equal(t, []any{
+		map[string]any{"role": "user", "content": "hi"},
+		map[string]any{"role": "assistant", "content": "", "tool_calls": []any{map[string]any{"id": "1", "name": "f", "arguments": "{}"}}},
+	}, run.Outputs["messages"], "messages by their fields, without the empty ones")
+}

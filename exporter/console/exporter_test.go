@@ -496,3 +496,15 @@ func TestModelCallsOnTheComponentLine(t *testing.T) {
 	require.NoError(t, svc.Shutdown(context.Background()))
 	assert.Regexp(t, `gpt \(llm\) \S+ ok  gpt-4o 12→3 tok \$0\.0002 ttft 120ms\n`, buf.String())
 }
+
+func TestTagsOnTheRunLine(t *testing.T) {
+	var buf bytes.Buffer
+	svc, err := flowtrace.NewTraceService(flowtrace.WithExporter(console.New(&buf)))
+	require.NoError(t, err)
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{RunName: "r", UserID: "u", Tags: []string{"prod", "beta"}})
+	require.NoError(t, err)
+	_, err = svc.EndTracers(ctx, nil, nil)
+	require.NoError(t, err)
+	require.NoError(t, svc.Shutdown(context.Background()))
+	assert.Regexp(t, `^▶ r  run \S+  user=u tags=prod,beta  \S+  ok\n`, buf.String())
+}

@@ -40,6 +40,16 @@ func render(info flowtrace.RunStart, root *node) []byte {
 			sep = " "
 		}
 	}
+	if len(info.Tags) > 0 {
+		b.WriteString(sep)
+		b.WriteString("tags=")
+		for i, t := range info.Tags {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(text(t, ""))
+		}
+	}
 	if d := span(info.Time, root.end); d != "" {
 		b.WriteString("  ")
 		b.WriteString(d)
