@@ -391,3 +391,21 @@ func TestRecordedErrorKeepsSentinels(t *testing.T) {
 	assert.ErrorIs(t, run.Err, flowtrace.ErrShutdown)
 	assert.Nil(t, errors.Unwrap(run.Err))
 }
+
+func TestAllowKeys(t *testing.T) {
+	_, err := flowtrace.NewTraceService(flowtrace.WithAllowKeys("cookie", " "))
+	require.ErrorIs(t, err, flowtrace.ErrInvalidOption, "an empty allow key should be refused")
+
+	svc, rec, _ := newService(t, flowtrace.WithAllowKeys("session_token"), flowtrace.WithRedactKeys("session_id"))
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{Metadata: map[string]any{
+		"SessionToken": "st-visible", "SessionID": "sid-hidden", "max_tokens": 64, "access_token": "at-hidden",
+	}})
+	require.NoError(t, err)
+	sum, err := svc.EndTracers(within(t, ctx), nil, nil)
+	require.NoError(t, err)
+	run, ok := rec.Run(sum.RunID)
+	require.True(t, ok)
+	assert.Equal(t, map[string]any{
+		"SessionToken": "st-visible", "SessionID": flowtrace.Masked, "max_tokens": int64(64), "access_token": flowtrace.Masked,
+	}, run.Info.Metadata)
+}

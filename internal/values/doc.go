@@ -33,10 +33,15 @@
 //  5. A fmt.Stringer becomes its String.
 //
 // Rules 3 to 5 do not apply to a type that can hold a masked field or a
-// value of a secret type, in a field, element or pointee, at any depth its
-// type shows (see Masking): its methods could print what is masked, so it
-// is walked field by field like any struct, slice or map, and a map key of
-// its type is formatted from its masked snapshot. An error that wraps such
+// value of a secret type, in a field (exported or not), element or
+// pointee, at any depth its type shows (see Masking): its methods could
+// print what is masked, so it is walked field by field like any struct,
+// slice or map, and a map key of its type is formatted from its masked
+// snapshot. Rules 3 and 5 do not apply either to a value that holds such a
+// value behind an interface, found by looking at up to 1024 values of it
+// without calling any method. An error struct whose secrets are in
+// unexported fields only is recorded as its message, with the strings of
+// those fields replaced by Masked. An error that wraps such
 // an error (Unwrap() error or Unwrap() []error) has the wrapped error's
 // message, wherever it appears in its own, replaced by the text of the
 // wrapped error's masked snapshot.
