@@ -2,6 +2,7 @@ package flowtrace
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -116,6 +117,9 @@ func (s *TraceService) RecordModelCall(ctx context.Context, call ModelCall) {
 		scrubMessages(set, rec.Call.Input)
 		scrubMessages(set, rec.Call.Output)
 	}
+	if set := rs.secrets.Load(); set != nil {
+		scrubLabels(set, &rec.Call)
+	}
 	ev := event{Data: rec}
 	if !sc.isRun {
 		rec.ComponentID = sc.info.ComponentID
@@ -143,14 +147,40 @@ func (s *TraceService) messages(b *values.Budget, in []Message) []Message {
 	if len(in) == 0 {
 		return nil
 	}
-	out := make([]Message, len(in))
+	// Bounded like any list, and by the event's byte limit: what is cut is
+	// counted in a last message of role "!truncated".
+	out := make([]Message, 0, min(len(in), s.maxItems))
+	size := 0
 	for i, m := range in {
-		out[i] = Message{Role: s.label(m.Role), Name: s.label(m.Name), ToolCallID: s.label(m.ToolCallID), Content: s.text(b, m.Content)}
-		for _, tc := range m.ToolCalls {
-			out[i].ToolCalls = append(out[i].ToolCalls, ToolCall{ID: s.label(tc.ID), Name: s.label(tc.Name), Arguments: s.text(b, tc.Arguments)})
+		if i == s.maxItems || size > s.maxBytes {
+			out = append(out, Message{Role: "!truncated", Content: fmt.Sprintf("%d more messages", len(in)-i)})
+			break
 		}
+		msg := Message{Role: s.label(m.Role), Name: s.label(m.Name), ToolCallID: s.label(m.ToolCallID), Content: s.text(b, m.Content)}
+		size += len(msg.Role) + len(msg.Name) + len(msg.ToolCallID) + len(msg.Content) + 32
+		for _, tc := range m.ToolCalls {
+			call := ToolCall{ID: s.label(tc.ID), Name: s.label(tc.Name), Arguments: s.text(b, tc.Arguments)}
+			size += len(call.ID) + len(call.Name) + len(call.Arguments) + 32
+			msg.ToolCalls = append(msg.ToolCalls, call)
+		}
+		out = append(out, msg)
 	}
 	return out
+}
+
+// scrubLabels replaces the run's secrets in the name-like strings of a
+// call, which are not snapshotted as values.
+func scrubLabels(set *values.Secrets, c *ModelCall) {
+	c.Model, c.Provider = set.Scrub(c.Model), set.Scrub(c.Provider)
+	for _, ms := range [][]Message{c.Input, c.Output} {
+		for i := range ms {
+			ms[i].Role, ms[i].Name, ms[i].ToolCallID = set.Scrub(ms[i].Role), set.Scrub(ms[i].Name), set.Scrub(ms[i].ToolCallID)
+			for j := range ms[i].ToolCalls {
+				tc := &ms[i].ToolCalls[j]
+				tc.ID, tc.Name = set.Scrub(tc.ID), set.Scrub(tc.Name)
+			}
+		}
+	}
 }
 
 // text snapshots a string value.
@@ -285,10 +315,15 @@ func (st *Stream) Chunk(text string) {
 	if limit == 0 {
 		limit = DefaultMaxStringLen
 	}
+	if st.cut > 0 { // past the limit: later chunks are counted, never kept after a gap
+		st.cut += len(text)
+		return
+	}
 	room := limit - st.text.Len()
 	if len(text) > room {
-		st.text.WriteString(cutUTF8(text, max(room, 0)))
-		st.cut += len(text) - max(room, 0)
+		kept := cutUTF8(text, max(room, 0))
+		st.text.WriteString(kept)
+		st.cut += len(text) - len(kept)
 		return
 	}
 	st.text.WriteString(text)

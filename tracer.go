@@ -1,6 +1,7 @@
 package flowtrace
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -30,6 +31,8 @@ type TraceService struct {
 	onError   func(error)
 	sampler   Sampler // nil: every run is sampled
 	maxString int     // bytes kept of a string, for streams
+	maxItems  int     // entries kept of a list, for messages
+	maxBytes  int     // bytes of one event's values, for messages
 	disabled  bool
 	misuse    misuse
 
@@ -102,6 +105,7 @@ func NewTraceService(opts ...Option) (*TraceService, error) {
 		return nil, errors.Join(cfg.errs...)
 	}
 	s := &TraceService{snap: snap, disabled: cfg.disabled, sampler: cfg.sampler, maxString: cfg.values.MaxString}
+	s.maxItems, s.maxBytes = cmp.Or(cfg.values.MaxItems, DefaultMaxItems), cmp.Or(cfg.values.MaxBytes, DefaultMaxEventBytes)
 	if s.maxString == 0 {
 		s.maxString = DefaultMaxStringLen
 	}
