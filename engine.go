@@ -198,7 +198,7 @@ type hold struct {
 func (rs *runState) hold(sc *Component) func() {
 	h := &hold{scope: sc}
 	rs.mu.Lock()
-	if rs.closing {
+	if rs.closing || sc.skipped { // a run ending, or a start refused: nothing to hold
 		rs.mu.Unlock()
 		rs.late(nil)
 		return noRelease

@@ -3,6 +3,7 @@ package flowtrace
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"time"
@@ -103,8 +104,8 @@ func (s *TraceService) RecordModelCall(ctx context.Context, call ModelCall) {
 		Model:            svc.label(call.Model),
 		Provider:         svc.label(call.Provider),
 		Parameters:       snap.Map(&b, call.Parameters),
-		Usage:            call.Usage,
-		Cost:             call.Cost,
+		Usage:            call.Usage.valid(),
+		Cost:             svc.cost(call.Cost),
 		TimeToFirstChunk: call.TimeToFirstChunk,
 	}}
 	rec.Call.Input = svc.messages(&b, call.Input)
@@ -126,6 +127,24 @@ func (s *TraceService) RecordModelCall(ctx context.Context, call ModelCall) {
 		ev.Scope = &sc.scope
 	}
 	s.emit(ctx, sc, ev)
+}
+
+// valid returns u with negative counts, which no API reports, as 0.
+func (u Usage) valid() Usage {
+	for _, n := range []*int64{&u.InputTokens, &u.OutputTokens, &u.TotalTokens, &u.CacheReadTokens, &u.CacheWriteTokens, &u.ReasoningTokens} {
+		*n = max(*n, 0)
+	}
+	return u
+}
+
+// cost returns c, or 0 (unknown), reported, for a cost no exporter can
+// encode: NaN, an infinity, or a negative amount.
+func (s *TraceService) cost(c float64) float64 {
+	if math.IsNaN(c) || math.IsInf(c, 0) || c < 0 {
+		s.onError(fmt.Errorf("RecordModelCall: cost %v is not a number of dollars; recorded as unknown", c))
+		return 0
+	}
+	return c
 }
 
 // label returns a name-like string (a model, a role) as records keep it:

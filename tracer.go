@@ -308,7 +308,7 @@ func (s *TraceService) EndTracers(ctx context.Context, outputs map[string]any, r
 	if !rs.close(ctx, rs.pr, outputs, runErr, time.Now()) {
 		err := fmt.Errorf("EndTracers: run %s: %w", rs.info.RunID, ErrRunEnded)
 		rs.svc.onError(err)
-		return rs.summary(rs.pr.Summary()), err
+		return rs.summary(rs.pr.Summary()), errors.Join(holdErr, err)
 	}
 	lanes, err := rs.pr.Wait(ctx)
 	return rs.summary(lanes), errors.Join(holdErr, err)
