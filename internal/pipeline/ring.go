@@ -9,16 +9,20 @@ import "sync/atomic"
 type ring[O, E any] struct {
 	mask  uint64
 	slots []slot[O, E]
-	_     [56]byte
+	_     [cacheLine - 8]byte
 	tail  atomic.Uint64 // next position to claim, shared by producers
-	_     [56]byte
+	_     [cacheLine - 8]byte
 	head  uint64 // next position to read, consumer only
 }
+
+// cacheLine is the size that keeps data written by different cores apart.
+const cacheLine = 64
 
 type slot[O, E any] struct {
 	seq atomic.Uint64 // == pos: free for pos; == pos+1: holds the item of pos
 	rl  *runLane[O, E]
 	ev  Event[E]
+	_   [16]byte
 }
 
 // maxRing is the largest ring newRing makes.

@@ -44,11 +44,15 @@ type runLane[O, E any] struct {
 	run  *Run[O, E]
 	lane *lane[O, E]
 	idx  uint8 // index in run.lanes: the lane's bit in a Scope
-	c    counters
 
-	enqueued      atomic.Uint64 // events that entered the queue
-	pdropped      atomic.Uint64 // events dropped before entering the queue
-	ctrlEmitted   atomic.Uint64 // opening and closing, which never drop
+	// Written by producers on every event: kept off the cache line of
+	// the worker's counters below, which the worker writes on every call.
+	enqueued    atomic.Uint64 // events that entered the queue
+	pdropped    atomic.Uint64 // events dropped before entering the queue
+	ctrlEmitted atomic.Uint64 // opening and closing, which never drop
+	_           [cacheLine]byte
+
+	c             counters
 	timedOut      atomic.Bool
 	failReported  atomic.Bool
 	panicReported atomic.Bool
