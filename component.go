@@ -77,11 +77,11 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 	if !parent.run.sampled {
 		return ctx, nil
 	}
+	rs := parent.run
 	now := info.Start
 	if now.IsZero() {
-		now = time.Now()
+		now = rs.now()
 	}
-	rs := parent.run
 	c := &Component{run: rs, parent: parent}
 	spanID := newSpanID()
 	id := info.ID
@@ -198,7 +198,7 @@ func (c *Component) End(err error) {
 	if c == nil || c.isRun || c.run == nil {
 		return
 	}
-	c.endBy(err, time.Now())
+	c.endBy(err, c.run.now())
 }
 
 // endBy is an end asked for by the component's caller: now, or when the
@@ -316,7 +316,7 @@ func (s *TraceService) AddLog(ctx context.Context, l Log) {
 	if sc == nil {
 		return
 	}
-	now := time.Now()
+	now := sc.run.now()
 	// The run's settings, not the receiver's: the service that owns the
 	// run decides how its values are masked and limited.
 	rs := sc.run
@@ -344,7 +344,7 @@ func (s *TraceService) SetOutputs(ctx context.Context, outputs map[string]any) {
 	if sc == nil {
 		return
 	}
-	now := time.Now()
+	now := sc.run.now()
 	rs := sc.run // the run's settings, not the receiver's
 	b := rs.budget()
 	o := &Outputs{RunID: rs.info.RunID, Values: rs.svc.snap.Map(&b, outputs), Time: now}

@@ -105,7 +105,7 @@ func (c *Component) EndAt(err error, at time.Time) {
 		return
 	}
 	if at.IsZero() {
-		at = time.Now()
+		at = c.run.now()
 	}
 	if at.Before(c.info.Time) {
 		c.run.svc.onError(fmt.Errorf("EndAt of component %s (%s): %w", c.info.ComponentID, c.info.Name, ErrEndBeforeStart))
@@ -145,7 +145,7 @@ func (s *TraceService) SetInputs(ctx context.Context, inputs map[string]any) {
 	if sc == nil {
 		return
 	}
-	now := time.Now()
+	now := sc.run.now()
 	rs := sc.run // the run's settings, not the receiver's
 	b := rs.budget()
 	in := &Inputs{RunID: rs.info.RunID, Values: rs.svc.snap.Map(&b, inputs), Time: now}

@@ -92,7 +92,7 @@ func (s *TraceService) RecordModelCall(ctx context.Context, call ModelCall) {
 	if sc == nil {
 		return
 	}
-	now := time.Now()
+	now := sc.run.now()
 	rs := sc.run
 	svc := rs.svc // the run's settings, not the receiver's
 	snap := svc.snap

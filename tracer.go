@@ -75,6 +75,15 @@ type runState struct {
 	secrets      atomic.Pointer[values.Secrets] // seen by the run; see run_secrets.go
 }
 
+// now returns the current time for a record of the run: the run's start
+// plus the monotonic time elapsed since, as the OpenTelemetry SDK times a
+// span's end. It reads one clock where time.Now reads two, and it keeps
+// the records of a run in order and their durations exact even when the
+// wall clock is stepped during the run.
+func (rs *runState) now() time.Time {
+	return rs.info.Time.Add(time.Since(rs.info.Time))
+}
+
 // NewTraceService returns a TraceService with the given options, its
 // delivery workers started. Invalid options are reported as an error
 // wrapping ErrInvalidOption.
@@ -305,7 +314,7 @@ func (s *TraceService) EndTracers(ctx context.Context, outputs map[string]any, r
 		return rs.summary(rs.pr.Summary()), err
 	}
 	holdErr := rs.waitHolds(ctx)
-	if !rs.close(ctx, rs.pr, outputs, runErr, time.Now()) {
+	if !rs.close(ctx, rs.pr, outputs, runErr, rs.now()) {
 		err := fmt.Errorf("EndTracers: run %s: %w", rs.info.RunID, ErrRunEnded)
 		rs.svc.onError(err)
 		return rs.summary(rs.pr.Summary()), errors.Join(holdErr, err)
