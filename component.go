@@ -141,10 +141,7 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 		c.info.ComponentID = hex.EncodeToString(spanID[:])
 		dup = fmt.Errorf("TraceComponent %q in run %s: ID %q: %w; it was given ID %s", info.Name, rs.info.RunID, info.ID, ErrDuplicateComponent, c.info.ComponentID)
 	}
-	c.prev, c.next = rs.open.prev, &rs.open
-	rs.open.prev.next = c
-	rs.open.prev = c
-	c.linked = true
+	rs.open.push(c)
 	rs.mu.Unlock()
 	rs.components.Add(1)
 	report := rs.pr.Emit(ctx, event{Data: &c.info, Scope: &c.scope, Opens: true})
@@ -167,7 +164,7 @@ func (c *Component) skip() {
 // isOpen reports whether a component with this ID is open in the run. The
 // caller holds rs.mu.
 func (rs *runState) isOpen(id string) bool {
-	for c := rs.open.next; c != &rs.open; c = c.next {
+	for c := rs.open.first; c != nil; c = c.next {
 		if c.info.ComponentID == id {
 			return true
 		}
@@ -265,10 +262,7 @@ func (c *Component) end(pr *deliveryRun, err error, now time.Time, byUser bool) 
 		return
 	}
 	rs.mu.Lock()
-	if c.linked {
-		c.prev.next, c.next.prev = c.next, c.prev
-		c.prev, c.next, c.linked = nil, nil, false
-	}
+	rs.open.remove(c)
 	rs.mu.Unlock()
 	if !inRun {
 		pr.CountLate() // unreachable while EndTracers ends open components first

@@ -78,7 +78,7 @@ func (s *TraceService) find(ctx context.Context, under bool, match func(*Compone
 	rs := sc.run
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
-	for c := rs.open.prev; c != &rs.open; c = c.prev {
+	for c := rs.open.last; c != nil; c = c.prev {
 		if c.pending == nil && match(c) && (!under || sc.isRun || sc.encloses(c)) { // an End waiting on a hold has ended, for its caller
 			return &c.ctx, c
 		}

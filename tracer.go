@@ -64,7 +64,7 @@ type runState struct {
 	unsampledEnded atomic.Bool // EndTracers of an unsampled run happened
 
 	mu        sync.Mutex // guards open, closing, holds, nholds, holdsFree
-	open      Component  // sentinel of the list of open components
+	open      openList   // the run's open components
 	closing   bool
 	holds     hold          // sentinel of the list of open holds; lazily linked
 	nholds    int           // open holds
@@ -232,7 +232,6 @@ func (s *TraceService) StartTracers(ctx context.Context, info RunInfo) (context.
 		set.ScrubMap(rs.info.Metadata)
 	}
 	rs.info.Tags = copyTags(info.Tags)
-	rs.open.prev, rs.open.next = &rs.open, &rs.open
 	pr, err := s.pipe.StartRun(id, rs)
 	if err != nil {
 		return ctx, err
@@ -336,7 +335,7 @@ func (rs *runState) close(ctx context.Context, pr *deliveryRun, outputs map[stri
 	rs.mu.Lock()
 	rs.closing = true
 	var open []*Component
-	for c := rs.open.prev; c != &rs.open; c = c.prev {
+	for c := rs.open.last; c != nil; c = c.prev {
 		open = append(open, c)
 	}
 	rs.mu.Unlock()
