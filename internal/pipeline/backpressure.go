@@ -77,12 +77,10 @@ func (l *lane[O, E]) pushWait(ctx context.Context, rl *runLane[O, E], ev Event[E
 	if ctx != nil && ctx.Value(deliveringKey{}) == l || l.worker.Load() == goid() {
 		return false // called back from this lane's own worker: waiting would wait for ourselves
 	}
-	abort := rl.run.abort
-	select {
-	case <-abort:
+	if rl.run.abort.Fired() {
 		return false
-	default:
 	}
+	abort := rl.run.abort.C()
 	if w.expired {
 		return false
 	}

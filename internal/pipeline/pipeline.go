@@ -257,7 +257,7 @@ func (p *Pipeline[O, E]) Names() []string {
 // Run.Owner, what each Backend.Open is told.
 func (p *Pipeline[O, E]) StartRun(id string, owner O) (*Run[O, E], error) {
 	set := p.lanes.Load()
-	r := &Run[O, E]{ID: id, Owner: owner, p: p, done: make(chan struct{}), abort: make(chan struct{})}
+	r := &Run[O, E]{ID: id, Owner: owner, p: p}
 	r.lanes = make([]runLane[O, E], 0, len(set.lanes))
 	for _, l := range set.lanes {
 		if !l.acquire() { // removed meanwhile
@@ -288,7 +288,7 @@ func (p *Pipeline[O, E]) StartRun(id string, owner O) (*Run[O, E], error) {
 	p.mu.Unlock()
 	p.started.Add(1)
 	if len(r.lanes) == 0 {
-		close(r.done)
+		r.done.fire()
 	}
 	return r, nil
 }

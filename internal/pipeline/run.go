@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 )
 
@@ -23,20 +22,19 @@ type Run[O, E any] struct {
 	gate         Gate
 	lanes        []runLane[O, E]
 	remaining    atomic.Int32
-	done         chan struct{}
+	done         signal // every lane has accounted for the run
 	dropReported atomic.Bool
 
 	lastReport atomic.Uint64 // number of the run's last report to the error handler
 
-	abort     chan struct{} // closed by Abort
-	abortOnce sync.Once
+	abort signal // fired by Abort
 }
 
 // Abort makes every write of the run that waits for room in a queue give
 // up at once (its event dropped and counted), and every later one not
 // wait. A closer whose deadline has passed calls it, so that the writes
 // it waits for finish without waiting out the overflow policy.
-func (r *Run[O, E]) Abort() { r.abortOnce.Do(func() { close(r.abort) }) }
+func (r *Run[O, E]) Abort() { r.abort.fire() }
 
 // runLane is a run's state on one lane. Fields without atomics belong to the
 // lane's worker.
@@ -103,7 +101,7 @@ func (r *Run[O, E]) noteReport(n uint64) {
 
 // Done returns a channel closed when every lane has accounted for all the
 // run's events.
-func (r *Run[O, E]) Done() <-chan struct{} { return r.done }
+func (r *Run[O, E]) Done() <-chan struct{} { return r.done.C() }
 
 // Ended reports whether End has been called.
 func (r *Run[O, E]) Ended() bool { return r.gate.Closed() }
@@ -234,16 +232,14 @@ func (r *Run[O, E]) Close(ctx context.Context, end E) bool {
 // Wait waits until every lane has accounted for all of the closed run's
 // events, or until ctx is done, and returns the run's delivery per lane.
 func (r *Run[O, E]) Wait(ctx context.Context) ([]LaneDelivery, error) {
-	select {
-	case <-r.done:
+	if r.done.Fired() {
 		return r.finished(ctx)
-	default:
 	}
 	if r.inOwnDelivery(ctx) {
 		return r.Summary(), r.p.errs.InDelivery
 	}
 	select {
-	case <-r.done:
+	case <-r.done.C():
 	case <-ctx.Done():
 		return r.Summary(), r.pendingError(ctx.Err())
 	}

@@ -168,7 +168,7 @@ func (l *lane[O, E]) settleFinished(rl *runLane[O, E]) {
 	r := rl.run
 	if r.remaining.Add(-1) == 0 {
 		l.p.runFinished(r)
-		close(r.done)
+		r.done.fire()
 	}
 	l.release()
 }

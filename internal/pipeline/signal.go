@@ -1,0 +1,49 @@
+package pipeline
+
+import "sync"
+
+// signal is a one-shot event whose channel is made only when somebody
+// waits for it: most runs end without a writer waiting for room (abort)
+// and are open far longer than anybody waits for their end (done), and an
+// open run pays for neither channel. The zero value has not fired.
+type signal struct {
+	mu    sync.Mutex
+	ch    chan struct{}
+	fired bool
+}
+
+// closed is the channel of every signal that fired before anybody asked.
+var closed = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// C returns a channel closed when the signal fires.
+func (s *signal) C() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ch == nil {
+		if s.fired {
+			return closed
+		}
+		s.ch = make(chan struct{})
+	}
+	return s.ch
+}
+
+// fire fires the signal; later calls do nothing.
+func (s *signal) fire() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fired {
+		return
+	}
+	s.fired = true
+	if s.ch != nil {
+		close(s.ch)
+	}
+}
+
+// Fired reports whether the signal has fired.
+func (s *signal) Fired() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.fired
+}
