@@ -48,8 +48,6 @@ type Component struct {
 
 	prev, next *Component // run.open list; guarded by run.mu
 
-	endRec ComponentEnd // written once, by the End that closed the gate, before it is queued
-
 	ctx scopeCtx // the ctx TraceComponent returns; set before it is published
 }
 
@@ -271,8 +269,8 @@ func (c *Component) end(pr *deliveryRun, err error, now time.Time, byUser bool) 
 	// The end record is built here, on the caller's goroutine, and never
 	// changed once queued: the worker reads only records, never the live
 	// component. It is kept in the component to spare an allocation.
-	c.endRec = ComponentEnd{RunID: c.info.RunID, ComponentID: c.info.ComponentID, Err: err, Time: now}
-	report := pr.Emit(&c.ctx, event{Data: &c.endRec, Scope: &c.scope})
+	rec := &ComponentEnd{RunID: c.info.RunID, ComponentID: c.info.ComponentID, Err: err, Time: now}
+	report := pr.Emit(&c.ctx, event{Data: rec, Scope: &c.scope})
 	pr.Leave()
 	pr.Report(report)
 }
