@@ -38,30 +38,33 @@ func (r *Run[O, E]) Abort() { r.abort.fire() }
 
 // runLane is a run's state on one lane. Fields without atomics belong to the
 // lane's worker.
+//
+// The fields are laid out in two cache lines of 64 bytes (Go's size
+// classes from 64 bytes up are multiples of 64, so a slice of runLanes is
+// line-aligned): the first holds what the worker writes on every call, the
+// second what producers read or write on every event. Sharing a line made
+// each event move it between cores twice. TestRunLaneLayout keeps it so.
 type runLane[O, E any] struct {
-	run  *Run[O, E]
-	lane *lane[O, E]
-	idx  uint8 // index in run.lanes: the lane's bit in a Scope
+	// The worker's line.
+	c         counters
+	sess      Session[E]
+	processed uint64
+	target    uint64
+	opened    bool
+	broken    bool
+	ending    bool
 
-	// Written by producers on every event: kept off the cache line of
-	// the worker's counters below, which the worker writes on every call.
-	enqueued    atomic.Uint64 // events that entered the queue
-	pdropped    atomic.Uint64 // events dropped before entering the queue
-	ctrlEmitted atomic.Uint64 // opening and closing, which never drop
-	_           [cacheLine]byte
-
-	c             counters
+	// The producers' line, with flags the worker writes once in a run.
+	run           *Run[O, E]
+	lane          *lane[O, E]
+	enqueued      atomic.Uint64 // events that entered the queue
+	pdropped      atomic.Uint64 // events dropped before entering the queue
+	ctrlEmitted   atomic.Uint64 // opening and closing, which never drop
+	idx           uint8         // index in run.lanes: the lane's bit in a Scope
 	timedOut      atomic.Bool
 	failReported  atomic.Bool
 	panicReported atomic.Bool
 	finished      atomic.Bool // the run's end has been accounted for on the lane
-
-	sess      Session[E]
-	opened    bool
-	broken    bool
-	ending    bool
-	processed uint64
-	target    uint64
 }
 
 // The worker counts an event of the run on the run and on the lane.
