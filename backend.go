@@ -96,7 +96,7 @@ func (in *Inputs) deliverTo(ctx context.Context, s session) error {
 	if s.in != nil {
 		return s.in.SetInputs(ctx, *in)
 	}
-	return s.re.AddLog(ctx, LogEntry{RunID: in.RunID, ComponentID: in.ComponentID, Name: "inputs", Type: "inputs", Message: in.Values, Time: in.Time})
+	return s.re.AddLog(ctx, LogEntry{RunID: in.RunID, ComponentID: in.ComponentID, Name: "inputs", Type: "inputs", Message: in.Values.Map(), Time: in.Time})
 }
 func (m *ModelCallRecord) deliverTo(ctx context.Context, s session) error {
 	if s.mc != nil {

@@ -102,14 +102,14 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 		ParentSpanID: parent.info.SpanID,
 		Name:         info.Name,
 		Type:         info.Type,
-		Inputs:       snap.Map(&b, info.Inputs),
-		Metadata:     snap.Map(&b, info.Metadata),
+		Inputs:       Fields{snap.Fields(&b, info.Inputs)},
+		Metadata:     Fields{snap.Fields(&b, info.Metadata)},
 		SpanID:       spanID,
 		Time:         now,
 	}
 	if set := rs.learn(&b); set != nil {
-		set.ScrubMap(c.info.Inputs)
-		set.ScrubMap(c.info.Metadata)
+		c.info.Inputs.kv = set.ScrubKVs(c.info.Inputs.kv)
+		c.info.Metadata.kv = set.ScrubKVs(c.info.Metadata.kv)
 	}
 	// The scope ctx exists before anything can end the component: its end
 	// is queued through it, so that an exporter ending a component it
@@ -339,9 +339,9 @@ func (s *TraceService) SetOutputs(ctx context.Context, outputs map[string]any) {
 	now := sc.run.now()
 	rs := sc.run // the run's settings, not the receiver's
 	b := rs.budget()
-	o := &Outputs{RunID: rs.info.RunID, Values: rs.svc.snap.Map(&b, outputs), Time: now}
+	o := &Outputs{RunID: rs.info.RunID, Values: Fields{rs.svc.snap.Fields(&b, outputs)}, Time: now}
 	if set := rs.learn(&b); set != nil {
-		set.ScrubMap(o.Values)
+		o.Values.kv = set.ScrubKVs(o.Values.kv)
 	}
 	ev := event{Data: o}
 	if !sc.isRun {

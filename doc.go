@@ -40,7 +40,8 @@
 // The library adds what the caller does not pass: the run and component
 // IDs when they were left empty, the parents (the run and component the
 // ctx carries), the trace and span IDs, and the time of the call. Values
-// (Metadata, Inputs, Message, outputs) arrive as snapshots, errors as
+// (Metadata, Inputs, Message, outputs) arrive as snapshots, the maps among
+// them as Fields, ordered by name; errors as
 // recorded errors (see ComponentEnd). A component still open when its run
 // ends reaches exporters as an EndComponent with ErrComponentNotEnded,
 // before EndRun. In the other direction, nothing an exporter returns

@@ -121,7 +121,7 @@ func (c *Component) EndAt(err error, at time.Time) {
 type Inputs struct {
 	RunID       string
 	ComponentID string
-	Values      map[string]any
+	Values      Fields
 	Time        time.Time
 }
 
@@ -148,9 +148,9 @@ func (s *TraceService) SetInputs(ctx context.Context, inputs map[string]any) {
 	now := sc.run.now()
 	rs := sc.run // the run's settings, not the receiver's
 	b := rs.budget()
-	in := &Inputs{RunID: rs.info.RunID, Values: rs.svc.snap.Map(&b, inputs), Time: now}
+	in := &Inputs{RunID: rs.info.RunID, Values: Fields{rs.svc.snap.Fields(&b, inputs)}, Time: now}
 	if set := rs.learn(&b); set != nil {
-		set.ScrubMap(in.Values)
+		in.Values.kv = set.ScrubKVs(in.Values.kv)
 	}
 	ev := event{Data: in}
 	if !sc.isRun {

@@ -168,7 +168,7 @@ func TestSetInputs(t *testing.T) {
 	require.NoError(t, err)
 
 	run, _ := rec.Run(runID(t, ctx))
-	assert.Equal(t, map[string]any{"question": "q"}, run.Info.Inputs)
+	assert.Equal(t, map[string]any{"question": "q"}, run.Info.Inputs.Map())
 	assert.Equal(t, map[string]any{"question": "q", "late": true}, run.Inputs, "run inputs merged")
 	require.Len(t, run.Info.Tags, 3)
 	assert.Equal(t, []string{"prod", "beta"}, run.Info.Tags[:2], "tags trimmed, empty ones dropped")
@@ -186,7 +186,7 @@ func TestSetInputs(t *testing.T) {
 	ie.mu.Lock()
 	defer ie.mu.Unlock()
 	require.Len(t, ie.inputs, 2)
-	assert.Equal(t, "hello", ie.inputs[0].Values["chunk"], "an InputsExporter gets the snapshot")
+	assert.Equal(t, "hello", ie.inputs[0].Values.Map()["chunk"], "an InputsExporter gets the snapshot")
 }
 
 func TestHoldKeepsTheRunOpenForAStreamDrain(t *testing.T) {

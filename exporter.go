@@ -75,8 +75,8 @@ type RunStart struct {
 	ProjectName       string
 	UserID            string
 	SessionID         string
-	Inputs            map[string]any
-	Metadata          map[string]any
+	Inputs            Fields
+	Metadata          Fields
 	// Tags label the run; nil when it has none.
 	Tags []string
 	// TraceID is the run's 16-byte trace identifier. A top-level run
@@ -109,8 +109,8 @@ type ComponentStart struct {
 	ParentSpanID [8]byte
 	Name         string
 	Type         string
-	Inputs       map[string]any
-	Metadata     map[string]any
+	Inputs       Fields
+	Metadata     Fields
 	// SpanID is the component's 8-byte span identifier, decided on the
 	// caller's goroutine when the component started.
 	SpanID [8]byte
@@ -132,7 +132,7 @@ type LogEntry struct {
 type Outputs struct {
 	RunID       string
 	ComponentID string
-	Values      map[string]any
+	Values      Fields
 	Time        time.Time
 }
 
@@ -155,7 +155,7 @@ type ComponentEnd struct {
 // RunEnd marks the end of a run.
 type RunEnd struct {
 	RunID   string
-	Outputs map[string]any
+	Outputs Fields
 	Err     error
 	Time    time.Time
 }

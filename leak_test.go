@@ -407,5 +407,5 @@ func TestAllowKeys(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, map[string]any{
 		"SessionToken": "st-visible", "SessionID": flowtrace.Masked, "max_tokens": int64(64), "access_token": flowtrace.Masked,
-	}, run.Info.Metadata)
+	}, run.Info.Metadata.Map())
 }

@@ -27,10 +27,10 @@ const (
 	// DefaultQueueSize is the capacity, in events, of each exporter's queue.
 	// It holds a burst of 10,000 events from hundreds of concurrent runs even
 	// if the exporter's worker is not scheduled during the burst, and costs
-	// about 48 bytes per slot (768 KiB per exporter).
+	// 64 bytes per slot, a cache line (1 MiB per exporter).
 	DefaultQueueSize = 16384
 	// MaxQueueSize is the largest queue WithQueueSize accepts: 1<<24
-	// events, about 768 MiB per exporter.
+	// events, 1 GiB per exporter.
 	MaxQueueSize = 1 << 24
 	// DefaultExportTimeout bounds each call into an exporter.
 	DefaultExportTimeout = 5 * time.Second

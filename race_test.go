@@ -137,7 +137,7 @@ func TestConcurrentRunsStayIsolated(t *testing.T) {
 		parent := component(t, run, "parent")
 		for _, c := range run.Components {
 			require.Equal(t, id, c.Info.RunID, "component of run %d", i)
-			require.Equal(t, int64(i), c.Info.Inputs["run"], "inputs of run %d", i)
+			require.Equal(t, int64(i), c.Info.Inputs.Map()["run"], "inputs of run %d", i)
 			require.True(t, c.Ended)
 			if c.Info.Name == "parent" {
 				continue

@@ -225,11 +225,11 @@ func (s *TraceService) StartTracers(ctx context.Context, info RunInfo) (context.
 		return withScope(ctx, &rs.root), nil
 	}
 	b := rs.budget()
-	rs.info.Inputs = s.snap.Map(&b, info.Inputs)
-	rs.info.Metadata = s.snap.Map(&b, info.Metadata)
+	rs.info.Inputs = Fields{s.snap.Fields(&b, info.Inputs)}
+	rs.info.Metadata = Fields{s.snap.Fields(&b, info.Metadata)}
 	if set := rs.learn(&b); set != nil {
-		set.ScrubMap(rs.info.Inputs)
-		set.ScrubMap(rs.info.Metadata)
+		rs.info.Inputs.kv = set.ScrubKVs(rs.info.Inputs.kv)
+		rs.info.Metadata.kv = set.ScrubKVs(rs.info.Metadata.kv)
 	}
 	rs.info.Tags = copyTags(info.Tags)
 	pr, err := s.pipe.StartRun(id, rs)
@@ -343,9 +343,9 @@ func (rs *runState) close(ctx context.Context, pr *deliveryRun, outputs map[stri
 		c.end(pr, ErrComponentNotEnded, now, false)
 	}
 	b := rs.budget()
-	end := &RunEnd{RunID: rs.info.RunID, Outputs: rs.svc.snap.Map(&b, outputs), Time: now}
+	end := &RunEnd{RunID: rs.info.RunID, Outputs: Fields{rs.svc.snap.Fields(&b, outputs)}, Time: now}
 	if set := rs.learn(&b); set != nil {
-		set.ScrubMap(end.Outputs)
+		end.Outputs.kv = set.ScrubKVs(end.Outputs.kv)
 	}
 	end.Err = rs.recordErr(runErr)
 	return pr.Close(ctx, end)

@@ -50,7 +50,7 @@ func TestWholeRunIsRecorded(t *testing.T) {
 	assert.Equal(t, "u1", run.Info.UserID)
 	assert.Equal(t, "s1", run.Info.SessionID)
 	assert.Equal(t, "p", run.Info.ProjectName)
-	assert.Equal(t, map[string]any{"tier": "gold"}, run.Info.Metadata)
+	assert.Equal(t, map[string]any{"tier": "gold"}, run.Info.Metadata.Map())
 	assert.Equal(t, map[string]any{"answer": "Paris"}, run.Outputs)
 	require.Len(t, run.Logs, 1)
 	assert.Equal(t, "done", run.Logs[0].Message)
@@ -61,7 +61,7 @@ func TestWholeRunIsRecorded(t *testing.T) {
 	assert.Equal(t, "llm", c.Info.Type)
 	assert.Equal(t, id, c.Info.RunID)
 	assert.Empty(t, c.Info.ParentID)
-	assert.Equal(t, map[string]any{"q": "capital of France?"}, c.Info.Inputs)
+	assert.Equal(t, map[string]any{"q": "capital of France?"}, c.Info.Inputs.Map())
 	assert.Equal(t, map[string]any{"text": "Paris", "words": int64(1)}, c.Outputs, "outputs set twice merge, later keys win")
 	require.Len(t, c.Logs, 1)
 	assert.Equal(t, "prompt", c.Logs[0].Name)
@@ -194,7 +194,7 @@ func TestValuesAreSnapshottedAtCallTime(t *testing.T) {
 
 	run, _ := rec.Run(runID(t, ctx))
 	c := run.Components[0]
-	assert.Equal(t, map[string]any{"n": int64(1), "list": []any{"a"}}, c.Info.Inputs, "inputs as they were at TraceComponent")
+	assert.Equal(t, map[string]any{"n": int64(1), "list": []any{"a"}}, c.Info.Inputs.Map(), "inputs as they were at TraceComponent")
 	assert.Equal(t, map[string]any{"v": "first"}, c.Outputs, "outputs as they were at SetOutputs")
 	assert.Equal(t, map[string]any{"m": "before"}, c.Logs[0].Message, "message as it was at AddLog")
 }

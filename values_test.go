@@ -78,6 +78,9 @@ func nested(levels int, leaf map[string]any) map[string]any {
 func dig(t *testing.T, v any, keys ...string) any {
 	t.Helper()
 	for _, k := range keys {
+		if f, ok := v.(flowtrace.Fields); ok {
+			v = f.Map()
+		}
 		m, ok := v.(map[string]any)
 		require.Truef(t, ok, "want a map at key %q of path %v, got %T", k, keys, v)
 		v, ok = m[k]
@@ -223,8 +226,8 @@ func TestSecretsNeverReachAnyExporter(t *testing.T) {
 	assert.Equal(t, flowtrace.Masked, dig(t, in, "ptr"), "the Redactor sees through pointers")
 	assert.Equal(t, map[string]any{"1": flowtrace.Masked, "2": visible}, dig(t, in, "intkeys"))
 	assert.Equal(t, map[string]any{"password": flowtrace.Masked, "comment": flowtrace.Masked, "ok": visible}, dig(t, in, "marshaler"), "what MarshalJSON returns")
-	assert.Equal(t, map[string]any{"credential": flowtrace.Masked, "private-key": flowtrace.Masked, "hint": flowtrace.Masked, "tier": visible}, c.Info.Metadata, "component metadata")
-	assert.Equal(t, map[string]any{"api_key": flowtrace.Masked, "model_hint": flowtrace.Masked, "tier": visible}, run.Info.Metadata, "run metadata")
+	assert.Equal(t, map[string]any{"credential": flowtrace.Masked, "private-key": flowtrace.Masked, "hint": flowtrace.Masked, "tier": visible}, c.Info.Metadata.Map(), "component metadata")
+	assert.Equal(t, map[string]any{"api_key": flowtrace.Masked, "model_hint": flowtrace.Masked, "tier": visible}, run.Info.Metadata.Map(), "run metadata")
 	assert.Equal(t, map[string]any{"passwd": flowtrace.Masked, "answer": flowtrace.Masked, "ok": visible}, c.Outputs, "component outputs")
 	assert.Equal(t, map[string]any{
 		"authorization": flowtrace.Masked, "partial": flowtrace.Masked,
@@ -300,8 +303,8 @@ func TestIdentityIsNeverCut(t *testing.T) {
 	assert.Equal(t, compID, c.Logs[0].ComponentID, "the log's component ID intact")
 	assert.Equal(t, runIDv, c.Logs[0].RunID, "the log's run ID intact")
 
-	q, ok := c.Info.Inputs["q"].(string)
-	require.Truef(t, ok, "the input should be recorded as a string, got %T", c.Info.Inputs["q"])
+	q, ok := c.Info.Inputs.Map()["q"].(string)
+	require.Truef(t, ok, "the input should be recorded as a string, got %T", c.Info.Inputs.Map()["q"])
 	assert.Contains(t, q, "truncated", "a 1,000-byte input value should be cut with a marker")
 	assert.True(t, strings.HasPrefix(q, input[:16]), "the cut input should keep the first 16 bytes, got %q", q)
 	assert.Less(t, len(q), 100, "the cut input should be about 16 bytes plus the marker, got %d bytes", len(q))
@@ -340,7 +343,7 @@ func TestHugeInputIsCutBeforeCopying(t *testing.T) {
 	assert.Empty(t, errs.all(), "a correct run reports no error")
 	run, ok := rec.Run(sum.RunID)
 	require.True(t, ok, "the run should be recorded")
-	body, ok := component(t, run, "huge").Info.Inputs["body"].(string)
+	body, ok := component(t, run, "huge").Info.Inputs.Map()["body"].(string)
 	require.True(t, ok, "the huge input should be recorded as a string")
 	assert.Contains(t, body, "truncated", "the huge input should be cut with a marker")
 	assert.LessOrEqual(t, len(body), flowtrace.DefaultMaxStringLen+100, "the recorded input should be about DefaultMaxStringLen bytes, got %d", len(body))

@@ -45,7 +45,7 @@ func TestMiddlewareRecordsARunPerRequest(t *testing.T) {
 	assert.Equal(t, "GET /items/7", run.Info.RunName, "default name: method and path, no query")
 	assert.Empty(t, run.Info.ParentRunID, "a request without headers starts a top-level run")
 	assert.Equal(t, [8]byte{}, run.Info.ParentSpanID)
-	assert.Equal(t, map[string]any{tracing.KeyMethod: "GET", tracing.KeyPath: "/items/7", tracing.KeyHost: srv.Listener.Addr().String()}, run.Info.Metadata)
+	assert.Equal(t, map[string]any{tracing.KeyMethod: "GET", tracing.KeyPath: "/items/7", tracing.KeyHost: srv.Listener.Addr().String()}, run.Info.Metadata.Map())
 	assert.True(t, run.Ended)
 	require.NoError(t, run.Err)
 	assert.Equal(t, int64(http.StatusCreated), run.Outputs[tracing.KeyStatusCode])
@@ -80,9 +80,9 @@ func TestMiddlewareRunNaming(t *testing.T) {
 	assert.Equal(t, "fallback", runs[1].Info.RunName, "WithRunInfo's empty name falls back to WithRunName")
 	assert.Equal(t, "shop", runs[1].Info.ProjectName)
 	assert.Equal(t, "ada", runs[1].Info.UserID)
-	assert.Equal(t, "t1", runs[1].Info.Metadata["tenant"])
-	assert.Equal(t, "/masked-path", runs[1].Info.Metadata[tracing.KeyPath], "the caller's metadata wins over the middleware's")
-	assert.Equal(t, "GET", runs[1].Info.Metadata[tracing.KeyMethod])
+	assert.Equal(t, "t1", runs[1].Info.Metadata.Map()["tenant"])
+	assert.Equal(t, "/masked-path", runs[1].Info.Metadata.Map()[tracing.KeyPath], "the caller's metadata wins over the middleware's")
+	assert.Equal(t, "GET", runs[1].Info.Metadata.Map()[tracing.KeyMethod])
 }
 
 func TestMiddlewareStatus(t *testing.T) {

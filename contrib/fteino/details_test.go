@@ -78,7 +78,7 @@ func TestModelCalls(t *testing.T) {
 			require.Len(t, tool, 1)
 			assert.Equal(t, map[string]any{"arguments": `{"city":"Paris"}`}, tool[0].Inputs)
 			assert.Equal(t, map[string]any{"output": "sunny in Paris"}, tool[0].Outputs)
-			assert.Equal(t, "call-1", tool[0].Info.Metadata["tool_call_id"])
+			assert.Equal(t, "call-1", tool[0].Info.Metadata.Map()["tool_call_id"])
 			assert.Zero(t, svc.Stats().Late)
 			assert.Empty(t, reported.all())
 		})

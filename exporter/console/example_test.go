@@ -20,14 +20,14 @@ func Example() {
 	run, _ := e.StartRun(ctx, flowtrace.RunStart{RunID: id, RunName: "support-bot", UserID: "u1", SessionID: "s1", Time: at(0)})
 	_ = run.StartComponent(ctx, flowtrace.ComponentStart{RunID: id, ComponentID: "llm", Name: "OpenAI", Type: "llm", Time: at(1)})
 	_ = run.AddLog(ctx, flowtrace.LogEntry{RunID: id, ComponentID: "llm", Name: "prompt", Message: "What is the capital of France? Answer in one word, please, and be brief.", Time: at(2)})
-	_ = run.SetOutputs(ctx, flowtrace.Outputs{RunID: id, ComponentID: "llm", Values: map[string]any{"text": "Paris", "tokens": int64(3)}, Time: at(812)})
+	_ = run.SetOutputs(ctx, flowtrace.Outputs{RunID: id, ComponentID: "llm", Values: flowtrace.FieldsOf(map[string]any{"text": "Paris", "tokens": int64(3)}), Time: at(812)})
 	_ = run.EndComponent(ctx, flowtrace.ComponentEnd{RunID: id, ComponentID: "llm", Time: at(813)})
 	_ = run.StartComponent(ctx, flowtrace.ComponentStart{RunID: id, ComponentID: "search", Name: "search", Type: "tool", Time: at(820)})
 	_ = run.StartComponent(ctx, flowtrace.ComponentStart{RunID: id, ComponentID: "http", ParentID: "search", Name: "http", Type: "tool", Time: at(821)})
 	_ = run.EndComponent(ctx, flowtrace.ComponentEnd{RunID: id, ComponentID: "http", Time: at(860)})
 	_ = run.EndComponent(ctx, flowtrace.ComponentEnd{RunID: id, ComponentID: "search", Err: errors.New("timeout"), Time: at(860)})
 	_ = run.AddLog(ctx, flowtrace.LogEntry{RunID: id, Name: "done", Message: "finished", Time: at(1200)})
-	_ = run.EndRun(ctx, flowtrace.RunEnd{RunID: id, Outputs: map[string]any{"answer": "Paris"}, Time: at(1234)})
+	_ = run.EndRun(ctx, flowtrace.RunEnd{RunID: id, Outputs: flowtrace.FieldsOf(map[string]any{"answer": "Paris"}), Time: at(1234)})
 	// Output:
 	// ▶ support-bot  run 6f1c2a9e…90e2  user=u1 session=s1  1.234s  ok
 	// ├─ OpenAI (llm) 812ms ok

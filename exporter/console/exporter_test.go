@@ -54,7 +54,7 @@ func (r *recorder) log(comp, name string, msg any) {
 
 func (r *recorder) out(comp string, values map[string]any) {
 	r.t.Helper()
-	require.NoError(r.t, r.re.SetOutputs(ctx, flowtrace.Outputs{RunID: r.id, ComponentID: comp, Values: values}))
+	require.NoError(r.t, r.re.SetOutputs(ctx, flowtrace.Outputs{RunID: r.id, ComponentID: comp, Values: flowtrace.FieldsOf(values)}))
 }
 
 func (r *recorder) end(id string, err error, ms int) {
@@ -64,7 +64,7 @@ func (r *recorder) end(id string, err error, ms int) {
 
 func (r *recorder) endRun(outputs map[string]any, err error, ms int) {
 	r.t.Helper()
-	require.NoError(r.t, r.re.EndRun(ctx, flowtrace.RunEnd{RunID: r.id, Outputs: outputs, Err: err, Time: at(ms)}))
+	require.NoError(r.t, r.re.EndRun(ctx, flowtrace.RunEnd{RunID: r.id, Outputs: flowtrace.FieldsOf(outputs), Err: err, Time: at(ms)}))
 }
 
 func TestName(t *testing.T) {
@@ -334,7 +334,7 @@ func FuzzValue(f *testing.F) {
 		require.NoError(t, re.StartComponent(ctx, flowtrace.ComponentStart{RunID: s, ComponentID: s, Name: s, Type: s}))
 		require.NoError(t, re.AddLog(ctx, flowtrace.LogEntry{RunID: s, ComponentID: s, Name: s, Message: map[string]any{s: s}}))
 		require.NoError(t, re.EndComponent(ctx, flowtrace.ComponentEnd{RunID: s, ComponentID: s, Err: errors.New(s)}))
-		require.NoError(t, re.EndRun(ctx, flowtrace.RunEnd{RunID: s, Outputs: map[string]any{s: s}}))
+		require.NoError(t, re.EndRun(ctx, flowtrace.RunEnd{RunID: s, Outputs: flowtrace.FieldsOf(map[string]any{s: s})}))
 		lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
 		require.Len(t, lines, 4, "whatever the strings, the run prints as four lines: %q", buf.String())
 		for _, l := range lines {

@@ -138,14 +138,14 @@ func (x *runExporter) EndRun(_ context.Context, r flowtrace.RunEnd) error {
 
 // merge sets the keys of src in dst, which the caller owns, allocating it on
 // first use.
-func merge(dst, src map[string]any) map[string]any {
-	if len(src) == 0 {
+func merge(dst map[string]any, src flowtrace.Fields) map[string]any {
+	if src.Len() == 0 {
 		return dst
 	}
 	if dst == nil {
-		dst = make(map[string]any, len(src))
+		dst = make(map[string]any, src.Len())
 	}
-	for k, v := range src {
+	for k, v := range src.All() {
 		dst[k] = v
 	}
 	return dst

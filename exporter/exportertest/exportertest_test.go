@@ -141,8 +141,9 @@ func TestTestExporterFindsEachDefect(t *testing.T) {
 			make: func() flowtrace.Exporter {
 				return &fault{Exporter: memory.New(), onRun: func(re flowtrace.RunExporter) flowtrace.RunExporter {
 					return &faultyRun{RunExporter: re, startComponent: func(c flowtrace.ComponentStart) error {
-						if c.Inputs != nil {
-							c.Inputs["added"] = true
+						// Fields cannot be written to; the values in them can.
+						if n, ok := c.Inputs.Get("nested"); ok {
+							n.(map[string]any)["added"] = true
 						}
 						return nil
 					}}
@@ -157,8 +158,8 @@ func TestTestExporterFindsEachDefect(t *testing.T) {
 					var kept map[string]any
 					return &faultyRun{RunExporter: re,
 						startComponent: func(c flowtrace.ComponentStart) error {
-							if kept == nil {
-								kept = c.Metadata
+							if n, ok := c.Inputs.Get("nested"); ok && kept == nil {
+								kept = n.(map[string]any)
 							}
 							return nil
 						},

@@ -284,13 +284,13 @@ func (r *spyRun) EndRun(ctx context.Context, e flowtrace.RunEnd) error {
 // Copies of records that share nothing mutable with them.
 
 func copyRunStart(r flowtrace.RunStart) flowtrace.RunStart {
-	r.Metadata = values.CloneMap(r.Metadata)
+	r.Metadata = cloneFields(r.Metadata)
 	return r
 }
 
 func copyComponentStart(c flowtrace.ComponentStart) flowtrace.ComponentStart {
-	c.Inputs = values.CloneMap(c.Inputs)
-	c.Metadata = values.CloneMap(c.Metadata)
+	c.Inputs = cloneFields(c.Inputs)
+	c.Metadata = cloneFields(c.Metadata)
 	return c
 }
 
@@ -300,11 +300,16 @@ func copyLogEntry(l flowtrace.LogEntry) flowtrace.LogEntry {
 }
 
 func copyOutputs(o flowtrace.Outputs) flowtrace.Outputs {
-	o.Values = values.CloneMap(o.Values)
+	o.Values = cloneFields(o.Values)
 	return o
 }
 
 func copyRunEnd(e flowtrace.RunEnd) flowtrace.RunEnd {
-	e.Outputs = values.CloneMap(e.Outputs)
+	e.Outputs = cloneFields(e.Outputs)
 	return e
+}
+
+// cloneFields returns a deep copy of f.
+func cloneFields(f flowtrace.Fields) flowtrace.Fields {
+	return flowtrace.FieldsOf(values.CloneMap(f.Map()))
 }

@@ -142,9 +142,9 @@ func (b *buffer) messages(k string, ms []flowtrace.Message) {
 	b.WriteByte(']')
 }
 
-// object writes a map field; with omitEmpty, a map without keys is omitted,
-// otherwise it is written as {}.
-func (b *buffer) object(k string, m map[string]any, omitEmpty bool) {
+// mapObject writes a map field; with omitEmpty, a map without keys is
+// omitted, otherwise it is written as {}.
+func (b *buffer) mapObject(k string, m map[string]any, omitEmpty bool) {
 	if len(m) == 0 {
 		if !omitEmpty {
 			b.key(k)
@@ -154,6 +154,31 @@ func (b *buffer) object(k string, m map[string]any, omitEmpty bool) {
 	}
 	b.key(k)
 	b.encode(m)
+}
+
+// object writes a Fields field; with omitEmpty, a map without keys is omitted,
+// otherwise it is written as {}.
+func (b *buffer) object(k string, f flowtrace.Fields, omitEmpty bool) {
+	if f.Len() == 0 {
+		if !omitEmpty {
+			b.key(k)
+			b.WriteString("{}")
+		}
+		return
+	}
+	b.key(k)
+	b.WriteByte('{')
+	first := true
+	for name, v := range f.All() {
+		if !first {
+			b.WriteByte(',')
+		}
+		first = false
+		b.quote(name)
+		b.WriteByte(':')
+		b.encode(v)
+	}
+	b.WriteByte('}')
 }
 
 // value writes a field of any value, null for nil.

@@ -138,7 +138,7 @@ func (x *runExporter) RecordModelCall(_ context.Context, mc flowtrace.ModelCallR
 	c := &mc.Call
 	b.str("model", c.Model)
 	b.str("provider", c.Provider)
-	b.object("parameters", c.Parameters, true)
+	b.mapObject("parameters", c.Parameters, true)
 	b.messages("input_messages", c.Input)
 	b.messages("output_messages", c.Output)
 	u := c.Usage

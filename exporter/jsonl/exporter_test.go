@@ -79,7 +79,7 @@ func TestSchema(t *testing.T) {
 			record: func(e *jsonl.Exporter) error {
 				_, err := e.StartRun(ctx, flowtrace.RunStart{
 					RunID: "r", ParentRunID: "pr", ParentComponentID: "pc", RunName: "n", ProjectName: "p",
-					UserID: "u", SessionID: "s", Metadata: map[string]any{"k": "v"},
+					UserID: "u", SessionID: "s", Metadata: flowtrace.FieldsOf(map[string]any{"k": "v"}),
 					TraceID: [16]byte{0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 15: 0xff}, Time: t0,
 					SpanID: [8]byte{0xab, 7: 1}, ParentSpanID: [8]byte{0xcd, 7: 2},
 				})
@@ -95,7 +95,7 @@ func TestSchema(t *testing.T) {
 		{
 			name: "run_start, empty fields omitted",
 			record: func(e *jsonl.Exporter) error {
-				_, err := e.StartRun(ctx, flowtrace.RunStart{RunID: "r", Metadata: map[string]any{}, Time: t0})
+				_, err := e.StartRun(ctx, flowtrace.RunStart{RunID: "r", Metadata: flowtrace.FieldsOf(map[string]any{}), Time: t0})
 				return err
 			},
 			want: map[string]any{"event": "run_start", "time": t0s, "run_id": "r", "trace_id": strings.Repeat("0", 32), "span_id": strings.Repeat("0", 16)},
@@ -105,7 +105,7 @@ func TestSchema(t *testing.T) {
 			record: run(func(re flowtrace.RunExporter) error {
 				return re.StartComponent(ctx, flowtrace.ComponentStart{
 					RunID: "r", ComponentID: "c", ParentID: "p", Name: "OpenAI", Type: "llm",
-					Inputs: map[string]any{"q": "x", "n": int64(2)}, Metadata: map[string]any{"m": true},
+					Inputs: flowtrace.FieldsOf(map[string]any{"q": "x", "n": int64(2)}), Metadata: flowtrace.FieldsOf(map[string]any{"m": true}),
 					SpanID: [8]byte{0xde, 0xad, 0xbe, 0xef, 7: 1}, ParentSpanID: [8]byte{0xfe, 7: 3}, Time: t0,
 				})
 			}),
@@ -142,7 +142,7 @@ func TestSchema(t *testing.T) {
 		{
 			name: "outputs",
 			record: run(func(re flowtrace.RunExporter) error {
-				return re.SetOutputs(ctx, flowtrace.Outputs{RunID: "r", ComponentID: "c", Values: map[string]any{"text": "Paris", "score": 0.5}, Time: t0})
+				return re.SetOutputs(ctx, flowtrace.Outputs{RunID: "r", ComponentID: "c", Values: flowtrace.FieldsOf(map[string]any{"text": "Paris", "score": 0.5}), Time: t0})
 			}),
 			want: map[string]any{"event": "outputs", "time": t0s, "run_id": "r", "component_id": "c", "values": map[string]any{"text": "Paris", "score": json.Number("0.5")}},
 		},
@@ -170,14 +170,14 @@ func TestSchema(t *testing.T) {
 		{
 			name: "run_end, every field",
 			record: run(func(re flowtrace.RunExporter) error {
-				return re.EndRun(ctx, flowtrace.RunEnd{RunID: "r", Outputs: map[string]any{"answer": "Paris"}, Err: errors.New("late"), Time: t0})
+				return re.EndRun(ctx, flowtrace.RunEnd{RunID: "r", Outputs: flowtrace.FieldsOf(map[string]any{"answer": "Paris"}), Err: errors.New("late"), Time: t0})
 			}),
 			want: map[string]any{"event": "run_end", "time": t0s, "run_id": "r", "outputs": map[string]any{"answer": "Paris"}, "error": "late"},
 		},
 		{
 			name: "run_end, empty fields omitted",
 			record: run(func(re flowtrace.RunExporter) error {
-				return re.EndRun(ctx, flowtrace.RunEnd{RunID: "r", Outputs: map[string]any{}, Time: t0})
+				return re.EndRun(ctx, flowtrace.RunEnd{RunID: "r", Outputs: flowtrace.FieldsOf(map[string]any{}), Time: t0})
 			}),
 			want: map[string]any{"event": "run_end", "time": t0s, "run_id": "r"},
 		},
@@ -324,9 +324,10 @@ func TestUnencodableValuesBecomeMarkers(t *testing.T) {
 	}
 	t.Run("in outputs values", func(t *testing.T) {
 		got := one(t, func(re flowtrace.RunExporter) error {
-			return re.SetOutputs(ctx, flowtrace.Outputs{RunID: "r", Values: map[string]any{"c": make(chan int)}})
+			return re.SetOutputs(ctx, flowtrace.Outputs{RunID: "r", Values: flowtrace.FieldsOf(map[string]any{"c": make(chan int)})})
 		})
-		assert.Contains(t, got["values"], "!jsonl: cannot encode: ", "values must be the marker")
+		values, _ := got["values"].(map[string]any)
+		assert.Contains(t, values["c"], "!jsonl: cannot encode: ", "the value must be the marker, the object kept")
 	})
 }
 
@@ -536,21 +537,21 @@ func TestFieldOrderIsTheDocumented(t *testing.T) {
 	ctx := context.Background()
 	now := time.Now()
 	re, err := e.StartRun(ctx, flowtrace.RunStart{RunID: "r", ParentRunID: "p", ParentComponentID: "pc", RunName: "n",
-		ProjectName: "pr", UserID: "u", SessionID: "s", Inputs: map[string]any{"i": 1}, Metadata: map[string]any{"m": 1}, Tags: []string{"t"}, Time: now})
+		ProjectName: "pr", UserID: "u", SessionID: "s", Inputs: flowtrace.FieldsOf(map[string]any{"i": 1}), Metadata: flowtrace.FieldsOf(map[string]any{"m": 1}), Tags: []string{"t"}, Time: now})
 	require.NoError(t, err)
 	require.NoError(t, re.StartComponent(ctx, flowtrace.ComponentStart{RunID: "r", ComponentID: "c", ParentID: "p", Name: "n",
-		Type: "t", Inputs: map[string]any{"i": 1}, Metadata: map[string]any{"m": 1}, Time: now}))
+		Type: "t", Inputs: flowtrace.FieldsOf(map[string]any{"i": 1}), Metadata: flowtrace.FieldsOf(map[string]any{"m": 1}), Time: now}))
 	require.NoError(t, re.AddLog(ctx, flowtrace.LogEntry{RunID: "r", ComponentID: "c", Name: "n", Message: "m", Type: "t", Time: now}))
-	require.NoError(t, re.(flowtrace.InputsExporter).SetInputs(ctx, flowtrace.Inputs{RunID: "r", ComponentID: "c", Values: map[string]any{"i": 2}, Time: now}))
+	require.NoError(t, re.(flowtrace.InputsExporter).SetInputs(ctx, flowtrace.Inputs{RunID: "r", ComponentID: "c", Values: flowtrace.FieldsOf(map[string]any{"i": 2}), Time: now}))
 	require.NoError(t, re.(flowtrace.ModelCallExporter).RecordModelCall(ctx, flowtrace.ModelCallRecord{RunID: "r", ComponentID: "c", Time: now, Call: flowtrace.ModelCall{
 		Model: "m", Provider: "p", Parameters: map[string]any{"t": 0.5},
 		Input:  []flowtrace.Message{{Role: "user", Content: "<q>"}},
 		Output: []flowtrace.Message{{Role: "assistant", ToolCalls: []flowtrace.ToolCall{{ID: "1", Name: "f", Arguments: "{}"}}}},
 		Usage:  flowtrace.Usage{InputTokens: 1, OutputTokens: 2}, Cost: 0.5, FinishReasons: []string{"stop"}, TimeToFirstChunk: time.Millisecond,
 	}}))
-	require.NoError(t, re.SetOutputs(ctx, flowtrace.Outputs{RunID: "r", ComponentID: "c", Values: map[string]any{"v": 1}, Time: now}))
+	require.NoError(t, re.SetOutputs(ctx, flowtrace.Outputs{RunID: "r", ComponentID: "c", Values: flowtrace.FieldsOf(map[string]any{"v": 1}), Time: now}))
 	require.NoError(t, re.EndComponent(ctx, flowtrace.ComponentEnd{RunID: "r", ComponentID: "c", Err: errors.New("e"), Time: now}))
-	require.NoError(t, re.EndRun(ctx, flowtrace.RunEnd{RunID: "r", Outputs: map[string]any{"o": 1}, Err: errors.New("e"), Time: now}))
+	require.NoError(t, re.EndRun(ctx, flowtrace.RunEnd{RunID: "r", Outputs: flowtrace.FieldsOf(map[string]any{"o": 1}), Err: errors.New("e"), Time: now}))
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
 	require.Contains(t, lines[4], `"usage":{"input_tokens":1,"output_tokens":2,"total_tokens":0`)
 	require.Contains(t, lines[4], `"input_messages":[{"role":"user","content":"<q>"}]`)

@@ -14,8 +14,8 @@ import (
 // scalars), and only those are copied: a value of another type in a record
 // built by hand is shared.
 func (r *Run) deepen() {
-	r.Info.Metadata = values.CloneMap(r.Info.Metadata)
-	r.Info.Inputs = values.CloneMap(r.Info.Inputs)
+	r.Info.Metadata = cloneFields(r.Info.Metadata)
+	r.Info.Inputs = cloneFields(r.Info.Inputs)
 	r.Info.Tags = append([]string(nil), r.Info.Tags...)
 	r.Logs = cloneLogs(r.Logs)
 	cloneValues(r.Outputs)
@@ -23,8 +23,8 @@ func (r *Run) deepen() {
 	r.ModelCalls = cloneModelCalls(r.ModelCalls)
 	for i := range r.Components {
 		c := &r.Components[i]
-		c.Info.Inputs = values.CloneMap(c.Info.Inputs)
-		c.Info.Metadata = values.CloneMap(c.Info.Metadata)
+		c.Info.Inputs = cloneFields(c.Info.Inputs)
+		c.Info.Metadata = cloneFields(c.Info.Metadata)
 		c.Logs = cloneLogs(c.Logs)
 		cloneValues(c.Outputs)
 		cloneValues(c.Inputs)
@@ -78,4 +78,9 @@ func cloneMessages(in []flowtrace.Message) []flowtrace.Message {
 		out[i] = m
 	}
 	return out
+}
+
+// cloneFields returns a deep copy of f.
+func cloneFields(f flowtrace.Fields) flowtrace.Fields {
+	return flowtrace.FieldsOf(values.CloneMap(f.Map()))
 }

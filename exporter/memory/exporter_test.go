@@ -36,11 +36,11 @@ func TestName(t *testing.T) {
 func TestRecordsAWholeRun(t *testing.T) {
 	ctx := context.Background()
 	e := memory.New()
-	info := flowtrace.RunStart{RunID: "r1", RunName: "support-bot", UserID: "u1", Metadata: map[string]any{"tier": "gold"}, TraceID: [16]byte{1}, Time: at(0)}
+	info := flowtrace.RunStart{RunID: "r1", RunName: "support-bot", UserID: "u1", Metadata: flowtrace.FieldsOf(map[string]any{"tier": "gold"}), TraceID: [16]byte{1}, Time: at(0)}
 	re, err := e.StartRun(ctx, info)
 	require.NoError(t, err)
 
-	agent := flowtrace.ComponentStart{RunID: "r1", ComponentID: "a", Name: "agent", Type: "agent", Inputs: map[string]any{"q": "capital?"}, Time: at(1)}
+	agent := flowtrace.ComponentStart{RunID: "r1", ComponentID: "a", Name: "agent", Type: "agent", Inputs: flowtrace.FieldsOf(map[string]any{"q": "capital?"}), Time: at(1)}
 	tool := flowtrace.ComponentStart{RunID: "r1", ComponentID: "t", ParentID: "a", Name: "search", Type: "tool", Time: at(2)}
 	toolLog := flowtrace.LogEntry{RunID: "r1", ComponentID: "t", Name: "http", Message: map[string]any{"status": int64(503)}, Time: at(3)}
 	runLog := flowtrace.LogEntry{RunID: "r1", Name: "note", Message: "half way", Time: at(4)}
@@ -54,19 +54,19 @@ func TestRecordsAWholeRun(t *testing.T) {
 		},
 		func() error { return re.AddLog(ctx, runLog) },
 		func() error {
-			return re.SetOutputs(ctx, flowtrace.Outputs{RunID: "r1", ComponentID: "a", Values: map[string]any{"text": "Par", "tokens": int64(1)}})
+			return re.SetOutputs(ctx, flowtrace.Outputs{RunID: "r1", ComponentID: "a", Values: flowtrace.FieldsOf(map[string]any{"text": "Par", "tokens": int64(1)})})
 		},
 		func() error {
-			return re.SetOutputs(ctx, flowtrace.Outputs{RunID: "r1", ComponentID: "a", Values: map[string]any{"text": "Paris"}})
+			return re.SetOutputs(ctx, flowtrace.Outputs{RunID: "r1", ComponentID: "a", Values: flowtrace.FieldsOf(map[string]any{"text": "Paris"})})
 		},
 		func() error {
 			return re.EndComponent(ctx, flowtrace.ComponentEnd{RunID: "r1", ComponentID: "a", Time: at(6)})
 		},
 		func() error {
-			return re.SetOutputs(ctx, flowtrace.Outputs{RunID: "r1", Values: map[string]any{"answer": "draft", "score": 0.5}})
+			return re.SetOutputs(ctx, flowtrace.Outputs{RunID: "r1", Values: flowtrace.FieldsOf(map[string]any{"answer": "draft", "score": 0.5})})
 		},
 		func() error {
-			return re.EndRun(ctx, flowtrace.RunEnd{RunID: "r1", Outputs: map[string]any{"answer": "Paris"}, Time: at(7)})
+			return re.EndRun(ctx, flowtrace.RunEnd{RunID: "r1", Outputs: flowtrace.FieldsOf(map[string]any{"answer": "Paris"}), Time: at(7)})
 		},
 	}
 	for i, step := range steps {
@@ -118,7 +118,7 @@ func TestRefusedRecords(t *testing.T) {
 	cs := func(id string) flowtrace.ComponentStart { return flowtrace.ComponentStart{RunID: "r", ComponentID: id} }
 	log := func(id string) flowtrace.LogEntry { return flowtrace.LogEntry{RunID: "r", ComponentID: id, Name: "l"} }
 	out := func(id string) flowtrace.Outputs {
-		return flowtrace.Outputs{RunID: "r", ComponentID: id, Values: map[string]any{"k": "v"}}
+		return flowtrace.Outputs{RunID: "r", ComponentID: id, Values: flowtrace.FieldsOf(map[string]any{"k": "v"})}
 	}
 	ce := func(id string) flowtrace.ComponentEnd { return flowtrace.ComponentEnd{RunID: "r", ComponentID: id} }
 	for _, tc := range []struct {
@@ -236,22 +236,22 @@ func TestRunsLenResetShutdowns(t *testing.T) {
 func TestReturnedRunsAreDeepCopies(t *testing.T) {
 	ctx := context.Background()
 	e := memory.New()
-	re, err := e.StartRun(ctx, flowtrace.RunStart{RunID: "r", Metadata: map[string]any{"tags": []any{"x"}}})
+	re, err := e.StartRun(ctx, flowtrace.RunStart{RunID: "r", Metadata: flowtrace.FieldsOf(map[string]any{"tags": []any{"x"}})})
 	require.NoError(t, err)
-	require.NoError(t, re.StartComponent(ctx, flowtrace.ComponentStart{RunID: "r", ComponentID: "c", Inputs: map[string]any{"q": map[string]any{"n": int64(1)}}}))
+	require.NoError(t, re.StartComponent(ctx, flowtrace.ComponentStart{RunID: "r", ComponentID: "c", Inputs: flowtrace.FieldsOf(map[string]any{"q": map[string]any{"n": int64(1)}})}))
 	require.NoError(t, re.AddLog(ctx, flowtrace.LogEntry{RunID: "r", ComponentID: "c", Message: []any{map[string]any{"k": "v"}}}))
-	require.NoError(t, re.SetOutputs(ctx, flowtrace.Outputs{RunID: "r", ComponentID: "c", Values: map[string]any{"list": []any{int64(1)}}}))
+	require.NoError(t, re.SetOutputs(ctx, flowtrace.Outputs{RunID: "r", ComponentID: "c", Values: flowtrace.FieldsOf(map[string]any{"list": []any{int64(1)}})}))
 	require.NoError(t, re.AddLog(ctx, flowtrace.LogEntry{RunID: "r", Message: map[string]any{"m": "run"}}))
-	require.NoError(t, re.SetOutputs(ctx, flowtrace.Outputs{RunID: "r", Values: map[string]any{"nested": map[string]any{"n": []any{int64(1)}}}}))
+	require.NoError(t, re.SetOutputs(ctx, flowtrace.Outputs{RunID: "r", Values: flowtrace.FieldsOf(map[string]any{"nested": map[string]any{"n": []any{int64(1)}}})}))
 	want, _ := e.Run("r")
 
 	mutations := map[string]func(r *memory.Run){
-		"run metadata":        func(r *memory.Run) { r.Info.Metadata["tags"].([]any)[0] = "changed" },
+		"run metadata":        func(r *memory.Run) { r.Info.Metadata.Map()["tags"].([]any)[0] = "changed" },
 		"run outputs key":     func(r *memory.Run) { r.Outputs["new"] = 1 },
 		"run outputs nested":  func(r *memory.Run) { r.Outputs["nested"].(map[string]any)["n"].([]any)[0] = 9 },
 		"run log message":     func(r *memory.Run) { r.Logs[0].Message.(map[string]any)["m"] = "changed" },
 		"run logs slice":      func(r *memory.Run) { r.Logs[0].Name = "changed" },
-		"component inputs":    func(r *memory.Run) { r.Components[0].Info.Inputs["q"].(map[string]any)["n"] = 2 },
+		"component inputs":    func(r *memory.Run) { r.Components[0].Info.Inputs.Map()["q"].(map[string]any)["n"] = 2 },
 		"component log":       func(r *memory.Run) { r.Components[0].Logs[0].Message.([]any)[0].(map[string]any)["k"] = "changed" },
 		"component outputs":   func(r *memory.Run) { r.Components[0].Outputs["list"].([]any)[0] = "changed" },
 		"component struct":    func(r *memory.Run) { r.Components[0].Ended = true },
@@ -306,30 +306,30 @@ func TestRetainedRunIsIndependent(t *testing.T) {
 	recordsBefore := values.Clone(records)
 
 	e := memory.New()
-	re, err := e.StartRun(ctx, flowtrace.RunStart{RunID: "r", Metadata: meta})
+	re, err := e.StartRun(ctx, flowtrace.RunStart{RunID: "r", Metadata: flowtrace.FieldsOf(meta)})
 	require.NoError(t, err)
-	require.NoError(t, re.StartComponent(ctx, flowtrace.ComponentStart{RunID: "r", ComponentID: "c", Inputs: inputs}))
+	require.NoError(t, re.StartComponent(ctx, flowtrace.ComponentStart{RunID: "r", ComponentID: "c", Inputs: flowtrace.FieldsOf(inputs)}))
 	require.NoError(t, re.AddLog(ctx, flowtrace.LogEntry{RunID: "r", ComponentID: "c", Message: msg}))
-	require.NoError(t, re.SetOutputs(ctx, flowtrace.Outputs{RunID: "r", ComponentID: "c", Values: outs}))
-	require.NoError(t, re.SetOutputs(ctx, flowtrace.Outputs{RunID: "r", Values: outs}))
+	require.NoError(t, re.SetOutputs(ctx, flowtrace.Outputs{RunID: "r", ComponentID: "c", Values: flowtrace.FieldsOf(outs)}))
+	require.NoError(t, re.SetOutputs(ctx, flowtrace.Outputs{RunID: "r", Values: flowtrace.FieldsOf(outs)}))
 
 	retained, ok := e.Run("r")
 	require.True(t, ok)
 	retainedBefore, _ := e.Run("r")
 
 	// Delivery goes on: the exporter merges into its own state.
-	require.NoError(t, re.SetOutputs(ctx, flowtrace.Outputs{RunID: "r", ComponentID: "c", Values: map[string]any{"later": true}}))
+	require.NoError(t, re.SetOutputs(ctx, flowtrace.Outputs{RunID: "r", ComponentID: "c", Values: flowtrace.FieldsOf(map[string]any{"later": true})}))
 	require.NoError(t, re.AddLog(ctx, flowtrace.LogEntry{RunID: "r", ComponentID: "c", Message: "later"}))
-	require.NoError(t, re.EndRun(ctx, flowtrace.RunEnd{RunID: "r", Outputs: map[string]any{"list": "replaced"}}))
+	require.NoError(t, re.EndRun(ctx, flowtrace.RunEnd{RunID: "r", Outputs: flowtrace.FieldsOf(map[string]any{"list": "replaced"})}))
 	assert.Equal(t, retainedBefore, retained, "a retained Run does not change as delivery goes on")
 	exporterBefore, _ := e.Run("r")
 
 	// The caller changes every tree it holds, at every depth.
-	retained.Info.Metadata["tags"].([]any)[1].(map[string]any)["k"] = "changed"
-	retained.Info.Metadata["new"] = 1
+	retained.Info.Metadata.Map()["tags"].([]any)[1].(map[string]any)["k"] = "changed"
+	retained.Info.Metadata.Map()["new"] = 1
 	c := &retained.Components[0]
-	c.Info.Inputs["q"].(map[string]any)["n"] = int64(2)
-	c.Info.Inputs["empty"].(map[string]any)["new"] = 1
+	c.Info.Inputs.Map()["q"].(map[string]any)["n"] = int64(2)
+	c.Info.Inputs.Map()["empty"].(map[string]any)["new"] = 1
 	c.Logs[0].Message.([]any)[0].(map[string]any)["k"] = "changed"
 	c.Logs[0].Message.([]any)[1].([]any)[0] = "changed"
 	c.Outputs["list"].([]any)[1].(map[string]any)["x"] = "changed"
@@ -388,12 +388,12 @@ func TestReadsDuringConcurrentDelivery(t *testing.T) {
 				assert.NoError(t, re.StartComponent(ctx, flowtrace.ComponentStart{RunID: id, ComponentID: cid}))
 				for l := range logs {
 					assert.NoError(t, re.AddLog(ctx, flowtrace.LogEntry{RunID: id, ComponentID: cid, Message: map[string]any{"l": l}}))
-					assert.NoError(t, re.SetOutputs(ctx, flowtrace.Outputs{RunID: id, ComponentID: cid, Values: map[string]any{"last": l}}))
+					assert.NoError(t, re.SetOutputs(ctx, flowtrace.Outputs{RunID: id, ComponentID: cid, Values: flowtrace.FieldsOf(map[string]any{"last": l})}))
 				}
 				assert.NoError(t, re.EndComponent(ctx, flowtrace.ComponentEnd{RunID: id, ComponentID: cid}))
 				assert.NoError(t, re.AddLog(ctx, flowtrace.LogEntry{RunID: id}))
 			}
-			assert.NoError(t, re.EndRun(ctx, flowtrace.RunEnd{RunID: id, Outputs: map[string]any{"i": i}}))
+			assert.NoError(t, re.EndRun(ctx, flowtrace.RunEnd{RunID: id, Outputs: flowtrace.FieldsOf(map[string]any{"i": i})}))
 		}()
 	}
 	writers.Wait()

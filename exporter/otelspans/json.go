@@ -3,6 +3,7 @@ package otelspans
 import (
 	"go.opentelemetry.io/otel/attribute"
 
+	"github.com/flowtrace/flowtrace"
 	"github.com/flowtrace/flowtrace/internal/jsontree"
 )
 
@@ -25,4 +26,23 @@ func appendJSON(attrs []attribute.KeyValue, key string, v any) []attribute.KeyVa
 		}
 	}
 	return append(attrs, attribute.String(key, jsonString(v)))
+}
+
+// appendFields appends key with f as a JSON object, unless f is empty.
+func appendFields(attrs []attribute.KeyValue, key string, f flowtrace.Fields) []attribute.KeyValue {
+	if f.Len() == 0 {
+		return attrs
+	}
+	var small [256]byte
+	b := append(small[:0], '{')
+	for k, v := range f.All() {
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+		b = jsontree.AppendString(b, k)
+		b = append(b, ':')
+		b = jsontree.Append(b, v)
+	}
+	b = append(b, '}')
+	return append(attrs, attribute.String(key, string(b)))
 }

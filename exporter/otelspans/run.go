@@ -2,7 +2,6 @@ package otelspans
 
 import (
 	"context"
-	"maps"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -29,8 +28,8 @@ type openSpan struct {
 	span    trace.Span
 	id      [8]byte // flowtrace's span ID
 	tool    bool
-	start   map[string]any // the start's inputs (a record: read only)
-	inputs  map[string]any // nil, or start merged with the inputs set after it
+	start   flowtrace.Fields // the start's inputs
+	inputs  map[string]any   // nil, or start merged with the inputs set after it
 	outputs map[string]any
 }
 
@@ -50,17 +49,17 @@ func (e *Exporter) startRun(run flowtrace.RunStart) *runExporter {
 	}
 	if e.cfg.conventions&OpenInference != 0 {
 		attrs = append(attrs, attribute.String(KeyOISpanKind, "CHAIN"))
-		if len(run.Inputs) > 0 {
-			attrs = appendJSON(attrs, KeyOIInputValue, run.Inputs)
+		if run.Inputs.Len() > 0 {
+			attrs = appendFields(attrs, KeyOIInputValue, run.Inputs)
 			attrs = append(attrs, attribute.String(KeyOIInputMimeType, mimeJSON))
 		}
-		attrs = appendJSON(attrs, KeyOIMetadata, run.Metadata)
+		attrs = appendFields(attrs, KeyOIMetadata, run.Metadata)
 		if len(run.Tags) > 0 {
 			attrs = append(attrs, attribute.StringSlice(KeyOITags, run.Tags))
 		}
 	} else {
-		attrs = appendJSON(attrs, KeyInputs, run.Inputs)
-		attrs = appendJSON(attrs, KeyMetadata, run.Metadata)
+		attrs = appendFields(attrs, KeyInputs, run.Inputs)
+		attrs = appendFields(attrs, KeyMetadata, run.Metadata)
 	}
 	if len(run.Tags) > 0 && e.cfg.conventions&OpenInference == 0 {
 		attrs = append(attrs, attribute.StringSlice(KeyOITags, run.Tags))
@@ -116,14 +115,14 @@ func (r *runExporter) StartComponent(_ context.Context, c flowtrace.ComponentSta
 	}
 	if conv&OpenInference != 0 {
 		attrs = append(attrs, attribute.String(KeyOISpanKind, openInferenceKind(c.Type)))
-		if len(c.Inputs) > 0 {
-			attrs = appendJSON(attrs, KeyOIInputValue, c.Inputs)
+		if c.Inputs.Len() > 0 {
+			attrs = appendFields(attrs, KeyOIInputValue, c.Inputs)
 			attrs = append(attrs, attribute.String(KeyOIInputMimeType, mimeJSON))
 		}
-		attrs = appendJSON(attrs, KeyOIMetadata, c.Metadata)
+		attrs = appendFields(attrs, KeyOIMetadata, c.Metadata)
 	} else {
-		attrs = appendJSON(attrs, KeyInputs, c.Inputs)
-		attrs = appendJSON(attrs, KeyMetadata, c.Metadata)
+		attrs = appendFields(attrs, KeyInputs, c.Inputs)
+		attrs = appendFields(attrs, KeyMetadata, c.Metadata)
 	}
 	if conv&GenAI != 0 {
 		if op := genAIOperation(c.Type); op != "" {
@@ -132,7 +131,7 @@ func (r *runExporter) StartComponent(_ context.Context, c flowtrace.ComponentSta
 		switch c.Type {
 		case "tool":
 			attrs = append(attrs, attribute.String(KeyGenAIToolName, c.Name))
-			attrs = appendJSON(attrs, KeyGenAIToolArguments, c.Inputs)
+			attrs = appendFields(attrs, KeyGenAIToolArguments, c.Inputs)
 		case "agent":
 			attrs = append(attrs, attribute.String(KeyGenAIAgentName, c.Name))
 		}
@@ -186,14 +185,16 @@ func (r *runExporter) SetOutputs(_ context.Context, o flowtrace.Outputs) error {
 
 // merge adds src to dst, later keys winning. Records are shared and must
 // not be modified, so dst is always the exporter's own map.
-func merge(dst, src map[string]any) map[string]any {
-	if len(src) == 0 {
+func merge(dst map[string]any, src flowtrace.Fields) map[string]any {
+	if src.Len() == 0 {
 		return dst
 	}
 	if dst == nil {
-		dst = make(map[string]any, len(src))
+		dst = make(map[string]any, src.Len())
 	}
-	maps.Copy(dst, src)
+	for k, v := range src.All() {
+		dst[k] = v
+	}
 	return dst
 }
 
