@@ -82,7 +82,7 @@ type lane[O, E any] struct {
 	timer    *time.Timer
 	busy     atomic.Bool
 	cur      atomic.Uint64
-	deadline atomic.Int64
+	deadline atomic.Int64 // of the call in progress; -seq until first asked (see callDeadline)
 	stuck    atomic.Int32
 	worker   atomic.Int64 // goroutine id of the current generation (see goid)
 	gen      atomic.Pointer[generation[O, E]]

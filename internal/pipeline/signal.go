@@ -12,16 +12,13 @@ type signal struct {
 	fired bool
 }
 
-// closed is the channel of every signal that fired before anybody asked.
-var closed = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
-
 // C returns a channel closed when the signal fires.
 func (s *signal) C() <-chan struct{} {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ch == nil {
 		if s.fired {
-			return closed
+			return closedChan
 		}
 		s.ch = make(chan struct{})
 	}

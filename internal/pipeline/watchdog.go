@@ -3,10 +3,16 @@ package pipeline
 // The watchdog abandons a backend call that outlives the export timeout.
 //
 // The lane's worker publishes each call in cur: seq<<2 | inCall, having
-// first written what the call is (callRL, callWhat) and its deadline. The
-// lane's timer runs watch while the worker is busy. When it finds a call
-// past its deadline, it marks it abandoned with one CAS on cur (setting
-// bit 2). From then on exactly one side owns the lane's state:
+// first written what the call is (callRL, callWhat). The lane's timer runs
+// watch while the worker is busy, at least every quarter of the export
+// timeout. A call's deadline is fixed the first time somebody asks for it:
+// the watchdog when it first sees the call, or the backend through its
+// ctx. Either reads the clock after the call started, so a deadline is
+// never less than the timeout after the call's start, and a call is
+// abandoned between one and one and a quarter timeouts after it started;
+// the worker itself reads no clock. When the watchdog finds a call past
+// its deadline, it marks it abandoned with one CAS on cur (setting bit 2).
+// From then on exactly one side owns the lane's state:
 //
 //   - the watchdog won the CAS: the stuck goroutine must touch nothing when
 //     its call returns (its own CAS on cur fails); it only uncounts itself
@@ -58,8 +64,28 @@ type callCtx[O, E any] struct {
 }
 
 func (c *callCtx[O, E]) Deadline() (time.Time, bool) {
-	return epoch.Add(time.Duration(c.l.deadline.Load())), true
+	return epoch.Add(time.Duration(c.l.callDeadline())), true
 }
+
+// callDeadline returns the deadline of the call in progress (or of the
+// last call), fixing it now if nobody has asked before. The worker stores
+// -seq when a call starts; the CAS from that value fails if another call
+// has started since it was read, and then its deadline is read again.
+func (l *lane[O, E]) callDeadline() int64 {
+	for {
+		d := l.deadline.Load()
+		if d >= 0 {
+			return d
+		}
+		if nd := deadlineAfter(nanotime(), l.timeout); l.deadline.CompareAndSwap(d, nd) {
+			return nd
+		}
+	}
+}
+
+// watchEvery is how often the watchdog looks at a busy lane: a call is
+// abandoned at most this long after its deadline.
+func (l *lane[O, E]) watchEvery() time.Duration { return max(l.timeout/4, time.Microsecond) }
 
 func (c *callCtx[O, E]) Err() error {
 	if c.Context.Err() != nil {
@@ -86,12 +112,12 @@ func (l *lane[O, E]) watch() {
 	c := l.cur.Load()
 	if c&1 == 0 || c&2 != 0 {
 		if l.busy.Load() {
-			l.timer.Reset(l.timeout)
+			l.timer.Reset(l.watchEvery())
 		}
 		return
 	}
-	if rem := l.deadline.Load() - nanotime(); rem > 0 {
-		l.timer.Reset(time.Duration(rem))
+	if rem := l.callDeadline() - nanotime(); rem > 0 {
+		l.timer.Reset(min(time.Duration(rem), l.watchEvery()))
 		return
 	}
 	// abandoned is counted before the abandonment is published: the stuck
@@ -100,7 +126,7 @@ func (l *lane[O, E]) watch() {
 	l.p.abandoned.add()
 	if !l.cur.CompareAndSwap(c, c|2) {
 		l.p.abandoned.done()
-		l.timer.Reset(l.timeout)
+		l.timer.Reset(l.watchEvery())
 		return
 	}
 	l.stuck.Add(1)

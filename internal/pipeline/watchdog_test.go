@@ -269,3 +269,53 @@ func TestWatchdogAbandonsEachKindOfCall(t *testing.T) {
 		})
 	}
 }
+
+// TestCallDeadlineIsATimeoutAfterItsStart checks the lazy deadline: every
+// call's ctx has a deadline at least the export timeout after the call
+// started, whoever fixed it (the call asking, or the watchdog first), and
+// one that stays put for the rest of the call. A call starts after the
+// previous one returned, so the previous call's last clock reading is a
+// lower bound of its start.
+func TestCallDeadlineIsATimeoutAfterItsStart(t *testing.T) {
+	const timeout = 50 * time.Millisecond
+	type seen struct{ before, first, again time.Time }
+	got := make(chan seen, 64)
+	var last time.Time // written and read by the worker only, in turn
+	b := &funcBackend{deliver: func(ctx context.Context, rec any) error {
+		before := last
+		if rec == "slow" {
+			// Long enough for the watchdog to fix the deadline first.
+			time.Sleep(timeout / 2)
+		}
+		first, ok := ctx.Deadline()
+		require.True(t, ok)
+		again, _ := ctx.Deadline()
+		got <- seen{before, first, again}
+		last = time.Now()
+		return nil
+	}}
+	p := New[any, any](Config{QueueSize: 64, ExportTimeout: timeout})
+	require.NoError(t, p.Add(b.Name(), b, b))
+	r, err := p.StartRun("r", nil)
+	require.NoError(t, err)
+	require.True(t, r.Enter())
+	last = time.Now() // before the worker can see any event
+	for _, ev := range []any{1, "slow", 2, 3, "slow", 4} {
+		r.Emit(nil, Event[any]{Data: ev})
+	}
+	r.Leave()
+	r.Close(nil, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err = r.Wait(ctx)
+	require.NoError(t, err)
+	require.NoError(t, p.Shutdown(ctx))
+	close(got)
+	n := 0
+	for s := range got {
+		n++
+		require.False(t, s.first.Before(s.before.Add(timeout)), "deadline %v is less than the timeout after the call's start (after %v)", s.first, s.before)
+		require.Equal(t, s.first, s.again, "a call's deadline does not move")
+	}
+	require.Equal(t, 6, n)
+}

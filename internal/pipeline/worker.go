@@ -22,7 +22,7 @@ const (
 func (l *lane[O, E]) work(g *generation[O, E], inh *abandoned[O, E]) {
 	l.worker.Store(goid())
 	l.busy.Store(true)
-	l.timer.Reset(l.timeout)
+	l.timer.Reset(l.watchEvery())
 	if inh != nil {
 		l.seq = inh.seq
 		l.settleAbandoned(inh)
@@ -77,7 +77,7 @@ func (l *lane[O, E]) work(g *generation[O, E], inh *abandoned[O, E]) {
 // must arm it again, or a call made then would never be abandoned.
 func (l *lane[O, E]) awake() {
 	l.busy.Store(true)
-	l.timer.Reset(l.timeout)
+	l.timer.Reset(l.watchEvery())
 }
 
 // handle delivers one queued event. It reports false when this generation
@@ -179,7 +179,9 @@ func (l *lane[O, E]) settleFinished(rl *runLane[O, E]) {
 func (l *lane[O, E]) call(g *generation[O, E], rl *runLane[O, E], what callKind, ev Event[E]) (Session[E], bool) {
 	l.seq++
 	l.callRL, l.callWhat = rl, what
-	l.deadline.Store(deadlineAfter(nanotime(), l.timeout))
+	// The deadline is set lazily (see callDeadline): reading the clock
+	// for every call was a tenth of the worker's time.
+	l.deadline.Store(-int64(l.seq))
 	mark := l.seq << 2
 	// Everything the call reads of rl is read before cur is published: once
 	// the watchdog has seen the call in progress, it may hand rl to the next
