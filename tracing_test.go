@@ -568,3 +568,29 @@ func TestDuplicateOpenComponentIDsAreKeptApart(t *testing.T) {
 	assert.Equal(t, "node-1", component(t, run, "third").Info.ComponentID, "an ID may be reused once its component ended")
 	assert.EqualError(t, component(t, run, "second").Err, "second failed")
 }
+
+// TestComponentAllocations pins what recording one component allocates on
+// the caller's goroutine: the Component, its generated ID, the Fields of
+// its inputs, the LogEntry, the Outputs and their Fields, and the end
+// record. Each is a record or part of one that exporters may keep.
+func TestComponentAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	svc, err := flowtrace.NewTraceService(flowtrace.WithExporter(&discardExporter{}), flowtrace.WithOverflow(flowtrace.BlockFor(time.Minute)))
+	require.NoError(t, err)
+	defer func() { require.NoError(t, svc.Shutdown(context.Background())) }()
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{RunName: "r"})
+	require.NoError(t, err)
+	in := map[string]any{"q": "hello"}
+	allocs := testing.AllocsPerRun(1000, func() {
+		cctx, c := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "c", Inputs: in})
+		svc.AddLog(cctx, flowtrace.Log{Name: "l", Message: "m"})
+		svc.SetOutputs(cctx, in)
+		c.End(nil)
+	})
+	_, err = svc.EndTracers(ctx, nil, nil)
+	require.NoError(t, err)
+	t.Logf("%v allocations per component", allocs)
+	assert.LessOrEqual(t, allocs, 7.0, "allocations per component")
+}
