@@ -183,8 +183,9 @@ func (s *TraceService) StartTracers(ctx context.Context, info RunInfo) (context.
 	}
 	now := time.Now()
 	id := info.RunID
+	var generated [16]byte
 	if id == "" {
-		id = uuid.NewString()
+		id, generated = newRunID()
 	}
 	rs := &runState{svc: s}
 	rs.info = RunStart{
@@ -214,7 +215,11 @@ func (s *TraceService) StartTracers(ctx context.Context, info RunInfo) (context.
 		rs.inherit(rp.SessionID, rp.UserID)
 		rs.sampled = rp.Sampled
 	} else {
-		rs.info.TraceID = traceIDFor(id)
+		if info.RunID == "" {
+			rs.info.TraceID = generated // what traceIDFor(id) gives, without parsing id again
+		} else {
+			rs.info.TraceID = traceIDFor(id)
+		}
 		rs.sampled = s.sampler == nil || s.sampler.ShouldSample(rs.info.TraceID)
 	}
 	rs.root = Component{run: rs, isRun: true, info: ComponentStart{RunID: id, SpanID: rs.info.SpanID}}

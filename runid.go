@@ -1,0 +1,32 @@
+package flowtrace
+
+import (
+	"encoding/hex"
+	"math/rand/v2"
+)
+
+// newRunID returns a random (version 4) UUID, as a string and as the bytes
+// a trace ID is made of. math/rand/v2's generator is a ChaCha8 stream
+// seeded by the operating system: unpredictable enough for identifiers,
+// and an order of magnitude cheaper than reading crypto/rand per run.
+func newRunID() (string, [16]byte) {
+	var u [16]byte
+	hi, lo := rand.Uint64(), rand.Uint64()
+	for i := range 8 {
+		u[i] = byte(hi >> (56 - 8*i))
+		u[8+i] = byte(lo >> (56 - 8*i))
+	}
+	u[6] = u[6]&0x0f | 0x40 // version 4
+	u[8] = u[8]&0x3f | 0x80 // variant RFC 9562
+	var s [36]byte
+	hex.Encode(s[0:8], u[0:4])
+	s[8] = '-'
+	hex.Encode(s[9:13], u[4:6])
+	s[13] = '-'
+	hex.Encode(s[14:18], u[6:8])
+	s[18] = '-'
+	hex.Encode(s[19:23], u[8:10])
+	s[23] = '-'
+	hex.Encode(s[24:], u[10:])
+	return string(s[:]), u
+}
