@@ -102,7 +102,17 @@ func sortKVs(kvs []KV) []KV {
 	if len(kvs) < 2 {
 		return kvs
 	}
-	slices.SortStableFunc(kvs, func(a, b KV) int { return cmp.Compare(a.Key, b.Key) })
+	if len(kvs) <= 16 {
+		// Insertion sort: the common case is a handful of keys, where it
+		// beats the generic sort by several times.
+		for i := 1; i < len(kvs); i++ {
+			for j := i; j > 0 && kvs[j].Key < kvs[j-1].Key; j-- {
+				kvs[j], kvs[j-1] = kvs[j-1], kvs[j]
+			}
+		}
+	} else {
+		slices.SortFunc(kvs, func(a, b KV) int { return cmp.Compare(a.Key, b.Key) })
+	}
 	out := kvs[:1]
 	for _, kv := range kvs[1:] {
 		if kv.Key == out[len(out)-1].Key {
