@@ -162,12 +162,7 @@ func (c *Component) skip() {
 // isOpen reports whether a component with this ID is open in the run. The
 // caller holds rs.mu.
 func (rs *runState) isOpen(id string) bool {
-	for c := rs.open.first; c != nil; c = c.next {
-		if c.info.ComponentID == id {
-			return true
-		}
-	}
-	return false
+	return rs.open.lookup(id) != nil
 }
 
 func newSpanID() [8]byte {

@@ -44,7 +44,20 @@ func (s *TraceService) EndComponent(ctx context.Context, err error) {
 // run or the run has no open component with that ID (never started, or
 // ended already); End on nil is a no-op.
 func (s *TraceService) ComponentByID(ctx context.Context, id string) (context.Context, *Component) {
-	return s.find(ctx, false, func(c *Component) bool { return c.info.ComponentID == id })
+	if s.off() {
+		return ctx, nil
+	}
+	sc := s.scope(ctx, opFindComponent)
+	if sc == nil {
+		return ctx, nil
+	}
+	rs := sc.run
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if c := rs.open.lookup(id); c != nil && c.pending == nil { // an End waiting on a hold has ended, for its caller
+		return &c.ctx, c
+	}
+	return ctx, nil
 }
 
 // LatestComponent returns the most recently started component that is

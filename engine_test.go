@@ -3,6 +3,7 @@ package flowtrace_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -361,4 +362,38 @@ func TestStreamIsTheComponentsOwn(t *testing.T) {
 	assert.Equal(t, "hello", mc.Output[0].Content)
 	assert.Positive(t, mc.TimeToFirstChunk, "taken from the component's stream")
 	assert.Equal(t, "run ok\n  llm (llm) ok model=m tokens=2/1\n", run.Tree())
+}
+
+// TestComponentByIDIndex checks the index by ID against the open list it
+// mirrors: components started before the first named one are found, an ID
+// is free again once its component ends, and a duplicate stays apart.
+func TestComponentByIDIndex(t *testing.T) {
+	svc, _, log := newService(t)
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+	require.NoError(t, err)
+	const n = 2000 // many open at once: each start with an ID looks up the index
+	comps := make([]*flowtrace.Component, n)
+	for i := range n {
+		_, comps[i] = svc.TraceComponent(ctx, flowtrace.ComponentInfo{ID: fmt.Sprint("call-", i)})
+	}
+	for _, i := range []int{0, n / 2, n - 1} {
+		_, c := svc.ComponentByID(ctx, fmt.Sprint("call-", i))
+		assert.Same(t, comps[i], c, "call-%d", i)
+	}
+	_, dup := svc.TraceComponent(ctx, flowtrace.ComponentInfo{ID: "call-7"})
+	require.NotNil(t, dup)
+	assert.Equal(t, 1, log.count(flowtrace.ErrDuplicateComponent))
+	_, c := svc.ComponentByID(ctx, "call-7")
+	assert.Same(t, comps[7], c, "the duplicate got an ID of its own")
+
+	comps[7].End(nil)
+	_, c = svc.ComponentByID(ctx, "call-7")
+	assert.Nil(t, c, "an ended component is not found")
+	_, again := svc.TraceComponent(ctx, flowtrace.ComponentInfo{ID: "call-7"})
+	_, c = svc.ComponentByID(ctx, "call-7")
+	assert.Same(t, again, c, "an ID is free again once its component ended")
+	_, c = svc.ComponentByID(ctx, "nobody")
+	assert.Nil(t, c)
+	_, err = svc.EndTracers(ctx, nil, nil)
+	require.NoError(t, err)
 }
