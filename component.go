@@ -374,20 +374,28 @@ func (s *TraceService) emit(ctx context.Context, sc *Component, ev event) {
 	sc.run.pr.Report(report) // the error handler runs outside every scope
 }
 
-// enter admits a write to the scope c and to its run. It reports false,
-// having counted the write as late, once either has ended. An admitted
-// writer calls leave.
+// enter admits a write to the scope c. It reports false, having counted
+// the write as late, once the scope has ended. An admitted writer calls
+// leave.
+//
+// A write to a component enters the component's gate only, not the run's:
+// the run cannot end under it. Ending a run first ends each of its open
+// components, and ending a component (by its caller or by the run) holds
+// the run's gate while it waits for the writers in the component's gate;
+// a component that is not in the run's open list has its gate closed. So
+// the run's gate, which every goroutine of the run would share, is entered
+// only by writes to the run's own scope and by ends.
 func (c *Component) enter() bool {
 	rs := c.run
-	if !c.isRun && !c.gate.Enter() {
-		rs.late(c)
-		return false
-	}
-	if !rs.pr.Enter() {
-		if !c.isRun {
-			c.gate.Leave()
+	if c.isRun {
+		if !rs.pr.Enter() {
+			rs.late(nil)
+			return false
 		}
-		rs.late(nil)
+		return true
+	}
+	if !c.gate.Enter() {
+		rs.late(c)
 		return false
 	}
 	return true
@@ -395,8 +403,9 @@ func (c *Component) enter() bool {
 
 // leave ends a write admitted by enter.
 func (c *Component) leave() {
-	c.run.pr.Leave()
-	if !c.isRun {
-		c.gate.Leave()
+	if c.isRun {
+		c.run.pr.Leave()
+		return
 	}
+	c.gate.Leave()
 }
