@@ -80,7 +80,8 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 	if now.IsZero() {
 		now = rs.now()
 	}
-	c := &Component{run: rs, parent: parent}
+	c, kv := withKVs[Component](len(info.Inputs))
+	c.run, c.parent = rs, parent
 	spanID := newSpanID()
 	id := info.ID
 	if id == "" {
@@ -102,7 +103,7 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 		ParentSpanID: parent.info.SpanID,
 		Name:         info.Name,
 		Type:         info.Type,
-		Inputs:       Fields{snap.Fields(&b, info.Inputs)},
+		Inputs:       Fields{snap.FieldsInto(&b, info.Inputs, kv)},
 		Metadata:     Fields{snap.Fields(&b, info.Metadata)},
 		SpanID:       spanID,
 		Time:         now,
@@ -334,7 +335,8 @@ func (s *TraceService) SetOutputs(ctx context.Context, outputs map[string]any) {
 	now := sc.run.now()
 	rs := sc.run // the run's settings, not the receiver's
 	b := rs.budget()
-	o := &Outputs{RunID: rs.info.RunID, Values: Fields{rs.svc.snap.Fields(&b, outputs)}, Time: now}
+	o, kv := withKVs[Outputs](len(outputs))
+	*o = Outputs{RunID: rs.info.RunID, Values: Fields{rs.svc.snap.FieldsInto(&b, outputs, kv)}, Time: now}
 	if set := rs.learn(&b); set != nil {
 		o.Values.kv = set.ScrubKVs(o.Values.kv)
 	}

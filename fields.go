@@ -110,3 +110,39 @@ func (f Fields) String() string {
 	sb.WriteByte(']')
 	return sb.String()
 }
+
+// withKVs allocates a T together with room for n entries of Fields, in one
+// allocation for the small maps most records carry: a record and its
+// inputs or outputs live and die together. Beyond eight entries the
+// entries get an allocation of their own (kv is nil).
+func withKVs[T any](n int) (*T, []values.KV) {
+	switch {
+	case n == 0:
+		return new(T), nil
+	case n == 1:
+		x := new(struct {
+			v  T
+			kv [1]values.KV
+		})
+		return &x.v, x.kv[:0]
+	case n == 2:
+		x := new(struct {
+			v  T
+			kv [2]values.KV
+		})
+		return &x.v, x.kv[:0]
+	case n <= 4:
+		x := new(struct {
+			v  T
+			kv [4]values.KV
+		})
+		return &x.v, x.kv[:0]
+	case n <= 8:
+		x := new(struct {
+			v  T
+			kv [8]values.KV
+		})
+		return &x.v, x.kv[:0]
+	}
+	return new(T), nil
+}

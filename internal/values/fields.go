@@ -24,7 +24,14 @@ var emptyFields = []KV{}
 // A small map costs one allocation here, where a map snapshot costs two and
 // five to ten times the bytes; this is the form records carry at their top
 // level.
-func (s *Snapshotter) Fields(b *Budget, m map[string]any) (out []KV) {
+func (s *Snapshotter) Fields(b *Budget, m map[string]any) []KV {
+	return s.FieldsInto(b, m, nil)
+}
+
+// FieldsInto is Fields writing into dst's spare capacity when it holds the
+// entries, so that a caller can allocate them together with the record
+// that carries them; dst must be empty, and is not used otherwise.
+func (s *Snapshotter) FieldsInto(b *Budget, m map[string]any, dst []KV) (out []KV) {
 	if m == nil {
 		return nil
 	}
@@ -49,7 +56,11 @@ func (s *Snapshotter) Fields(b *Budget, m map[string]any) (out []KV) {
 		// Only the budget can refuse the root.
 		return []KV{{MarkerKey, w.marker(cutItems(len(m), true))}}
 	}
-	out = make([]KV, 0, len(m))
+	if cap(dst) >= len(m) {
+		out = dst[:0]
+	} else {
+		out = make([]KV, 0, len(m))
+	}
 	for k, v := range m {
 		kv, ok := w.kv(k, v)
 		if !ok {
