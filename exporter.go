@@ -36,10 +36,11 @@ type Exporter interface {
 //
 // The library calls a RunExporter from one goroutine at a time, in the order
 // the events happened in the run, so an implementation needs no locks for
-// state of its own run. Records and the maps inside them are snapshots
-// shared by every exporter of the run: they may be retained and read from
-// any goroutine, are never modified by the library, and must not be
-// modified by an exporter. ctx carries the export deadline (see WithExportTimeout) and must not be
+// state of its own run. Records, their Fields and the values inside are
+// snapshots shared by every exporter of the run: they may be retained and
+// read from any goroutine, are never modified by the library, and must not
+// be modified by an exporter. ctx carries the export deadline (see
+// WithExportTimeout) and must not be
 // retained after the call returns. A returned error counts the record as
 // failed and is reported to the error handler; the run goes on.
 //
@@ -63,8 +64,10 @@ type RunExporter interface {
 // RunStart describes a run when it starts.
 //
 // RunStart and the other records below are values the library builds and
-// never modifies once an exporter has them; their maps may be kept and read
-// from any goroutine, and must not be modified.
+// never modifies once an exporter has them. Their inputs, metadata and
+// outputs are Fields, ordered by name; the values in them (maps and slices
+// included) may be kept and read from any goroutine, and must not be
+// modified.
 type RunStart struct {
 	RunID string
 	// ParentRunID and ParentComponentID name the run and component inside
