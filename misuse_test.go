@@ -83,14 +83,3 @@ func TestNoRunIsReportedOncePerInterval(t *testing.T) {
 		assert.Equal(t, 2, n, "reports of %s", c.op)
 	}
 }
-
-func BenchmarkNoRun(b *testing.B) {
-	svc, err := flowtrace.NewTraceService(flowtrace.WithExporter(&discardExporter{}), flowtrace.WithErrorHandler(func(error) {}))
-	require.NoError(b, err)
-	defer func() { _ = svc.Shutdown(context.Background()) }()
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		svc.AddLog(ctx, flowtrace.Log{Name: "l"})
-	}
-}
