@@ -336,7 +336,9 @@ func (s *TraceService) EndTracers(ctx context.Context, outputs map[string]any, r
 // policy; once ctx is done, those still waiting for room give up, so that
 // closing returns soon after ctx's deadline whatever BlockFor is.
 func (rs *runState) close(ctx context.Context, pr *deliveryRun, outputs map[string]any, runErr error, now time.Time) bool {
-	defer context.AfterFunc(ctx, pr.Abort)()
+	if ctx.Done() != nil { // a ctx that can never be done needs no watch
+		defer context.AfterFunc(ctx, pr.Abort)()
+	}
 	rs.mu.Lock()
 	rs.closing = true
 	var open []*Component
