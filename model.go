@@ -148,16 +148,15 @@ func (s *TraceService) cost(c float64) float64 {
 }
 
 // label returns a name-like string (a model, a role) as records keep it:
-// valid UTF-8, at most MaxTagLen bytes.
+// valid UTF-8, trimmed, at most MaxTagLen bytes. Like the values of a
+// snapshot (and unlike tags, which a run keeps for its whole life), it
+// shares the caller's string rather than copying it: a label is set on
+// every message of every call, and strings are immutable.
 func (s *TraceService) label(v string) string {
 	if v == "" {
 		return ""
 	}
-	t := copyTags([]string{v})
-	if t == nil {
-		return ""
-	}
-	return t[0]
+	return strings.ToValidUTF8(strings.TrimSpace(cutUTF8(v, MaxTagLen)), "\uFFFD")
 }
 
 // messages snapshots chat messages: contents and arguments are values,
