@@ -50,9 +50,10 @@ func (l *lane[O, E]) retryPush(ctx context.Context, rl *runLane[O, E], ev Event[
 		}
 		if i%stallYields == stallYields-1 {
 			// A worker stuck in one call frees no room: stop paying
-			// for yields that cannot help.
+			// for yields that cannot help. A worker between calls is
+			// not stuck, only waiting for a CPU.
 			cur := l.cur.Load()
-			if cur == last {
+			if cur == last && cur&1 != 0 {
 				return false
 			}
 			last = cur
@@ -62,11 +63,12 @@ func (l *lane[O, E]) retryPush(ctx context.Context, rl *runLane[O, E], ev Event[
 }
 
 // A producer under DropNewest lets the worker run up to dropYields times
-// before it drops an event, unless the worker has made no call in the last
-// stallYields (so a producer facing an exporter stuck in a call pays at
-// most stallYields yields per event until the call is abandoned). A worker
-// preempted in the middle of a fast call looks the same as one in a slow
-// call, so the time a call has taken is no guide.
+// before it drops an event, unless the worker has been in one call for the
+// last stallYields (so a producer facing an exporter stuck in a call pays
+// at most stallYields yields per event until the call is abandoned). A
+// worker between calls is waiting for a CPU, not stuck: the producers keep
+// yielding to it. A worker preempted in the middle of a fast call looks
+// the same as one in a slow call, so the time a call has taken is no guide.
 const (
 	dropYields  = 128
 	stallYields = 32
