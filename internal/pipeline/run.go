@@ -68,9 +68,17 @@ type runLane[O, E any] struct {
 }
 
 // The worker counts an event of the run on the run and on the lane.
-func (rl *runLane[O, E]) delivered() { rl.c.delivered.Add(1); rl.lane.delivered.Add(1) }
-func (rl *runLane[O, E]) dropped()   { rl.c.dropped.Add(1); rl.lane.dropped.Add(1) }
-func (rl *runLane[O, E]) failed()    { rl.c.failed.Add(1); rl.lane.failed.Add(1) }
+// The run's counters and the lane's delivered and failed counts have one
+// writer, the lane's current worker generation, so they are bumped with a
+// load and a store rather than a locked add; readers still load them
+// atomically. The lane's dropped count is shared with producers
+// (droppedOutside).
+func (rl *runLane[O, E]) delivered() { bump(&rl.c.delivered); bump(&rl.lane.delivered) }
+func (rl *runLane[O, E]) dropped()   { bump(&rl.c.dropped); rl.lane.dropped.Add(1) }
+func (rl *runLane[O, E]) failed()    { bump(&rl.c.failed); bump(&rl.lane.failed) }
+
+// bump adds one to a counter that only the caller writes.
+func bump(c *atomic.Uint64) { c.Store(c.Load() + 1) }
 
 // emittedOutside counts an opening or closing of the run.
 func (rl *runLane[O, E]) emittedOutside() { rl.ctrlEmitted.Add(1); rl.lane.outside.Add(1) }
