@@ -190,7 +190,7 @@ func (e *Engine) run(ctx context.Context, g *Graph, info flowtrace.RunInfo, inpu
 	}
 	runErr := firstErr
 	if ctx.Err() != nil {
-		runErr = fmt.Errorf("dag: run %s: %w", rc.RunID(), ctx.Err())
+		runErr = fmt.Errorf("run cancelled: %w", ctx.Err())
 	}
 	outputs := map[string]any{"status": "done", "nodes": len(res.Outputs)}
 	switch {
