@@ -369,7 +369,7 @@ func TestPauseThenResumeInTheSameTrace(t *testing.T) {
 	assert.Equal(t, map[string]any{"approved": true}, component(t, r2, "approve").Inputs[dag.ResumeKey])
 }
 
-func TestResumeRefusesAnotherGraphsCheckpoint(t *testing.T) {
+func TestRefusesMissingGraphOrCheckpoint(t *testing.T) {
 	svc, _ := newService(t)
 	g := refund(t)
 	eng := dag.NewEngine(svc)
@@ -377,6 +377,10 @@ func TestResumeRefusesAnotherGraphsCheckpoint(t *testing.T) {
 	require.Error(t, err)
 	_, err = eng.Resume(context.Background(), g, &dag.Checkpoint{Graph: "other"}, nil)
 	require.Error(t, err)
+	_, err = eng.Resume(context.Background(), nil, &dag.Checkpoint{}, nil)
+	require.ErrorIs(t, err, dag.ErrInvalidGraph)
+	_, err = eng.Run(context.Background(), nil, flowtrace.RunInfo{}, nil)
+	require.ErrorIs(t, err, dag.ErrInvalidGraph)
 }
 
 func TestNewRefusesInvalidGraphs(t *testing.T) {

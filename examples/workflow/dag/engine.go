@@ -72,6 +72,9 @@ func NewEngine(svc *flowtrace.TraceService) *Engine {
 // wrapped, is Run's and the run's. When ctx is done first, Run returns
 // soon after with ctx's error.
 func (e *Engine) Run(ctx context.Context, g *Graph, info flowtrace.RunInfo, inputs map[string]any) (*Result, error) {
+	if g == nil {
+		return nil, fmt.Errorf("%w: nil graph", ErrInvalidGraph)
+	}
 	if info.RunName == "" {
 		info.RunName = g.name
 	}
@@ -90,6 +93,9 @@ func (e *Engine) Run(ctx context.Context, g *Graph, info flowtrace.RunInfo, inpu
 // recorded now, holds nothing while waiting, and lets any process resume;
 // the shared trace ID keeps both runs in one trace in a backend.
 func (e *Engine) Resume(ctx context.Context, g *Graph, cp *Checkpoint, decision map[string]any) (*Result, error) {
+	if g == nil {
+		return nil, fmt.Errorf("%w: nil graph", ErrInvalidGraph)
+	}
 	if cp == nil || cp.Graph != g.name {
 		return nil, fmt.Errorf("dag: checkpoint is not one of graph %q", g.name)
 	}
@@ -116,7 +122,7 @@ type node struct {
 func (e *Engine) run(ctx context.Context, g *Graph, info flowtrace.RunInfo, inputs map[string]any, done map[string]map[string]any, resume map[string]map[string]any) (*Result, error) {
 	ctx, err := e.svc.StartTracers(ctx, info)
 	if err != nil {
-		return nil, err // a refused run (after Shutdown); a traced engine would run untraced here
+		return nil, err // the service was shut down
 	}
 	rc, _ := flowtrace.RunFromContext(ctx)
 	runCtx, cancel := context.WithCancel(ctx)
