@@ -53,7 +53,7 @@ func newService(t *testing.T) (*flowtrace.TraceService, *memory.Exporter) {
 // flow10 is the 10-node flow of examples/workflow (and BenchmarkRun10):
 // three parallel starts, a join, the LLM call, two parallel checks, a
 // join, a last step. llm, when not nil, replaces the fake model's wait.
-func flow10(t *testing.T, svc *flowtrace.TraceService, llm func(ctx context.Context) error) *dag.Graph {
+func flow10(t testing.TB, svc *flowtrace.TraceService, llm func(ctx context.Context) error) *dag.Graph {
 	t.Helper()
 	step := func(out map[string]any) func(context.Context, map[string]any) (map[string]any, error) {
 		return func(context.Context, map[string]any) (map[string]any, error) { return out, nil }
