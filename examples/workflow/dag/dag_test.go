@@ -127,7 +127,7 @@ func checkRun10(t *testing.T, rec *memory.Exporter, g *dag.Graph, id, question s
 	require.True(t, ok, "run %s recorded", id)
 	require.Equal(t, tree10, r.SortedTree())
 	require.Len(t, r.Components, 10)
-	assert.Equal(t, map[string]any{"question": question}, r.Info.Inputs)
+	assert.Equal(t, map[string]any{"question": question}, r.Info.Inputs.Map())
 	assert.Equal(t, map[string]any{"status": "done", "nodes": int64(10)}, r.Outputs, "records hold integers as int64")
 	assert.NoError(t, r.Err)
 
