@@ -1,5 +1,7 @@
 package values
 
+import "slices"
+
 // Keys are masked by their words, not by substrings, so that "max_tokens"
 // and "TokenUsage" (counts) are kept while "access_token" (a secret) is
 // masked. A key is split into words at every ASCII byte that is neither a
@@ -16,8 +18,86 @@ var secretWords = []string{
 }
 
 // lastPairs mask a key when they are its last two words, or glued as its
-// last word ("privatekey").
-var lastPairs = [][2]string{{"api", "key"}, {"private", "key"}, {"access", "key"}, {"secret", "key"}}
+// last word ("privatekey"), as lastGlued spells them.
+var (
+	lastPairs = [][2]string{{"api", "key"}, {"private", "key"}, {"access", "key"}, {"secret", "key"}}
+	lastGlued = func() (g []string) {
+		for _, p := range lastPairs {
+			g = append(g, p[0]+p[1])
+		}
+		return g
+	}()
+)
+
+// defaultFragments are bytes that every key the default rules mask holds,
+// consecutive and ASCII case folded: "pass" of password and passwd, "key"
+// of apikey and of the last pairs, "token" of the token rule. A key that
+// holds none of them is kept without being split into words.
+var defaultFragments = []string{"pass", "secret", "credential", "authorization", "cookie", "key", "token"}
+
+// fragIndex finds keys that may be masked: those that hold a fragment, a
+// default one or a redact key, folded, with ASCII bytes that are neither
+// letters nor digits skipped. That is true of every masked key, as the
+// words that mask it are consecutive bytes of it, and those that spell a
+// redact key are separated only by such bytes. Most keys ("q", "model",
+// "text") start no fragment at any byte, which costs one bit test a byte.
+type fragIndex struct {
+	first [4]uint64 // bytes that start a fragment, in either case
+	frags []string  // folded
+}
+
+func newFragIndex(frags ...[]string) fragIndex {
+	var x fragIndex
+	set := func(c byte) { x.first[c>>6] |= 1 << (c & 63) }
+	for _, fs := range frags {
+		for _, f := range fs {
+			if f == "" || slices.Contains(x.frags, f) {
+				continue
+			}
+			x.frags = append(x.frags, f)
+			set(f[0])
+			if isLower(f[0]) {
+				set(f[0] - 'a' + 'A')
+			}
+		}
+	}
+	return x
+}
+
+// mayMask reports whether key holds a fragment. It is false only for keys
+// that masked would keep.
+func (x *fragIndex) mayMask(key string) bool {
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		if x.first[c>>6]&(1<<(c&63)) == 0 {
+			continue
+		}
+		c = fold(c)
+		for _, f := range x.frags {
+			if f[0] == c && holds(key[i+1:], f[1:]) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// holds reports whether key starts with frag, folded, ASCII bytes that are
+// neither letters nor digits skipped.
+func holds(key, frag string) bool {
+	j := 0
+	for i := 0; i < len(key) && j < len(frag); i++ {
+		c := key[i]
+		if c < 0x80 && !isAlnum(c) {
+			continue
+		}
+		if fold(c) != frag[j] {
+			return false
+		}
+		j++
+	}
+	return j == len(frag)
+}
 
 // span is a word of a key: key[a:b].
 type span struct{ a, b int }
@@ -88,6 +168,14 @@ func numeric(key string, w span) bool { return isDigit(key[w.a]) }
 // the Config, by the default rules (unless the key is allowed). It does
 // not allocate for keys of up to 16 words.
 func (s *Snapshotter) masked(key string) bool {
+	if !s.index.mayMask(key) {
+		return false
+	}
+	return s.maskedWords(key)
+}
+
+// maskedWords is masked without the index: it splits key into words.
+func (s *Snapshotter) maskedWords(key string) bool {
 	var buf [16]span
 	ws := words(key, buf[:0])
 	if len(ws) == 0 {
@@ -125,8 +213,8 @@ func defaultMasked(key string, ws []span) bool {
 	if is(key, last, "token") || endsWith(key, last, "token") {
 		return true
 	}
-	for _, p := range lastPairs {
-		if is(key, last, p[0]+p[1]) || (n > 1 && is(key, prev, p[0]) && is(key, last, p[1])) {
+	for i, p := range lastPairs {
+		if is(key, last, lastGlued[i]) || (n > 1 && is(key, prev, p[0]) && is(key, last, p[1])) {
 			return true
 		}
 	}
