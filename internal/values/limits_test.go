@@ -3,6 +3,7 @@ package values
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"unsafe"
@@ -261,4 +262,60 @@ func TestBudget(t *testing.T) {
 		assert.GreaterOrEqual(t, b.Used(), len(j), "Used should not be below the JSON size %s", j)
 		assert.LessOrEqual(t, b.Used(), len(j)+10, "Used should be close to the JSON size %s", j)
 	})
+}
+
+type bugInner struct{ N int }
+
+type bugOuter struct {
+	A    string
+	In   *bugInner
+	List []any
+}
+
+// TestPanicInReflectionIsAMarker checks that a panic in the walk of a
+// value by reflection, which would be a bug of this package, becomes a
+// marker in place of that value only: the entries around it are kept, and
+// the walker's depth, open containers and path are as before it, so that
+// a sibling as deep as MaxDepth allows and a cycle after it are recorded
+// as without the panic. It sets a package hook: not parallel.
+func TestPanicInReflectionIsAMarker(t *testing.T) {
+	reflectHook = func(rv reflect.Value) {
+		if rv.Type() == reflect.TypeFor[bugInner]() {
+			panic("bug")
+		}
+	}
+	t.Cleanup(func() { reflectHook = nil })
+	var paths []string
+	s := newSnap(t, Config{MaxDepth: 4, Redactor: func(path []string, v any) (any, bool) {
+		paths = append(paths, strings.Join(path, "."))
+		return nil, false
+	}})
+	cyc := map[string]any{"x": 1}
+	cyc["self"] = cyc
+	deep := map[string]any{"a": map[string]any{"b": map[string]any{"c": "leaf"}}}
+	const marker = "!panic in snapshot: bug"
+	for _, order := range []string{"ab", "ba"} {
+		// Both entries nest: in the first the panic comes below an
+		// open pointer and struct; the other is walked before or after.
+		in := []any{
+			map[string]any{"bad": &bugOuter{A: "a", In: &bugInner{1}}},
+			map[string]any{"deep": deep, "cyc": cyc},
+		}
+		if order == "ba" {
+			in[0], in[1] = in[1], in[0]
+		}
+		paths = nil
+		var b Budget
+		got := s.Value(&b, in)
+		want := []any{
+			map[string]any{"bad": marker},
+			map[string]any{"deep": map[string]any{"a": map[string]any{"b": MarkerDepth}}, "cyc": map[string]any{"x": int64(1), "self": MarkerCycle}},
+		}
+		if order == "ba" {
+			want[0], want[1] = want[1], want[0]
+		}
+		assert.Equal(t, want, got, "order %s: the panic should replace its value only", order)
+		assert.Contains(t, paths, map[bool]string{true: "1.deep.a", false: "0.deep.a"}[order == "ab"], "order %s: the path should be restored after the panic", order)
+		assert.Positive(t, b.Used(), "the budget should be charged")
+	}
 }
