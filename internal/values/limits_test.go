@@ -319,3 +319,35 @@ func TestPanicInReflectionIsAMarker(t *testing.T) {
 		assert.Positive(t, b.Used(), "the budget should be charged")
 	}
 }
+
+// TestCyclesBeyondTheInlineStack checks cycles that close on containers
+// open at every depth of a chain longer than the walker's inline stack of
+// open containers, and that containers closed again are no cycle.
+func TestCyclesBeyondTheInlineStack(t *testing.T) {
+	const n = 30
+	for _, back := range []int{0, 5, 7, 8, 9, 20, n - 1} {
+		chain := make([]map[string]any, n)
+		for i := range chain {
+			chain[i] = map[string]any{"i": i}
+			if i > 0 {
+				chain[i-1]["next"] = chain[i]
+			}
+		}
+		chain[n-1]["back"] = chain[back]
+		root := map[string]any{"chain": chain[0], "again": chain[n-1]}
+		got := snapValue(t, Config{MaxDepth: 100}, root).(map[string]any)
+		m := got["chain"].(map[string]any)
+		for i := 0; i < n-1; i++ {
+			require.Equal(t, int64(i), m["i"], "back to %d: level %d", back, i)
+			m = m["next"].(map[string]any)
+		}
+		assert.Equal(t, MarkerCycle, m["back"], "back to %d: the cycle should be found", back)
+		again := got["again"].(map[string]any)
+		assert.Equal(t, int64(n-1), again["i"], "back to %d: a container closed again is no cycle", back)
+		if back == n-1 {
+			assert.Equal(t, MarkerCycle, again["back"], "a map holding itself is a cycle")
+		} else {
+			assert.IsType(t, map[string]any{}, again["back"], "back to %d: a container closed again is no cycle", back)
+		}
+	}
+}

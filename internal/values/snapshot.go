@@ -100,7 +100,7 @@ type walker struct {
 	guard bool // inside guarded
 
 	nrefs int
-	refs  [16]ref // the first refs open; the rest are in more
+	refs  [8]ref // the first refs open; the rest are in more
 	more  []ref
 }
 
@@ -252,6 +252,9 @@ func (w *walker) push(r ref) {
 	if w.nrefs < len(w.refs) {
 		w.refs[w.nrefs] = r
 	} else {
+		if w.more == nil {
+			w.more = make([]ref, 0, 2*len(w.refs))
+		}
 		w.more = append(w.more, r)
 	}
 	w.nrefs++
