@@ -29,52 +29,65 @@ var (
 	}()
 )
 
-// defaultFragments are bytes that every key the default rules mask holds,
-// consecutive and ASCII case folded: "pass" of password and passwd, "key"
-// of apikey and of the last pairs, "token" of the token rule. A key that
-// holds none of them is kept without being split into words.
-var defaultFragments = []string{"pass", "secret", "credential", "authorization", "cookie", "key", "token"}
+// defaultFragments end a word of every key the default rules mask,
+// ASCII case folded: a secret word is a word, the token rule's last word
+// ends with token, the last pairs' last word with key ("apikey" too). A
+// key in which none of them ends a word is kept without being split into
+// words.
+var defaultFragments = []string{
+	"password", "passwd", "secret", "secrets", "credential", "credentials",
+	"authorization", "cookie", "token", "key",
+}
 
-// fragIndex finds keys that may be masked: those that hold a fragment, a
+// fragIndex finds keys that may be masked: those in which a fragment, a
 // default one or a redact key, folded, with ASCII bytes that are neither
-// letters nor digits skipped. That is true of every masked key, as the
-// words that mask it are consecutive bytes of it, and those that spell a
-// redact key are separated only by such bytes. Most keys ("q", "model",
-// "text") start no fragment at any byte, which costs one bit test a byte.
+// letters nor digits skipped, ends where a word of the key ends. That is
+// true of every masked key: the words that mask it by the default rules
+// are consecutive bytes of it, and those that spell a redact key are
+// whole words separated only by such bytes. Most keys ("q", "model",
+// "text", "max_tokens") have no fragment starting at any byte or ending
+// a word, which costs a table lookup a byte.
 type fragIndex struct {
-	first [4]uint64 // bytes that start a fragment, in either case
-	frags []string  // folded
+	// heads[c] is 1 + the index in frags of the first fragment that
+	// starts with c folded, or 0 when none does.
+	heads [256]int32
+	frags []string // folded, grouped by their first byte
 }
 
 func newFragIndex(frags ...[]string) fragIndex {
 	var x fragIndex
-	set := func(c byte) { x.first[c>>6] |= 1 << (c & 63) }
 	for _, fs := range frags {
 		for _, f := range fs {
-			if f == "" || slices.Contains(x.frags, f) {
-				continue
+			if f != "" && !slices.Contains(x.frags, f) {
+				x.frags = append(x.frags, f)
 			}
-			x.frags = append(x.frags, f)
-			set(f[0])
-			if isLower(f[0]) {
-				set(f[0] - 'a' + 'A')
-			}
+		}
+	}
+	slices.SortStableFunc(x.frags, func(a, b string) int { return int(a[0]) - int(b[0]) })
+	for i := len(x.frags) - 1; i >= 0; i-- {
+		c := x.frags[i][0]
+		x.heads[c] = int32(i + 1)
+		if isLower(c) {
+			x.heads[c-'a'+'A'] = int32(i + 1)
 		}
 	}
 	return x
 }
 
-// mayMask reports whether key holds a fragment. It is false only for keys
-// that masked would keep.
+// mayMask reports whether a fragment ends a word of key. It is false only
+// for keys that masked would keep.
 func (x *fragIndex) mayMask(key string) bool {
 	for i := 0; i < len(key); i++ {
-		c := key[i]
-		if x.first[c>>6]&(1<<(c&63)) == 0 {
+		h := x.heads[key[i]]
+		if h == 0 {
 			continue
 		}
-		c = fold(c)
-		for _, f := range x.frags {
-			if f[0] == c && holds(key[i+1:], f[1:]) {
+		c := fold(key[i])
+		for _, f := range x.frags[h-1:] {
+			if f[0] != c {
+				break
+			}
+			if end, ok := holds(key, i+1, f[1:]); ok && wordEnd(key, end) {
 				return true
 			}
 		}
@@ -82,21 +95,28 @@ func (x *fragIndex) mayMask(key string) bool {
 	return false
 }
 
-// holds reports whether key starts with frag, folded, ASCII bytes that are
-// neither letters nor digits skipped.
-func holds(key, frag string) bool {
+// holds reports whether key from i on starts with frag, folded, ASCII
+// bytes that are neither letters nor digits skipped, and returns the end
+// of the match.
+func holds(key string, i int, frag string) (int, bool) {
 	j := 0
-	for i := 0; i < len(key) && j < len(frag); i++ {
+	for ; i < len(key) && j < len(frag); i++ {
 		c := key[i]
 		if c < 0x80 && !isAlnum(c) {
 			continue
 		}
 		if fold(c) != frag[j] {
-			return false
+			return 0, false
 		}
 		j++
 	}
-	return j == len(frag)
+	return i, j == len(frag)
+}
+
+// wordEnd reports whether a word of key that holds key[i-1] ends at i, as
+// words splits it.
+func wordEnd(key string, i int) bool {
+	return i == len(key) || (key[i] < 0x80 && !isAlnum(key[i])) || boundary(key, i)
 }
 
 // span is a word of a key: key[a:b].
