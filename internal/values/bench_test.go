@@ -120,3 +120,65 @@ func BenchmarkScrub(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkComponentValues measures the snapshots of one traced component
+// as the root package takes them, each event with its own Budget: inputs
+// of 3 small entries, a log whose message is a string (Keyed by the log's
+// name), and outputs of 2 entries.
+func BenchmarkComponentValues(b *testing.B) {
+	s := mustNew(Config{})
+	inputs := map[string]any{"q": "hello", "model": "gpt-4o-mini", "n": 3}
+	outputs := map[string]any{"text": "world", "tokens": 42}
+	b.ReportAllocs()
+	for b.Loop() {
+		bi := s.NewBudget()
+		_ = s.Map(&bi, inputs)
+		bl := s.NewBudget()
+		_ = s.Keyed(&bl, "prompt", "hello")
+		bo := s.NewBudget()
+		_ = s.Map(&bo, outputs)
+	}
+}
+
+// BenchmarkKeyedString measures the snapshot of a log whose message is a
+// short string.
+func BenchmarkKeyedString(b *testing.B) {
+	s := mustNew(Config{})
+	b.ReportAllocs()
+	for b.Loop() {
+		bud := s.NewBudget()
+		_ = s.Keyed(&bud, "prompt", "hello")
+	}
+}
+
+// BenchmarkValueString measures Value of a short string.
+func BenchmarkValueString(b *testing.B) {
+	s := mustNew(Config{})
+	b.ReportAllocs()
+	for b.Loop() {
+		bud := s.NewBudget()
+		_ = s.Value(&bud, "hello")
+	}
+}
+
+// BenchmarkMasked measures the masking decision alone over the keys of a
+// typical component, none of them masked, and a few that are.
+func BenchmarkMasked(b *testing.B) {
+	s := mustNew(Config{})
+	for _, tc := range []struct {
+		name string
+		keys []string
+	}{
+		{"plain", []string{"q", "model", "n", "text", "tokens", "prompt"}},
+		{"long", []string{"max_tokens", "temperature", "TokenUsage", "messages", "Content-Type", "X-Request-Id"}},
+		{"secret", []string{"api_key", "Authorization", "user_password", "access_token", "X-Api-Key", "PrivateKey"}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			for b.Loop() {
+				for _, k := range tc.keys {
+					_ = s.masked(k)
+				}
+			}
+		})
+	}
+}

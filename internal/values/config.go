@@ -76,6 +76,7 @@ type Snapshotter struct {
 	keys     []string // redact keys, folded by foldKey
 	allow    []string // allowed keys, folded by foldKey
 	secrets  []reflect.Type
+	index    fragIndex // of the default fragments and keys
 	redactor func(path []string, v any) (any, bool)
 
 	maxDepth, maxItems, maxString, maxBytes int
@@ -132,6 +133,7 @@ func New(cfg Config) (*Snapshotter, error) {
 	}
 	s.keys = folded("redact", cfg.RedactKeys)
 	s.allow = folded("allow", cfg.AllowKeys)
+	s.index = newFragIndex(defaultFragments, s.keys)
 	for _, t := range cfg.SecretTypes {
 		if t == nil {
 			errs = append(errs, fmt.Errorf("%w: nil secret type", ErrInvalidConfig))

@@ -3,6 +3,7 @@ package values
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"unsafe"
@@ -261,4 +262,92 @@ func TestBudget(t *testing.T) {
 		assert.GreaterOrEqual(t, b.Used(), len(j), "Used should not be below the JSON size %s", j)
 		assert.LessOrEqual(t, b.Used(), len(j)+10, "Used should be close to the JSON size %s", j)
 	})
+}
+
+type bugInner struct{ N int }
+
+type bugOuter struct {
+	A    string
+	In   *bugInner
+	List []any
+}
+
+// TestPanicInReflectionIsAMarker checks that a panic in the walk of a
+// value by reflection, which would be a bug of this package, becomes a
+// marker in place of that value only: the entries around it are kept, and
+// the walker's depth, open containers and path are as before it, so that
+// a sibling as deep as MaxDepth allows and a cycle after it are recorded
+// as without the panic. It sets a package hook: not parallel.
+func TestPanicInReflectionIsAMarker(t *testing.T) {
+	reflectHook = func(rv reflect.Value) {
+		if rv.Type() == reflect.TypeFor[bugInner]() {
+			panic("bug")
+		}
+	}
+	t.Cleanup(func() { reflectHook = nil })
+	var paths []string
+	s := newSnap(t, Config{MaxDepth: 4, Redactor: func(path []string, v any) (any, bool) {
+		paths = append(paths, strings.Join(path, "."))
+		return nil, false
+	}})
+	cyc := map[string]any{"x": 1}
+	cyc["self"] = cyc
+	deep := map[string]any{"a": map[string]any{"b": map[string]any{"c": "leaf"}}}
+	const marker = "!panic in snapshot: bug"
+	for _, order := range []string{"ab", "ba"} {
+		// Both entries nest: in the first the panic comes below an
+		// open pointer and struct; the other is walked before or after.
+		in := []any{
+			map[string]any{"bad": &bugOuter{A: "a", In: &bugInner{1}}},
+			map[string]any{"deep": deep, "cyc": cyc},
+		}
+		if order == "ba" {
+			in[0], in[1] = in[1], in[0]
+		}
+		paths = nil
+		var b Budget
+		got := s.Value(&b, in)
+		want := []any{
+			map[string]any{"bad": marker},
+			map[string]any{"deep": map[string]any{"a": map[string]any{"b": MarkerDepth}}, "cyc": map[string]any{"x": int64(1), "self": MarkerCycle}},
+		}
+		if order == "ba" {
+			want[0], want[1] = want[1], want[0]
+		}
+		assert.Equal(t, want, got, "order %s: the panic should replace its value only", order)
+		assert.Contains(t, paths, map[bool]string{true: "1.deep.a", false: "0.deep.a"}[order == "ab"], "order %s: the path should be restored after the panic", order)
+		assert.Positive(t, b.Used(), "the budget should be charged")
+	}
+}
+
+// TestCyclesBeyondTheInlineStack checks cycles that close on containers
+// open at every depth of a chain longer than the walker's inline stack of
+// open containers, and that containers closed again are no cycle.
+func TestCyclesBeyondTheInlineStack(t *testing.T) {
+	const n = 30
+	for _, back := range []int{0, 5, 7, 8, 9, 20, n - 1} {
+		chain := make([]map[string]any, n)
+		for i := range chain {
+			chain[i] = map[string]any{"i": i}
+			if i > 0 {
+				chain[i-1]["next"] = chain[i]
+			}
+		}
+		chain[n-1]["back"] = chain[back]
+		root := map[string]any{"chain": chain[0], "again": chain[n-1]}
+		got := snapValue(t, Config{MaxDepth: 100}, root).(map[string]any)
+		m := got["chain"].(map[string]any)
+		for i := 0; i < n-1; i++ {
+			require.Equal(t, int64(i), m["i"], "back to %d: level %d", back, i)
+			m = m["next"].(map[string]any)
+		}
+		assert.Equal(t, MarkerCycle, m["back"], "back to %d: the cycle should be found", back)
+		again := got["again"].(map[string]any)
+		assert.Equal(t, int64(n-1), again["i"], "back to %d: a container closed again is no cycle", back)
+		if back == n-1 {
+			assert.Equal(t, MarkerCycle, again["back"], "a map holding itself is a cycle")
+		} else {
+			assert.IsType(t, map[string]any{}, again["back"], "back to %d: a container closed again is no cycle", back)
+		}
+	}
 }

@@ -1,5 +1,7 @@
 package values
 
+import "slices"
+
 // Keys are masked by their words, not by substrings, so that "max_tokens"
 // and "TokenUsage" (counts) are kept while "access_token" (a secret) is
 // masked. A key is split into words at every ASCII byte that is neither a
@@ -16,8 +18,106 @@ var secretWords = []string{
 }
 
 // lastPairs mask a key when they are its last two words, or glued as its
-// last word ("privatekey").
-var lastPairs = [][2]string{{"api", "key"}, {"private", "key"}, {"access", "key"}, {"secret", "key"}}
+// last word ("privatekey"), as lastGlued spells them.
+var (
+	lastPairs = [][2]string{{"api", "key"}, {"private", "key"}, {"access", "key"}, {"secret", "key"}}
+	lastGlued = func() (g []string) {
+		for _, p := range lastPairs {
+			g = append(g, p[0]+p[1])
+		}
+		return g
+	}()
+)
+
+// defaultFragments end a word of every key the default rules mask,
+// ASCII case folded: a secret word is a word, the token rule's last word
+// ends with token, the last pairs' last word with key ("apikey" too). A
+// key in which none of them ends a word is kept without being split into
+// words.
+var defaultFragments = []string{
+	"password", "passwd", "secret", "secrets", "credential", "credentials",
+	"authorization", "cookie", "token", "key",
+}
+
+// fragIndex finds keys that may be masked: those in which a fragment, a
+// default one or a redact key, folded, with ASCII bytes that are neither
+// letters nor digits skipped, ends where a word of the key ends. That is
+// true of every masked key: the words that mask it by the default rules
+// are consecutive bytes of it, and those that spell a redact key are
+// whole words separated only by such bytes. Most keys ("q", "model",
+// "text", "max_tokens") have no fragment starting at any byte or ending
+// a word, which costs a table lookup a byte.
+type fragIndex struct {
+	// heads[c] is 1 + the index in frags of the first fragment that
+	// starts with c folded, or 0 when none does.
+	heads [256]int32
+	frags []string // folded, grouped by their first byte
+}
+
+func newFragIndex(frags ...[]string) fragIndex {
+	var x fragIndex
+	for _, fs := range frags {
+		for _, f := range fs {
+			if f != "" && !slices.Contains(x.frags, f) {
+				x.frags = append(x.frags, f)
+			}
+		}
+	}
+	slices.SortStableFunc(x.frags, func(a, b string) int { return int(a[0]) - int(b[0]) })
+	for i := len(x.frags) - 1; i >= 0; i-- {
+		c := x.frags[i][0]
+		x.heads[c] = int32(i + 1)
+		if isLower(c) {
+			x.heads[c-'a'+'A'] = int32(i + 1)
+		}
+	}
+	return x
+}
+
+// mayMask reports whether a fragment ends a word of key. It is false only
+// for keys that masked would keep.
+func (x *fragIndex) mayMask(key string) bool {
+	for i := 0; i < len(key); i++ {
+		h := x.heads[key[i]]
+		if h == 0 {
+			continue
+		}
+		c := fold(key[i])
+		for _, f := range x.frags[h-1:] {
+			if f[0] != c {
+				break
+			}
+			if end, ok := holds(key, i+1, f[1:]); ok && wordEnd(key, end) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// holds reports whether key from i on starts with frag, folded, ASCII
+// bytes that are neither letters nor digits skipped, and returns the end
+// of the match.
+func holds(key string, i int, frag string) (int, bool) {
+	j := 0
+	for ; i < len(key) && j < len(frag); i++ {
+		c := key[i]
+		if c < 0x80 && !isAlnum(c) {
+			continue
+		}
+		if fold(c) != frag[j] {
+			return 0, false
+		}
+		j++
+	}
+	return i, j == len(frag)
+}
+
+// wordEnd reports whether a word of key that holds key[i-1] ends at i, as
+// words splits it.
+func wordEnd(key string, i int) bool {
+	return i == len(key) || (key[i] < 0x80 && !isAlnum(key[i])) || boundary(key, i)
+}
 
 // span is a word of a key: key[a:b].
 type span struct{ a, b int }
@@ -88,6 +188,14 @@ func numeric(key string, w span) bool { return isDigit(key[w.a]) }
 // the Config, by the default rules (unless the key is allowed). It does
 // not allocate for keys of up to 16 words.
 func (s *Snapshotter) masked(key string) bool {
+	if !s.index.mayMask(key) {
+		return false
+	}
+	return s.maskedWords(key)
+}
+
+// maskedWords is masked without the index: it splits key into words.
+func (s *Snapshotter) maskedWords(key string) bool {
 	var buf [16]span
 	ws := words(key, buf[:0])
 	if len(ws) == 0 {
@@ -125,8 +233,8 @@ func defaultMasked(key string, ws []span) bool {
 	if is(key, last, "token") || endsWith(key, last, "token") {
 		return true
 	}
-	for _, p := range lastPairs {
-		if is(key, last, p[0]+p[1]) || (n > 1 && is(key, prev, p[0]) && is(key, last, p[1])) {
+	for i, p := range lastPairs {
+		if is(key, last, lastGlued[i]) || (n > 1 && is(key, prev, p[0]) && is(key, last, p[1])) {
 			return true
 		}
 	}

@@ -224,3 +224,74 @@ func TestMapValuesAreNotAddressable(t *testing.T) {
 	assert.Equal(t, map[string]any{"N": int64(1)}, small["a"])
 	assert.Equal(t, small["a"], big["a"], "a map value should convert the same in a small and in a cut map")
 }
+
+// maskIndexConfigs are the configs under which the index must agree with
+// the word rules: the default one, and redact keys that start with bytes
+// no default fragment starts with, one of them beyond ASCII.
+var maskIndexConfigs = []Config{{}, {RedactKeys: []string{"Session-ID", "ssn", "Größe", "x9"}}, {AllowKeys: []string{"cookie"}}}
+
+// TestMaskIndexAgreesWithWords checks that the index that spares most keys
+// the split into words never keeps a key that the words would mask: keys
+// built of secret words, their parts and ordinary words, in every case,
+// glued and separated, with numbers and bytes beyond ASCII.
+func TestMaskIndexAgreesWithWords(t *testing.T) {
+	parts := []string{
+		"password", "passwd", "pass", "word", "secret", "secrets", "credential", "credentials",
+		"authorization", "cookie", "api", "key", "apikey", "private", "access", "token", "tokens",
+		"Session", "ID", "ssn", "größe", "x9", "q", "model", "2", "é", "max",
+	}
+	seps := []string{"", "_", "-", ".", " ", "__"}
+	cases := []func(string) string{func(s string) string { return s }, strings.ToUpper, func(s string) string {
+		if s == "" {
+			return s
+		}
+		return strings.ToUpper(s[:1]) + s[1:]
+	}}
+	var keys []string
+	for _, a := range parts {
+		keys = append(keys, a)
+		for _, b := range parts {
+			for _, sep := range seps {
+				for _, ca := range cases {
+					for _, cb := range cases {
+						keys = append(keys, ca(a)+sep+cb(b), "x"+sep+ca(a)+sep+cb(b)+sep+"1")
+					}
+				}
+			}
+		}
+	}
+	for _, cfg := range maskIndexConfigs {
+		s := newSnap(t, cfg)
+		masked := 0
+		for _, k := range keys {
+			want := s.maskedWords(k)
+			if want {
+				masked++
+			}
+			if s.masked(k) != want {
+				t.Fatalf("config %+v: masked(%q) = %v, the words say %v", cfg, k, !want, want)
+			}
+		}
+		assert.Greater(t, masked, len(keys)/10, "the keys should include many masked ones, or the test proves little")
+		assert.Less(t, masked, len(keys), "the keys should include kept ones")
+	}
+}
+
+// FuzzMaskIndex checks on any key that the index never keeps a key that
+// the words would mask.
+func FuzzMaskIndex(f *testing.F) {
+	for _, k := range []string{"", "q", "api_key", "X-Session_Id", "pa_ss", "P-A-S-S-W-O-R-D", "größe_x", "tok\xffen", "x9Token"} {
+		f.Add(k)
+	}
+	snaps := make([]*Snapshotter, len(maskIndexConfigs))
+	for i, cfg := range maskIndexConfigs {
+		snaps[i] = newSnap(f, cfg)
+	}
+	f.Fuzz(func(t *testing.T, key string) {
+		for i, s := range snaps {
+			if want := s.maskedWords(key); s.masked(key) != want {
+				t.Fatalf("config %+v: masked(%q) = %v, the words say %v", maskIndexConfigs[i], key, !want, want)
+			}
+		}
+	})
+}

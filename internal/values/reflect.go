@@ -58,8 +58,15 @@ func (w *walker) reflect(rv reflect.Value) any {
 	return out
 }
 
+// reflectHook, when set by a test, is called on every value concrete
+// snapshots, to stand for a bug of this package.
+var reflectHook func(reflect.Value)
+
 // concrete snapshots a value that is neither a pointer nor an interface.
 func (w *walker) concrete(rv reflect.Value) any {
+	if reflectHook != nil {
+		reflectHook(rv)
+	}
 	t := rv.Type()
 	var ti *typeInfo
 	if t.Name() != "" || t.Kind() == reflect.Struct {

@@ -124,10 +124,15 @@ func (s *Secrets) ScrubMap(m map[string]any) {
 // can mask them wherever they occur later. Only strings of at least
 // MinSecretLen bytes are kept, at most maxRemembered of one value, found
 // without calling any of the value's methods.
+//
+// It runs outside of any guard, under a masked key of a fast path, so it
+// recovers a panic itself, which would be a bug of this package: the
+// value stays masked, and what was collected before the panic is kept.
 func (w *walker) remember(rv reflect.Value) {
 	if !w.collect || !rv.IsValid() {
 		return
 	}
+	defer func() { _ = recover() }()
 	n := 0
 	w.gather(rv, 0, &n)
 }

@@ -41,16 +41,16 @@ func (s *Snapshotter) Map(b *Budget, m map[string]any) (out map[string]any) {
 	}
 	w := walker{s: s}
 	w.start(b)
-	defer w.finishMap(b, &out)
 	r := refOf(m)
 	if _, ok := w.enter(r); !ok {
 		// Only the budget can refuse the root.
 		out = make(map[string]any, 1)
 		w.cut(out, cutItems(len(m), true))
-		return out
+	} else {
+		out = mapOf(&w, m)
+		w.leave(r)
 	}
-	out = mapOf(&w, m)
-	w.leave(r)
+	w.finish(b)
 	return out
 }
 
@@ -63,8 +63,9 @@ func (s *Snapshotter) Map(b *Budget, m map[string]any) (out map[string]any) {
 func (s *Snapshotter) Value(b *Budget, v any) (out any) {
 	w := walker{s: s}
 	w.start(b)
-	defer w.finishValue(b, &out)
-	return w.child(v)
+	out = w.child(v)
+	w.finish(b)
+	return out
 }
 
 // ref identifies a map, slice or pointee being snapshotted, to detect
@@ -96,8 +97,10 @@ type walker struct {
 	collect bool     // whether to collect found: with a Budget only
 	found   []string // secrets masked, written back to the Budget
 
+	guard bool // inside guarded
+
 	nrefs int
-	refs  [16]ref // the first refs open; the rest are in more
+	refs  [8]ref // the first refs open; the rest are in more
 	more  []ref
 }
 
@@ -117,27 +120,36 @@ func (w *walker) start(b *Budget) {
 	}
 }
 
-// finishMap writes the budget back and turns a panic, which would be a
-// bug of this package, into a marker rather than into a crash of the
-// caller.
-func (w *walker) finishMap(b *Budget, out *map[string]any) {
-	if p := recover(); p != nil {
-		*out = map[string]any{MarkerKey: panicMarker("snapshot", p)}
-	}
+// finish writes the budget back.
+func (w *walker) finish(b *Budget) {
 	if b != nil {
 		b.used = w.used
 		b.found = w.found
 	}
 }
 
-func (w *walker) finishValue(b *Budget, out *any) {
-	if p := recover(); p != nil {
-		*out = panicMarker("snapshot", p)
+// guarded is reflect for a value at the root of the walk of a type
+// without a fast path: a panic in it, which would be a bug of this
+// package, becomes a marker for that value, not a crash of the caller,
+// and the walker's state is restored to what it was before the value.
+// The fast paths, which call no method of the caller's and take no
+// reflection, run without a deferred recover.
+func (w *walker) guarded(rv reflect.Value) (out any) {
+	if w.guard {
+		return w.reflect(rv)
 	}
-	if b != nil {
-		b.used = w.used
-		b.found = w.found
-	}
+	w.guard = true
+	saved := *w
+	defer func() {
+		if p := recover(); p != nil {
+			used := w.used
+			*w = saved
+			w.used = max(used, saved.used)
+			out = w.marker(panicMarker("snapshot", p))
+		}
+		w.guard = false
+	}()
+	return w.reflect(rv)
 }
 
 // Budget.
@@ -240,6 +252,9 @@ func (w *walker) push(r ref) {
 	if w.nrefs < len(w.refs) {
 		w.refs[w.nrefs] = r
 	} else {
+		if w.more == nil {
+			w.more = make([]ref, 0, 2*len(w.refs))
+		}
 		w.more = append(w.more, r)
 	}
 	w.nrefs++
@@ -402,7 +417,7 @@ func (w *walker) value(v any) any {
 	case json.Number:
 		return w.number(x)
 	}
-	return w.reflect(reflect.ValueOf(v))
+	return w.guarded(reflect.ValueOf(v))
 }
 
 func (w *walker) int(x int64, v any) any {
@@ -585,12 +600,14 @@ func sliceOf[V any](w *walker, x []V, r ref) any {
 func (s *Snapshotter) Keyed(b *Budget, key string, v any) (out any) {
 	w := walker{s: s}
 	w.start(b)
-	defer w.finishValue(b, &out)
 	if w.s.masked(key) {
 		if w.collect {
 			w.remember(reflect.ValueOf(v))
 		}
-		return w.scalar(Masked, len(Masked)+2)
+		out = w.scalar(Masked, len(Masked)+2)
+	} else {
+		out = w.child(v)
 	}
-	return w.child(v)
+	w.finish(b)
+	return out
 }
