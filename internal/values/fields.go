@@ -17,9 +17,10 @@ type KV struct {
 var emptyFields = []KV{}
 
 // Fields is Map in ordered form: the snapshot of m's entries sorted by key,
-// with the same conversions, masking, limits and budget, the cut marker
-// (under MarkerKey) an entry like any other. It returns nil for a nil m and
-// a non-nil empty slice for an empty one. The result is read-only.
+// with the same conversions, masking, limits and budget, and like Map no
+// deferred recover of its own (see guarded); the cut marker (under
+// MarkerKey) is an entry like any other. It returns nil for a nil m and a
+// non-nil empty slice for an empty one. The result is read-only.
 //
 // A small map costs one allocation here, where a map snapshot costs two and
 // five to ten times the bytes; this is the form records carry at their top
@@ -50,11 +51,12 @@ func (s *Snapshotter) FieldsInto(b *Budget, m map[string]any, dst []KV) (out []K
 		return sortedKVs(s.Map(b, m))
 	}
 	w.start(b)
-	defer w.finishFields(b, &out)
 	r := refOf(m)
 	if _, ok := w.enter(r); !ok {
 		// Only the budget can refuse the root.
-		return []KV{{MarkerKey, w.marker(cutItems(len(m), true))}}
+		out = []KV{{MarkerKey, w.marker(cutItems(len(m), true))}}
+		w.finish(b)
+		return out
 	}
 	if cap(dst) >= len(m) {
 		out = dst[:0]
@@ -76,6 +78,7 @@ func (s *Snapshotter) FieldsInto(b *Budget, m map[string]any, dst []KV) (out []K
 		out = append(out, KV{MarkerKey, w.marker(cutItems(len(m)-n, true))})
 	}
 	w.leave(r)
+	w.finish(b)
 	return sortKVs(out)
 }
 
@@ -95,16 +98,6 @@ func (w *walker) kv(key string, v any) (KV, bool) {
 	val := w.child(v)
 	w.popPath()
 	return KV{k, val}, true
-}
-
-func (w *walker) finishFields(b *Budget, out *[]KV) {
-	if p := recover(); p != nil {
-		*out = []KV{{MarkerKey, panicMarker("snapshot", p)}}
-	}
-	if b != nil {
-		b.used = w.used
-		b.found = w.found
-	}
 }
 
 // sortKVs sorts kvs by key and drops all but the last of equal keys (two
