@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/flowtrace/flowtrace/internal/pipeline"
 )
@@ -80,12 +81,17 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 	if now.IsZero() {
 		now = rs.now()
 	}
-	c, kv := withKVs[Component](len(info.Inputs))
-	c.run, c.parent = rs, parent
+	c := &Component{run: rs, parent: parent}
 	spanID := newSpanID()
+	// The start record's own data — its generated ID and its inputs —
+	// share one allocation, apart from the Component: an exporter that
+	// keeps the record keeps that, not the live component and the ctx
+	// chain it holds.
+	idBuf, kv := withKVs[[16]byte](len(info.Inputs))
 	id := info.ID
 	if id == "" {
-		id = hex.EncodeToString(spanID[:])
+		hex.Encode(idBuf[:], spanID[:])
+		id = unsafe.String(&idBuf[0], len(idBuf)) // never written again
 	}
 	var parentID string
 	if !parent.isRun {

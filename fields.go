@@ -112,8 +112,10 @@ func (f Fields) String() string {
 }
 
 // withKVs allocates a T together with room for n entries of Fields, in one
-// allocation for the small maps most records carry: a record and its
-// inputs or outputs live and die together. Beyond eight entries the
+// allocation for the small maps most records carry: a record (or a part of
+// one) and its inputs or outputs live and die together. T must hold
+// nothing whose lifetime is not the record's: an exporter that keeps the
+// Fields keeps the T. Beyond eight entries the
 // entries get an allocation of their own (kv is nil).
 func withKVs[T any](n int) (*T, []values.KV) {
 	switch {

@@ -570,9 +570,8 @@ func TestDuplicateOpenComponentIDsAreKeptApart(t *testing.T) {
 }
 
 // TestComponentAllocations pins what recording one component allocates on
-// the caller's goroutine: the Component with its inputs' Fields, its
-// generated ID, the LogEntry, the Outputs with their Fields, and the end
-// record. Each is a record or part of one that exporters may keep.
+// the caller's goroutine: the Component, its generated ID with its inputs'
+// Fields, the LogEntry, the Outputs with their Fields, and the end record. Each is a record or part of one that exporters may keep.
 func TestComponentAllocations(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates")
