@@ -49,6 +49,8 @@ type Component struct {
 
 	prev, next *Component // run.open list; guarded by run.mu
 
+	records *componentRecords // the start record's data and the end record; nil for a run's scope
+
 	ctx scopeCtx // the ctx TraceComponent returns; set before it is published
 }
 
@@ -83,15 +85,12 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 	}
 	c := &Component{run: rs, parent: parent}
 	spanID := newSpanID()
-	// The start record's own data — its generated ID and its inputs —
-	// share one allocation, apart from the Component: an exporter that
-	// keeps the record keeps that, not the live component and the ctx
-	// chain it holds.
-	idBuf, kv := withKVs[[16]byte](len(info.Inputs))
+	recs, kv := withKVs[componentRecords](len(info.Inputs))
+	c.records = recs
 	id := info.ID
 	if id == "" {
-		hex.Encode(idBuf[:], spanID[:])
-		id = unsafe.String(&idBuf[0], len(idBuf)) // never written again
+		hex.Encode(recs.id[:], spanID[:])
+		id = unsafe.String(&recs.id[0], len(recs.id)) // never written again
 	}
 	var parentID string
 	if !parent.isRun {
@@ -157,6 +156,16 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 		s.onError(dup)
 	}
 	return cctx, c
+}
+
+// componentRecords is what a component's records are made of besides the
+// Component: the generated ID, the end record, and (allocated with them,
+// see withKVs) the inputs' Fields. They share one allocation, apart from
+// the Component, so that an exporter keeping a record keeps only record
+// data, never the live component and the caller's ctx chain it holds.
+type componentRecords struct {
+	id  [16]byte
+	end ComponentEnd // written once, by the End that closed the gate, before it is queued
 }
 
 // skip makes c the marker of a refused start: closed to writes, never
@@ -271,7 +280,8 @@ func (c *Component) end(pr *deliveryRun, err error, now time.Time, byUser bool) 
 	// The end record is built here, on the caller's goroutine, and never
 	// changed once queued: the worker reads only records, never the live
 	// component. It is kept in the component to spare an allocation.
-	rec := &ComponentEnd{RunID: c.info.RunID, ComponentID: c.info.ComponentID, Err: err, Time: now}
+	rec := &c.records.end
+	*rec = ComponentEnd{RunID: c.info.RunID, ComponentID: c.info.ComponentID, Err: err, Time: now}
 	report := pr.Emit(&c.ctx, event{Data: rec, Scope: &c.scope})
 	pr.Leave()
 	pr.Report(report)
