@@ -3,6 +3,7 @@ package flowtrace_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"runtime"
 	"testing"
 	"time"
@@ -39,10 +40,10 @@ func heapNow() (bytes, objects uint64) {
 	return ms.HeapAlloc, ms.HeapObjects
 }
 
-func newScaleService(t *testing.T) *flowtrace.TraceService {
+func newScaleService(t *testing.T, opts ...flowtrace.Option) *flowtrace.TraceService {
 	t.Helper()
-	svc, err := flowtrace.NewTraceService(flowtrace.WithExporter(&discardExporter{}),
-		flowtrace.WithOverflow(flowtrace.BlockFor(time.Minute)), flowtrace.WithErrorHandler(func(error) {}))
+	svc, err := flowtrace.NewTraceService(append([]flowtrace.Option{flowtrace.WithExporter(&discardExporter{}),
+		flowtrace.WithOverflow(flowtrace.BlockFor(time.Minute)), flowtrace.WithErrorHandler(func(error) {})}, opts...)...)
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, svc.Shutdown(context.Background())) })
 	return svc
@@ -105,14 +106,18 @@ func TestScaleNoGoroutinePerRun(t *testing.T) {
 // of 10 to 10,000 components, and spread over 1 to 10,000 runs open at
 // once, and measures each component (time and allocations, the delivery
 // goroutine's included; starting and ending the runs excluded). It logs
-// the time, and asserts only that allocations per component stay flat:
-// none more than twice the fewest, plus one.
+// the time, the best of three trials (the least disturbed by the rest of
+// a shared machine), and asserts only that allocations per component stay
+// flat: none more than twice the fewest, plus one.
 func TestScaleCostPerComponent(t *testing.T) {
 	total, sizes, concurrent := 10_000, []int{10, 100, 1_000, 10_000}, []int{1, 10, 100, 1_000, 10_000}
 	if testing.Short() || raceEnabled {
 		total, sizes, concurrent = 1_000, []int{10, 100, 1_000}, []int{1, 10, 100, 1_000}
 	}
-	svc := newScaleService(t)
+	// A queue that holds all of a measure's events: the caller's cost is
+	// measured, never a wait for the worker to make room, which only the
+	// largest runs (40,000 events) would otherwise pay.
+	svc := newScaleService(t, flowtrace.WithQueueSize(1<<17))
 	// measure records total components spread round-robin over open runs
 	// of size each, open at most concurrent at a time.
 	measure := func(size, open int) (ns, allocs float64) {
@@ -149,14 +154,22 @@ func TestScaleCostPerComponent(t *testing.T) {
 		name   string
 		allocs float64
 	}
+	best := func(size, open int) (ns, allocs float64) {
+		ns = math.Inf(1)
+		for range 3 {
+			n, a := measure(size, open)
+			ns, allocs = min(ns, n), a
+		}
+		return ns, allocs
+	}
 	var points []point
 	for _, size := range sizes {
-		ns, allocs := measure(size, 1)
+		ns, allocs := best(size, 1)
 		t.Logf("%6d components per run: %6.0f ns, %5.2f allocs per component", size, ns, allocs)
 		points = append(points, point{fmt.Sprintf("%d per run", size), allocs})
 	}
 	for _, open := range concurrent {
-		ns, allocs := measure(total/open, open)
+		ns, allocs := best(total/open, open)
 		t.Logf("%6d runs open at once: %6.0f ns, %5.2f allocs per component", open, ns, allocs)
 		points = append(points, point{fmt.Sprintf("%d open", open), allocs})
 	}
