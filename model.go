@@ -148,15 +148,20 @@ func (s *TraceService) cost(c float64) float64 {
 }
 
 // label returns a name-like string (a model, a role) as records keep it:
-// valid UTF-8, trimmed, at most MaxTagLen bytes. Like the values of a
-// snapshot (and unlike tags, which a run keeps for its whole life), it
-// shares the caller's string rather than copying it: a label is set on
-// every message of every call, and strings are immutable.
+// valid UTF-8, trimmed, at most MaxTagLen bytes. Like a string value of a
+// snapshot, a label that fits is the caller's own string (a label is set
+// on every message of every call, and strings are immutable), and one
+// that was cut is copied, so that a record never keeps a large string of
+// the caller's alive for its first bytes.
 func (s *TraceService) label(v string) string {
 	if v == "" {
 		return ""
 	}
-	return strings.ToValidUTF8(strings.TrimSpace(cutUTF8(v, MaxTagLen)), "\uFFFD")
+	t := cleanLabel(v)
+	if len(v) > MaxTagLen && t != "" {
+		t = strings.Clone(t)
+	}
+	return t
 }
 
 // messages snapshots chat messages: contents and arguments are values,

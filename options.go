@@ -177,9 +177,10 @@ func WithOverflow(policy Overflow) Option {
 }
 
 // WithExportTimeout bounds each call into an exporter. A call that runs
-// longer is abandoned, between d and 1.25×d after it started: its event and
-// the exporter's later events fail, and are counted, until the call
-// returns. The call's ctx has a deadline at least d after its start. The default is DefaultExportTimeout;
+// longer is abandoned, between d and 1.25×d after it started (for d of more
+// than a few microseconds; timers are not finer): its event and the
+// exporter's later events fail, and are counted, until the call returns.
+// The call's ctx has a deadline at least d after its start. The default is DefaultExportTimeout;
 // a timeout too large to be a deadline (math.MaxInt64) means calls are never
 // abandoned.
 func WithExportTimeout(d time.Duration) Option {

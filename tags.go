@@ -21,8 +21,7 @@ func copyTags(tags []string) []string {
 		if len(out) == MaxTags {
 			break
 		}
-		t = cutUTF8(t, MaxTagLen)
-		t = strings.ToValidUTF8(strings.TrimSpace(t), "\uFFFD")
+		t = cleanLabel(t)
 		if t == "" {
 			continue
 		}
@@ -32,6 +31,15 @@ func copyTags(tags []string) []string {
 		out = append(out, strings.Clone(t))
 	}
 	return out
+}
+
+// cleanLabel returns v trimmed, its invalid UTF-8 replaced by U+FFFD, and
+// cut to at most MaxTagLen bytes at a character boundary. It cuts first,
+// to bound the work on a huge v, and again after the replacement, which
+// can make a string longer (each invalid byte becomes three).
+func cleanLabel(v string) string {
+	t := strings.ToValidUTF8(strings.TrimSpace(cutUTF8(v, MaxTagLen)), "\uFFFD")
+	return strings.TrimSpace(cutUTF8(t, MaxTagLen))
 }
 
 // cutUTF8 returns the longest prefix of s of at most n bytes that does not
