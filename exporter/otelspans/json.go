@@ -33,6 +33,12 @@ func appendFields(attrs []attribute.KeyValue, key string, f flowtrace.Fields) []
 	if f.Len() == 0 {
 		return attrs
 	}
+	return append(attrs, attribute.String(key, fieldsJSON(f)))
+}
+
+// fieldsJSON encodes f as a JSON object, keys in order, like jsonString
+// encodes a map.
+func fieldsJSON(f flowtrace.Fields) string {
 	var small [256]byte
 	b := append(small[:0], '{')
 	for k, v := range f.All() {
@@ -44,5 +50,37 @@ func appendFields(attrs []attribute.KeyValue, key string, f flowtrace.Fields) []
 		b = jsontree.Append(b, v)
 	}
 	b = append(b, '}')
-	return append(attrs, attribute.String(key, string(b)))
+	return string(b)
+}
+
+// outputs accumulates a span's outputs. Most components set them once:
+// those Fields are kept as they are, and a map is made only when a second
+// set has to be merged in, later keys winning. The zero value is empty.
+type outputs struct {
+	one    flowtrace.Fields
+	merged map[string]any
+}
+
+func (o *outputs) add(f flowtrace.Fields) {
+	switch {
+	case f.Len() == 0:
+	case o.merged != nil:
+		o.merged = merge(o.merged, f)
+	case o.one.Len() == 0:
+		o.one = f
+	default:
+		o.merged = merge(merge(nil, o.one), f)
+		o.one = flowtrace.Fields{}
+	}
+}
+
+// json returns the outputs as a JSON object, or "" when there are none.
+func (o *outputs) json() string {
+	switch {
+	case o.merged != nil:
+		return jsonString(o.merged)
+	case o.one.Len() > 0:
+		return fieldsJSON(o.one)
+	}
+	return ""
 }

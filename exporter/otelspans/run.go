@@ -17,7 +17,7 @@ type runExporter struct {
 	info     flowtrace.RunStart
 	span     trace.Span
 	identity []attribute.KeyValue // written first on every span of the run
-	outputs  map[string]any       // the run's outputs, merged
+	outputs  outputs              // the run's outputs
 	inputs   map[string]any       // nil, or the run's inputs merged with those set after its start
 	open     map[string]*openSpan // by component ID
 	scratch  []attribute.KeyValue // reused for each span's attributes: the SDK copies them
@@ -30,7 +30,7 @@ type openSpan struct {
 	tool    bool
 	start   flowtrace.Fields // the start's inputs
 	inputs  map[string]any   // nil, or start merged with the inputs set after it
-	outputs map[string]any
+	outputs outputs
 }
 
 func (e *Exporter) startRun(run flowtrace.RunStart) *runExporter {
@@ -174,11 +174,11 @@ func (r *runExporter) AddLog(_ context.Context, l flowtrace.LogEntry) error {
 
 func (r *runExporter) SetOutputs(_ context.Context, o flowtrace.Outputs) error {
 	if o.ComponentID == "" {
-		r.outputs = merge(r.outputs, o.Values)
+		r.outputs.add(o.Values)
 		return nil
 	}
 	if p, ok := r.open[o.ComponentID]; ok {
-		p.outputs = merge(p.outputs, o.Values)
+		p.outputs.add(o.Values)
 	}
 	return nil
 }
@@ -205,10 +205,11 @@ func (r *runExporter) EndComponent(_ context.Context, c flowtrace.ComponentEnd) 
 	}
 	delete(r.open, c.ComponentID)
 	r.e.links.ended(p.id)
-	if p.tool && r.e.cfg.conventions&GenAI != 0 && len(p.outputs) > 0 {
-		p.span.SetAttributes(attribute.String(KeyGenAIToolResult, jsonString(p.outputs)))
+	out := p.outputs.json()
+	if p.tool && r.e.cfg.conventions&GenAI != 0 && out != "" {
+		p.span.SetAttributes(attribute.String(KeyGenAIToolResult, out))
 	}
-	r.finish(p.span, p.inputs, p.outputs, c.Err, c)
+	r.finish(p.span, p.inputs, out, c.Err, c)
 	return nil
 }
 
@@ -216,11 +217,12 @@ func (r *runExporter) EndRun(_ context.Context, end flowtrace.RunEnd) error {
 	// Components whose end was dropped close with the run, marked.
 	for id, p := range r.open {
 		p.span.SetAttributes(attribute.Bool(KeyEndNotDelivered, true))
-		r.finish(p.span, p.inputs, p.outputs, nil, flowtrace.ComponentEnd{Time: end.Time})
+		r.finish(p.span, p.inputs, p.outputs.json(), nil, flowtrace.ComponentEnd{Time: end.Time})
 		r.e.links.ended(p.id)
 		delete(r.open, id)
 	}
-	r.finish(r.span, r.inputs, merge(r.outputs, end.Outputs), end.Err, flowtrace.ComponentEnd{Time: end.Time})
+	r.outputs.add(end.Outputs)
+	r.finish(r.span, r.inputs, r.outputs.json(), end.Err, flowtrace.ComponentEnd{Time: end.Time})
 	r.e.links.ended(r.info.SpanID)
 	if r.root != nil {
 		r.e.links.roots.CompareAndDelete(r.info.TraceID, r.root)
@@ -230,7 +232,7 @@ func (r *runExporter) EndRun(_ context.Context, end flowtrace.RunEnd) error {
 
 // finish writes a span's outputs and error and ends it at the time
 // recorded on the caller's goroutine.
-func (r *runExporter) finish(span trace.Span, inputs, outputs map[string]any, err error, c flowtrace.ComponentEnd) {
+func (r *runExporter) finish(span trace.Span, inputs map[string]any, outputs string, err error, c flowtrace.ComponentEnd) {
 	if len(inputs) > 0 { // set after the start: the value written then is replaced
 		if r.e.cfg.conventions&OpenInference != 0 {
 			span.SetAttributes(attribute.String(KeyOIInputValue, jsonString(inputs)), attribute.String(KeyOIInputMimeType, mimeJSON))
@@ -238,11 +240,11 @@ func (r *runExporter) finish(span trace.Span, inputs, outputs map[string]any, er
 			span.SetAttributes(attribute.String(KeyInputs, jsonString(inputs)))
 		}
 	}
-	if len(outputs) > 0 {
+	if outputs != "" {
 		if r.e.cfg.conventions&OpenInference != 0 {
-			span.SetAttributes(attribute.String(KeyOIOutputValue, jsonString(outputs)), attribute.String(KeyOIOutputMimeType, mimeJSON))
+			span.SetAttributes(attribute.String(KeyOIOutputValue, outputs), attribute.String(KeyOIOutputMimeType, mimeJSON))
 		} else {
-			span.SetAttributes(attribute.String(KeyOutputs, jsonString(outputs)))
+			span.SetAttributes(attribute.String(KeyOutputs, outputs))
 		}
 	}
 	if err != nil {
