@@ -603,50 +603,34 @@ const callsPerOp = 4
 // benchNoop measures the four calls of a component that records nothing
 // in ctx, serially and in parallel, and reports the time per call.
 func benchNoop(b *testing.B, svc *flowtrace.TraceService, ctx context.Context) {
-	for _, parallel := range []bool{false, true} {
-		name := "serial"
-		if parallel {
-			name = "parallel"
-		}
-		b.Run(name, func(b *testing.B) {
-			op := func() {
-				cctx, c := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "OpenAI", Type: "llm", Inputs: benchInputs})
-				svc.AddLog(cctx, benchLog)
-				svc.SetOutputs(cctx, benchOutputs)
-				c.End(nil)
-			}
-			b.ReportAllocs()
-			if parallel {
-				b.RunParallel(func(pb *testing.PB) {
-					for pb.Next() {
-						op()
-					}
-				})
-			} else {
-				for b.Loop() {
-					op()
-				}
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*callsPerOp), "ns/call")
-		})
-	}
+	benchCalls(b, func() {
+		cctx, c := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "OpenAI", Type: "llm", Inputs: benchInputs})
+		svc.AddLog(cctx, benchLog)
+		svc.SetOutputs(cctx, benchOutputs)
+		c.End(nil)
+	})
 }
 
 // benchOTelNoop is benchNoop's counterpart for an OpenTelemetry tracer
 // that records nothing.
 func benchOTelNoop(b *testing.B, tracer trace.Tracer, ctx context.Context) {
+	benchCalls(b, func() {
+		_, span := tracer.Start(ctx, "OpenAI", otelStart)
+		span.AddEvent("prompt", otelEvent)
+		span.SetAttributes(otelOutputs...)
+		span.End()
+	})
+}
+
+// benchCalls runs op, the callsPerOp calls of one component, as the
+// "serial" and "parallel" sub-benchmarks, and reports the time per call.
+func benchCalls(b *testing.B, op func()) {
 	for _, parallel := range []bool{false, true} {
 		name := "serial"
 		if parallel {
 			name = "parallel"
 		}
 		b.Run(name, func(b *testing.B) {
-			op := func() {
-				_, span := tracer.Start(ctx, "OpenAI", otelStart)
-				span.AddEvent("prompt", otelEvent)
-				span.SetAttributes(otelOutputs...)
-				span.End()
-			}
 			b.ReportAllocs()
 			if parallel {
 				b.RunParallel(func(pb *testing.PB) {
