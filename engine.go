@@ -44,20 +44,12 @@ func (s *TraceService) EndComponent(ctx context.Context, err error) {
 // run or the run has no open component with that ID (never started, or
 // ended already); End on nil is a no-op.
 func (s *TraceService) ComponentByID(ctx context.Context, id string) (context.Context, *Component) {
-	if s.off() {
-		return ctx, nil
-	}
-	sc := s.scope(ctx, opFindComponent)
-	if sc == nil {
-		return ctx, nil
-	}
-	rs := sc.run
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	if c := rs.open.lookup(id); c != nil && c.pending == nil { // an End waiting on a hold has ended, for its caller
-		return &c.ctx, c
-	}
-	return ctx, nil
+	return s.find(ctx, func(_ *Component, open *openList) *Component {
+		if c := open.lookup(id); c != nil && c.pending == nil {
+			return c
+		}
+		return nil
+	})
 }
 
 // LatestComponent returns the most recently started component that is
@@ -75,12 +67,21 @@ func (s *TraceService) ComponentByID(ctx context.Context, id string) (context.Co
 // of its own, and pass its ctx, to keep them apart. Either way runs stay
 // separate, every component is ended, and nothing waits.
 func (s *TraceService) LatestComponent(ctx context.Context, typ string) (context.Context, *Component) {
-	return s.find(ctx, true, func(c *Component) bool { return typ == "" || c.info.Type == typ })
+	return s.find(ctx, func(sc *Component, open *openList) *Component {
+		for c := open.last; c != nil; c = c.prev {
+			if c.pending == nil && (typ == "" || c.info.Type == typ) && (sc.isRun || sc.encloses(c)) {
+				return c
+			}
+		}
+		return nil
+	})
 }
 
-// find returns the latest open component of ctx's run that match accepts;
-// with under, only among ctx's component and its descendants.
-func (s *TraceService) find(ctx context.Context, under bool, match func(*Component) bool) (context.Context, *Component) {
+// find returns, with a ctx scoped to it, the open component of ctx's run
+// that pick chooses, under the run's lock, from the run's open components
+// (sc is ctx's scope). pick must skip a component whose End waits on a
+// hold: it has ended, for its caller.
+func (s *TraceService) find(ctx context.Context, pick func(sc *Component, open *openList) *Component) (context.Context, *Component) {
 	if s.off() {
 		return ctx, nil
 	}
@@ -91,10 +92,8 @@ func (s *TraceService) find(ctx context.Context, under bool, match func(*Compone
 	rs := sc.run
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
-	for c := rs.open.last; c != nil; c = c.prev {
-		if c.pending == nil && match(c) && (!under || sc.isRun || sc.encloses(c)) { // an End waiting on a hold has ended, for its caller
-			return &c.ctx, c
-		}
+	if c := pick(sc, &rs.open); c != nil {
+		return &c.ctx, c
 	}
 	return ctx, nil
 }
