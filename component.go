@@ -341,22 +341,35 @@ func (s *TraceService) AddLog(ctx context.Context, l Log) {
 // component, or the run itself. Outputs set twice are merged, later keys
 // winning. The values are snapshotted before SetOutputs returns.
 func (s *TraceService) SetOutputs(ctx context.Context, outputs map[string]any) {
+	s.setFields(ctx, opSetOutputs, outputs, false)
+}
+
+// setFields records m as the outputs, or with asInputs the inputs, of the
+// scope ctx carries: an Outputs record, or an Inputs (the same layout),
+// its values snapshotted with the run's settings (not the receiver's),
+// allocated with it, and scrubbed of the run's secrets.
+func (s *TraceService) setFields(ctx context.Context, op int, m map[string]any, asInputs bool) {
 	if s.off() {
 		return
 	}
-	sc := s.scope(ctx, opSetOutputs)
+	sc := s.scope(ctx, op)
 	if sc == nil {
 		return
 	}
-	now := sc.run.now()
-	rs := sc.run // the run's settings, not the receiver's
+	rs := sc.run
+	now := rs.now()
 	b := rs.budget()
-	o, kv := withKVs[Outputs](len(outputs))
-	*o = Outputs{RunID: rs.info.RunID, Values: Fields{rs.svc.snap.FieldsInto(&b, outputs, kv)}, Time: now}
+	o, kv := withKVs[Outputs](len(m))
+	*o = Outputs{RunID: rs.info.RunID, Values: Fields{rs.svc.snap.FieldsInto(&b, m, kv)}, Time: now}
 	if set := rs.learn(&b); set != nil {
 		o.Values.kv = set.ScrubKVs(o.Values.kv)
 	}
-	ev := event{Data: o}
+	var ev event
+	if asInputs {
+		ev.Data = (*Inputs)(o)
+	} else {
+		ev.Data = o
+	}
 	if !sc.isRun {
 		o.ComponentID = sc.info.ComponentID
 		ev.Scope = &sc.scope

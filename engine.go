@@ -150,26 +150,7 @@ type InputsExporter interface {
 // fills in). They merge with the start's inputs, later keys winning, and
 // are snapshotted before SetInputs returns.
 func (s *TraceService) SetInputs(ctx context.Context, inputs map[string]any) {
-	if s.off() {
-		return
-	}
-	sc := s.scope(ctx, opSetInputs)
-	if sc == nil {
-		return
-	}
-	now := sc.run.now()
-	rs := sc.run // the run's settings, not the receiver's
-	b := rs.budget()
-	in := &Inputs{RunID: rs.info.RunID, Values: Fields{rs.svc.snap.Fields(&b, inputs)}, Time: now}
-	if set := rs.learn(&b); set != nil {
-		in.Values.kv = set.ScrubKVs(in.Values.kv)
-	}
-	ev := event{Data: in}
-	if !sc.isRun {
-		in.ComponentID = sc.info.ComponentID
-		ev.Scope = &sc.scope
-	}
-	s.emit(ctx, sc, ev)
+	s.setFields(ctx, opSetInputs, inputs, true)
 }
 
 // noRelease is the release of a Hold that holds nothing.
