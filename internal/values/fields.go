@@ -48,7 +48,7 @@ func (s *Snapshotter) FieldsInto(b *Budget, m map[string]any, dst []KV) (out []K
 	}
 	if len(m) > w.s.maxItems {
 		// Rare: which entries are kept is decided as for a map.
-		return sortedKVs(s.Map(b, m))
+		return KVsOf(s.Map(b, m))
 	}
 	w.start(b)
 	r := refOf(m)
@@ -82,7 +82,8 @@ func (s *Snapshotter) FieldsInto(b *Budget, m map[string]any, dst []KV) (out []K
 	return sortKVs(out)
 }
 
-// kv is entry for an ordered snapshot.
+// kv snapshots the entry key: v of a map, reporting false once the budget
+// refuses its key; entry writes it into a map snapshot, Fields appends it.
 func (w *walker) kv(key string, v any) (KV, bool) {
 	k, size := w.key(key)
 	if !w.charge(size) {
@@ -128,25 +129,20 @@ func sortKVs(kvs []KV) []KV {
 	return out
 }
 
-// sortedKVs returns the entries of m, sorted by key.
-func sortedKVs(m map[string]any) []KV {
+// KVsOf returns the entries of m sorted by key, values as they are: nil for
+// a nil m, non-nil for an empty one.
+func KVsOf(m map[string]any) []KV {
 	if m == nil {
 		return nil
+	}
+	if len(m) == 0 {
+		return emptyFields
 	}
 	out := make([]KV, 0, len(m))
 	for k, v := range m {
 		out = append(out, KV{k, v})
 	}
 	return sortKVs(out)
-}
-
-// KVsOf returns the entries of m sorted by key, values as they are: nil for
-// a nil m, non-nil for an empty one.
-func KVsOf(m map[string]any) []KV {
-	if m != nil && len(m) == 0 {
-		return emptyFields
-	}
-	return sortedKVs(m)
 }
 
 // ScrubKVs is ScrubTree for the entries of an ordered snapshot, rewritten

@@ -546,21 +546,11 @@ func mapCut[V any](w *walker, m map[string]V) map[string]any {
 // if the key does not fit in the budget. The key is checked for masking
 // whole, before it is cut.
 func (w *walker) entry(out map[string]any, key string, v any) bool {
-	k, size := w.key(key)
-	if !w.charge(size) {
-		return false
+	kv, ok := w.kv(key, v)
+	if ok {
+		out[kv.Key] = kv.Value
 	}
-	if w.s.masked(key) {
-		if w.collect {
-			w.remember(reflect.ValueOf(v))
-		}
-		out[k] = w.scalar(Masked, len(Masked)+2)
-		return true
-	}
-	w.pushPath(k)
-	out[k] = w.child(v)
-	w.popPath()
-	return true
+	return ok
 }
 
 // sliceOf snapshots a slice identified by r.
