@@ -96,7 +96,11 @@ type RunStart struct {
 	// ParentRemote reports whether ParentSpanID is a remote caller's span,
 	// in another process, rather than a span of this service's runs.
 	ParentRemote bool
-	Time         time.Time
+	// Resumed reports whether the run continues a suspended run (see
+	// SuspendTracers and ContextWithCheckpoint): ParentRunID names that
+	// run, and ParentSpanID its span.
+	Resumed bool
+	Time    time.Time
 }
 
 // ComponentStart describes a component when it starts.

@@ -62,6 +62,7 @@ type runState struct {
 	sampled bool
 
 	unsampledEnded atomic.Bool // EndTracers of an unsampled run happened
+	traceState     string      // W3C tracestate, passed on unchanged
 
 	mu        sync.Mutex // guards open, closing, holds, nholds, holdsFree
 	open      openList   // the run's open components
@@ -165,7 +166,10 @@ func (s *TraceService) off() bool { return s == nil || s.pipe == nil }
 // its parent run and parent component are recorded, it belongs to its
 // parent's trace (its span a child of the parent component's span), it
 // inherits the parent's session and user IDs when info leaves them empty,
-// and the parent's sampling decision. Started under a remote parent (see
+// and the parent's sampling decision. Started under a checkpoint (see
+// ContextWithCheckpoint), it is the continuation of the checkpoint's run:
+// same trace, session, user and sampling decision, its span under the
+// checkpoint's, RunStart.Resumed set. Started under a remote parent (see
 // ContextWithRemoteParent), it continues the remote caller's trace the
 // same way. Otherwise it is a top-level run: its trace ID is derived from
 // its run ID, and the service's Sampler decides whether it is recorded.
@@ -207,6 +211,9 @@ func (s *TraceService) StartTracers(ctx context.Context, info RunInfo) (context.
 		rs.info.ParentSpanID = parent.info.SpanID
 		rs.inherit(pi.SessionID, pi.UserID)
 		rs.sampled = parent.run.sampled
+		rs.traceState = parent.run.traceState
+	} else if cp, ok := checkpointOf(ctx); ok && rs.resume(cp) {
+		// rs continues the checkpoint's run.
 	} else if rp, ok := RemoteParentFromContext(ctx); ok {
 		rs.info.ParentRunID = rp.RunID
 		rs.info.TraceID = rp.TraceID
@@ -243,6 +250,25 @@ func (s *TraceService) StartTracers(ctx context.Context, info RunInfo) (context.
 	}
 	rs.pr = pr
 	return withScope(ctx, &rs.root), nil
+}
+
+// resume makes rs the continuation of the run cp was taken from, and
+// reports whether cp was valid; an invalid cp is reported to the error
+// handler, and rs is left to start a fresh trace.
+func (rs *runState) resume(cp Checkpoint) bool {
+	trace, span, err := cp.parse()
+	if err != nil {
+		rs.svc.onError(fmt.Errorf("StartTracers: run %s starts a fresh trace: %w", rs.info.RunID, err))
+		return false
+	}
+	rs.info.ParentRunID = cp.RunID
+	rs.info.TraceID = trace
+	rs.info.ParentSpanID = span
+	rs.info.Resumed = true
+	rs.inherit(cp.SessionID, cp.UserID)
+	rs.sampled = cp.Sampled
+	rs.traceState = cp.TraceState
+	return true
 }
 
 // inherit takes the parent's session and user IDs where the run has none.
