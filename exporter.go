@@ -156,7 +156,11 @@ type ComponentEnd struct {
 	RunID       string
 	ComponentID string
 	Err         error
-	Time        time.Time
+	// Suspended reports a component still open when its run was
+	// suspended (see SuspendTracers): it did not fail and did not finish;
+	// Err is nil.
+	Suspended bool
+	Time      time.Time
 }
 
 // RunEnd marks the end of a run.
@@ -164,5 +168,9 @@ type RunEnd struct {
 	RunID   string
 	Outputs Fields
 	Err     error
-	Time    time.Time
+	// Suspended reports a run ended by SuspendTracers: neither failed nor
+	// finished, it waits to be continued by a run that has Resumed set.
+	// Err is nil.
+	Suspended bool
+	Time      time.Time
 }

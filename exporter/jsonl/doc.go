@@ -35,10 +35,13 @@
 //	                     component_start
 //	parent_span_id       run_start,       string     zero (top-level run)
 //	                     component_start
+//	resumed              run_start        bool       false
 //	message              log              any        never (null if nil)
 //	values               outputs, inputs  object     never ({} if empty)
 //	outputs              run_end          object     nil or empty
 //	error                component_end,   string     no error
+//	                     run_end
+//	suspended            component_end,   bool       false
 //	                     run_end
 //	model                model_call       string     empty
 //	provider             model_call       string     empty
@@ -61,8 +64,8 @@
 // "2026-11-24T10:00:00.123456789Z". trace_id is 32 and span_id and parent_span_id
 // 16 lowercase hexadecimal digits. error is the error's Error() text.
 //
-// The rule for omission: a string is omitted when empty and an object when
-// it has no key, except for the fields that are the point of their event
+// The rule for omission: a string is omitted when empty, a bool when false
+// and an object when it has no key, except for the fields that are the point of their event
 // (the identifiers, message and values), which are always present.
 //
 // # Values that cannot be encoded

@@ -79,6 +79,14 @@ func (b *buffer) str(k, v string) {
 	b.quote(v)
 }
 
+// flag writes a bool field that is true, omitted when false.
+func (b *buffer) flag(k string, v bool) {
+	if v {
+		b.key(k)
+		b.WriteString("true")
+	}
+}
+
 // err writes an error's text, omitted when err is nil.
 func (b *buffer) err(k string, err error) {
 	if err == nil {

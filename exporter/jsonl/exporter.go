@@ -51,6 +51,7 @@ func (e *Exporter) StartRun(_ context.Context, r flowtrace.RunStart) (flowtrace.
 	}
 	b.hex("span_id", r.SpanID[:])
 	b.spanID("parent_span_id", r.ParentSpanID)
+	b.flag("resumed", r.Resumed)
 	if err := e.write(b); err != nil {
 		return nil, err
 	}
@@ -110,6 +111,7 @@ func (x *runExporter) SetOutputs(_ context.Context, o flowtrace.Outputs) error {
 func (x *runExporter) EndComponent(_ context.Context, c flowtrace.ComponentEnd) error {
 	b := begin("component_end", c.Time, c.RunID, c.ComponentID)
 	b.err("error", c.Err)
+	b.flag("suspended", c.Suspended)
 	return x.e.write(b)
 }
 
@@ -117,6 +119,7 @@ func (x *runExporter) EndRun(_ context.Context, r flowtrace.RunEnd) error {
 	b := begin("run_end", r.Time, r.RunID, "")
 	b.object("outputs", r.Outputs, true)
 	b.err("error", r.Err)
+	b.flag("suspended", r.Suspended)
 	return x.e.write(b)
 }
 

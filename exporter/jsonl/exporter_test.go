@@ -574,3 +574,27 @@ func TestFieldOrderIsTheDocumented(t *testing.T) {
 		}
 	}
 }
+
+func TestSuspendedAndResumedFlags(t *testing.T) {
+	var buf bytes.Buffer
+	_, err := jsonl.New(&buf).StartRun(ctx, flowtrace.RunStart{RunID: "r", Resumed: true})
+	require.NoError(t, err)
+	start := lines(t, buf.String())[0]
+	assert.Equal(t, true, start["resumed"], "a continuation's run_start says resumed")
+
+	_, err = jsonl.New(&buf).StartRun(ctx, flowtrace.RunStart{RunID: "r"})
+	require.NoError(t, err)
+	assert.NotContains(t, lines(t, buf.String())[1], "resumed", "a false flag is omitted")
+
+	end := one(t, func(re flowtrace.RunExporter) error {
+		return re.EndComponent(ctx, flowtrace.ComponentEnd{RunID: "r", ComponentID: "c", Suspended: true})
+	})
+	assert.Equal(t, true, end["suspended"])
+	assert.NotContains(t, end, "error", "a suspended component has no error")
+	runEnd := one(t, func(re flowtrace.RunExporter) error {
+		return re.EndRun(ctx, flowtrace.RunEnd{RunID: "r", Suspended: true})
+	})
+	assert.Equal(t, true, runEnd["suspended"])
+	plain := one(t, func(re flowtrace.RunExporter) error { return re.EndRun(ctx, flowtrace.RunEnd{RunID: "r"}) })
+	assert.NotContains(t, plain, "suspended")
+}

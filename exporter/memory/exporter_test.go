@@ -431,3 +431,21 @@ func TestTree(t *testing.T) {
 	assert.Equal(t, "flow ok\n  parallel (chain) ok\n    b (tool) error: boom …\n    a (llm) ok model=m tokens=3/1\n  orphan not ended\n  open open\n", r.Tree())
 	assert.Equal(t, "flow ok\n  open open\n  orphan not ended\n  parallel (chain) ok\n    a (llm) ok model=m tokens=3/1\n    b (tool) error: boom …\n", r.SortedTree())
 }
+
+func TestSuspendedFlagsAreKept(t *testing.T) {
+	ctx := context.Background()
+	e := memory.New()
+	re, err := e.StartRun(ctx, flowtrace.RunStart{RunID: "r", Resumed: true, Time: at(0)})
+	require.NoError(t, err)
+	require.NoError(t, re.StartComponent(ctx, flowtrace.ComponentStart{RunID: "r", ComponentID: "wait", Time: at(1)}))
+	require.NoError(t, re.EndComponent(ctx, flowtrace.ComponentEnd{RunID: "r", ComponentID: "wait", Suspended: true, Time: at(2)}))
+	require.NoError(t, re.EndRun(ctx, flowtrace.RunEnd{RunID: "r", Suspended: true, Time: at(3)}))
+
+	run, _ := e.Run("r")
+	assert.True(t, run.Info.Resumed, "the start's Resumed is kept in Info")
+	assert.True(t, run.Suspended, "Run.Suspended is RunEnd.Suspended")
+	assert.NoError(t, run.Err, "a suspended run did not fail")
+	require.Len(t, run.Components, 1)
+	assert.True(t, run.Components[0].Suspended, "Component.Suspended is ComponentEnd.Suspended")
+	assert.NoError(t, run.Components[0].Err)
+}

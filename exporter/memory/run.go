@@ -33,6 +33,9 @@ type Run struct {
 	Err error
 	// Ended reports whether EndRun was delivered.
 	Ended bool
+	// Suspended is RunEnd.Suspended: the run was suspended, to be
+	// continued by a run whose Info.Resumed is set.
+	Suspended bool
 	// End is RunEnd.Time.
 	End time.Time
 }
@@ -61,6 +64,9 @@ type Component struct {
 	// Ended reports whether the component ended, by ComponentEnd or by the
 	// end of its run.
 	Ended bool
+	// Suspended is ComponentEnd.Suspended: its run was suspended while it
+	// was open.
+	Suspended bool
 	// End is ComponentEnd.Time, or RunEnd.Time if the run closed it.
 	End time.Time
 }
@@ -210,7 +216,7 @@ func (x *runExporter) EndComponent(_ context.Context, end flowtrace.ComponentEnd
 	if err != nil {
 		return err
 	}
-	c.Err, c.Ended, c.End = end.Err, true, end.Time
+	c.Err, c.Ended, c.Suspended, c.End = end.Err, true, end.Suspended, end.Time
 	return nil
 }
 
@@ -227,7 +233,7 @@ func (x *runExporter) EndRun(_ context.Context, end flowtrace.RunEnd) error {
 		}
 	}
 	r.data.Outputs = merge(r.data.Outputs, end.Outputs)
-	r.data.Err, r.data.Ended, r.data.End = end.Err, true, end.Time
+	r.data.Err, r.data.Ended, r.data.Suspended, r.data.End = end.Err, true, end.Suspended, end.Time
 	return nil
 }
 

@@ -16,6 +16,16 @@ const (
 	KeyLogType         = "type"
 	KeyExceptionMsg    = "exception.message"
 	KeyEndNotDelivered = "flowtrace.component.end_missing"
+	// KeyRunStatus is "suspended" on the span of a run ended by
+	// SuspendTracers, and "resumed" on the span of its continuation (a
+	// continuation suspended in turn says "suspended"); absent otherwise.
+	// KeyComponentStatus is "suspended" on a component open when its run
+	// was suspended. Neither sets the span's status: a suspended run did
+	// not fail.
+	KeyRunStatus       = "flowtrace.run.status"
+	KeyComponentStatus = "flowtrace.component.status"
+	StatusSuspended    = "suspended"
+	StatusResumed      = "resumed"
 	// Without OpenInference, values go under flowtrace's own keys.
 	KeyInputs   = "flowtrace.inputs"
 	KeyOutputs  = "flowtrace.outputs"

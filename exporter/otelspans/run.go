@@ -47,6 +47,9 @@ func (e *Exporter) startRun(run flowtrace.RunStart) *runExporter {
 	if run.ParentRunID != "" {
 		attrs = append(attrs, attribute.String(KeyParentRunID, run.ParentRunID))
 	}
+	if run.Resumed {
+		attrs = append(attrs, attribute.String(KeyRunStatus, StatusResumed))
+	}
 	if e.cfg.conventions&OpenInference != 0 {
 		attrs = append(attrs, attribute.String(KeyOISpanKind, "CHAIN"))
 		if run.Inputs.Len() > 0 {
@@ -209,6 +212,9 @@ func (r *runExporter) EndComponent(_ context.Context, c flowtrace.ComponentEnd) 
 	if p.tool && r.e.cfg.conventions&GenAI != 0 && out != "" {
 		p.span.SetAttributes(attribute.String(KeyGenAIToolResult, out))
 	}
+	if c.Suspended {
+		p.span.SetAttributes(attribute.String(KeyComponentStatus, StatusSuspended))
+	}
 	r.finish(p.span, p.inputs, out, c.Err, c)
 	return nil
 }
@@ -222,6 +228,9 @@ func (r *runExporter) EndRun(_ context.Context, end flowtrace.RunEnd) error {
 		delete(r.open, id)
 	}
 	r.outputs.add(end.Outputs)
+	if end.Suspended {
+		r.span.SetAttributes(attribute.String(KeyRunStatus, StatusSuspended))
+	}
 	r.finish(r.span, r.inputs, r.outputs.json(), end.Err, flowtrace.ComponentEnd{Time: end.Time})
 	r.e.links.ended(r.info.SpanID)
 	if r.root != nil {
