@@ -122,6 +122,6 @@ func (rs *runState) checkpoint(span [8]byte) Checkpoint {
 		SessionID:  rs.info.SessionID,
 		UserID:     rs.info.UserID,
 		Sampled:    rs.sampled,
-		TraceState: rs.traceState,
+		TraceState: rs.traceState.String(),
 	}
 }

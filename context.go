@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/embedded"
 )
 
 // scopeKey is the context key of the innermost scope: a component, or a
@@ -15,12 +18,16 @@ type scopeKey struct{}
 // context.WithValue would cost one per component).
 type scopeCtx struct {
 	context.Context
-	c *Component
+	embedded.Span // a trace.Span of its own: see otelcontext.go
+	c             *Component
 }
 
 func (s *scopeCtx) Value(key any) any {
 	if _, ok := key.(scopeKey); ok {
 		return s.c
+	}
+	if key == otelSpanKey { // never panics: the key's type is comparable
+		return s
 	}
 	return s.Context.Value(key)
 }
@@ -112,6 +119,17 @@ func (rc RunContext) ParentSpanID() [8]byte { return rc.info().ParentSpanID }
 // WithSampler) keeps its identity in ctx, so that nested runs and outgoing
 // requests inherit the decision, but its exporters see nothing of it.
 func (rc RunContext) Sampled() bool { return rc.r != nil && rc.r.sampled }
+
+// TraceState returns the run's W3C trace state: the one its remote caller,
+// OpenTelemetry parent or checkpoint carried, inherited by nested runs and
+// passed on with the run's span context. It is empty for a run that
+// started a trace.
+func (rc RunContext) TraceState() trace.TraceState {
+	if rc.r == nil {
+		return trace.TraceState{}
+	}
+	return rc.r.traceState
+}
 
 // TraceIDString returns TraceID as 32 lower-case hex digits.
 func (rc RunContext) TraceIDString() string {

@@ -1,6 +1,10 @@
 package flowtrace
 
-import "context"
+import (
+	"context"
+
+	"go.opentelemetry.io/otel/trace"
+)
 
 // RemoteParent is the caller of a run in another process, as propagation
 // headers (W3C traceparent and baggage) carry it. The tracing package
@@ -22,6 +26,9 @@ type RemoteParent struct {
 	// SessionID and UserID are inherited by the run when its RunInfo
 	// leaves them empty.
 	SessionID, UserID string
+	// TraceState is the caller's W3C tracestate, kept with the run and
+	// passed on unchanged (see RunContext.TraceState).
+	TraceState trace.TraceState
 }
 
 // Valid reports whether p names a trace and a span: both IDs non-zero.
@@ -55,4 +62,28 @@ func RemoteParentFromContext(ctx context.Context) (RemoteParent, bool) {
 	}
 	p, ok := ctx.Value(remoteParentKey{}).(RemoteParent)
 	return p, ok
+}
+
+// parentOf returns the parent a run started in ctx, which carries no
+// flowtrace scope, continues, and reports whether that parent is in
+// another process: a local OpenTelemetry span (the nearest), else a
+// remote parent set with ContextWithRemoteParent, else an OpenTelemetry
+// span context extracted from a request. ok is false when ctx has none.
+func parentOf(ctx context.Context) (p RemoteParent, remote, ok bool) {
+	osc, otelOK := otelParent(ctx)
+	if otelOK && !osc.IsRemote() {
+		return fromOTel(osc), false, true
+	}
+	if rp, ok := RemoteParentFromContext(ctx); ok {
+		return rp, true, true
+	}
+	if otelOK {
+		return fromOTel(osc), true, true
+	}
+	return RemoteParent{}, false, false
+}
+
+// fromOTel returns the parent an OpenTelemetry span context names.
+func fromOTel(sc trace.SpanContext) RemoteParent {
+	return RemoteParent{TraceID: sc.TraceID(), SpanID: sc.SpanID(), Sampled: sc.IsSampled(), TraceState: sc.TraceState()}
 }

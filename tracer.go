@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/flowtrace/flowtrace/internal/pipeline"
 	"github.com/flowtrace/flowtrace/internal/values"
@@ -62,7 +63,7 @@ type runState struct {
 	sampled bool
 
 	unsampledEnded atomic.Bool // EndTracers of an unsampled run happened
-	traceState     string      // W3C tracestate, passed on unchanged
+	traceState     trace.TraceState // W3C tracestate, passed on unchanged
 
 	mu        sync.Mutex // guards open, closing, holds, nholds, holdsFree
 	open      openList   // the run's open components
@@ -169,9 +170,13 @@ func (s *TraceService) off() bool { return s == nil || s.pipe == nil }
 // and the parent's sampling decision. Started under a checkpoint (see
 // ContextWithCheckpoint), it is the continuation of the checkpoint's run:
 // same trace, session, user and sampling decision, its span under the
-// checkpoint's, RunStart.Resumed set. Started under a remote parent (see
-// ContextWithRemoteParent), it continues the remote caller's trace the
-// same way. Otherwise it is a top-level run: its trace ID is derived from
+// checkpoint's, RunStart.Resumed set. Started under an OpenTelemetry span
+// (a span of otelhttp's handler, one the caller started: whatever
+// trace.SpanContextFromContext finds valid in ctx), it joins that span's
+// trace under it, with its sampling decision and trace state, as a local
+// child. Started under a remote parent (see ContextWithRemoteParent), it
+// continues the remote caller's trace the same way, as a remote child; a
+// local OpenTelemetry span in ctx comes first, being nearer. Otherwise it is a top-level run: its trace ID is derived from
 // its run ID, and the service's Sampler decides whether it is recorded.
 //
 // After Shutdown it returns ctx unchanged and ErrShutdown.
@@ -214,13 +219,14 @@ func (s *TraceService) StartTracers(ctx context.Context, info RunInfo) (context.
 		rs.traceState = parent.run.traceState
 	} else if cp, ok := checkpointOf(ctx); ok && rs.resume(cp) {
 		// rs continues the checkpoint's run.
-	} else if rp, ok := RemoteParentFromContext(ctx); ok {
+	} else if rp, remote, ok := parentOf(ctx); ok {
 		rs.info.ParentRunID = rp.RunID
 		rs.info.TraceID = rp.TraceID
 		rs.info.ParentSpanID = rp.SpanID
-		rs.info.ParentRemote = true
+		rs.info.ParentRemote = remote
 		rs.inherit(rp.SessionID, rp.UserID)
 		rs.sampled = rp.Sampled
+		rs.traceState = rp.TraceState
 	} else {
 		if info.RunID == "" {
 			rs.info.TraceID = generated // what traceIDFor(id) gives, without parsing id again
@@ -256,18 +262,19 @@ func (s *TraceService) StartTracers(ctx context.Context, info RunInfo) (context.
 // reports whether cp was valid; an invalid cp is reported to the error
 // handler, and rs is left to start a fresh trace.
 func (rs *runState) resume(cp Checkpoint) bool {
-	trace, span, err := cp.parse()
+	traceID, spanID, err := cp.parse()
 	if err != nil {
 		rs.svc.onError(fmt.Errorf("StartTracers: run %s starts a fresh trace: %w", rs.info.RunID, err))
 		return false
 	}
 	rs.info.ParentRunID = cp.RunID
-	rs.info.TraceID = trace
-	rs.info.ParentSpanID = span
+	rs.info.TraceID = traceID
+	rs.info.ParentSpanID = spanID
 	rs.info.Resumed = true
 	rs.inherit(cp.SessionID, cp.UserID)
 	rs.sampled = cp.Sampled
-	rs.traceState = cp.TraceState
+	// An invalid trace state is discarded, never passed on.
+	rs.traceState, _ = trace.ParseTraceState(cp.TraceState)
 	return true
 }
 
