@@ -62,7 +62,7 @@ type runState struct {
 	root    Component // the run's own scope
 	sampled bool
 
-	unsampledEnded atomic.Bool // EndTracers of an unsampled run happened
+	unsampledEnded atomic.Bool      // EndTracers of an unsampled run happened
 	traceState     trace.TraceState // W3C tracestate, passed on unchanged
 
 	mu        sync.Mutex // guards open, closing, holds, nholds, holdsFree
