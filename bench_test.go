@@ -705,3 +705,50 @@ func BenchmarkUnsampled(b *testing.B) {
 		root.End()
 	})
 }
+
+// BenchmarkSpanContext measures what OpenTelemetry instrumentation pays to
+// find its parent in a flowtrace component's ctx — trace.SpanContextFromContext,
+// which every tracer.Start calls — against the same call in a ctx of the
+// SDK's span. A component pays nothing for being OpenTelemetry's current
+// span (no allocation, no work until asked); this is the cost when asked.
+func BenchmarkSpanContext(b *testing.B) {
+	b.Run("flowtrace", func(b *testing.B) {
+		svc, err := flowtrace.NewTraceService(flowtrace.WithExporter(&discardExporter{}))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = svc.Shutdown(context.Background()) })
+		ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		cctx, c := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "step"})
+		benchSpanContext(b, cctx)
+		c.End(nil)
+		if _, err := svc.EndTracers(ctx, nil, nil); err != nil {
+			b.Fatal(err)
+		}
+	})
+	b.Run("otel-sdk", func(b *testing.B) {
+		tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(&discardSpans{}))
+		b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+		ctx, root := tp.Tracer("bench").Start(context.Background(), "run")
+		cctx, span := tp.Tracer("bench").Start(ctx, "step")
+		benchSpanContext(b, cctx)
+		span.End()
+		root.End()
+	})
+}
+
+func benchSpanContext(b *testing.B, ctx context.Context) {
+	b.ReportAllocs()
+	var valid int
+	for b.Loop() {
+		if trace.SpanContextFromContext(ctx).IsValid() {
+			valid++
+		}
+	}
+	if valid != b.N {
+		b.Fatalf("%d of %d span contexts valid", valid, b.N)
+	}
+}
