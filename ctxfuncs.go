@@ -34,7 +34,7 @@ func owner(ctx context.Context) *TraceService {
 }
 
 // TraceComponent starts a component in the run carried by ctx, through the
-// service that owns the run: it is that service's TraceService.TraceComponent.
+// service that owns the run: it is that service's [TraceService.TraceComponent].
 // With no run in ctx it returns ctx and a nil *Component, silently (see
 // AddLog).
 func TraceComponent(ctx context.Context, info ComponentInfo) (context.Context, *Component) {
@@ -45,13 +45,14 @@ func TraceComponent(ctx context.Context, info ComponentInfo) (context.Context, *
 }
 
 // AddLog records a log in the scope ctx carries, through the service that
-// owns its run: it is that service's TraceService.AddLog.
+// owns its run: it is that service's [TraceService.AddLog].
 //
 // With no run in ctx (none was started, or its service is disabled, which
-// starts none) it does nothing and allocates nothing. Unlike the method, it
-// reports nothing and counts nothing: with no run there is no service to
-// report to. Code that must hear of a missing run calls the method, or
-// checks RunFromContext. The other package-level functions behave the same.
+// starts none), and in an unsampled run, it does nothing and allocates
+// nothing. With no run, unlike the method, it reports nothing and counts
+// nothing: there is no service to report to. Code that must hear of a
+// missing run calls the method, or checks RunFromContext. The other
+// package-level functions behave the same.
 func AddLog(ctx context.Context, l Log) {
 	if s := owner(ctx); s != nil {
 		s.AddLog(ctx, l)
@@ -59,7 +60,7 @@ func AddLog(ctx context.Context, l Log) {
 }
 
 // SetInputs records inputs in the scope ctx carries, through the service
-// that owns its run: it is that service's TraceService.SetInputs. With no
+// that owns its run: it is that service's [TraceService.SetInputs]. With no
 // run in ctx it does nothing, silently (see AddLog).
 func SetInputs(ctx context.Context, inputs map[string]any) {
 	if s := owner(ctx); s != nil {
@@ -68,7 +69,7 @@ func SetInputs(ctx context.Context, inputs map[string]any) {
 }
 
 // SetOutputs records outputs in the scope ctx carries, through the service
-// that owns its run: it is that service's TraceService.SetOutputs. With no
+// that owns its run: it is that service's [TraceService.SetOutputs]. With no
 // run in ctx it does nothing, silently (see AddLog).
 func SetOutputs(ctx context.Context, outputs map[string]any) {
 	if s := owner(ctx); s != nil {
@@ -78,7 +79,7 @@ func SetOutputs(ctx context.Context, outputs map[string]any) {
 
 // RecordModelCall records a model call in the scope ctx carries, through
 // the service that owns its run: it is that service's
-// TraceService.RecordModelCall. With no run in ctx it does nothing,
+// [TraceService.RecordModelCall]. With no run in ctx it does nothing,
 // silently (see AddLog).
 func RecordModelCall(ctx context.Context, call ModelCall) {
 	if s := owner(ctx); s != nil {
@@ -87,7 +88,7 @@ func RecordModelCall(ctx context.Context, call ModelCall) {
 }
 
 // StartStream returns the Stream of the scope ctx carries, through the
-// service that owns its run: it is that service's TraceService.StartStream.
+// service that owns its run: it is that service's [TraceService.StartStream].
 // With no run in ctx it returns nil, silently (see AddLog); a nil *Stream
 // accumulates nothing.
 func StartStream(ctx context.Context) *Stream {
@@ -99,7 +100,7 @@ func StartStream(ctx context.Context) *Stream {
 
 // Hold keeps the run of ctx, and the component ctx is scoped to, from
 // finishing until release is called, through the service that owns the
-// run: it is that service's TraceService.Hold. With no run in ctx it
+// run: it is that service's [TraceService.Hold]. With no run in ctx it
 // returns a release that does nothing, silently (see AddLog).
 func Hold(ctx context.Context) (release func()) {
 	if s := owner(ctx); s != nil {
@@ -109,7 +110,7 @@ func Hold(ctx context.Context) (release func()) {
 }
 
 // EndComponent ends, with err, the component whose ctx is ctx, through the
-// service that owns its run: it is that service's TraceService.EndComponent.
+// service that owns its run: it is that service's [TraceService.EndComponent].
 // With no run in ctx it does nothing, silently (see AddLog).
 func EndComponent(ctx context.Context, err error) {
 	if s := owner(ctx); s != nil {
