@@ -18,6 +18,18 @@
 //	comp.End(err)
 //	summary, err := svc.EndTracers(ctx, map[string]any{"answer": answer}, runErr)
 //
+// Code that has the ctx but not the service — a node, a tool, a helper deep
+// in a call tree — records with the package-level functions of the same
+// names, which act through the service that owns the run in ctx:
+//
+//	cctx, _ := flowtrace.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "search", Type: "tool"})
+//	flowtrace.SetOutputs(cctx, map[string]any{"documents": docs})
+//	flowtrace.EndComponent(cctx, err)
+//
+// Starting and ending runs stays on the service, which holds the
+// configuration. The methods suit code that holds the service anyway (an
+// engine's run loop); the functions suit code that only records.
+//
 // Values passed in (inputs, metadata, log messages, outputs) are snapshotted
 // before the call returns: the caller may reuse its maps at once. Secrets
 // under well-known keys are masked in the snapshot, and sizes are bounded.
@@ -66,7 +78,9 @@
 // writes are counted in Stats.Late, and the error handler receives an error
 // wrapping ErrNoRun, ErrRunEnded or ErrComponentEnded. Calls without a run
 // cost a counter (Stats.NoRun) and are reported once per kind of call per
-// interval, with their count. The library installs no global state.
+// interval, with their count. The package-level functions, with no run in
+// ctx, have no service to report to: they do nothing, silently, and
+// allocate nothing. The library installs no global state.
 //
 // # Across processes
 //

@@ -26,7 +26,7 @@ func BenchmarkReAct(b *testing.B) {
 	for _, mode := range []string{"generate", "stream"} {
 		b.Run("traced-"+mode, func(b *testing.B) {
 			svc, mem, _ := newService(b)
-			h := fteino.NewHandler(svc)
+			h := fteino.NewHandler()
 			b.ReportAllocs()
 			for b.Loop() {
 				ctx, _ := svc.StartTracers(context.Background(), flowtrace.RunInfo{RunName: "react"})

@@ -35,7 +35,7 @@ func TestModelCalls(t *testing.T) {
 	for _, name := range []string{"react", "react-stream"} {
 		t.Run(name, func(t *testing.T) {
 			svc, mem, reported := newService(t)
-			r, err := runOnce(t, svc, mem, fteino.NewHandler(svc), scenarioNamed(t, name), name)
+			r, err := runOnce(t, svc, mem, fteino.NewHandler(), scenarioNamed(t, name), name)
 			require.NoError(t, err)
 			models := named(r, "ChatModel")
 			require.Len(t, models, 2)
@@ -89,7 +89,7 @@ func TestGraphInputsAndOutputs(t *testing.T) {
 	for _, name := range []string{"qa-invoke", "qa-stream"} {
 		t.Run(name, func(t *testing.T) {
 			svc, mem, reported := newService(t)
-			r, err := runOnce(t, svc, mem, fteino.NewHandler(svc), scenarioNamed(t, name), name)
+			r, err := runOnce(t, svc, mem, fteino.NewHandler(), scenarioNamed(t, name), name)
 			require.NoError(t, err)
 			one := func(name string) memory.Component {
 				cs := named(r, name)

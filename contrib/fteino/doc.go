@@ -5,7 +5,7 @@
 //
 // Start a run around the engine call and pass the handler with the call:
 //
-//	h := fteino.NewHandler(svc)
+//	h := fteino.NewHandler()
 //	ctx, _ = svc.StartTracers(ctx, flowtrace.RunInfo{RunName: "answer"})
 //	out, err := runnable.Invoke(ctx, in, compose.WithCallbacks(h))
 //	_, _ = svc.EndTracers(ctx, map[string]any{"answer": out}, err)
@@ -14,9 +14,11 @@
 // the ctx eino hands back to its end callback, and the run lives in the ctx
 // the caller passed. One handler serves any number of concurrent runs. It
 // can also be installed once with callbacks.AppendGlobalHandlers when every
-// eino call runs inside a flowtrace run: a callback outside one records
-// nothing and is reported to the service's error handler as
-// flowtrace.ErrNoRun. In an unsampled run it records and reports nothing.
+// eino call that should be traced runs inside a flowtrace run: a callback
+// outside one records nothing and reports nothing (there is no service to
+// report to). In an unsampled run it records and reports nothing either. It needs no service: it records through the one that
+// started the run in its ctx, so one handler serves the runs of every
+// service in the process.
 //
 // # What is recorded
 //
@@ -39,7 +41,7 @@
 // # Streams
 //
 // A streamed output is drained from eino's copy of it on a goroutine,
-// under svc.Hold: its chunks are joined (text bounded like any recorded
+// under flowtrace.Hold: its chunks are joined (text bounded like any recorded
 // string), recorded as the component's output, and the component ends when
 // the stream does — with the stream's error if it failed. EndTracers waits
 // for that, so the natural code (read the stream, then EndTracers) loses

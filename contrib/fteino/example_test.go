@@ -22,7 +22,7 @@ func Example() {
 		ToolCallingModel: fakeModel{},
 		ToolsConfig:      compose.ToolsNodeConfig{Tools: []toolBase{weatherTool{}}},
 	})
-	h := fteino.NewHandler(svc)
+	h := fteino.NewHandler()
 
 	ctx, _ := svc.StartTracers(context.Background(), flowtrace.RunInfo{RunID: "r1", RunName: "weather"})
 	msg, err := bot.Generate(ctx, []*schema.Message{schema.UserMessage("weather in Paris")},

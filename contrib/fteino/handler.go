@@ -20,13 +20,14 @@ import (
 
 // NewHandler returns an eino callbacks.Handler that records each callback
 // as a component of the flowtrace run in the ctx eino passes it, through
-// svc. It keeps no state: it is safe for concurrent use by any number of
-// runs, and a nil svc records nothing. Outside a run (a ctx not derived
-// from svc.StartTracers) every callback is reported to svc's error handler
-// as flowtrace.ErrNoRun and records nothing.
-func NewHandler(svc *flowtrace.TraceService) callbacks.Handler { return handler{svc: svc} }
+// the service that started that run (flowtrace's package-level functions).
+// It keeps no state: it is safe for concurrent use by any number of runs,
+// of any number of services. Outside a run (a ctx not derived from
+// StartTracers) every callback records nothing, silently: there is no
+// service to report to.
+func NewHandler() callbacks.Handler { return handler{} }
 
-type handler struct{ svc *flowtrace.TraceService }
+type handler struct{}
 
 // modelKey carries, from a component's start to its end in the ctx eino
 // hands back, the model call its start described.
@@ -38,11 +39,11 @@ func (h handler) OnStart(ctx context.Context, info *callbacks.RunInfo, in callba
 
 // OnStartWithStreamInput starts the component, then records its input
 // with SetInputs once eino's copy of the stream is drained. The drain holds
-// the component (svc.Hold), so its end, even if eino calls it first, takes
+// the component (flowtrace.Hold), so its end, even if eino calls it first, takes
 // effect after the input is recorded.
 func (h handler) OnStartWithStreamInput(ctx context.Context, info *callbacks.RunInfo, in *schema.StreamReader[callbacks.CallbackInput]) context.Context {
 	ctx = h.start(ctx, info, nil, true)
-	release := h.svc.Hold(ctx)
+	release := flowtrace.Hold(ctx)
 	go func() {
 		defer release()
 		c := collector{text: new(flowtrace.Stream)} // the input's own; StartStream's is the answer's
@@ -51,22 +52,22 @@ func (h handler) OnStartWithStreamInput(ctx context.Context, info *callbacks.Run
 		if err != nil {
 			inputs["input_error"] = err.Error()
 		}
-		h.svc.SetInputs(ctx, inputs)
+		flowtrace.SetInputs(ctx, inputs)
 	}()
 	return ctx
 }
 
 func (h handler) OnEnd(ctx context.Context, info *callbacks.RunInfo, out callbacks.CallbackOutput) context.Context {
 	h.record(ctx, info, out)
-	h.svc.EndComponent(ctx, nil) // deferred, while a streamed input is still being recorded, by its Hold
+	flowtrace.EndComponent(ctx, nil) // deferred, while a streamed input is still being recorded, by its Hold
 	return ctx
 }
 
 func (h handler) OnError(ctx context.Context, info *callbacks.RunInfo, err error) context.Context {
 	if call, ok := ctx.Value(modelKey{}).(*flowtrace.ModelCall); ok && call != nil {
-		h.svc.RecordModelCall(ctx, *call) // the input, at least
+		flowtrace.RecordModelCall(ctx, *call) // the input, at least
 	}
-	h.svc.EndComponent(ctx, err)
+	flowtrace.EndComponent(ctx, err)
 	return ctx
 }
 
@@ -74,20 +75,20 @@ func (h handler) OnError(ctx context.Context, info *callbacks.RunInfo, err error
 // under Hold, records it joined, and ends the component when the stream
 // ends — with its error, if it failed.
 func (h handler) OnEndWithStreamOutput(ctx context.Context, info *callbacks.RunInfo, out *schema.StreamReader[callbacks.CallbackOutput]) context.Context {
-	release := h.svc.Hold(ctx)
+	release := flowtrace.Hold(ctx)
 	go func() {
 		defer release()
-		c := collector{text: h.svc.StartStream(ctx)}
+		c := collector{text: flowtrace.StartStream(ctx)}
 		err := drain(&c, out)
 		if call, ok := ctx.Value(modelKey{}).(*flowtrace.ModelCall); ok && call != nil && kind(info) == flowtrace.TypeLLM {
 			o := c.modelOutput()
 			rec := withOutput(*call, o.Message, o.Config, o.TokenUsage)
 			rec.TimeToFirstChunk = c.text.TimeToFirstChunk()
-			h.svc.RecordModelCall(ctx, rec)
+			flowtrace.RecordModelCall(ctx, rec)
 		} else {
-			h.svc.SetOutputs(ctx, map[string]any{"output": c.value()})
+			flowtrace.SetOutputs(ctx, map[string]any{"output": c.value()})
 		}
-		h.svc.EndComponent(ctx, err)
+		flowtrace.EndComponent(ctx, err)
 	}()
 	return ctx
 }
@@ -114,7 +115,7 @@ func (h handler) start(ctx context.Context, info *callbacks.RunInfo, in any, str
 	} else if !streamed {
 		ci.Inputs = inputs(ci.Type, in)
 	}
-	ctx, _ = h.svc.TraceComponent(ctx, ci)
+	ctx, _ = flowtrace.TraceComponent(ctx, ci)
 	if call != nil || ctx.Value(modelKey{}) != nil {
 		ctx = context.WithValue(ctx, modelKey{}, call) // not a parent's
 	}
@@ -135,7 +136,7 @@ func (h handler) record(ctx context.Context, info *callbacks.RunInfo, out any) {
 		if o := model.ConvCallbackOutput(out); o != nil {
 			rec = withOutput(rec, o.Message, o.Config, o.TokenUsage)
 		}
-		h.svc.RecordModelCall(ctx, rec)
+		flowtrace.RecordModelCall(ctx, rec)
 		return
 	case flowtrace.TypeEmbedding:
 		if o := embedding.ConvCallbackOutput(out); o != nil {
@@ -146,7 +147,7 @@ func (h handler) record(ctx context.Context, info *callbacks.RunInfo, out any) {
 			if u := o.TokenUsage; u != nil {
 				call.Usage = usage(u.PromptTokens, 0, u.CompletionTokens, u.TotalTokens, 0)
 			}
-			h.svc.RecordModelCall(ctx, call)
+			flowtrace.RecordModelCall(ctx, call)
 			outputs = map[string]any{"embeddings": len(o.Embeddings)}
 		}
 	case flowtrace.TypeTool:
@@ -167,7 +168,7 @@ func (h handler) record(ctx context.Context, info *callbacks.RunInfo, out any) {
 	if outputs == nil {
 		outputs = map[string]any{"output": value(out)}
 	}
-	h.svc.SetOutputs(ctx, outputs)
+	flowtrace.SetOutputs(ctx, outputs)
 }
 
 // inputs are the recorded inputs of a component of type typ.

@@ -192,7 +192,7 @@ func runOnce(t *testing.T, svc *flowtrace.TraceService, mem *memory.Exporter, h 
 
 func TestTrees(t *testing.T) {
 	svc, mem, reported := newService(t)
-	h := fteino.NewHandler(svc)
+	h := fteino.NewHandler()
 	for _, sc := range scenarios(t) {
 		t.Run(sc.name, func(t *testing.T) {
 			r, err := runOnce(t, svc, mem, h, sc, sc.name)
@@ -209,7 +209,7 @@ func TestTrees(t *testing.T) {
 // each run's tree is exactly its own.
 func TestConcurrentRuns(t *testing.T) {
 	svc, mem, reported := newService(t)
-	h := fteino.NewHandler(svc)
+	h := fteino.NewHandler()
 	all := scenarios(t)
 	const runs = 100
 	var wg sync.WaitGroup
@@ -236,4 +236,40 @@ func TestConcurrentRuns(t *testing.T) {
 	d := st.Exporters["memory"]
 	assert.Equal(t, d.Emitted, d.Delivered, "every event delivered: %+v", d)
 	assert.Empty(t, reported.all(), "errors reported")
+}
+
+// TestOneHandlerTwoServices: the handler has no service of its own; one
+// handler, shared by the runs of two services at once, records each run
+// through the service that started it.
+func TestOneHandlerTwoServices(t *testing.T) {
+	svcA, memA, reportedA := newService(t)
+	svcB, memB, reportedB := newService(t)
+	h := fteino.NewHandler()
+	sc := scenarios(t)[0]
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for i := range 10 {
+		for name, svc := range map[string]*flowtrace.TraceService{"a": svcA, "b": svcB} {
+			wg.Go(func() {
+				r, err := runOnce(t, svc, map[string]*memory.Exporter{"a": memA, "b": memB}[name], h, sc, fmt.Sprintf("%s-%d", name, i))
+				if err == nil && tree(r) != sc.tree {
+					err = fmt.Errorf("run %s-%d: tree\n%s\nwant\n%s", name, i, tree(r), sc.tree)
+				}
+				errs <- err
+			})
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		assert.NoError(t, err)
+	}
+	for name, mem := range map[string]*memory.Exporter{"a": memA, "b": memB} {
+		require.Equal(t, 10, mem.Len(), "runs recorded by service %s", name)
+		for _, r := range mem.Runs() {
+			assert.True(t, strings.HasPrefix(r.Info.RunID, name+"-"), "service %s recorded run %s", name, r.Info.RunID)
+		}
+	}
+	assert.Empty(t, reportedA.all())
+	assert.Empty(t, reportedB.all())
 }

@@ -98,14 +98,14 @@ func run(runs int) error {
 	}
 
 	// Service B: a search service. Its Middleware continues the caller's run.
-	b, err := serve(tracing.Middleware(svcB, searchHandler(svcB),
+	b, err := serve(tracing.Middleware(svcB, searchHandler(),
 		tracing.WithRunName(func(*http.Request) string { return "search-service" })))
 	if err != nil {
 		return err
 	}
 	// Service A: each request is a run of the question-answering workflow.
 	client := &http.Client{Transport: tracing.Transport(nil, tracing.WithIdentityBaggage()), Timeout: 10 * time.Second}
-	a, err := serve(tracing.Middleware(svcA, askHandler(svcA, client, b.url),
+	a, err := serve(tracing.Middleware(svcA, askHandler(client, b.url),
 		tracing.WithRunInfo(func(r *http.Request) flowtrace.RunInfo {
 			return flowtrace.RunInfo{RunName: "answer-question", SessionID: r.URL.Query().Get("session"), UserID: r.URL.Query().Get("user")}
 		})))
@@ -152,27 +152,28 @@ func ask(base string, i int) error {
 }
 
 // askHandler is service A's workflow: plan, search (through service B),
-// answer.
-func askHandler(svc *flowtrace.TraceService, client *http.Client, searchURL string) http.Handler {
+// answer. Its steps record through the run the Middleware put in the
+// request's ctx, so the handler needs no service of its own.
+func askHandler(client *http.Client, searchURL string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		question := r.URL.Query().Get("q")
 
-		pctx, plan := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "planner", Type: "agent", Inputs: map[string]any{"question": question}})
-		svc.AddLog(pctx, flowtrace.Log{Name: "plan", Message: "search, then answer", Type: "text"})
+		pctx, plan := flowtrace.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "planner", Type: "agent", Inputs: map[string]any{"question": question}})
+		flowtrace.AddLog(pctx, flowtrace.Log{Name: "plan", Message: "search, then answer", Type: "text"})
 
-		tctx, tool := svc.TraceComponent(pctx, flowtrace.ComponentInfo{Name: "search-tool", Type: "tool", Inputs: map[string]any{"query": question}})
+		tctx, tool := flowtrace.TraceComponent(pctx, flowtrace.ComponentInfo{Name: "search-tool", Type: "tool", Inputs: map[string]any{"query": question}})
 		docs, err := search(tctx, client, searchURL, question)
 		if err == nil {
-			svc.SetOutputs(tctx, map[string]any{"documents": docs})
+			flowtrace.SetOutputs(tctx, map[string]any{"documents": docs})
 		}
 		tool.End(err)
 
-		lctx, llm := svc.TraceComponent(pctx, flowtrace.ComponentInfo{Name: "answer", Type: flowtrace.TypeLLM,
+		lctx, llm := flowtrace.TraceComponent(pctx, flowtrace.ComponentInfo{Name: "answer", Type: flowtrace.TypeLLM,
 			Inputs: map[string]any{"question": question, "context": docs}, Metadata: map[string]any{"model": "fake-llm"}})
 		answer := fmt.Sprintf("%d documents say: it depends", len(docs))
-		svc.SetOutputs(lctx, map[string]any{"text": answer})
-		svc.RecordModelCall(lctx, flowtrace.ModelCall{ // model and usage, as llm.* attributes in Jaeger
+		flowtrace.SetOutputs(lctx, map[string]any{"text": answer})
+		flowtrace.RecordModelCall(lctx, flowtrace.ModelCall{ // model and usage, as llm.* attributes in Jaeger
 			Model: "fake-llm", Provider: "example",
 			Input:  []flowtrace.Message{{Role: "user", Content: question}},
 			Output: []flowtrace.Message{{Role: "assistant", Content: answer}},
@@ -181,7 +182,7 @@ func askHandler(svc *flowtrace.TraceService, client *http.Client, searchURL stri
 		llm.End(nil)
 		plan.End(err)
 
-		svc.SetOutputs(ctx, map[string]any{"answer": answer})
+		flowtrace.SetOutputs(ctx, map[string]any{"answer": answer})
 		rc, _ := flowtrace.RunFromContext(ctx)
 		w.Header().Set("Content-Type", "application/json")
 		if err != nil {
@@ -213,17 +214,17 @@ func search(ctx context.Context, client *http.Client, base, query string) ([]str
 
 // searchHandler is service B: a retriever and a reranker, traced in the
 // run its Middleware continued.
-func searchHandler(svc *flowtrace.TraceService) http.Handler {
+func searchHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		q := r.URL.Query().Get("q")
-		rctx, retr := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "vector-search", Type: "retriever", Inputs: map[string]any{"query": q}})
+		rctx, retr := flowtrace.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "vector-search", Type: "retriever", Inputs: map[string]any{"query": q}})
 		docs := []string{"doc about " + q, "another doc", "a third doc"}
-		svc.SetOutputs(rctx, map[string]any{"documents": docs})
+		flowtrace.SetOutputs(rctx, map[string]any{"documents": docs})
 		retr.End(nil)
-		kctx, rerank := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "rerank", Type: "reranker"})
+		kctx, rerank := flowtrace.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "rerank", Type: "reranker"})
 		docs = docs[:2]
-		svc.SetOutputs(kctx, map[string]any{"documents": docs})
+		flowtrace.SetOutputs(kctx, map[string]any{"documents": docs})
 		rerank.End(nil)
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(docs)

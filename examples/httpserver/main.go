@@ -48,7 +48,7 @@ func run(requests, concurrency int) error {
 	logger := slog.New(tracing.SlogHandler(slog.NewTextHandler(os.Stderr, nil), svc))
 
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /orders/{id}", orderHandler(svc, logger))
+	mux.HandleFunc("GET /orders/{id}", orderHandler(logger))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -92,24 +92,25 @@ func run(requests, concurrency int) error {
 }
 
 // orderHandler looks an order up and charges it; every seventh order's
-// payment fails.
-func orderHandler(svc *flowtrace.TraceService, logger *slog.Logger) http.HandlerFunc {
+// payment fails. It records through the run the middleware put in the
+// request's ctx: it needs no service of its own.
+func orderHandler(logger *slog.Logger) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		id := r.PathValue("id")
 
-		vctx, validate := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "validate", Type: "tool", Inputs: map[string]any{"order_id": id}})
+		vctx, validate := flowtrace.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "validate", Type: "tool", Inputs: map[string]any{"order_id": id}})
 		logger.InfoContext(vctx, "order looked up", "order_id", id)
 		validate.End(nil)
 
-		cctx, charge := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "charge", Type: "tool", Inputs: map[string]any{"order_id": id, "card_token": "tok_4242"}})
+		cctx, charge := flowtrace.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "charge", Type: "tool", Inputs: map[string]any{"order_id": id, "card_token": "tok_4242"}})
 		n, _ := strconv.Atoi(id)
 		var err error
 		if n%7 == 6 {
 			err = fmt.Errorf("payment declined for order %s", id)
 			logger.WarnContext(cctx, "payment declined", "order_id", id)
 		} else {
-			svc.SetOutputs(cctx, map[string]any{"charged": true})
+			flowtrace.SetOutputs(cctx, map[string]any{"charged": true})
 		}
 		charge.End(err)
 

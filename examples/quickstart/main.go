@@ -96,6 +96,8 @@ func run() error {
 type agentHooks struct{ beforeLLM func() }
 
 // agent is a tiny agent: retrieve documents, ask an LLM, maybe call a tool.
+// It starts and ends the run, so it holds the service; the steps inside
+// record through their ctx alone.
 func agent(svc *flowtrace.TraceService, user, question string, hooks agentHooks) error {
 	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{
 		RunName: "support-bot", UserID: user, SessionID: "session-" + user,
@@ -104,14 +106,25 @@ func agent(svc *flowtrace.TraceService, user, question string, hooks agentHooks)
 	if err != nil {
 		return err
 	}
+	docs := retrieve(ctx, question)
+	answer, runErr := ask(ctx, question, docs, hooks)
+	_, err = svc.EndTracers(ctx, map[string]any{"answer": answer}, runErr)
+	return err
+}
 
-	rctx, retrieve := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "retriever", Type: "retriever", Inputs: map[string]any{"query": question}})
+// retrieve is a step: it has the run's ctx, not the service.
+func retrieve(ctx context.Context, question string) []string {
+	ctx, _ = flowtrace.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "retriever", Type: "retriever", Inputs: map[string]any{"query": question}})
 	docs := []string{"doc-17", "doc-42"}
-	svc.SetOutputs(rctx, map[string]any{"documents": docs})
-	retrieve.End(nil)
+	flowtrace.SetOutputs(ctx, map[string]any{"documents": docs})
+	flowtrace.EndComponent(ctx, nil)
+	return docs
+}
 
-	lctx, llm := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "OpenAI", Type: flowtrace.TypeLLM, Inputs: map[string]any{"question": question, "context": docs}})
-	svc.AddLog(lctx, flowtrace.Log{Name: "prompt", Message: "Answer using the documents: " + question, Type: "text"})
+// ask is the LLM step, which may call a tool.
+func ask(ctx context.Context, question string, docs []string, hooks agentHooks) (string, error) {
+	ctx, _ = flowtrace.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "OpenAI", Type: flowtrace.TypeLLM, Inputs: map[string]any{"question": question, "context": docs}})
+	flowtrace.AddLog(ctx, flowtrace.Log{Name: "prompt", Message: "Answer using the documents: " + question, Type: "text"})
 	if hooks.beforeLLM != nil {
 		hooks.beforeLLM() // the LLM takes its time; other runs go on meanwhile
 	}
@@ -121,26 +134,24 @@ func agent(svc *flowtrace.TraceService, user, question string, hooks agentHooks)
 	case strings.Contains(question, "France"):
 		answer = "Paris"
 	case strings.Contains(question, "Weather"):
-		tctx, tool := svc.TraceComponent(lctx, flowtrace.ComponentInfo{Name: "weather-api", Type: "tool", Inputs: map[string]any{"city": "Lyon"}})
+		tctx, _ := flowtrace.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "weather-api", Type: "tool", Inputs: map[string]any{"city": "Lyon"}})
 		toolErr := errors.New("weather service unavailable")
-		svc.AddLog(tctx, flowtrace.Log{Name: "http", Message: map[string]any{"status": 503}, Type: "object"})
-		tool.End(toolErr)
+		flowtrace.AddLog(tctx, flowtrace.Log{Name: "http", Message: map[string]any{"status": 503}, Type: "object"})
+		flowtrace.EndComponent(tctx, toolErr)
 		runErr = toolErr
 	default:
 		answer = "Refunds within 30 days."
 	}
-	svc.SetOutputs(lctx, map[string]any{"text": answer, "chars": len(answer)})
+	flowtrace.SetOutputs(ctx, map[string]any{"text": answer, "chars": len(answer)})
 	// The model call as a record: model, messages and token usage show on
 	// the component's line and, through otelspans, as llm.* attributes.
-	svc.RecordModelCall(lctx, flowtrace.ModelCall{
+	flowtrace.RecordModelCall(ctx, flowtrace.ModelCall{
 		Model: "gpt-4o-mini", Provider: "openai",
 		Parameters: map[string]any{"temperature": 0.2, "max_tokens": 256},
 		Input:      []flowtrace.Message{{Role: "user", Content: question}},
 		Output:     []flowtrace.Message{{Role: "assistant", Content: answer}},
 		Usage:      flowtrace.Usage{InputTokens: int64(40 + len(question)/4), OutputTokens: int64(1 + len(answer)/4), TotalTokens: int64(41 + len(question)/4 + len(answer)/4)},
 	})
-	llm.End(nil)
-
-	_, err = svc.EndTracers(ctx, map[string]any{"answer": answer}, runErr)
-	return err
+	flowtrace.EndComponent(ctx, nil)
+	return answer, runErr
 }

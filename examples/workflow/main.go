@@ -57,7 +57,7 @@ func run() error {
 	eng := dag.NewEngine(svc)
 	ctx := context.Background()
 
-	support, err := supportFlow(svc)
+	support, err := supportFlow()
 	if err != nil {
 		return err
 	}
@@ -112,7 +112,7 @@ func run() error {
 }
 
 // supportFlow is the 10-node flow drawn in the package comment.
-func supportFlow(svc *flowtrace.TraceService) (*dag.Graph, error) {
+func supportFlow() (*dag.Graph, error) {
 	step := func(out map[string]any) func(context.Context, map[string]any) (map[string]any, error) {
 		return func(context.Context, map[string]any) (map[string]any, error) { return out, nil }
 	}
@@ -125,7 +125,7 @@ func supportFlow(svc *flowtrace.TraceService) (*dag.Graph, error) {
 			Run: func(_ context.Context, in map[string]any) (map[string]any, error) {
 				return map[string]any{"prompt": fmt.Sprintf("Using faq-9, answer: %v", in["question"])}, nil
 			}},
-		dag.Node{Name: "answer", Type: flowtrace.TypeLLM, Deps: []string{"build-prompt"}, Run: fakeModel(svc)},
+		dag.Node{Name: "answer", Type: flowtrace.TypeLLM, Deps: []string{"build-prompt"}, Run: fakeModel},
 		dag.Node{Name: "moderate", Type: flowtrace.TypeGuardrail, Deps: []string{"answer"},
 			Run: func(_ context.Context, in map[string]any) (map[string]any, error) {
 				return map[string]any{"flagged": false, "text": in["answer"].(map[string]any)["text"]}, nil
@@ -139,26 +139,24 @@ func supportFlow(svc *flowtrace.TraceService) (*dag.Graph, error) {
 	)
 }
 
-// fakeModel returns the LLM call: it waits a little (or until ctx is
-// done, like a real client), then records the call — model, messages and
-// token usage — through ctx, its component's.
-func fakeModel(svc *flowtrace.TraceService) func(context.Context, map[string]any) (map[string]any, error) {
-	return func(ctx context.Context, in map[string]any) (map[string]any, error) {
-		prompt, _ := in["build-prompt"].(map[string]any)["prompt"].(string)
-		select {
-		case <-time.After(5 * time.Millisecond):
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-		answer := "Here is what the FAQ says about " + strings.ToLower(strings.TrimPrefix(prompt, "Using faq-9, answer: "))
-		svc.RecordModelCall(ctx, flowtrace.ModelCall{
-			Model: "fake-gpt", Provider: "example",
-			Input:  []flowtrace.Message{{Role: "user", Content: prompt}},
-			Output: []flowtrace.Message{{Role: "assistant", Content: answer}},
-			Usage:  flowtrace.Usage{InputTokens: int64(len(prompt) / 4), OutputTokens: int64(len(answer) / 4), TotalTokens: int64(len(prompt)/4 + len(answer)/4)},
-		})
-		return map[string]any{"text": answer}, nil
+// fakeModel is the LLM call: it waits a little (or until ctx is done,
+// like a real client), then records the call — model, messages and token
+// usage — through ctx, its component's: node code needs no service.
+func fakeModel(ctx context.Context, in map[string]any) (map[string]any, error) {
+	prompt, _ := in["build-prompt"].(map[string]any)["prompt"].(string)
+	select {
+	case <-time.After(5 * time.Millisecond):
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
+	answer := "Here is what the FAQ says about " + strings.ToLower(strings.TrimPrefix(prompt, "Using faq-9, answer: "))
+	flowtrace.RecordModelCall(ctx, flowtrace.ModelCall{
+		Model: "fake-gpt", Provider: "example",
+		Input:  []flowtrace.Message{{Role: "user", Content: prompt}},
+		Output: []flowtrace.Message{{Role: "assistant", Content: answer}},
+		Usage:  flowtrace.Usage{InputTokens: int64(len(prompt) / 4), OutputTokens: int64(len(answer) / 4), TotalTokens: int64(len(prompt)/4 + len(answer)/4)},
+	})
+	return map[string]any{"text": answer}, nil
 }
 
 // refundFlow pauses at "approve" until a human decides.

@@ -3,7 +3,7 @@
 //
 // # Output
 //
-//	▶ support-bot  run 6f1c2a9e…90e2  user=u1 session=s1  1.234s  ok
+//	▶ support-bot  run 6f1c2a9e…90e2  trace=6f1c2a9e1b2c4d5e8f901234567890e2 user=u1 session=s1  1.234s  ok
 //	├─ OpenAI (llm) 812ms ok
 //	│  ├ log prompt: "What is the capital of France? Answer in one word, please,…
 //	│  ├ out text: "Paris"
@@ -14,8 +14,10 @@
 //	└ out answer: "Paris"
 //
 // The header names the run, its ID, where it was started if it is a nested
-// run ("(in run … / component …)"), its project, user and session, its
-// duration and its status. Below it come the run's children in the order
+// run ("(in run … / component …)"), its trace ID in full (runs of one
+// workflow — nested, continued from another process, resumed — share it,
+// and it is what a tracing backend searches by), its project, user and
+// session, its duration and its status. Below it come the run's children in the order
 // they arrived: components (├─) and logs, then its outputs. A component
 // shows its name, type, duration (end − start) and status: "ok",
 // "error: <message>", or "not ended" if its end was never delivered or it

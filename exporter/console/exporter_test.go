@@ -506,5 +506,29 @@ func TestTagsOnTheRunLine(t *testing.T) {
 	_, err = svc.EndTracers(ctx, nil, nil)
 	require.NoError(t, err)
 	require.NoError(t, svc.Shutdown(context.Background()))
-	assert.Regexp(t, `^▶ r  run \S+  user=u tags=prod,beta  \S+  ok\n`, buf.String())
+	assert.Regexp(t, `^▶ r  run \S+  trace=[0-9a-f]{32} user=u tags=prod,beta  \S+  ok\n`, buf.String())
+}
+
+// TestTraceIDOnTheRunLine: every run's header shows its trace ID in full,
+// so that runs of one trace (here a run and the run nested in it) are seen
+// to be one, and the ID can be searched for in a backend.
+func TestTraceIDOnTheRunLine(t *testing.T) {
+	var buf bytes.Buffer
+	svc, err := flowtrace.NewTraceService(flowtrace.WithExporter(console.New(&buf)))
+	require.NoError(t, err)
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{RunName: "outer", SessionID: "s1"})
+	require.NoError(t, err)
+	inner, err := svc.StartTracers(ctx, flowtrace.RunInfo{RunName: "inner"})
+	require.NoError(t, err)
+	_, err = svc.EndTracers(inner, nil, nil)
+	require.NoError(t, err)
+	_, err = svc.EndTracers(ctx, nil, nil)
+	require.NoError(t, err)
+	require.NoError(t, svc.Shutdown(context.Background()))
+
+	rc, _ := flowtrace.RunFromContext(ctx)
+	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+	require.Len(t, lines, 2, "two runs, no components: %q", buf.String())
+	assert.Regexp(t, `^▶ inner  run \S+  \(in run \S+\)  trace=`+rc.TraceIDString()+` session=s1  \S+  ok$`, lines[0], "the nested run shows its parent's trace and inherited session")
+	assert.Regexp(t, `^▶ outer  run \S+  trace=`+rc.TraceIDString()+` session=s1  \S+  ok$`, lines[1])
 }

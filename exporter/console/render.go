@@ -1,6 +1,7 @@
 package console
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
@@ -29,8 +30,12 @@ func render(info flowtrace.RunStart, root *node) []byte {
 		b.WriteString(")")
 	}
 	sep := "  "
+	var trace string
+	if info.TraceID != [16]byte{} { // zero only in records built by hand
+		trace = hex.EncodeToString(info.TraceID[:])
+	}
 	for _, f := range [...]struct{ k, v string }{
-		{"project", info.ProjectName}, {"user", info.UserID}, {"session", info.SessionID},
+		{"trace", trace}, {"project", info.ProjectName}, {"user", info.UserID}, {"session", info.SessionID},
 	} {
 		if f.v != "" {
 			b.WriteString(sep)

@@ -9,6 +9,21 @@
 //	sum, err := svc.EndTracers(ctx, outputs, runErr)
 //	run, ok := rec.Run(sum.RunID) // complete: EndTracers waited for delivery
 //
+// # Values come back as snapshots
+//
+// The library snapshots what it is given before the call returns, and
+// this exporter keeps the snapshots: an int comes back as int64, a
+// []string as []any, a struct as a map[string]any, a secret as
+// flowtrace.Masked. So a test's
+//
+//	assert.Equal(t, map[string]any{"n": 3}, c.Outputs) // fails: c.Outputs["n"] is int64(3)
+//
+// fails. Compare with what was passed, snapshotted the same way:
+//
+//	assert.Equal(t, memory.Snapshot(map[string]any{"n": 3}), c.Outputs)
+//
+// or, for a single number, assert.EqualValues(t, 3, c.Outputs["n"]).
+//
 // # What a Run holds
 //
 // A Run gathers the records of one run as they were delivered: the

@@ -41,7 +41,7 @@ func BenchmarkEngineRun10(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer func() { _ = svc.Shutdown(context.Background()) }()
-			g := flow10(b, svc, nil)
+			g := flow10(b, nil)
 			eng := dag.NewEngine(svc)
 			in := map[string]any{"question": "where is my order?"}
 			b.ReportAllocs()

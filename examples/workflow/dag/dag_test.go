@@ -53,7 +53,7 @@ func newService(t *testing.T) (*flowtrace.TraceService, *memory.Exporter) {
 // flow10 is the 10-node flow of examples/workflow (and BenchmarkRun10):
 // three parallel starts, a join, the LLM call, two parallel checks, a
 // join, a last step. llm, when not nil, replaces the fake model's wait.
-func flow10(t testing.TB, svc *flowtrace.TraceService, llm func(ctx context.Context) error) *dag.Graph {
+func flow10(t testing.TB, llm func(ctx context.Context) error) *dag.Graph {
 	t.Helper()
 	step := func(out map[string]any) func(context.Context, map[string]any) (map[string]any, error) {
 		return func(context.Context, map[string]any) (map[string]any, error) { return out, nil }
@@ -66,7 +66,7 @@ func flow10(t testing.TB, svc *flowtrace.TraceService, llm func(ctx context.Cont
 		}
 		prompt := in["build-prompt"].(map[string]any)["prompt"].(string)
 		answer := "answer to " + prompt
-		svc.RecordModelCall(ctx, flowtrace.ModelCall{
+		flowtrace.RecordModelCall(ctx, flowtrace.ModelCall{
 			Model: "fake-gpt", Provider: "test",
 			Input:  []flowtrace.Message{{Role: "user", Content: prompt}},
 			Output: []flowtrace.Message{{Role: "assistant", Content: answer}},
@@ -160,7 +160,7 @@ func checkRun10(t *testing.T, rec *memory.Exporter, g *dag.Graph, id, question s
 
 func TestRunRecordsEachNodeUnderTheRun(t *testing.T) {
 	svc, rec := newService(t)
-	g := flow10(t, svc, nil)
+	g := flow10(t, nil)
 	res, err := dag.NewEngine(svc).Run(context.Background(), g, flowtrace.RunInfo{SessionID: "s1"}, map[string]any{"question": "where is my order?"})
 	require.NoError(t, err)
 	assert.Nil(t, res.Checkpoint)
@@ -170,7 +170,7 @@ func TestRunRecordsEachNodeUnderTheRun(t *testing.T) {
 
 func TestConcurrentRunsStayApart(t *testing.T) {
 	svc, rec := newService(t)
-	g := flow10(t, svc, nil)
+	g := flow10(t, nil)
 	eng := dag.NewEngine(svc)
 	const runs = 50
 	ids := make([]string, runs)
@@ -247,7 +247,7 @@ func TestPanickingNodeFailsItsRunOnly(t *testing.T) {
 func TestCancelledRunReturnsPromptly(t *testing.T) {
 	svc, rec := newService(t)
 	inLLM := make(chan struct{})
-	g := flow10(t, svc, func(ctx context.Context) error {
+	g := flow10(t, func(ctx context.Context) error {
 		close(inLLM)
 		<-ctx.Done() // a model that answers only when cancelled
 		return ctx.Err()

@@ -19,7 +19,7 @@
 //     second run in the same trace and session.
 //
 // A node that starts a goroutine outliving its Run (draining a stream,
-// say) takes svc.Hold(ctx) and releases it when the goroutine is done, so
+// say) takes flowtrace.Hold(ctx) and releases it when the goroutine is done, so
 // that EndTracers waits for it; the nodes here need none.
 package dag
 
