@@ -147,7 +147,7 @@ func TestRunInsideOTelHTTPServerSpan(t *testing.T) {
 	done := make(chan struct{})
 	handler := tracing.Middleware(b.svc, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		runCtx = r.Context()
-		_, step := b.svc.TraceComponent(r.Context(), flowtrace.ComponentInfo{Name: "plan"})
+		_, step := flowtrace.TraceComponent(r.Context(), flowtrace.ComponentInfo{Name: "plan"})
 		step.End(nil)
 		close(done)
 	}), tracing.WithRunName(func(*http.Request) string { return "pipeline" }))
