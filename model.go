@@ -7,8 +7,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/flowtrace/flowtrace/internal/values"
 )
 
 // Usage counts the tokens of one model call. Zero means unknown (or none).
@@ -56,9 +54,18 @@ type ModelCall struct {
 }
 
 // ModelCallRecord is a ModelCall as exporters receive it: snapshotted when
-// RecordModelCall was called (parameters and message contents masked and
-// limited like any value), with the scope it was recorded in.
+// RecordModelCall was called, with the scope it was recorded in.
 // ComponentID is empty for a call recorded at run level.
+//
+// Every string of it gets the masking and scrubbing of a log message:
+// parameters and message contents and arguments are values, masked and
+// limited like any; the model, the provider, roles, names, tool call IDs
+// and names and finish reasons are labels (trimmed, valid UTF-8, at most
+// MaxTagLen bytes), with the user info of a URL masked and the run's
+// secrets scrubbed. Its lists are bounded like any list, by WithMaxItems
+// and by the event's byte limit (WithMaxEventBytes): what is cut is
+// counted in a last message of role "!truncated", a last tool call named
+// "!truncated", a last finish reason "…(truncated N more items)".
 type ModelCallRecord struct {
 	RunID       string
 	ComponentID string
@@ -92,41 +99,19 @@ func (s *TraceService) RecordModelCall(ctx context.Context, call ModelCall) {
 	if sc == nil {
 		return
 	}
-	now := sc.run.now()
 	rs := sc.run
-	svc := rs.svc // the run's settings, not the receiver's
-	snap := svc.snap
-	b := rs.budget()
+	now := rs.now()
 	if call.TimeToFirstChunk == 0 {
 		call.TimeToFirstChunk = sc.stream.Load().TimeToFirstChunk()
 	}
-	rec := &ModelCallRecord{RunID: sc.run.info.RunID, Time: now, Call: ModelCall{
-		Model:            svc.label(call.Model),
-		Provider:         svc.label(call.Provider),
-		Parameters:       snap.Map(&b, call.Parameters),
+	svc := rs.svc // the run's settings, not the receiver's
+	rec := &ModelCallRecord{RunID: rs.info.RunID, Time: now, Call: ModelCall{
 		Usage:            call.Usage.valid(),
 		Cost:             svc.cost(call.Cost),
 		TimeToFirstChunk: call.TimeToFirstChunk,
 	}}
-	rec.Call.Input = svc.messages(&b, call.Input)
-	rec.Call.Output = svc.messages(&b, call.Output)
-	for _, r := range call.FinishReasons {
-		rec.Call.FinishReasons = append(rec.Call.FinishReasons, svc.label(r))
-	}
-	if set := rs.learn(&b); set != nil { // secrets found in this call, scrubbed from all of it
-		set.ScrubMap(rec.Call.Parameters)
-		scrubMessages(set, rec.Call.Input)
-		scrubMessages(set, rec.Call.Output)
-	}
-	if set := rs.secrets.Load(); set != nil {
-		scrubLabels(set, &rec.Call)
-	}
-	ev := event{Data: rec}
-	if !sc.isRun {
-		rec.ComponentID = sc.info.ComponentID
-		ev.Scope = &sc.scope
-	}
-	s.emit(ctx, sc, ev)
+	var p pass
+	rs.write(ctx, sc, sc.event(rec, &rec.ComponentID), &p, func() { p.modelCall(&rec.Call, &call) })
 }
 
 // valid returns u with negative counts, which no API reports, as 0.
@@ -162,69 +147,6 @@ func (s *TraceService) label(v string) string {
 		t = strings.Clone(t)
 	}
 	return t
-}
-
-// messages snapshots chat messages: contents and arguments are values,
-// masked and limited like any other.
-func (s *TraceService) messages(b *values.Budget, in []Message) []Message {
-	if len(in) == 0 {
-		return nil
-	}
-	// Bounded like any list, and by the event's byte limit: what is cut is
-	// counted in a last message of role "!truncated".
-	out := make([]Message, 0, min(len(in), s.maxItems))
-	size := 0
-	for i, m := range in {
-		if i == s.maxItems || size > s.maxBytes {
-			out = append(out, Message{Role: "!truncated", Content: fmt.Sprintf("%d more messages", len(in)-i)})
-			break
-		}
-		msg := Message{Role: s.label(m.Role), Name: s.label(m.Name), ToolCallID: s.label(m.ToolCallID), Content: s.text(b, m.Content)}
-		size += len(msg.Role) + len(msg.Name) + len(msg.ToolCallID) + len(msg.Content) + 32
-		for _, tc := range m.ToolCalls {
-			call := ToolCall{ID: s.label(tc.ID), Name: s.label(tc.Name), Arguments: s.text(b, tc.Arguments)}
-			size += len(call.ID) + len(call.Name) + len(call.Arguments) + 32
-			msg.ToolCalls = append(msg.ToolCalls, call)
-		}
-		out = append(out, msg)
-	}
-	return out
-}
-
-// scrubLabels replaces the run's secrets in the name-like strings of a
-// call, which are not snapshotted as values.
-func scrubLabels(set *values.Secrets, c *ModelCall) {
-	c.Model, c.Provider = set.Scrub(c.Model), set.Scrub(c.Provider)
-	for _, ms := range [][]Message{c.Input, c.Output} {
-		for i := range ms {
-			ms[i].Role, ms[i].Name, ms[i].ToolCallID = set.Scrub(ms[i].Role), set.Scrub(ms[i].Name), set.Scrub(ms[i].ToolCallID)
-			for j := range ms[i].ToolCalls {
-				tc := &ms[i].ToolCalls[j]
-				tc.ID, tc.Name = set.Scrub(tc.ID), set.Scrub(tc.Name)
-			}
-		}
-	}
-}
-
-// text snapshots a string value.
-func (s *TraceService) text(b *values.Budget, v string) string {
-	if v == "" {
-		return ""
-	}
-	if out, ok := s.snap.Value(b, v).(string); ok {
-		return out
-	}
-	return Masked
-}
-
-// scrubMessages replaces the run's secrets in messages the snapshot made.
-func scrubMessages(set *values.Secrets, ms []Message) {
-	for i := range ms {
-		ms[i].Content = set.Scrub(ms[i].Content)
-		for j := range ms[i].ToolCalls {
-			ms[i].ToolCalls[j].Arguments = set.Scrub(ms[i].ToolCalls[j].Arguments)
-		}
-	}
 }
 
 // asLog is the fallback form of a model call for an exporter without

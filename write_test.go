@@ -1,0 +1,106 @@
+package flowtrace_test
+
+// Tests of the write path (write.go): every record kind is snapshotted,
+// masked, scrubbed of the run's secrets and bounded the same way.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/flowtrace/flowtrace"
+)
+
+// TestEveryLabelIsMaskedAndScrubbed is issue 16, item 6: a URL's user info
+// in a model call's Provider or Model was recorded in clear, and a secret
+// the run had learned stayed in FinishReasons. Every string of every record
+// kind gets the masking and scrubbing of a log message.
+func TestEveryLabelIsMaskedAndScrubbed(t *testing.T) {
+	const (
+		learned = "sk-live-0123456789abcdef" // masked at the run's start: learned
+		urlPass = "hunter2-hunter2"          // a URL's password
+		urlUser = "ghp_tokentokentoken"      // a URL's user info without password, often a token
+	)
+	svc, rec, _ := newService(t)
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{
+		RunName: "run " + learned, // scrubbed too: it is learned by the same event
+		Inputs:  map[string]any{"api_key": learned},
+	})
+	require.NoError(t, err)
+	lctx, llm := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "llm at https://" + urlUser + "@models.example.com", Type: flowtrace.TypeLLM})
+	svc.RecordModelCall(lctx, flowtrace.ModelCall{
+		Provider:      "https://app:" + urlPass + "@gateway.example.com/v1",
+		Model:         "https://" + urlUser + "@models.example.com/gpt",
+		FinishReasons: []string{"stop " + learned, "length"},
+		Input:         []flowtrace.Message{{Role: "user", Name: "n " + learned, Content: "hi"}},
+		Output:        []flowtrace.Message{{Role: "assistant", ToolCalls: []flowtrace.ToolCall{{ID: learned, Name: "f"}}}},
+	})
+	svc.AddLog(lctx, flowtrace.Log{Name: "note", Type: "type " + learned, Message: "m"})
+	llm.End(nil)
+	_, err = svc.EndTracers(within(t, ctx), nil, nil)
+	require.NoError(t, err)
+
+	run, _ := rec.Run(runID(t, ctx))
+	c := run.Components[0]
+	mc := c.ModelCall()
+	assert.Equal(t, "https://app:*****@gateway.example.com/v1", mc.Provider, "a URL's password is masked in Provider")
+	assert.Equal(t, "https://*****@models.example.com/gpt", mc.Model, "a URL's user info is masked in Model")
+	assert.Equal(t, []string{"stop *****", "length"}, mc.FinishReasons, "a learned secret is scrubbed from FinishReasons")
+	assert.Equal(t, "n *****", mc.Input[0].Name)
+	assert.Equal(t, flowtrace.Masked, mc.Output[0].ToolCalls[0].ID)
+	assert.Equal(t, "llm at https://*****@models.example.com", c.Info.Name, "a component's name is masked like a log message")
+	require.Len(t, c.Logs, 1)
+	assert.Equal(t, "type *****", c.Logs[0].Type, "a log's type is scrubbed")
+	assert.Equal(t, "run *****", run.Info.RunName, "a run's name is scrubbed of what its own inputs taught")
+	all, err := json.Marshal(run)
+	require.NoError(t, err)
+	for _, s := range []string{learned, urlPass, urlUser} {
+		assert.NotContains(t, string(all), s, "no secret anywhere in the run's records")
+	}
+}
+
+// TestModelCallListsAreBounded is issue 16, item 11: the tool calls of a
+// message and the finish reasons of a call were unbounded (50,000 tool
+// calls made a 40 MB event). They are bounded like any list (MaxItems, a
+// marker counting what was cut) and by the event's byte limit.
+func TestModelCallListsAreBounded(t *testing.T) {
+	svc, rec, _ := newService(t)
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+	require.NoError(t, err)
+	lctx, llm := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "llm", Type: flowtrace.TypeLLM})
+	calls := make([]flowtrace.ToolCall, 50_000)
+	for i := range calls {
+		calls[i] = flowtrace.ToolCall{ID: fmt.Sprintf("call_%d", i), Name: strings.Repeat("n", 200), Arguments: strings.Repeat("a", 600)}
+	}
+	reasons := make([]string, 50_000)
+	for i := range reasons {
+		reasons[i] = strings.Repeat("r", 300)
+	}
+	svc.RecordModelCall(lctx, flowtrace.ModelCall{
+		Output:        []flowtrace.Message{{Role: "assistant", ToolCalls: calls}, {Role: "assistant", ToolCalls: calls}},
+		FinishReasons: reasons,
+	})
+	llm.End(nil)
+	_, err = svc.EndTracers(within(t, ctx), nil, nil)
+	require.NoError(t, err)
+
+	run, _ := rec.Run(runID(t, ctx))
+	rs := component(t, run, "llm").ModelCalls
+	require.Len(t, rs, 1)
+	mc := rs[0].Call
+	require.NotEmpty(t, mc.Output)
+	tcs := mc.Output[0].ToolCalls
+	assert.LessOrEqual(t, len(tcs), flowtrace.DefaultMaxItems+1, "tool calls of a message: at most MaxItems, and a marker")
+	assert.Equal(t, "!truncated", tcs[len(tcs)-1].Name, "what was cut is counted in a last tool call")
+	assert.LessOrEqual(t, len(mc.FinishReasons), flowtrace.DefaultMaxItems+1, "finish reasons: at most MaxItems, and a marker")
+	assert.Contains(t, mc.FinishReasons[len(mc.FinishReasons)-1], "truncated", "what was cut is counted in a last reason")
+	b, err := json.Marshal(rs[0])
+	require.NoError(t, err)
+	t.Logf("tool calls kept %d, finish reasons kept %d, event %d bytes", len(tcs), len(mc.FinishReasons), len(b))
+	assert.LessOrEqual(t, len(b), flowtrace.DefaultMaxEventBytes+16<<10, "one model call stays within the event byte limit (markers aside)")
+}
