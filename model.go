@@ -49,7 +49,9 @@ type ModelCall struct {
 	Cost          float64
 	FinishReasons []string
 	// TimeToFirstChunk is, for a streamed answer, the time from the
-	// component's start to its first chunk (see Stream).
+	// component's start to its first chunk (see Stream). It is never
+	// recorded negative: a negative one (a ComponentInfo.Start from a
+	// skewed clock, say) is recorded as 0, which reads as unknown.
 	TimeToFirstChunk time.Duration
 }
 
@@ -108,7 +110,7 @@ func (s *TraceService) RecordModelCall(ctx context.Context, call ModelCall) {
 	rec := &ModelCallRecord{RunID: rs.info.RunID, Time: now, Call: ModelCall{
 		Usage:            call.Usage.valid(),
 		Cost:             svc.cost(call.Cost),
-		TimeToFirstChunk: call.TimeToFirstChunk,
+		TimeToFirstChunk: max(call.TimeToFirstChunk, 0),
 	}}
 	var p pass
 	rs.write(ctx, sc, sc.event(rec, &rec.ComponentID), &p, func() { p.modelCall(&rec.Call, &call) })
@@ -289,7 +291,9 @@ func (st *Stream) Text() string {
 }
 
 // TimeToFirstChunk returns the time from the scope's start to the first
-// chunk, or 0 before the first chunk.
+// chunk, or 0 before the first chunk. A first chunk before the scope's
+// start, which a ComponentInfo.Start from a skewed clock can give, counts
+// as at the start: the result is never negative.
 func (st *Stream) TimeToFirstChunk() time.Duration {
 	if st == nil {
 		return 0
@@ -299,7 +303,7 @@ func (st *Stream) TimeToFirstChunk() time.Duration {
 	if st.first.IsZero() || st.start.IsZero() {
 		return 0
 	}
-	return st.first.Sub(st.start)
+	return max(st.first.Sub(st.start), 0)
 }
 
 var (

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -103,4 +104,26 @@ func TestModelCallListsAreBounded(t *testing.T) {
 	require.NoError(t, err)
 	t.Logf("tool calls kept %d, finish reasons kept %d, event %d bytes", len(tcs), len(mc.FinishReasons), len(b))
 	assert.LessOrEqual(t, len(b), flowtrace.DefaultMaxEventBytes+16<<10, "one model call stays within the event byte limit (markers aside)")
+}
+
+// TestTimeToFirstChunkIsNeverNegative is issue 16, item 16: a component
+// whose ComponentInfo.Start lies in the future (a skewed engine clock) had
+// a negative time to first chunk. It is clamped to zero.
+func TestTimeToFirstChunkIsNeverNegative(t *testing.T) {
+	svc, rec, _ := newService(t)
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+	require.NoError(t, err)
+	lctx, llm := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "skewed", Type: flowtrace.TypeLLM, Start: time.Now().Add(time.Hour)})
+	st := svc.StartStream(lctx)
+	st.Chunk("hi")
+	assert.Zero(t, st.TimeToFirstChunk(), "a first chunk before the component's start is at zero")
+	svc.RecordModelCall(lctx, flowtrace.ModelCall{Model: "m"})
+	svc.RecordModelCall(lctx, flowtrace.ModelCall{Model: "m", TimeToFirstChunk: -time.Second})
+	llm.EndAt(nil, time.Now().Add(2*time.Hour))
+	_, err = svc.EndTracers(within(t, ctx), nil, nil)
+	require.NoError(t, err)
+	run, _ := rec.Run(runID(t, ctx))
+	for _, r := range component(t, run, "skewed").ModelCalls {
+		assert.GreaterOrEqual(t, r.Call.TimeToFirstChunk, time.Duration(0), "recorded time to first chunk")
+	}
 }
