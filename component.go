@@ -277,6 +277,7 @@ func (c *Component) end(pr *deliveryRun, err error, now time.Time, byUser bool) 
 		pr.CountLate() // unreachable while EndTracers ends open components first
 		return
 	}
+	streamed := c.emitStream(&c.ctx, pr, now) // what its Stream joined, before its end
 	// The end record is built here, on the caller's goroutine, and never
 	// changed once queued: the worker reads only records, never the live
 	// component. It is kept in the component to spare an allocation.
@@ -284,6 +285,7 @@ func (c *Component) end(pr *deliveryRun, err error, now time.Time, byUser bool) 
 	*rec = ComponentEnd{RunID: c.info.RunID, ComponentID: c.info.ComponentID, Err: err, Time: now}
 	report := pr.Emit(&c.ctx, event{Data: rec, Scope: &c.scope})
 	pr.Leave()
+	pr.Report(streamed)
 	pr.Report(report)
 }
 

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/flowtrace/flowtrace/internal/values"
 )
 
 // Usage counts the tokens of one model call. Zero means unknown (or none).
@@ -106,6 +108,9 @@ func (s *TraceService) RecordModelCall(ctx context.Context, call ModelCall) {
 	if call.TimeToFirstChunk == 0 {
 		call.TimeToFirstChunk = sc.stream.Load().TimeToFirstChunk()
 	}
+	if len(call.Output) > 0 {
+		sc.answered()
+	}
 	svc := rs.svc // the run's settings, not the receiver's
 	rec := &ModelCallRecord{RunID: rs.info.RunID, Time: now, Call: ModelCall{
 		Usage:            call.Usage.valid(),
@@ -203,28 +208,46 @@ func messagesAny(ms []Message) []any {
 
 // Stream accumulates a streamed answer of the component it was started in:
 // chunks are joined (up to the service's maximum string length, the rest
-// counted in a marker) rather than recorded one event per token, and the
-// time to the first chunk is stamped when it arrives. Its methods are safe
-// for concurrent use and nil-safe: StartStream returns nil where there is
-// nothing to record, and a nil *Stream accumulates nothing. The zero
-// Stream, for a stream of one's own (a streamed input, say), joins up to
-// DefaultMaxStringLen bytes and has no time to first chunk.
+// counted in the usual marker of a cut string, "…(truncated 1.2 KiB)")
+// rather than recorded one event per token, and the time to the first
+// chunk is stamped when it arrives.
+//
+// What a Stream of StartStream joined is recorded when its scope ends —
+// the component, by End, by the last release of a Hold or by the run's
+// end; or the run itself — as the output of the scope's model call: a
+// ModelCallRecord with one message of role "assistant" whose content is
+// the text, masked, scrubbed of the run's secrets and limited like any
+// string value, and with the time to first chunk. Exporters merge it with
+// the scope's other model call records (see RecordModelCall). It is not
+// recorded when, once StartStream has been called, a model call with
+// output messages is recorded in the scope (by an engine that records the
+// answer it joined, with its tool calls, itself), nor when no chunk came.
+// Chunks after the scope's end are not recorded.
+//
+// Its methods are safe for concurrent use and nil-safe: StartStream
+// returns nil where there is nothing to record, and a nil *Stream
+// accumulates nothing. The zero Stream, for a stream of one's own (a
+// streamed input, say), joins up to DefaultMaxStringLen bytes, has no time
+// to first chunk and is recorded nowhere.
 type Stream struct {
 	start time.Time
 	limit int
 
-	mu    sync.Mutex
-	text  strings.Builder
-	cut   int
-	first time.Time
+	mu       sync.Mutex
+	text     strings.Builder
+	cut      int
+	first    time.Time
+	answered bool // a model call with output was recorded in the scope
+	taken    bool // recorded at the scope's end, or not to be
 }
 
 // StartStream returns the Stream of the scope ctx carries, timed from that
 // scope's start: the same one for every call in one scope, so that an
 // engine's chunk callbacks need keep nothing of their own; it goes with
-// its component. RecordModelCall in that scope takes its time to first
-// chunk when the call gives none. It returns nil when ctx has no run to
-// record in.
+// its component, and what it joined is recorded as the output of the
+// component's model call when the component ends (see Stream).
+// RecordModelCall in that scope takes its time to first chunk when the
+// call gives none. It returns nil when ctx has no run to record in.
 func (s *TraceService) StartStream(ctx context.Context) *Stream {
 	if s.off() {
 		return nil
@@ -233,18 +256,37 @@ func (s *TraceService) StartStream(ctx context.Context) *Stream {
 	if sc == nil {
 		return nil
 	}
-	start := sc.info.Time
-	if sc.isRun {
-		start = sc.run.info.Time
-	}
-	if st := sc.stream.Load(); st != nil {
+	return sc.streamOf()
+}
+
+// streamOf returns the Stream of the scope c, made by the first call.
+func (c *Component) streamOf() *Stream {
+	if st := c.stream.Load(); st != nil {
 		return st
 	}
-	st := &Stream{start: start, limit: sc.run.svc.maxString}
-	if !sc.stream.CompareAndSwap(nil, st) {
-		return sc.stream.Load()
+	start := c.info.Time
+	if c.isRun {
+		start = c.run.info.Time
+	}
+	st := &Stream{start: start, limit: c.run.svc.maxString}
+	if !c.stream.CompareAndSwap(nil, st) {
+		return c.stream.Load()
 	}
 	return st
+}
+
+// answered notes that a model call with output messages was recorded in
+// the scope c: its Stream's text, joined by the same engine, is not
+// recorded again at the end. A scope without a Stream yet gets none: a
+// model call costs no Stream of its own.
+func (c *Component) answered() {
+	st := c.stream.Load()
+	if st == nil {
+		return
+	}
+	st.mu.Lock()
+	st.answered = true
+	st.mu.Unlock()
 }
 
 // Chunk adds a chunk of the answer. The first one stamps the time to the
@@ -276,8 +318,8 @@ func (st *Stream) Chunk(text string) {
 	st.text.WriteString(text)
 }
 
-// Text returns the answer so far: the chunks joined, with a marker of how
-// many bytes past the limit were not kept.
+// Text returns the answer so far: the chunks joined, with the usual
+// marker of a cut string when bytes past the limit were not kept.
 func (st *Stream) Text() string {
 	if st == nil {
 		return ""
@@ -285,7 +327,7 @@ func (st *Stream) Text() string {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.cut > 0 {
-		return st.text.String() + "…(truncated " + itoa(st.cut) + " bytes)"
+		return st.text.String() + values.Truncated(st.cut)
 	}
 	return st.text.String()
 }
@@ -300,10 +342,61 @@ func (st *Stream) TimeToFirstChunk() time.Duration {
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	return st.ttfc()
+}
+
+func (st *Stream) ttfc() time.Duration {
 	if st.first.IsZero() || st.start.IsZero() {
 		return 0
 	}
 	return max(st.first.Sub(st.start), 0)
+}
+
+// take returns, once, what the Stream joined, to be recorded at its
+// scope's end: the text kept, the bytes cut and the time to first chunk;
+// ok is false when there is nothing to record (no chunk, an answer
+// recorded by the caller, a second call).
+func (st *Stream) take() (text string, cut int, ttfc time.Duration, ok bool) {
+	if st == nil {
+		return "", 0, 0, false
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.taken || st.answered || st.first.IsZero() || st.text.Len()+st.cut == 0 {
+		st.taken = true
+		return "", 0, 0, false
+	}
+	st.taken = true
+	return st.text.String(), st.cut, st.ttfc(), true
+}
+
+// emitStream queues the record of what the Stream of the scope c joined,
+// if there is one (see Stream), for a scope that is ending: the caller
+// has closed it to writes, and holds its run open. It returns Emit's
+// report, for the caller to pass on once it has left the run.
+func (c *Component) emitStream(ctx context.Context, pr *deliveryRun, now time.Time) error {
+	ev, ok := c.recordStream(now)
+	if !ok {
+		return nil
+	}
+	return pr.Emit(ctx, ev)
+}
+
+// recordStream builds the record of the text the Stream of the scope c
+// joined, if there is one to record (see Stream), through the write path;
+// the caller, ending the scope, queues it. ok is false when there is
+// none.
+func (c *Component) recordStream(now time.Time) (ev event, ok bool) {
+	text, cut, ttfc, ok := c.stream.Load().take()
+	if !ok {
+		return event{}, false
+	}
+	rs := c.run
+	rec := &ModelCallRecord{RunID: rs.info.RunID, Time: now, Call: ModelCall{TimeToFirstChunk: ttfc}}
+	ev = c.event(rec, &rec.ComponentID)
+	var p pass
+	rs.write(nil, nil, ev, &p, func() { p.streamed(&rec.Call.Output, text, cut) })
+	return ev, true
 }
 
 var (

@@ -351,6 +351,11 @@ func (rs *runState) close(ctx context.Context, pr *deliveryRun, outputs map[stri
 	for _, c := range open {
 		c.end(pr, ErrComponentNotEnded, now, false)
 	}
+	if pr.Enter() { // the run's own Stream, before its end
+		streamed := rs.root.emitStream(ctx, pr, now)
+		pr.Leave()
+		pr.Report(streamed)
+	}
 	end := &RunEnd{RunID: rs.info.RunID, Time: now}
 	var p pass
 	rs.write(ctx, nil, event{}, &p, func() { p.fields(&end.Outputs, outputs, nil) }) // queued by Close

@@ -32,7 +32,7 @@ import (
 //  4. emit: with a scope sc, ev is queued in it, or counted late once it
 //     has ended. Without one (sc nil), the caller queues ev itself, as
 //     part of a scope's lifecycle: a run's start and end, a component's
-//     start,
+//     start, the stream recorded at a component's end.
 //
 // fill names each string and value of the record once, through the
 // methods of p, which snapshot in the first pass and scrub in the second:
@@ -284,4 +284,17 @@ func (p *pass) toolCall(dst, src *ToolCall) {
 	p.label(&dst.ID, src.ID)
 	p.label(&dst.Name, src.Name)
 	p.text(&dst.Arguments, src.Arguments)
+}
+
+// streamed records a Stream's text as the one message of an answer; the
+// text was cut at the string limit as it was joined, cut bytes counted.
+func (p *pass) streamed(dst *[]Message, text string, cut int) {
+	if p.scrubbing() {
+		p.messages(dst, nil)
+		return
+	}
+	p.messages(dst, []Message{{Role: "assistant", Content: text}})
+	if cut > 0 {
+		(*dst)[0].Content += values.Truncated(cut)
+	}
 }

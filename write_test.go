@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -125,5 +126,114 @@ func TestTimeToFirstChunkIsNeverNegative(t *testing.T) {
 	run, _ := rec.Run(runID(t, ctx))
 	for _, r := range component(t, run, "skewed").ModelCalls {
 		assert.GreaterOrEqual(t, r.Call.TimeToFirstChunk, time.Duration(0), "recorded time to first chunk")
+	}
+}
+
+// TestStreamTextIsRecorded is issue 16, item 8: what a Stream joined
+// reached no record unless the caller copied Text itself. It is the
+// output of the component's model call, recorded when the component ends
+// (by its caller, by the last release of a hold, or by the run's end),
+// cut by the string limit with the usual marker, masked and scrubbed.
+func TestStreamTextIsRecorded(t *testing.T) {
+	const learned = "sk-live-0123456789abcdef"
+	svc, rec, _ := newService(t, flowtrace.WithMaxStringLen(40))
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{Metadata: map[string]any{"token": learned}})
+	require.NoError(t, err)
+
+	// Ended by its caller, after a model call without output.
+	actx, a := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "ended", Type: flowtrace.TypeLLM})
+	svc.RecordModelCall(actx, flowtrace.ModelCall{Model: "m", Input: []flowtrace.Message{{Role: "user", Content: "q"}}})
+	svc.StartStream(actx).Chunk("hello ")
+	svc.StartStream(actx).Chunk("world")
+	a.End(nil)
+
+	// Cut by the string limit; a secret of the run scrubbed.
+	bctx, b := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "cut", Type: flowtrace.TypeLLM})
+	st := svc.StartStream(bctx)
+	st.Chunk("key: " + learned[:10]) // a secret split across chunks
+	st.Chunk(learned[10:] + " and then much more")
+	b.End(nil)
+
+	// Ended by the last release of a hold, chunks arriving after End.
+	hctx, h := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "held", Type: flowtrace.TypeLLM})
+	release := svc.Hold(hctx)
+	h.End(nil)
+	svc.StartStream(hctx).Chunk("late but held")
+	release()
+
+	// The caller recorded the answer itself: no second output.
+	dctx, d := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "answered", Type: flowtrace.TypeLLM})
+	svc.StartStream(dctx).Chunk("abc")
+	svc.RecordModelCall(dctx, flowtrace.ModelCall{Output: []flowtrace.Message{{Role: "assistant", Content: "abc", ToolCalls: []flowtrace.ToolCall{{Name: "f"}}}}})
+	d.End(nil)
+
+	// Never ended: the run's end ends it.
+	fctx, _ := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "forced", Type: flowtrace.TypeLLM})
+	svc.StartStream(fctx).Chunk("unfinished")
+
+	svc.StartStream(ctx).Chunk("the run's own")
+	_, err = svc.EndTracers(within(t, ctx), nil, nil)
+	require.NoError(t, err)
+
+	run, _ := rec.Run(runID(t, ctx))
+	output := func(name string) string {
+		t.Helper()
+		out := component(t, run, name).ModelCall().Output
+		require.Len(t, out, 1, "component %s: one output message", name)
+		assert.Equal(t, "assistant", out[0].Role)
+		return out[0].Content
+	}
+	assert.Equal(t, "hello world", output("ended"))
+	mc := component(t, run, "ended").ModelCall()
+	assert.Equal(t, "m", mc.Model, "merged with the call recorded before")
+	assert.GreaterOrEqual(t, mc.TimeToFirstChunk, time.Duration(0))
+	cut := output("cut")
+	assert.Equal(t, "key: ***** and then m…(truncated 8 B)", cut, "a secret of the run scrubbed; the usual marker of a cut string")
+	assert.Equal(t, "late but held", output("held"))
+	assert.Len(t, component(t, run, "answered").ModelCalls, 1, "an answer recorded by the caller is not recorded twice")
+	assert.Len(t, component(t, run, "answered").ModelCall().Output[0].ToolCalls, 1)
+	assert.Equal(t, "unfinished", output("forced"))
+	require.Len(t, run.ModelCalls, 1, "the run's own stream")
+	require.Len(t, run.ModelCalls[0].Call.Output, 1)
+	assert.Equal(t, "the run's own", run.ModelCalls[0].Call.Output[0].Content)
+}
+
+// TestStreamRecordedOnceWhileChunking ends components while goroutines
+// still add chunks to their Streams, and ends the run while one is still
+// open: each stream is recorded once, as a prefix of what was sent.
+func TestStreamRecordedOnceWhileChunking(t *testing.T) {
+	svc, rec, _ := newService(t)
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+	require.NoError(t, err)
+	const writers, chunks = 4, 50
+	var wg sync.WaitGroup
+	for i := range 3 {
+		cctx, c := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: fmt.Sprint("c", i), Type: flowtrace.TypeLLM})
+		st := svc.StartStream(cctx)
+		st.Chunk("x") // at least one chunk before the end
+		for range writers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range chunks {
+					st.Chunk("x")
+				}
+			}()
+		}
+		if i < 2 {
+			go c.End(nil) // the third is ended by EndTracers
+		}
+	}
+	_, err = svc.EndTracers(within(t, ctx), nil, nil)
+	require.NoError(t, err)
+	wg.Wait()
+	run, _ := rec.Run(runID(t, ctx))
+	require.Len(t, run.Components, 3)
+	for _, c := range run.Components {
+		require.Len(t, c.ModelCalls, 1, "component %s: its stream recorded once", c.Info.Name)
+		text := c.ModelCalls[0].Call.Output[0].Content
+		assert.NotEmpty(t, text)
+		assert.LessOrEqual(t, len(text), 1+writers*chunks)
+		assert.Equal(t, strings.Repeat("x", len(text)), text)
 	}
 }
