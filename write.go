@@ -142,14 +142,15 @@ func (p *pass) text(dst *string, v string) {
 }
 
 // name records a name kept whole (a run's, a component's, a log's):
-// masked and scrubbed as a string value is, never cut.
+// masked and scrubbed as a string value is, never cut, and outside the
+// event's byte budget, which bounds its values: a long name does not cut
+// the inputs recorded with it.
 func (p *pass) name(dst *string, v string) {
 	if p.scrubbing() {
 		*dst = p.set.Scrub(*dst)
 		return
 	}
 	*dst = p.svc.snap.Clean(&p.b, v)
-	p.b.Charge(len(*dst) + 2)
 }
 
 // label records a label (a model, a role, a tag): masked and scrubbed as
