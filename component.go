@@ -20,7 +20,10 @@ import (
 // backends render. Inputs and Metadata are snapshotted when TraceComponent
 // is called, so the caller may reuse them at once. Start is when the
 // component started, for an engine that learns of a step after the fact;
-// zero means now. The zero value is an unnamed component starting now.
+// zero means now. Name and Type are recorded as the strings of a log
+// message are: a URL's user info masked, the run's secrets scrubbed; the
+// ID is identity, recorded as given. The zero value is an unnamed
+// component starting now.
 type ComponentInfo struct {
 	ID, Name, Type   string
 	Inputs, Metadata map[string]any
@@ -99,24 +102,21 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 	// The snapshot runs the caller's code (String, MarshalJSON, a
 	// Redactor), so it is taken before entering any scope: ending a scope
 	// waits only for enqueues, never for the caller's code.
-	snap := rs.svc.snap
-	b := rs.budget()
 	c.info = ComponentStart{
 		RunID:        rs.info.RunID,
 		ComponentID:  id,
 		ParentID:     parentID,
 		ParentSpanID: parent.info.SpanID,
-		Name:         info.Name,
-		Type:         info.Type,
-		Inputs:       Fields{snap.FieldsInto(&b, info.Inputs, kv)},
-		Metadata:     Fields{snap.Fields(&b, info.Metadata)},
 		SpanID:       spanID,
 		Time:         now,
 	}
-	if set := rs.learn(&b); set != nil {
-		c.info.Inputs.kv = set.ScrubKVs(c.info.Inputs.kv)
-		c.info.Metadata.kv = set.ScrubKVs(c.info.Metadata.kv)
-	}
+	var p pass
+	rs.write(ctx, nil, event{}, &p, func() { // queued below, once the component is open
+		p.name(&c.info.Name, info.Name)
+		p.name(&c.info.Type, info.Type)
+		p.fields(&c.info.Inputs, info.Inputs, kv)
+		p.fields(&c.info.Metadata, info.Metadata, nil)
+	})
 	// The scope ctx exists before anything can end the component: its end
 	// is queued through it, so that an exporter ending a component it
 	// started from its own call is known for what it is (see pushWait).
@@ -277,6 +277,7 @@ func (c *Component) end(pr *deliveryRun, err error, now time.Time, byUser bool) 
 		pr.CountLate() // unreachable while EndTracers ends open components first
 		return
 	}
+	streamed := c.emitStream(&c.ctx, pr, now) // what its Stream joined, before its end
 	// The end record is built here, on the caller's goroutine, and never
 	// changed once queued: the worker reads only records, never the live
 	// component. It is kept in the component to spare an allocation.
@@ -284,6 +285,7 @@ func (c *Component) end(pr *deliveryRun, err error, now time.Time, byUser bool) 
 	*rec = ComponentEnd{RunID: c.info.RunID, ComponentID: c.info.ComponentID, Err: err, Time: now}
 	report := pr.Emit(&c.ctx, event{Data: rec, Scope: &c.scope})
 	pr.Leave()
+	pr.Report(streamed)
 	pr.Report(report)
 }
 
@@ -302,7 +304,9 @@ func (rs *runState) late(c *Component) {
 }
 
 // Log is one log record of a component or run, passed to AddLog. Message
-// is snapshotted when AddLog is called. The zero value is an empty log.
+// is snapshotted when AddLog is called, masked whole when Name is a
+// masked key; Name and Type are masked and scrubbed as its strings are.
+// The zero value is an empty log.
 type Log struct {
 	Name    string
 	Message any
@@ -320,21 +324,14 @@ func (s *TraceService) AddLog(ctx context.Context, l Log) {
 	if sc == nil {
 		return
 	}
-	now := sc.run.now()
-	// The run's settings, not the receiver's: the service that owns the
-	// run decides how its values are masked and limited.
 	rs := sc.run
-	b := rs.budget()
-	e := &LogEntry{RunID: rs.info.RunID, Name: l.Name, Message: rs.svc.snap.Keyed(&b, l.Name, l.Message), Type: l.Type, Time: now}
-	if set := rs.learn(&b); set != nil {
-		e.Message = set.ScrubTree(e.Message)
-	}
-	ev := event{Data: e}
-	if !sc.isRun {
-		e.ComponentID = sc.info.ComponentID
-		ev.Scope = &sc.scope
-	}
-	s.emit(ctx, sc, ev)
+	e := &LogEntry{RunID: rs.info.RunID, Time: rs.now()}
+	var p pass
+	rs.write(ctx, sc, sc.event(e, &e.ComponentID), &p, func() {
+		p.name(&e.Name, l.Name)
+		p.value(&e.Message, l.Name, l.Message)
+		p.name(&e.Type, l.Type)
+	})
 }
 
 // SetOutputs records outputs in the scope ctx carries: its innermost
@@ -346,8 +343,7 @@ func (s *TraceService) SetOutputs(ctx context.Context, outputs map[string]any) {
 
 // setFields records m as the outputs, or with asInputs the inputs, of the
 // scope ctx carries: an Outputs record, or an Inputs (the same layout),
-// its values snapshotted with the run's settings (not the receiver's),
-// allocated with it, and scrubbed of the run's secrets.
+// its Fields allocated with it.
 func (s *TraceService) setFields(ctx context.Context, op int, m map[string]any, asInputs bool) {
 	if s.off() {
 		return
@@ -357,24 +353,14 @@ func (s *TraceService) setFields(ctx context.Context, op int, m map[string]any, 
 		return
 	}
 	rs := sc.run
-	now := rs.now()
-	b := rs.budget()
 	o, kv := withKVs[Outputs](len(m))
-	*o = Outputs{RunID: rs.info.RunID, Values: Fields{rs.svc.snap.FieldsInto(&b, m, kv)}, Time: now}
-	if set := rs.learn(&b); set != nil {
-		o.Values.kv = set.ScrubKVs(o.Values.kv)
-	}
-	var ev event
+	*o = Outputs{RunID: rs.info.RunID, Time: rs.now()}
+	var data record = o
 	if asInputs {
-		ev.Data = (*Inputs)(o)
-	} else {
-		ev.Data = o
+		data = (*Inputs)(o)
 	}
-	if !sc.isRun {
-		o.ComponentID = sc.info.ComponentID
-		ev.Scope = &sc.scope
-	}
-	s.emit(ctx, sc, ev)
+	var p pass
+	rs.write(ctx, sc, sc.event(data, &o.ComponentID), &p, func() { p.fields(&o.Values, m, kv) })
 }
 
 // scope returns the scope of ctx to write through, counting a call of
@@ -390,19 +376,6 @@ func (s *TraceService) scope(ctx context.Context, op int) *Component {
 		return nil
 	}
 	return sc
-}
-
-// emit queues ev if its scope and run are still open, and counts it as
-// late otherwise. The event's values were snapshotted before: the scope is
-// held only for the enqueue, so ending it never waits for the caller's
-// code (a slow String method, say).
-func (s *TraceService) emit(ctx context.Context, sc *Component, ev event) {
-	if !sc.enter() {
-		return
-	}
-	report := sc.run.pr.Emit(ctx, ev)
-	sc.leave()
-	sc.run.pr.Report(report) // the error handler runs outside every scope
 }
 
 // enter admits a write to the scope c. It reports false, having counted

@@ -110,11 +110,9 @@ func (rs *runState) recordErr(err error) error {
 	case nil, ErrComponentNotEnded, ErrShutdown:
 		return err
 	}
-	b := rs.budget()
-	v := rs.svc.snap.Value(&b, err)
-	if set := rs.learn(&b); set != nil {
-		v = set.ScrubTree(v)
-	}
+	var v any
+	var p pass
+	rs.write(nil, nil, event{}, &p, func() { p.value(&v, "", err) }) // queued with its end
 	msg, ok := v.(string)
 	if !ok { // a struct with a masked field is recorded by its fields
 		msg = fmt.Sprint(v)

@@ -51,14 +51,25 @@ type ModelCall struct {
 	Cost          float64
 	FinishReasons []string
 	// TimeToFirstChunk is, for a streamed answer, the time from the
-	// component's start to its first chunk (see Stream).
+	// component's start to its first chunk (see Stream). It is never
+	// recorded negative: a negative one (a ComponentInfo.Start from a
+	// skewed clock, say) is recorded as 0, which reads as unknown.
 	TimeToFirstChunk time.Duration
 }
 
 // ModelCallRecord is a ModelCall as exporters receive it: snapshotted when
-// RecordModelCall was called (parameters and message contents masked and
-// limited like any value), with the scope it was recorded in.
+// RecordModelCall was called, with the scope it was recorded in.
 // ComponentID is empty for a call recorded at run level.
+//
+// Every string of it gets the masking and scrubbing of a log message:
+// parameters and message contents and arguments are values, masked and
+// limited like any; the model, the provider, roles, names, tool call IDs
+// and names and finish reasons are labels (trimmed, valid UTF-8, at most
+// MaxTagLen bytes), with the user info of a URL masked and the run's
+// secrets scrubbed. Its lists are bounded like any list, by WithMaxItems
+// and by the event's byte limit (WithMaxEventBytes): what is cut is
+// counted in a last message of role "!truncated", a last tool call named
+// "!truncated", a last finish reason "…(truncated N more items)".
 type ModelCallRecord struct {
 	RunID       string
 	ComponentID string
@@ -92,41 +103,22 @@ func (s *TraceService) RecordModelCall(ctx context.Context, call ModelCall) {
 	if sc == nil {
 		return
 	}
-	now := sc.run.now()
 	rs := sc.run
-	svc := rs.svc // the run's settings, not the receiver's
-	snap := svc.snap
-	b := rs.budget()
+	now := rs.now()
 	if call.TimeToFirstChunk == 0 {
 		call.TimeToFirstChunk = sc.stream.Load().TimeToFirstChunk()
 	}
-	rec := &ModelCallRecord{RunID: sc.run.info.RunID, Time: now, Call: ModelCall{
-		Model:            svc.label(call.Model),
-		Provider:         svc.label(call.Provider),
-		Parameters:       snap.Map(&b, call.Parameters),
+	if len(call.Output) > 0 {
+		sc.answered()
+	}
+	svc := rs.svc // the run's settings, not the receiver's
+	rec := &ModelCallRecord{RunID: rs.info.RunID, Time: now, Call: ModelCall{
 		Usage:            call.Usage.valid(),
 		Cost:             svc.cost(call.Cost),
-		TimeToFirstChunk: call.TimeToFirstChunk,
+		TimeToFirstChunk: max(call.TimeToFirstChunk, 0),
 	}}
-	rec.Call.Input = svc.messages(&b, call.Input)
-	rec.Call.Output = svc.messages(&b, call.Output)
-	for _, r := range call.FinishReasons {
-		rec.Call.FinishReasons = append(rec.Call.FinishReasons, svc.label(r))
-	}
-	if set := rs.learn(&b); set != nil { // secrets found in this call, scrubbed from all of it
-		set.ScrubMap(rec.Call.Parameters)
-		scrubMessages(set, rec.Call.Input)
-		scrubMessages(set, rec.Call.Output)
-	}
-	if set := rs.secrets.Load(); set != nil {
-		scrubLabels(set, &rec.Call)
-	}
-	ev := event{Data: rec}
-	if !sc.isRun {
-		rec.ComponentID = sc.info.ComponentID
-		ev.Scope = &sc.scope
-	}
-	s.emit(ctx, sc, ev)
+	var p pass
+	rs.write(ctx, sc, sc.event(rec, &rec.ComponentID), &p, func() { p.modelCall(&rec.Call, &call) })
 }
 
 // valid returns u with negative counts, which no API reports, as 0.
@@ -162,69 +154,6 @@ func (s *TraceService) label(v string) string {
 		t = strings.Clone(t)
 	}
 	return t
-}
-
-// messages snapshots chat messages: contents and arguments are values,
-// masked and limited like any other.
-func (s *TraceService) messages(b *values.Budget, in []Message) []Message {
-	if len(in) == 0 {
-		return nil
-	}
-	// Bounded like any list, and by the event's byte limit: what is cut is
-	// counted in a last message of role "!truncated".
-	out := make([]Message, 0, min(len(in), s.maxItems))
-	size := 0
-	for i, m := range in {
-		if i == s.maxItems || size > s.maxBytes {
-			out = append(out, Message{Role: "!truncated", Content: fmt.Sprintf("%d more messages", len(in)-i)})
-			break
-		}
-		msg := Message{Role: s.label(m.Role), Name: s.label(m.Name), ToolCallID: s.label(m.ToolCallID), Content: s.text(b, m.Content)}
-		size += len(msg.Role) + len(msg.Name) + len(msg.ToolCallID) + len(msg.Content) + 32
-		for _, tc := range m.ToolCalls {
-			call := ToolCall{ID: s.label(tc.ID), Name: s.label(tc.Name), Arguments: s.text(b, tc.Arguments)}
-			size += len(call.ID) + len(call.Name) + len(call.Arguments) + 32
-			msg.ToolCalls = append(msg.ToolCalls, call)
-		}
-		out = append(out, msg)
-	}
-	return out
-}
-
-// scrubLabels replaces the run's secrets in the name-like strings of a
-// call, which are not snapshotted as values.
-func scrubLabels(set *values.Secrets, c *ModelCall) {
-	c.Model, c.Provider = set.Scrub(c.Model), set.Scrub(c.Provider)
-	for _, ms := range [][]Message{c.Input, c.Output} {
-		for i := range ms {
-			ms[i].Role, ms[i].Name, ms[i].ToolCallID = set.Scrub(ms[i].Role), set.Scrub(ms[i].Name), set.Scrub(ms[i].ToolCallID)
-			for j := range ms[i].ToolCalls {
-				tc := &ms[i].ToolCalls[j]
-				tc.ID, tc.Name = set.Scrub(tc.ID), set.Scrub(tc.Name)
-			}
-		}
-	}
-}
-
-// text snapshots a string value.
-func (s *TraceService) text(b *values.Budget, v string) string {
-	if v == "" {
-		return ""
-	}
-	if out, ok := s.snap.Value(b, v).(string); ok {
-		return out
-	}
-	return Masked
-}
-
-// scrubMessages replaces the run's secrets in messages the snapshot made.
-func scrubMessages(set *values.Secrets, ms []Message) {
-	for i := range ms {
-		ms[i].Content = set.Scrub(ms[i].Content)
-		for j := range ms[i].ToolCalls {
-			ms[i].ToolCalls[j].Arguments = set.Scrub(ms[i].ToolCalls[j].Arguments)
-		}
-	}
 }
 
 // asLog is the fallback form of a model call for an exporter without
@@ -279,28 +208,46 @@ func messagesAny(ms []Message) []any {
 
 // Stream accumulates a streamed answer of the component it was started in:
 // chunks are joined (up to the service's maximum string length, the rest
-// counted in a marker) rather than recorded one event per token, and the
-// time to the first chunk is stamped when it arrives. Its methods are safe
-// for concurrent use and nil-safe: StartStream returns nil where there is
-// nothing to record, and a nil *Stream accumulates nothing. The zero
-// Stream, for a stream of one's own (a streamed input, say), joins up to
-// DefaultMaxStringLen bytes and has no time to first chunk.
+// counted in the usual marker of a cut string, "…(truncated 1.2 KiB)")
+// rather than recorded one event per token, and the time to the first
+// chunk is stamped when it arrives.
+//
+// What a Stream of StartStream joined is recorded when its scope ends —
+// the component, by End, by the last release of a Hold or by the run's
+// end; or the run itself — as the output of the scope's model call: a
+// ModelCallRecord with one message of role "assistant" whose content is
+// the text, masked, scrubbed of the run's secrets and limited like any
+// string value, and with the time to first chunk. Exporters merge it with
+// the scope's other model call records (see RecordModelCall). It is not
+// recorded when, once StartStream has been called, a model call with
+// output messages is recorded in the scope (by an engine that records the
+// answer it joined, with its tool calls, itself), nor when no chunk came.
+// Chunks after the scope's end are not recorded.
+//
+// Its methods are safe for concurrent use and nil-safe: StartStream
+// returns nil where there is nothing to record, and a nil *Stream
+// accumulates nothing. The zero Stream, for a stream of one's own (a
+// streamed input, say), joins up to DefaultMaxStringLen bytes, has no time
+// to first chunk and is recorded nowhere.
 type Stream struct {
 	start time.Time
 	limit int
 
-	mu    sync.Mutex
-	text  strings.Builder
-	cut   int
-	first time.Time
+	mu       sync.Mutex
+	text     strings.Builder
+	cut      int
+	first    time.Time
+	answered bool // a model call with output was recorded in the scope
+	taken    bool // recorded at the scope's end, or not to be
 }
 
 // StartStream returns the Stream of the scope ctx carries, timed from that
 // scope's start: the same one for every call in one scope, so that an
 // engine's chunk callbacks need keep nothing of their own; it goes with
-// its component. RecordModelCall in that scope takes its time to first
-// chunk when the call gives none. It returns nil when ctx has no run to
-// record in.
+// its component, and what it joined is recorded as the output of the
+// component's model call when the component ends (see Stream).
+// RecordModelCall in that scope takes its time to first chunk when the
+// call gives none. It returns nil when ctx has no run to record in.
 func (s *TraceService) StartStream(ctx context.Context) *Stream {
 	if s.off() {
 		return nil
@@ -309,18 +256,37 @@ func (s *TraceService) StartStream(ctx context.Context) *Stream {
 	if sc == nil {
 		return nil
 	}
-	start := sc.info.Time
-	if sc.isRun {
-		start = sc.run.info.Time
-	}
-	if st := sc.stream.Load(); st != nil {
+	return sc.streamOf()
+}
+
+// streamOf returns the Stream of the scope c, made by the first call.
+func (c *Component) streamOf() *Stream {
+	if st := c.stream.Load(); st != nil {
 		return st
 	}
-	st := &Stream{start: start, limit: sc.run.svc.maxString}
-	if !sc.stream.CompareAndSwap(nil, st) {
-		return sc.stream.Load()
+	start := c.info.Time
+	if c.isRun {
+		start = c.run.info.Time
+	}
+	st := &Stream{start: start, limit: c.run.svc.maxString}
+	if !c.stream.CompareAndSwap(nil, st) {
+		return c.stream.Load()
 	}
 	return st
+}
+
+// answered notes that a model call with output messages was recorded in
+// the scope c: its Stream's text, joined by the same engine, is not
+// recorded again at the end. A scope without a Stream yet gets none: a
+// model call costs no Stream of its own.
+func (c *Component) answered() {
+	st := c.stream.Load()
+	if st == nil {
+		return
+	}
+	st.mu.Lock()
+	st.answered = true
+	st.mu.Unlock()
 }
 
 // Chunk adds a chunk of the answer. The first one stamps the time to the
@@ -352,8 +318,8 @@ func (st *Stream) Chunk(text string) {
 	st.text.WriteString(text)
 }
 
-// Text returns the answer so far: the chunks joined, with a marker of how
-// many bytes past the limit were not kept.
+// Text returns the answer so far: the chunks joined, with the usual
+// marker of a cut string when bytes past the limit were not kept.
 func (st *Stream) Text() string {
 	if st == nil {
 		return ""
@@ -361,23 +327,76 @@ func (st *Stream) Text() string {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.cut > 0 {
-		return st.text.String() + "…(truncated " + itoa(st.cut) + " bytes)"
+		return st.text.String() + values.Truncated(st.cut)
 	}
 	return st.text.String()
 }
 
 // TimeToFirstChunk returns the time from the scope's start to the first
-// chunk, or 0 before the first chunk.
+// chunk, or 0 before the first chunk. A first chunk before the scope's
+// start, which a ComponentInfo.Start from a skewed clock can give, counts
+// as at the start: the result is never negative.
 func (st *Stream) TimeToFirstChunk() time.Duration {
 	if st == nil {
 		return 0
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	return st.ttfc()
+}
+
+func (st *Stream) ttfc() time.Duration {
 	if st.first.IsZero() || st.start.IsZero() {
 		return 0
 	}
-	return st.first.Sub(st.start)
+	return max(st.first.Sub(st.start), 0)
+}
+
+// take returns, once, what the Stream joined, to be recorded at its
+// scope's end: the text kept, the bytes cut and the time to first chunk;
+// ok is false when there is nothing to record (no chunk, an answer
+// recorded by the caller, a second call).
+func (st *Stream) take() (text string, cut int, ttfc time.Duration, ok bool) {
+	if st == nil {
+		return "", 0, 0, false
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.taken || st.answered || st.first.IsZero() || st.text.Len()+st.cut == 0 {
+		st.taken = true
+		return "", 0, 0, false
+	}
+	st.taken = true
+	return st.text.String(), st.cut, st.ttfc(), true
+}
+
+// emitStream queues the record of what the Stream of the scope c joined,
+// if there is one (see Stream), for a scope that is ending: the caller
+// has closed it to writes, and holds its run open. It returns Emit's
+// report, for the caller to pass on once it has left the run.
+func (c *Component) emitStream(ctx context.Context, pr *deliveryRun, now time.Time) error {
+	ev, ok := c.recordStream(now)
+	if !ok {
+		return nil
+	}
+	return pr.Emit(ctx, ev)
+}
+
+// recordStream builds the record of the text the Stream of the scope c
+// joined, if there is one to record (see Stream), through the write path;
+// the caller, ending the scope, queues it. ok is false when there is
+// none.
+func (c *Component) recordStream(now time.Time) (ev event, ok bool) {
+	text, cut, ttfc, ok := c.stream.Load().take()
+	if !ok {
+		return event{}, false
+	}
+	rs := c.run
+	rec := &ModelCallRecord{RunID: rs.info.RunID, Time: now, Call: ModelCall{TimeToFirstChunk: ttfc}}
+	ev = c.event(rec, &rec.ComponentID)
+	var p pass
+	rs.write(nil, nil, ev, &p, func() { p.streamed(&rec.Call.Output, text, cut) })
+	return ev, true
 }
 
 var (

@@ -79,8 +79,8 @@ func TestStreamAccumulatesWithABound(t *testing.T) {
 		wg.Wait()
 	}
 	text := st.Text()
-	assert.True(t, strings.HasSuffix(text, "…(truncated 12 bytes)"), "got %q", text)
-	assert.LessOrEqual(t, len(strings.TrimSuffix(text, "…(truncated 12 bytes)")), 10)
+	assert.True(t, strings.HasSuffix(text, "…(truncated 12 B)"), "got %q", text)
+	assert.LessOrEqual(t, len(strings.TrimSuffix(text, "…(truncated 12 B)")), 10)
 	assert.Positive(t, st.TimeToFirstChunk())
 	svc.RecordModelCall(lctx, flowtrace.ModelCall{Output: []flowtrace.Message{{Role: "assistant", Content: text}}, TimeToFirstChunk: st.TimeToFirstChunk()})
 	llm.End(nil)

@@ -52,7 +52,7 @@ func TestReviewStreamGapAfterCut(t *testing.T) {
 	txt := st.Text()
 	t.Logf("tail: %q", txt[len(txt)-40:])
 	assert.NotContains(t, txt, "ab…", "text after a cut must not be kept (gap)")
-	assert.Contains(t, txt, "truncated 3 bytes", "cut count")
+	assert.Contains(t, txt, "truncated 3 B", "cut count")
 }
 
 // Review finding 3: very many messages: event size unbounded by the per-event budget.

@@ -5,7 +5,9 @@ import "github.com/flowtrace/flowtrace/internal/values"
 // The secrets a run has seen (see runState.secrets) are published
 // copy-on-write: writers build a new set and swap it in with
 // CompareAndSwap, readers Load it without a lock. A run that never masked
-// a string has a nil set and pays one atomic load per event.
+// a string has a nil set and pays one atomic load per event. The write
+// path (write.go) is the only caller of budget and learn: every record
+// kind learns and is scrubbed the same way.
 
 // budget returns the Budget of one event of the run: the run's settings,
 // and the secrets it has seen so far, to scrub from the event's strings.

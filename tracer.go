@@ -45,7 +45,9 @@ type TraceService struct {
 // empty. Inputs and Metadata are snapshotted when StartTracers is called,
 // so the caller may reuse them at once. Tags label the run (a deployment,
 // an experiment, a customer tier) for filtering in backends; they are
-// copied. The zero value is an anonymous run.
+// copied. RunName, ProjectName and Tags are masked and scrubbed as the
+// strings of a log message are; the IDs are identity, recorded as given.
+// The zero value is an anonymous run.
 type RunInfo struct {
 	RunID, RunName, ProjectName, UserID, SessionID string
 	Inputs, Metadata                               map[string]any
@@ -242,14 +244,14 @@ func (s *TraceService) StartTracers(ctx context.Context, info RunInfo) (context.
 		s.runsUnsampled.Add(1)
 		return withScope(ctx, &rs.root), nil
 	}
-	b := rs.budget()
-	rs.info.Inputs = Fields{s.snap.Fields(&b, info.Inputs)}
-	rs.info.Metadata = Fields{s.snap.Fields(&b, info.Metadata)}
-	if set := rs.learn(&b); set != nil {
-		rs.info.Inputs.kv = set.ScrubKVs(rs.info.Inputs.kv)
-		rs.info.Metadata.kv = set.ScrubKVs(rs.info.Metadata.kv)
-	}
-	rs.info.Tags = copyTags(info.Tags)
+	var p pass
+	rs.write(ctx, nil, event{}, &p, func() { // queued by StartRun
+		p.name(&rs.info.RunName, info.RunName)
+		p.name(&rs.info.ProjectName, info.ProjectName)
+		p.fields(&rs.info.Inputs, info.Inputs, nil)
+		p.fields(&rs.info.Metadata, info.Metadata, nil)
+		p.tags(&rs.info.Tags, info.Tags)
+	})
 	pr, err := s.pipe.StartRun(id, rs)
 	if err != nil {
 		return ctx, err
@@ -382,11 +384,14 @@ func (rs *runState) close(ctx context.Context, pr *deliveryRun, outputs map[stri
 	for _, c := range open {
 		c.end(pr, ErrComponentNotEnded, now, false)
 	}
-	b := rs.budget()
-	end := &RunEnd{RunID: rs.info.RunID, Outputs: Fields{rs.svc.snap.Fields(&b, outputs)}, Time: now}
-	if set := rs.learn(&b); set != nil {
-		end.Outputs.kv = set.ScrubKVs(end.Outputs.kv)
+	if pr.Enter() { // the run's own Stream, before its end
+		streamed := rs.root.emitStream(ctx, pr, now)
+		pr.Leave()
+		pr.Report(streamed)
 	}
+	end := &RunEnd{RunID: rs.info.RunID, Time: now}
+	var p pass
+	rs.write(ctx, nil, event{}, &p, func() { p.fields(&end.Outputs, outputs, nil) }) // queued by Close
 	end.Err = rs.recordErr(runErr)
 	return pr.Close(ctx, end)
 }

@@ -36,3 +36,12 @@ func (b *Budget) Found() []string {
 	}
 	return b.found
 }
+
+// Charge adds n bytes to what b has used: the JSON size of a string the
+// caller recorded outside a snapshot (see Clean). It is how such strings
+// count towards the event's MaxBytes.
+func (b *Budget) Charge(n int) {
+	if b != nil {
+		b.used += n
+	}
+}

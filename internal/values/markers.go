@@ -63,3 +63,8 @@ func formatSize(n int) string {
 func panicMarker(method string, p any) string {
 	return "!panic in " + method + ": " + fmt.Sprint(p)
 }
+
+// Truncated is the suffix of a string of which n bytes were cut, for a
+// string cut outside a snapshot (a stream joined up to MaxString):
+// "…(truncated 1.2 KiB)".
+func Truncated(n int) string { return cutString(n, false) }

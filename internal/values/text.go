@@ -178,3 +178,28 @@ func (w *walker) urlString(u *url.URL) string {
 	}
 	return "//" + info + s
 }
+
+// Clean returns s cleaned as a string value of a snapshot is (see
+// Masking): the secrets in b.Seen scrubbed, the user info of URLs and the
+// values of masked keys of JSON text masked, what it masked reported in
+// b.Found. It neither cuts s nor charges b: it is for strings a caller
+// records outside any value (a name, a label), which it bounds itself.
+// Text that holds nothing to clean is returned as it is, without
+// allocating.
+func (s *Snapshotter) Clean(b *Budget, v string) string {
+	if (b == nil || b.Seen == nil) && strings.IndexByte(v, ':') < 0 {
+		return v
+	}
+	w := walker{s: s} // no Redactor: it is asked about values, not names
+	if w.s == nil {
+		w.s = defaultSnapshotter
+	}
+	if b != nil {
+		w.seen, w.collect, w.found = b.Seen, true, b.found
+	}
+	out := w.clean(v)
+	if b != nil {
+		b.found = w.found
+	}
+	return out
+}
