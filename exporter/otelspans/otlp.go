@@ -45,6 +45,16 @@ const DefaultEndpoint = "http://localhost:4318/v1/traces"
 // Its Shutdown, which TraceService.Shutdown calls, flushes and shuts the
 // provider down, so one svc.Shutdown(ctx) is the whole teardown.
 //
+// No span is lost silently between a run's records and the wire. The
+// batch processor's queue (2,048 spans) never drops: when it is full, the
+// exporter's delivery call waits, and flowtrace's queue for the exporter
+// fills behind it, dropping and counting as WithOverflow says (a call
+// waiting past WithExportTimeout is abandoned, its events counted failed).
+// A batch the backend refuses, or that cannot reach it, goes to the error
+// handler (WithErrorHandler), wrapping ErrExport with its number of spans.
+// Shutdown's error counts every span ended and not exported: refused,
+// unsent, or still queued when its ctx ended. SpanStats has the counts.
+//
 // It is configured from the environment as it is when NewOTLP is called —
 // OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (a full URL), else
 // OTEL_EXPORTER_OTLP_ENDPOINT (a base URL, to which "/v1/traces" is added),
@@ -123,12 +133,16 @@ func NewOTLP(ctx context.Context, opts ...Option) (*Exporter, error) {
 		return nil, fmt.Errorf("otelspans: OTLP exporter: %w", err)
 	}
 	rep := &reportingExporter{SpanExporter: exp, onError: safe(cfg.onError)}
-	batch := []sdktrace.BatchSpanProcessorOption{}
+	// Blocking: a full queue holds the span's End, and so the lane's
+	// delivery call, instead of dropping the span without a word. The
+	// wait reaches flowtrace's own queue, which drops and counts (or, past
+	// the export timeout, abandons the call and counts its events failed).
+	batch := []sdktrace.BatchSpanProcessorOption{sdktrace.WithBlocking()}
 	if cfg.batchTimeout > 0 {
 		batch = append(batch, sdktrace.WithBatchTimeout(cfg.batchTimeout))
 	}
 	tp := sdktrace.NewTracerProvider(
-		sdktrace.WithBatcher(rep, batch...),
+		sdktrace.WithSpanProcessor(&countingProcessor{SpanProcessor: sdktrace.NewBatchSpanProcessor(rep, batch...), rep: rep}),
 		sdktrace.WithResource(res),
 		sdktrace.WithIDGenerator(IDGenerator()),
 	)
