@@ -127,3 +127,73 @@ func TestMiddlewareReportsWhatItDoesNotWaitFor(t *testing.T) {
 		assert.ErrorIs(t, err, errBackendDown)
 	}
 }
+
+// TestMiddlewareHolds: a handler's work that outlives it, under a hold, is
+// not waited for by default — the response completes, the run ends, and
+// the late writes are counted — and is waited for under WithDeliveryWait.
+func TestMiddlewareHolds(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts []tracing.Option
+		wait bool
+	}{
+		{"default", nil, false},
+		{"WithDeliveryWait", []tracing.Option{tracing.WithDeliveryWait(waitLimit)}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var late []error // the default's late write is reported, once
+			var mu sync.Mutex
+			svc, rec := newService(t, flowtrace.WithErrorHandler(func(err error) {
+				mu.Lock()
+				late = append(late, err)
+				mu.Unlock()
+			}))
+			release := make(chan struct{})
+			drained := make(chan struct{})
+			srv, done := serve(t, tracing.Middleware(svc, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				cctx, c := svc.TraceComponent(r.Context(), flowtrace.ComponentInfo{Name: "drain"})
+				hold := svc.Hold(cctx)
+				go func() { // drains a stream after the handler has returned
+					defer close(drained)
+					defer hold()
+					<-release
+					svc.SetOutputs(cctx, map[string]any{"text": "all of it"})
+					c.End(nil)
+				}()
+				w.WriteHeader(http.StatusOK)
+			}), tc.opts...))
+			respDone := make(chan struct{})
+			go func() {
+				defer close(respDone)
+				get(t, context.Background(), srv.Client(), srv.URL, nil)
+			}()
+			if !tc.wait {
+				wait(t, respDone, 1) // with the hold still open
+				wait(t, done, 1)
+			}
+			close(release)
+			wait(t, drained, 1)
+			wait(t, respDone, 1)
+			if tc.wait {
+				wait(t, done, 1)
+			}
+			run := onlyRun(t, svc, rec)
+			require.Len(t, run.Components, 1)
+			comp := run.Components[0]
+			mu.Lock()
+			defer mu.Unlock()
+			if tc.wait {
+				assert.Empty(t, late)
+				require.NoError(t, comp.Err)
+				assert.Equal(t, "all of it", comp.Outputs["text"], "the hold was waited for")
+				assert.Zero(t, svc.Stats().Late)
+				return
+			}
+			assert.ErrorIs(t, comp.Err, flowtrace.ErrComponentNotEnded, "the run ended with the hold open")
+			assert.NotContains(t, comp.Outputs, "text")
+			assert.Positive(t, svc.Stats().Late, "the writes after the run's end are counted late")
+			require.NotEmpty(t, late)
+			assert.ErrorIs(t, late[0], flowtrace.ErrComponentEnded, "and the first is reported")
+		})
+	}
+}
