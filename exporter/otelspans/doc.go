@@ -60,7 +60,7 @@
 // sets the endpoint and headers (and Phoenix's project resource
 // attribute): everything else is NewOTLP's, and options after a preset
 // win. A missing key or a malformed URL is an error from NewOTLP naming
-// the variable, never printing a key.
+// the variable, never printing a key, a URL's user info or its query.
 //
 // # Lifecycle
 //
@@ -70,4 +70,9 @@
 // NewOTLP builds a provider of its own from the environment, and its
 // Shutdown — called by TraceService.Shutdown — flushes and shuts it down,
 // so one svc.Shutdown(ctx) is the whole teardown.
+//
+// NewOTLP loses no span silently: its batch processor's full queue makes
+// the delivery wait, so that flowtrace's queue drops and counts instead;
+// a failed export goes to the error handler; Shutdown's error counts every
+// span not exported; SpanStats has the counts.
 package otelspans

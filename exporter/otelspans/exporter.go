@@ -80,9 +80,19 @@ func (e *Exporter) StartRun(_ context.Context, run flowtrace.RunStart) (flowtrac
 
 var errZero = errors.New("otelspans: zero Exporter: make one with New or NewOTLP")
 
+// SpanStats returns the span counts of an exporter NewOTLP built; the zero
+// SpanStats for one New built. It is safe to call at any time.
+func (e *Exporter) SpanStats() SpanStats {
+	if e == nil || e.failed == nil {
+		return SpanStats{}
+	}
+	return e.failed.stats()
+}
+
 // Shutdown flushes the spans of every ended run. A provider NewOTLP built
-// is shut down too, and the spans it could not export are counted in the
-// error returned (wrapping ErrExport); a provider given to New is only
+// is shut down too, and the spans it did not export — refused, unsent, or
+// still queued when ctx ended — are counted in the error returned
+// (wrapping ErrExport); a provider given to New is only
 // flushed. It honours ctx's deadline and may be called more than once.
 func (e *Exporter) Shutdown(ctx context.Context) error {
 	if e == nil || e.tp == nil {
@@ -90,10 +100,11 @@ func (e *Exporter) Shutdown(ctx context.Context) error {
 	}
 	if e.owned != nil {
 		defer e.transport.CloseIdleConnections()
-		if err := e.owned.Shutdown(ctx); err != nil {
-			return fmt.Errorf("otelspans: shutdown: %w", err)
+		var err error
+		if serr := e.owned.Shutdown(ctx); serr != nil {
+			err = fmt.Errorf("otelspans: shutdown: %w", serr)
 		}
-		return e.failed.err()
+		return errors.Join(err, e.failed.err())
 	}
 	if f, ok := e.tp.(interface{ ForceFlush(context.Context) error }); ok {
 		if err := f.ForceFlush(ctx); err != nil {

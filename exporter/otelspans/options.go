@@ -99,8 +99,10 @@ func WithConventions(c Conventions) Option {
 }
 
 // WithErrorHandler sets the function that receives the failures of
-// NewOTLP's exports (a backend refusing spans, or unreachable), each
-// wrapping ErrExport. It is called from the batch processor's goroutine.
+// NewOTLP's exports (a backend refusing spans, or unreachable; spans still
+// queued when Shutdown's ctx ended), each wrapping ErrExport and counting
+// its spans. It is called from the batch processor's goroutine, or from
+// Shutdown's.
 // By default failures are logged through log/slog's default logger; they
 // never reach OpenTelemetry's global error handler. A nil h keeps the
 // default.
