@@ -85,8 +85,10 @@ func run(requests, concurrency int) error {
 	if serveErr := <-served; !errors.Is(serveErr, http.ErrServerClosed) {
 		err = errors.Join(err, serveErr)
 	}
-	st := svc.Stats()
+	// The middleware does not wait for delivery: Shutdown does, then the
+	// counts are final.
 	err = errors.Join(err, svc.Shutdown(ctx))
+	st := svc.Stats()
 	fmt.Printf("%d runs recorded, %d still active\n", st.RunsStarted, st.RunsActive)
 	return err
 }
