@@ -43,6 +43,7 @@ const (
 	methodGetPrompt    = "prompts/get"
 	methodInitialize   = "initialize"
 	methodPing         = "ping"
+	methodDiscover     = "server/discover"
 	notificationPrefix = "notifications/"
 	maxNameLen         = 256
 )
@@ -163,16 +164,23 @@ func resultOf(res mcp.Result, err error) (map[string]any, error) {
 		if r == nil {
 			return nil, nil
 		}
-		out := jsonTree(r)
-		if out != nil {
-			delete(out, "isError")
-		}
+		out := resultTree(r)
+		delete(out, "isError")
 		if r.IsError {
 			return out, toolError(r)
 		}
 		return out, nil
 	}
-	return jsonTree(res), nil
+	return resultTree(res), nil
+}
+
+// resultTree returns a result as outputs: its JSON object without the
+// protocol's bookkeeping (_meta; resultType, which says whether a
+// multi-round-trip call is complete).
+func resultTree(res mcp.Result) map[string]any {
+	out := jsonTree(res)
+	delete(out, "resultType")
+	return out
 }
 
 // toolError returns the error of a tool result with isError set: the

@@ -132,7 +132,9 @@ func metaOf(p mcp.Params) map[string]any {
 // params value from several goroutines, or again outside any run, and must
 // not find one run's trace context in it. Both copies are shallow, of the
 // struct types the SDK defines (*mcp.ClientRequest[P], with P a pointer to
-// a struct), so the SDK's type assertions on the request hold.
+// a params struct or the Params interface holding one), so the SDK's type
+// assertions on the request hold. A request with no params at all (a ping
+// sent with nil params) has no _meta to write into: it is sent as it is.
 func withMeta(req mcp.Request, meta map[string]any) (mcp.Request, bool) {
 	rv := reflect.ValueOf(req)
 	if rv.Kind() != reflect.Pointer || rv.IsNil() || rv.Elem().Kind() != reflect.Struct {
@@ -141,15 +143,25 @@ func withMeta(req mcp.Request, meta map[string]any) (mcp.Request, bool) {
 	nr := reflect.New(rv.Elem().Type())
 	nr.Elem().Set(rv.Elem())
 	pf := nr.Elem().FieldByName("Params")
-	if !pf.IsValid() || !pf.CanSet() || pf.Kind() != reflect.Pointer || pf.Type().Elem().Kind() != reflect.Struct {
+	if !pf.IsValid() || !pf.CanSet() {
 		return nil, false
 	}
-	np := reflect.New(pf.Type().Elem())
-	if !pf.IsNil() {
-		np.Elem().Set(pf.Elem())
+	cur := pf // the SDK's requests hold a *XParams, or a Params holding one
+	if cur.Kind() == reflect.Interface {
+		if cur.IsNil() {
+			return nil, false
+		}
+		cur = cur.Elem()
+	}
+	if cur.Kind() != reflect.Pointer || cur.Type().Elem().Kind() != reflect.Struct {
+		return nil, false
+	}
+	np := reflect.New(cur.Type().Elem())
+	if !cur.IsNil() {
+		np.Elem().Set(cur.Elem())
 	}
 	p, ok := np.Interface().(mcp.Params)
-	if !ok {
+	if !ok || !np.Type().AssignableTo(pf.Type()) {
 		return nil, false
 	}
 	p.SetMeta(meta)

@@ -37,7 +37,7 @@ const EndTimeout = 100 * time.Millisecond
 // The run is named, described and ended as ClientMiddleware's component
 // is: the same name, inputs, metadata (the session ID is the server's),
 // outputs and error. Notifications are not traced: they have no response,
-// and are no unit of work. Neither are initialize and ping, unless their
+// and are no unit of work. Neither are initialize, server/discover and ping, unless their
 // _meta names a caller: they are the protocol's handshake and keep-alive,
 // and a run for each would bury the runs of real work. Every other request
 // (one with an ID) is a run.
@@ -57,7 +57,7 @@ func ServerMiddleware(svc *flowtrace.TraceService) mcp.Middleware {
 			}
 			p := paramsOf(req)
 			pctx, remote := extractMeta(ctx, metaOf(p))
-			if !remote && (method == methodInitialize || method == methodPing) {
+			if !remote && handshake(method) {
 				return next(ctx, method, req)
 			}
 			var (
@@ -84,7 +84,7 @@ func ServerMiddleware(svc *flowtrace.TraceService) mcp.Middleware {
 					return
 				}
 				v := recover()
-				endRun(ctx, svc, rctx, nil, fmt.Errorf("%w: %v", ErrHandlerPanic, v))
+				endRun(svc, rctx, nil, fmt.Errorf("%w: %v", ErrHandlerPanic, v))
 				if v != nil {
 					panic(v)
 				}
@@ -92,16 +92,22 @@ func ServerMiddleware(svc *flowtrace.TraceService) mcp.Middleware {
 			res, resErr = next(rctx, method, req)
 			ended = true
 			out, runErr := resultOf(res, resErr)
-			endRun(ctx, svc, rctx, out, runErr)
+			endRun(svc, rctx, out, runErr)
 			return res, resErr
 		}
 	}
 }
 
+// handshake reports whether method is one of the protocol's handshake
+// and keep-alive requests, which are traced only when the caller asks.
+func handshake(method string) bool {
+	return method == methodInitialize || method == methodDiscover || method == methodPing
+}
+
 // endRun ends the run of rctx, waiting at most EndTimeout for delivery
 // whether or not the request's ctx is done.
-func endRun(ctx context.Context, svc *flowtrace.TraceService, rctx context.Context, out map[string]any, err error) {
-	ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), EndTimeout)
+func endRun(svc *flowtrace.TraceService, rctx context.Context, out map[string]any, err error) {
+	ectx, cancel := context.WithTimeout(context.WithoutCancel(rctx), EndTimeout)
 	defer cancel()
 	_, _ = svc.EndTracers(ectx, out, err)
 }
