@@ -23,7 +23,10 @@ import (
 // error wrapping ErrToolError with the result's text. Like every value
 // flowtrace records, they are snapshotted and masked. Its metadata holds
 // the semantic-convention keys (KeyMethodName and the others; see the
-// package documentation).
+// package documentation). network.transport is inferred, as the SDK does
+// not say: "tcp" for a session with an ID (HTTP transports give one),
+// "pipe" for one without (stdio, in-memory), so that a session with a
+// stateless HTTP server, which has no ID, is recorded as "pipe".
 //
 // The request is sent with the traceparent, baggage and (when the run has
 // one) tracestate of the component in params._meta, so that a server

@@ -36,7 +36,8 @@ const EndTimeout = 100 * time.Millisecond
 //
 // The run is named, described and ended as ClientMiddleware's component
 // is: the same name, inputs, metadata (the session ID is the server's),
-// outputs and error. Notifications are not traced: they have no response,
+// outputs and error; its network.transport is "tcp" for a request that
+// came over HTTP (it has a header), "pipe" for any other. Notifications are not traced: they have no response,
 // and are no unit of work. Neither are initialize, server/discover and ping, unless their
 // _meta names a caller: they are the protocol's handshake and keep-alive,
 // and a run for each would bury the runs of real work. Every other request
