@@ -38,7 +38,8 @@ import (
 // untouched. An unsampled run records nothing, but its requests still
 // carry its trace context, so that the server does not record either.
 //
-// The middleware is safe for concurrent use. A nil svc records nothing.
+// The middleware is safe for concurrent use. A nil svc records nothing;
+// requests sent in a run still carry it.
 func ClientMiddleware(svc *flowtrace.TraceService) mcp.Middleware {
 	return func(next mcp.MethodHandler) mcp.MethodHandler {
 		return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {

@@ -67,7 +67,9 @@ func describe(method string, p mcp.Params, s mcp.Session, extra *mcp.RequestExtr
 	switch method {
 	case methodCallTool:
 		r.typ = flowtrace.TypeTool
-		r.metadata[KeyToolName] = target
+		if target != "" {
+			r.metadata[KeyToolName] = target
+		}
 		r.metadata[KeyOperationName] = OperationExecuteTool
 		r.inputs = argumentsOf(tree)
 	case methodGetPrompt:
@@ -81,13 +83,19 @@ func describe(method string, p mcp.Params, s mcp.Session, extra *mcp.RequestExtr
 	if target != "" && (method == methodCallTool || method == methodGetPrompt) {
 		r.name = cut(method + " " + target)
 	}
-	if s != nil {
-		if id := s.ID(); id != "" {
-			r.metadata[KeySessionID] = id
-		}
+	if id := sessionID(s); id != "" {
+		r.metadata[KeySessionID] = id
 	}
 	r.metadata[KeyTransport] = transportOf(s, extra, client)
 	return r
+}
+
+// sessionID returns the ID of s, "" for none or a nil session.
+func sessionID(s mcp.Session) string {
+	if s == nil || isNilPointer(s) {
+		return ""
+	}
+	return s.ID()
 }
 
 // transportOf guesses the session's network.transport, as the SDK does not
@@ -98,7 +106,7 @@ func describe(method string, p mcp.Params, s mcp.Session, extra *mcp.RequestExtr
 // reported as "pipe".
 func transportOf(s mcp.Session, extra *mcp.RequestExtra, client bool) string {
 	if client {
-		if s != nil && s.ID() != "" {
+		if sessionID(s) != "" {
 			return "tcp"
 		}
 		return "pipe"

@@ -109,13 +109,16 @@ func paramsOf(req mcp.Request) mcp.Params {
 		return nil
 	}
 	p := req.GetParams()
-	if p == nil {
-		return nil
-	}
-	if v := reflect.ValueOf(p); v.Kind() == reflect.Pointer && v.IsNil() {
+	if p == nil || isNilPointer(p) {
 		return nil
 	}
 	return p
+}
+
+// isNilPointer reports whether v holds a nil pointer.
+func isNilPointer(v any) bool {
+	rv := reflect.ValueOf(v)
+	return rv.Kind() == reflect.Pointer && rv.IsNil()
 }
 
 // metaOf returns the _meta of p, nil when p is nil.
