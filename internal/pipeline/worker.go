@@ -10,6 +10,11 @@ import (
 // that same worker.
 type deliveringKey struct{}
 
+// testHookBeforeTake, set only by tests, runs on the worker between its
+// look at the queue's head and its taking of an item: a test forces there
+// the interleaving of producers that load can only make likely.
+var testHookBeforeTake func()
+
 type callKind uint8
 
 const (
@@ -37,11 +42,19 @@ func (l *lane[O, E]) work(g *generation[O, E], inh *abandoned[O, E]) {
 		// A run's opening is queued on the control list before any of its
 		// events, so an event of a run not yet opened means openings are
 		// pending: take them first, in the order the runs started, rather
-		// than open this run ahead of runs that started before it.
-		if rl := l.q.peek(); rl != nil && !rl.opened && l.ctrlN.Load() > 0 {
+		// than open this run ahead of runs that started before it. The
+		// look and the take are about one item: an event queued after the
+		// look, for a run whose opening came after it, waits for the next
+		// look.
+		rl, ev, ok := l.q.front()
+		if ok && !rl.opened && l.ctrlN.Load() > 0 {
 			continue
 		}
-		if rl, ev, ok := l.q.pop(); ok {
+		if testHookBeforeTake != nil {
+			testHookBeforeTake()
+		}
+		if ok {
+			l.q.advance()
 			if l.spaceWaiters.Load() > 0 {
 				l.signalSpace()
 			}
@@ -93,6 +106,15 @@ func (l *lane[O, E]) handle(g *generation[O, E], rl *runLane[O, E], ev Event[E])
 	case l.force.Load():
 		rl.dropped()
 		ev.Scope.skip(ev.Opens, bit)
+	case !rl.opened:
+		// A bug, and one that must not reach the backend: the worker
+		// takes a run's opening, queued before any of its events, ahead
+		// of them (see work), and has no session to deliver to.
+		rl.failed()
+		ev.Scope.skip(ev.Opens, bit)
+		if rl.failReported.CompareAndSwap(false, true) {
+			rl.run.noteReport(l.p.report(fmt.Errorf("flowtrace: exporter %q, run %s: internal error: an event taken before the run was opened; failed, not delivered", l.name, rl.run.ID)))
+		}
 	case rl.broken || ev.Scope.skipped(bit):
 		rl.failed()
 		ev.Scope.skip(ev.Opens, bit)
