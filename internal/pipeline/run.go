@@ -50,8 +50,7 @@ type runLane[O, E any] struct {
 	sess      Session[E]
 	processed uint64
 	target    uint64
-	opened    bool
-	broken    bool
+	st        rlState
 	ending    bool
 
 	// The producers' line, with flags the worker writes once in a run.
@@ -66,6 +65,18 @@ type runLane[O, E any] struct {
 	panicReported atomic.Bool
 	finished      atomic.Bool // the run's end has been accounted for on the lane
 }
+
+// rlState is where a run stands on a lane, as the lane's worker sees it
+// (see lane for the transitions).
+type rlState uint8
+
+const (
+	rlPending  rlState = iota // its opening not taken yet
+	rlDeferred                // opening taken during a stall: Open not called yet
+	rlAwaiting                // its Open was abandoned: waits for what that call returns
+	rlOpen                    // sess is the backend's session for the run
+	rlBroken                  // no session: Open failed, or the lane was forced
+)
 
 // The worker counts an event of the run on the run and on the lane.
 // The run's counters and the lane's delivered and failed counts have one
