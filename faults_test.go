@@ -260,3 +260,54 @@ func TestComponentStartedWhileStuckGetsNothingElse(t *testing.T) {
 	assert.Zero(t, ends.Load(), "the exporter got the end of a component it never saw start")
 	assert.Zero(t, log.count(memory.ErrUnknownComponent), "the exporter got records of a component it never saw start")
 }
+
+// TestShutdownAfterAStallHasEndedReportsNothing abandons a call of a run,
+// lets the call return, and shuts the service down with that run still
+// open. The first Shutdown returned ErrExportTimeout, from the run's old
+// loss, and the second nil: the same state, two answers. ErrExportTimeout
+// from Shutdown means a call still running; none is.
+func TestShutdownAfterAStallHasEndedReportsNothing(t *testing.T) {
+	release := make(chan struct{})
+	var hung atomic.Int32
+	stuck := newFuncExporter("stuck", func(_ context.Context, m string) error {
+		if m == "AddLog" && hung.Add(1) == 1 {
+			<-release // ignores ctx
+		}
+		return nil
+	})
+	probed := make(chan struct{})
+	stuck.onStart = func(_ context.Context, r flowtrace.RunStart) error {
+		if r.RunName == "probe" {
+			close(probed)
+		}
+		return nil
+	}
+	abandoned := make(chan struct{})
+	var once sync.Once
+	svc, err := flowtrace.NewTraceService(flowtrace.WithExporter(stuck), flowtrace.WithExportTimeout(50*time.Millisecond),
+		flowtrace.WithErrorHandler(func(err error) {
+			if errors.Is(err, flowtrace.ErrExportTimeout) {
+				once.Do(func() { close(abandoned) })
+			}
+		}))
+	require.NoError(t, err)
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{RunName: "open"})
+	require.NoError(t, err)
+	svc.AddLog(ctx, flowtrace.Log{Name: "hangs"})
+	<-abandoned
+	close(release)
+	// The exporter is called again once the call has returned: the stall
+	// is over when the probe's StartRun arrives.
+	_, err = svc.StartTracers(context.Background(), flowtrace.RunInfo{RunName: "probe"})
+	require.NoError(t, err)
+	select {
+	case <-probed:
+	case <-deadline(t).Done():
+		t.Fatal("the exporter was never called again")
+	}
+	require.NoError(t, svc.Shutdown(deadline(t)), "no call is still running")
+	require.NoError(t, svc.Shutdown(deadline(t)), "and still none")
+	run, ok := stuck.rec.Run(runID(t, ctx))
+	require.True(t, ok)
+	require.True(t, run.Ended, "the open run was closed on the exporter")
+}

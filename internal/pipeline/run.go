@@ -268,6 +268,28 @@ func (r *Run[O, E]) Wait(ctx context.Context) ([]LaneDelivery, error) {
 	return r.finished(ctx)
 }
 
+// Await waits, like Wait, until every lane has accounted for all of the
+// closed run's events, or until ctx is done; only the latter is an error
+// (naming the lanes still delivering). What the run lost to a call the
+// watchdog abandoned is not: that was reported when the call was
+// abandoned, and a closer such as Shutdown answers ErrExportTimeout only
+// for a call still running (see Pipeline.Shutdown), so that the same
+// state gets the same answer however often it is asked.
+func (r *Run[O, E]) Await(ctx context.Context) error {
+	if r.done.Fired() {
+		return nil
+	}
+	if r.inOwnDelivery(ctx) {
+		return r.p.errs.InDelivery
+	}
+	select {
+	case <-r.done.C():
+		return nil
+	case <-ctx.Done():
+		return r.pendingError(ctx.Err())
+	}
+}
+
 // finished is Wait's result once every lane has accounted for the run: the
 // error handler has been told of the run's failures before it returns.
 func (r *Run[O, E]) finished(ctx context.Context) ([]LaneDelivery, error) {
