@@ -91,7 +91,10 @@ func TestHangingExporterIsAbandoned(t *testing.T) {
 	require.ErrorIs(t, err, flowtrace.ErrExportTimeout)
 	assert.Contains(t, err.Error(), `"hanging"`, "the error names the stuck exporter")
 	requireBalanced(t, sum)
-	assert.Equal(t, uint64(12), sum.Exporters["memory"].Delivered, "the other exporter gets everything")
+	// A call of the other exporter, or a StartRun of this one, preempted
+	// past the 50 ms export timeout on a loaded machine is abandoned too:
+	// the error log then names it.
+	assert.Equal(t, uint64(12), sum.Exporters["memory"].Delivered, "the other exporter gets everything; reports: %v", log.all())
 	assert.NotZero(t, sum.Exporters["hanging"].Failed)
 
 	// While the call is stuck, later runs fail fast on that exporter.
@@ -100,8 +103,8 @@ func TestHangingExporterIsAbandoned(t *testing.T) {
 	svc.AddLog(ctx2, flowtrace.Log{Name: "l"})
 	sum2, err := svc.EndTracers(ctx2, nil, nil)
 	require.ErrorIs(t, err, flowtrace.ErrExportTimeout)
-	assert.Equal(t, flowtrace.Delivery{Emitted: 3, Failed: 3}, sum2.Exporters["hanging"])
-	assert.Equal(t, flowtrace.Delivery{Emitted: 3, Delivered: 3}, sum2.Exporters["memory"])
+	assert.Equal(t, flowtrace.Delivery{Emitted: 3, Failed: 3}, sum2.Exporters["hanging"], "reports: %v", log.all())
+	assert.Equal(t, flowtrace.Delivery{Emitted: 3, Delivered: 3}, sum2.Exporters["memory"], "reports: %v", log.all())
 
 	// Shutdown is not done while the abandoned call still runs: it returns
 	// by its deadline, naming the exporter.
@@ -118,7 +121,7 @@ func TestHangingExporterIsAbandoned(t *testing.T) {
 	assert.Equal(t, int32(1), hanging.shutdown.Load(), "the hanging exporter is shut down once")
 	// Reports of background failures reach the handler by the time
 	// Shutdown returns nil.
-	assert.Equal(t, 1, log.count(flowtrace.ErrExportTimeout), "the abandonment is reported once")
+	assert.Equal(t, 1, log.count(flowtrace.ErrExportTimeout), "the abandonment is reported once; reports: %v", log.all())
 }
 
 func TestPanickingExporterIsContained(t *testing.T) {
