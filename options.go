@@ -180,6 +180,11 @@ func WithOverflow(policy Overflow) Option {
 // longer is abandoned, between d and 1.25×d after it started (for d of more
 // than a few microseconds; timers are not finer): its event and the
 // exporter's later events fail, and are counted, until the call returns.
+// No run is lost to it: once the call has returned, every run reaches the
+// exporter again, whenever it started, with StartRun first (a run started
+// meanwhile gets it then), its later events, and EndRun last, the run
+// whose call was abandoned included. A run that ends while the call still
+// runs is failed on that exporter, its end too.
 // The call's ctx has a deadline at least d after its start. The default is DefaultExportTimeout;
 // a timeout too large to be a deadline (math.MaxInt64) means calls are never
 // abandoned.

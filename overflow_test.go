@@ -72,7 +72,12 @@ func TestBlockForLosesNothingWithAFastExporter(t *testing.T) {
 }
 
 // TestBlockForGivesUp fills a queue of one in front of a blocked exporter:
-// with BlockFor the callers wait, then drop and go on.
+// with BlockFor the callers wait, then drop and go on. The other
+// exporter's queue is its own: it gets every log. It is kept in step with
+// the writes (each AddLog waits until it has the previous one), so that
+// its queue, as small, is never full however late its worker runs: with
+// the memory exporter behind a queue of one, a worker not scheduled within
+// BlockFor on a loaded machine dropped a log there too.
 func TestBlockForGivesUp(t *testing.T) {
 	release := make(chan struct{})
 	blocked := newFuncExporter("blocked", func(_ context.Context, m string) error {
@@ -81,12 +86,30 @@ func TestBlockForGivesUp(t *testing.T) {
 		}
 		return nil
 	})
-	svc, _, errs := newService(t, flowtrace.WithExporter(blocked), flowtrace.WithQueueSize(1),
-		flowtrace.WithOverflow(flowtrace.BlockFor(5*time.Millisecond)))
+	got := make(chan struct{})
+	inStep := newFuncExporter("in-step", func(_ context.Context, m string) error {
+		if m == "AddLog" {
+			got <- struct{}{}
+		}
+		return nil
+	})
+	errs := &errorLog{}
+	// The export timeout is an hour: the blocked call is never abandoned,
+	// however long a loaded machine takes over the writes.
+	svc, err := flowtrace.NewTraceService(flowtrace.WithExporter(inStep), flowtrace.WithExporter(blocked),
+		flowtrace.WithQueueSize(1), flowtrace.WithOverflow(flowtrace.BlockFor(5*time.Millisecond)),
+		flowtrace.WithExportTimeout(time.Hour), flowtrace.WithErrorHandler(errs.handle))
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, svc.Shutdown(deadline(t))) })
 	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
 	require.NoError(t, err)
 	for i := range 5 {
 		svc.AddLog(ctx, flowtrace.Log{Name: "l", Message: i}) // returns: a hang fails the test by its timeout
+		select {
+		case <-got:
+		case <-deadline(t).Done():
+			t.Fatalf("the in-step exporter never got log %d", i)
+		}
 	}
 	close(release)
 	sum, err := svc.EndTracers(within(t, ctx), nil, nil)
@@ -96,5 +119,5 @@ func TestBlockForGivesUp(t *testing.T) {
 	assert.Equal(t, uint64(7), d.Emitted)
 	assert.NotZero(t, d.Dropped, "with the exporter blocked, a queue of one cannot take five logs")
 	assert.Equal(t, 1, errs.count(flowtrace.ErrQueueFull), "the first drop of the run is reported, once")
-	assert.Equal(t, flowtrace.Delivery{Emitted: 7, Delivered: 7}, sum.Exporters["memory"], "the other exporter's queue is its own")
+	assert.Equal(t, flowtrace.Delivery{Emitted: 7, Delivered: 7}, sum.Exporters["in-step"], "the other exporter's queue is its own")
 }

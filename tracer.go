@@ -413,7 +413,9 @@ func (rs *runState) summary(lanes []pipeline.LaneDelivery) RunSummary {
 // shuts every exporter down. New runs are refused from the moment it is
 // called. It returns by ctx's deadline, naming the exporters that had not
 // finished; an exporter call abandoned for exceeding the export timeout and
-// still running is named too, wrapping ErrExportTimeout. It is idempotent:
+// still running is named too, wrapping ErrExportTimeout (only such a call:
+// events a run lost to a call that has since returned were reported when
+// it was abandoned, and are in the run's counts). It is idempotent:
 // a later call waits again for whatever was still pending, under its own
 // ctx, and returns nil once everything has finished. After it returns nil,
 // no goroutine of the service is running, and the error handler has
@@ -440,7 +442,7 @@ func (s *TraceService) Shutdown(ctx context.Context) error {
 		rs.close(ctx, r, nil, ErrShutdown, time.Now())
 	}
 	for _, r := range runs {
-		if _, err := r.Wait(ctx); err != nil {
+		if err := r.Await(ctx); err != nil {
 			errs = append(errs, err)
 			if ctx.Err() != nil {
 				break

@@ -28,15 +28,34 @@ import (
 // A call that outlives the export timeout is abandoned by the watchdog
 // (watchdog.go): the stuck goroutine is left to return on its own, a new
 // worker generation takes over the queue, and until the stuck call returns
-// (stuck > 0) the lane fails its records without calling the backend.
-// Shutdown out of time forces the lane (force): what is left is dropped,
-// and counted, rather than delivered.
+// (stuck > 0: the lane is stalled) the lane calls the backend no more and
+// fails its records. Once it has returned, every run carries on: no run is
+// lost to a stall, only the records taken during it. Shutdown out of time
+// forces the lane (force): what is left is dropped, and counted, rather
+// than delivered.
 //
-// A run on a lane (runLane) is pending until its opening is taken from the
-// control list, open once the backend's Open succeeded (broken if it
-// failed, or the lane was stuck or forced), ending once its closing has
-// arrived, and finished once every record counted before the closing has
-// been processed and the end delivered.
+// A run on a lane (runLane, its rlState) goes
+//
+//	                  Open returns a session
+//	pending ──────────────────────────────────────────▶ open
+//	   │ opening taken during a stall                   ▲  ▲
+//	   ▼                       stall over: Open         │  │ the abandoned Open
+//	deferred ───────────────────────────────────────────┘  │ returns a session
+//	pending, deferred ──Open abandoned──▶ awaiting ─────────┘
+//
+// and to broken when Open fails, returns no session, or the lane was
+// forced; from any state, to finished once its closing has been taken and
+// every record counted before it processed.
+//
+// A run whose opening is taken during a stall is deferred: its Open is
+// made once the stuck call has returned, before any other call (resume),
+// so that the backend sees it start; its records taken meanwhile fail. A
+// run whose Open was abandoned awaits that call: if it returns a session,
+// the run's later records go to it. A run whose event was abandoned stays
+// open: it fails its records until the call returns, then carries on, its
+// end included. A run is finished once its closing has been taken and
+// every record counted before it has been processed; its end is delivered
+// if the run is open and the lane not stalled, and counted either way.
 type lane[O, E any] struct {
 	p       *Pipeline[O, E]
 	name    string
@@ -89,6 +108,22 @@ type lane[O, E any] struct {
 	seq      uint64
 	callRL   *runLane[O, E]
 	callWhat callKind
+
+	// Stalls. deferred holds the runs waiting for a stall to end (deferred
+	// or awaiting, in the order they got there; some may have finished
+	// since: done counts them); the current generation owns it. late is
+	// what an abandoned Open returned, stored by the stuck goroutine before
+	// it uncounts itself from stuck.
+	deferred     []*runLane[O, E]
+	deferredDone int
+	late         atomic.Pointer[lateOpen[O, E]]
+}
+
+// lateOpen is what an abandoned Open returned, for its run to use.
+type lateOpen[O, E any] struct {
+	rl   *runLane[O, E]
+	sess Session[E]
+	err  error
 }
 
 type counters struct {

@@ -64,26 +64,33 @@ func (r *ring[O, E]) push(rl *runLane[O, E], ev Event[E]) bool {
 	}
 }
 
-// pop takes the oldest published item. Consumer only.
-func (r *ring[O, E]) pop() (*runLane[O, E], Event[E], bool) {
+// front returns the oldest published item without taking it, so that the
+// consumer decides on the very item it will take (see advance). Consumer
+// only.
+func (r *ring[O, E]) front() (*runLane[O, E], Event[E], bool) {
 	s := &r.slots[r.head&r.mask]
 	if s.seq.Load() != r.head+1 {
 		return nil, Event[E]{}, false
 	}
-	rl, ev := s.rl, s.ev
+	return s.rl, s.ev, true
+}
+
+// advance takes the item front returned: only the consumer moves head, so
+// that item is still the oldest. Consumer only.
+func (r *ring[O, E]) advance() {
+	s := &r.slots[r.head&r.mask]
 	s.rl, s.ev = nil, Event[E]{}
 	s.seq.Store(r.head + r.mask + 1)
 	r.head++
-	return rl, ev, true
 }
 
-// peek returns the run of the item pop would return, or nil. Consumer only.
-func (r *ring[O, E]) peek() *runLane[O, E] {
-	s := &r.slots[r.head&r.mask]
-	if s.seq.Load() != r.head+1 {
-		return nil
+// pop takes the oldest published item. Consumer only.
+func (r *ring[O, E]) pop() (*runLane[O, E], Event[E], bool) {
+	rl, ev, ok := r.front()
+	if ok {
+		r.advance()
 	}
-	return s.rl
+	return rl, ev, ok
 }
 
 // ready reports whether pop would return an item. Consumer only.

@@ -50,8 +50,7 @@ type runLane[O, E any] struct {
 	sess      Session[E]
 	processed uint64
 	target    uint64
-	opened    bool
-	broken    bool
+	st        rlState
 	ending    bool
 
 	// The producers' line, with flags the worker writes once in a run.
@@ -66,6 +65,18 @@ type runLane[O, E any] struct {
 	panicReported atomic.Bool
 	finished      atomic.Bool // the run's end has been accounted for on the lane
 }
+
+// rlState is where a run stands on a lane, as the lane's worker sees it
+// (see lane for the transitions).
+type rlState uint8
+
+const (
+	rlPending  rlState = iota // its opening not taken yet
+	rlDeferred                // opening taken during a stall: Open not called yet
+	rlAwaiting                // its Open was abandoned: waits for what that call returns
+	rlOpen                    // sess is the backend's session for the run
+	rlBroken                  // no session: Open failed, or the lane was forced
+)
 
 // The worker counts an event of the run on the run and on the lane.
 // The run's counters and the lane's delivered and failed counts have one
@@ -255,6 +266,28 @@ func (r *Run[O, E]) Wait(ctx context.Context) ([]LaneDelivery, error) {
 		return r.Summary(), r.pendingError(ctx.Err())
 	}
 	return r.finished(ctx)
+}
+
+// Await waits, like Wait, until every lane has accounted for all of the
+// closed run's events, or until ctx is done; only the latter is an error
+// (naming the lanes still delivering). What the run lost to a call the
+// watchdog abandoned is not: that was reported when the call was
+// abandoned, and a closer such as Shutdown answers ErrExportTimeout only
+// for a call still running (see Pipeline.Shutdown), so that the same
+// state gets the same answer however often it is asked.
+func (r *Run[O, E]) Await(ctx context.Context) error {
+	if r.done.Fired() {
+		return nil
+	}
+	if r.inOwnDelivery(ctx) {
+		return r.p.errs.InDelivery
+	}
+	select {
+	case <-r.done.C():
+		return nil
+	case <-ctx.Done():
+		return r.pendingError(ctx.Err())
+	}
 }
 
 // finished is Wait's result once every lane has accounted for the run: the

@@ -19,7 +19,9 @@ package pipeline
 //     from stuck and from the pipeline's abandoned calls. The watchdog
 //     starts a new worker generation, which settles the abandoned call
 //     (settleAbandoned) and carries on, failing the lane's records without
-//     calling the backend while stuck > 0.
+//     calling the backend while stuck > 0. The stuck goroutine hands over
+//     what an abandoned Open returned (late) before it uncounts itself,
+//     and the new generation resumes the runs that waited (resume).
 //   - the call returned first (the worker's CAS clearing inCall won): the
 //     watchdog backs off and re-arms.
 //
@@ -146,21 +148,28 @@ func (l *lane[O, E]) watch() {
 }
 
 // settleAbandoned accounts, in the new generation, for the call the stuck
-// generation was making, and for what it would have done next: count the
-// event processed, or finish the run.
-func (l *lane[O, E]) settleAbandoned(a *abandoned[O, E]) {
+// generation was making, and does what it would have done next: count the
+// event processed, or finish the run. The run is not lost to the stall
+// (see lane): once the call has returned, its later records and its end
+// reach the backend. It reports false when this generation was abandoned
+// in turn.
+func (l *lane[O, E]) settleAbandoned(g *generation[O, E], a *abandoned[O, E]) bool {
 	rl := a.rl
-	rl.broken = true
 	rl.timedOut.Store(true)
 	rl.failed()
 	switch a.what {
 	case callOpen:
-		// The run's events and end, still queued, fail as rl is broken.
+		// The call may yet return a session: the run awaits it.
+		rl.st = rlAwaiting
+		l.deferred = append(l.deferred, rl)
 	case callDeliver:
-		l.afterRing(nil, rl)
+		// The event reached the backend, which is still at it: the
+		// component it opens, if any, is known there.
+		return l.afterRing(g, rl)
 	case callClose:
 		l.settleFinished(rl)
 	}
+	return true
 }
 
 // counter counts goroutines in some state and lets a caller wait until

@@ -10,6 +10,11 @@ import (
 // that same worker.
 type deliveringKey struct{}
 
+// testHookBeforeTake, set only by tests, runs on the worker between its
+// look at the queue's head and its taking of an item: a test forces there
+// the interleaving of producers that load can only make likely.
+var testHookBeforeTake func()
+
 type callKind uint8
 
 const (
@@ -25,9 +30,14 @@ func (l *lane[O, E]) work(g *generation[O, E], inh *abandoned[O, E]) {
 	l.timer.Reset(l.watchEvery())
 	if inh != nil {
 		l.seq = inh.seq
-		l.settleAbandoned(inh)
+		if !l.settleAbandoned(g, inh) {
+			return
+		}
 	}
 	for {
+		if !l.settle(g) {
+			return
+		}
 		if l.ctrlN.Load() > 0 {
 			if !l.doControl(g) {
 				return
@@ -37,11 +47,19 @@ func (l *lane[O, E]) work(g *generation[O, E], inh *abandoned[O, E]) {
 		// A run's opening is queued on the control list before any of its
 		// events, so an event of a run not yet opened means openings are
 		// pending: take them first, in the order the runs started, rather
-		// than open this run ahead of runs that started before it.
-		if rl := l.q.peek(); rl != nil && !rl.opened && l.ctrlN.Load() > 0 {
+		// than open this run ahead of runs that started before it. The
+		// look and the take are about one item: an event queued after the
+		// look, for a run whose opening came after it, waits for the next
+		// look.
+		rl, ev, ok := l.q.front()
+		if ok && rl.st == rlPending && l.ctrlN.Load() > 0 {
 			continue
 		}
-		if rl, ev, ok := l.q.pop(); ok {
+		if testHookBeforeTake != nil {
+			testHookBeforeTake()
+		}
+		if ok {
+			l.q.advance()
 			if l.spaceWaiters.Load() > 0 {
 				l.signalSpace()
 			}
@@ -58,7 +76,7 @@ func (l *lane[O, E]) work(g *generation[O, E], inh *abandoned[O, E]) {
 		}
 		l.busy.Store(false)
 		l.sleeping.Store(true)
-		if l.q.ready() || l.ctrlN.Load() > 0 {
+		if l.q.ready() || l.ctrlN.Load() > 0 || l.resumable() {
 			l.sleeping.Store(false)
 			l.awake()
 			continue
@@ -81,10 +99,13 @@ func (l *lane[O, E]) awake() {
 }
 
 // handle delivers one queued event. It reports false when this generation
-// was abandoned and must exit. The run is open: its opening was on the
-// control list before any of its events entered the queue, and the worker
+// was abandoned and must exit. The run's opening has been taken: it was
+// on the control list before any of the run's events, and the worker
 // takes the control list first.
 func (l *lane[O, E]) handle(g *generation[O, E], rl *runLane[O, E], ev Event[E]) bool {
+	if !l.settle(g) {
+		return false
+	}
 	var bit uint64
 	if ev.Scope != nil {
 		bit = 1 << rl.idx
@@ -93,16 +114,24 @@ func (l *lane[O, E]) handle(g *generation[O, E], rl *runLane[O, E], ev Event[E])
 	case l.force.Load():
 		rl.dropped()
 		ev.Scope.skip(ev.Opens, bit)
-	case rl.broken || ev.Scope.skipped(bit):
+	case rl.st == rlPending:
+		// A bug, and one that must not reach the backend: the worker
+		// takes a run's opening, queued before any of its events, ahead
+		// of them (see work), and has no session to deliver to.
 		rl.failed()
 		ev.Scope.skip(ev.Opens, bit)
-	case l.stuck.Load() > 0:
+		if rl.failReported.CompareAndSwap(false, true) {
+			rl.run.noteReport(l.p.report(fmt.Errorf("flowtrace: exporter %q, run %s: internal error: an event taken before the run was opened; failed, not delivered", l.name, rl.run.ID)))
+		}
+	case rl.st == rlBroken || ev.Scope.skipped(bit):
+		rl.failed()
+		ev.Scope.skip(ev.Opens, bit)
+	case rl.st != rlOpen || l.stalled():
 		rl.timedOut.Store(true)
 		rl.failed()
 		ev.Scope.skip(ev.Opens, bit)
 	default:
-		_, ok := l.call(g, rl, callDeliver, ev)
-		if !ok {
+		if _, ok := l.call(g, rl, callDeliver, ev); !ok {
 			return false
 		}
 	}
@@ -117,18 +146,26 @@ func (l *lane[O, E]) afterRing(g *generation[O, E], rl *runLane[O, E]) bool {
 	return true
 }
 
-// open calls Backend.Open for the run. The open event is counted once.
+// open takes the run's opening: it calls Backend.Open, or, while the lane
+// is stalled, defers the call until the stall is over (see resume).
 func (l *lane[O, E]) open(g *generation[O, E], rl *runLane[O, E]) bool {
-	rl.opened = true
-	switch {
-	case l.force.Load():
-		rl.broken = true
-		rl.dropped()
+	if !l.settle(g) {
+		return false
+	}
+	if !l.force.Load() && l.stalled() {
+		rl.st = rlDeferred
+		l.deferred = append(l.deferred, rl)
 		return true
-	case l.stuck.Load() > 0:
-		rl.broken = true
-		rl.timedOut.Store(true)
-		rl.failed()
+	}
+	return l.openNow(g, rl)
+}
+
+// openNow calls Backend.Open for the run. The opening is counted once:
+// here, or by finish for a run that ends deferred.
+func (l *lane[O, E]) openNow(g *generation[O, E], rl *runLane[O, E]) bool {
+	if l.force.Load() {
+		rl.st = rlBroken
+		rl.dropped()
 		return true
 	}
 	sess, ok := l.call(g, rl, callOpen, Event[E]{})
@@ -136,21 +173,108 @@ func (l *lane[O, E]) open(g *generation[O, E], rl *runLane[O, E]) bool {
 		return false
 	}
 	if sess == nil {
-		rl.broken = true
+		rl.st = rlBroken
+		return true
 	}
-	rl.sess = sess
+	rl.sess, rl.st = sess, rlOpen
 	return true
 }
 
-// finish delivers the run's end on this lane and accounts for it. The run
-// is open: its closing came after its opening on the control list.
+// stalled reports whether a call abandoned by the watchdog is still
+// running in the backend. (stuck may dip below zero for a moment; see
+// watch.)
+func (l *lane[O, E]) stalled() bool { return l.stuck.Load() > 0 }
+
+// resumable reports whether a stall has ended with runs waiting for it.
+func (l *lane[O, E]) resumable() bool { return len(l.deferred) > 0 && !l.stalled() }
+
+// settle resumes the runs waiting for a stall once it has ended, before
+// the lane calls the backend for anything else: so a run's Open comes
+// before any of its records, and what an abandoned Open returned is taken
+// before another Open can be abandoned. It reports false when this
+// generation was abandoned.
+func (l *lane[O, E]) settle(g *generation[O, E]) bool {
+	if !l.resumable() {
+		return true
+	}
+	return l.resume(g)
+}
+
+// resume ends a stall: the run whose Open was abandoned takes the session
+// that call returned, and the deferred runs are opened, in the order they
+// started. A run that finished during the stall is left alone: its
+// records, its opening and its end failed then. The lane calls the
+// backend again from here, and may stall again: the runs not yet opened
+// stay on the list for the next generation.
+func (l *lane[O, E]) resume(g *generation[O, E]) bool {
+	if late := l.late.Swap(nil); late != nil {
+		if rl := late.rl; rl.st == rlAwaiting && !rl.finished.Load() {
+			if late.err == nil && late.sess != nil {
+				rl.sess, rl.st = late.sess, rlOpen
+			} else {
+				rl.st = rlBroken
+			}
+		}
+	}
+	for len(l.deferred) > 0 && !l.stalled() {
+		rl := l.deferred[0]
+		l.deferred[0] = nil
+		l.deferred = l.deferred[1:]
+		switch {
+		case rl.finished.Load():
+			l.deferredDone--
+		case rl.st == rlAwaiting:
+			// Its Open returned nothing the lane saw: nothing to deliver to.
+			rl.st = rlBroken
+		case rl.st == rlDeferred:
+			if !l.openNow(g, rl) {
+				return false
+			}
+		}
+	}
+	if len(l.deferred) == 0 {
+		l.deferred, l.deferredDone = nil, 0
+	}
+	return true
+}
+
+// leaveStall counts a run that finished while waiting for a stall to end,
+// and drops such runs from the list once they are most of it, so that a
+// stall that never ends does not keep every run started during it.
+func (l *lane[O, E]) leaveStall() {
+	l.deferredDone++
+	if l.deferredDone < 64 || 2*l.deferredDone < len(l.deferred) {
+		return
+	}
+	kept := l.deferred[:0]
+	for _, rl := range l.deferred {
+		if !rl.finished.Load() {
+			kept = append(kept, rl)
+		}
+	}
+	clear(l.deferred[len(kept):])
+	l.deferred, l.deferredDone = kept, 0
+}
+
+// finish delivers the run's end on this lane and accounts for it. Its
+// closing came after its opening on the control list.
 func (l *lane[O, E]) finish(g *generation[O, E], rl *runLane[O, E]) bool {
+	if !l.settle(g) {
+		return false
+	}
+	waiting := rl.st == rlDeferred || rl.st == rlAwaiting
 	switch {
 	case l.force.Load():
+		if rl.st == rlDeferred {
+			rl.dropped() // its opening, never counted
+		}
 		rl.dropped()
-	case rl.broken:
+	case rl.st == rlPending || rl.st == rlBroken:
 		rl.failed()
-	case l.stuck.Load() > 0:
+	case waiting || l.stalled():
+		if rl.st == rlDeferred {
+			rl.failed() // its opening, never counted
+		}
 		rl.timedOut.Store(true)
 		rl.failed()
 	default:
@@ -159,6 +283,9 @@ func (l *lane[O, E]) finish(g *generation[O, E], rl *runLane[O, E]) bool {
 		}
 	}
 	l.settleFinished(rl)
+	if waiting {
+		l.leaveStall()
+	}
 	return true
 }
 
@@ -190,7 +317,17 @@ func (l *lane[O, E]) call(g *generation[O, E], rl *runLane[O, E], what callKind,
 	l.cur.Store(mark | 1)
 	sess, err := l.invoke(g, rl.run, cur, what, ev)
 	if !l.cur.CompareAndSwap(mark|1, mark) {
+		// Abandoned: the next generation owns rl and the lane. What an
+		// abandoned Open returned goes to it, before the lane can learn
+		// that the call has returned; and a worker sleeping with runs
+		// waiting for the stall to end is woken.
+		if what == callOpen {
+			l.late.Store(&lateOpen[O, E]{rl: rl, sess: sess, err: err})
+		}
 		l.stuck.Add(-1)
+		if l.sleeping.Load() {
+			l.signal()
+		}
 		l.p.abandoned.done()
 		return nil, false
 	}
