@@ -327,37 +327,6 @@ func (s *TraceService) EndTracers(ctx context.Context, outputs map[string]any, r
 	return rs.summary(lanes), errors.Join(holdErr, err)
 }
 
-// close ends the open components, innermost first, then closes the run to
-// writes and queues its end. It reports false if the run was already closed.
-// pr is the run's pipeline record: Shutdown may close a run before
-// StartTracers has stored it in rs.
-//
-// Closing waits for the writes in progress, each bounded by the overflow
-// policy; once ctx is done, those still waiting for room give up, so that
-// closing returns soon after ctx's deadline whatever BlockFor is.
-func (rs *runState) close(ctx context.Context, pr *deliveryRun, outputs map[string]any, runErr error, now time.Time) bool {
-	if ctx.Done() != nil { // a ctx that can never be done needs no watch
-		defer context.AfterFunc(ctx, pr.Abort)()
-	}
-	rs.mu.Lock()
-	rs.closing = true
-	var open []*Component
-	for c := rs.open.last; c != nil; c = c.prev {
-		open = append(open, c)
-	}
-	rs.mu.Unlock()
-	for _, c := range open {
-		c.end(pr, ErrComponentNotEnded, now, false)
-	}
-	b := rs.budget()
-	end := &RunEnd{RunID: rs.info.RunID, Outputs: Fields{rs.svc.snap.Fields(&b, outputs)}, Time: now}
-	if set := rs.learn(&b); set != nil {
-		end.Outputs.kv = set.ScrubKVs(end.Outputs.kv)
-	}
-	end.Err = rs.recordErr(runErr)
-	return pr.Close(ctx, end)
-}
-
 func (rs *runState) summary(lanes []pipeline.LaneDelivery) RunSummary {
 	sum := RunSummary{
 		RunID:      rs.info.RunID,

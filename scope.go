@@ -1,0 +1,401 @@
+package flowtrace
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// This file is the lifecycle of a scope: a component's, or a run's own.
+// Writes (AddLog, SetOutputs, ... in component.go and model.go) only enter
+// and leave a scope; everything that changes its state is here.
+//
+// A component:
+//
+//	TraceComponent ──► open ──── End, no hold open ─────────────► ended
+//	                    │                                           ▲ ▲
+//	                    │ End while held (pending set)              │ │
+//	                    ▼                                           │ │
+//	                 pending ── last release of a hold ─────────────┘ │
+//	                    │                                             │
+//	   open, pending ───┴──── the run's close, forced ────────────────┘
+//	                          (ErrComponentNotEnded)
+//
+//	TraceComponent refused (run or parent ended) ──► skipped
+//
+//   - open: linked in its run's open list, its gate open. Writes enter
+//     the gate; holds may be taken on it.
+//   - pending: its caller's End (or EndAt) came while holds were open. It
+//     has ended for its caller: ComponentByID, LatestComponent and the
+//     duplicate check of TraceComponent pass it by. Its gate stays open,
+//     so the holders' writes are not late. Its End's error and time are
+//     kept in pending, for the last release to end it with.
+//   - ended: its gate closed (after the writers inside have left),
+//     unlinked, its end record queued. forced marks an end by the run's
+//     close rather than by its caller: a later End then counts as late
+//     rather than as a second End.
+//   - skipped: a refused start, a marker in the ctx returned: its gate is
+//     closed from the start, it is never linked, delivered nor ended.
+//
+// A run:
+//
+//	StartTracers ──► open ── EndTracers / Shutdown ──► closing ──► closed ──► finished
+//	                  │ ▲      (waitHolds first)         │
+//	   Hold, release ─┘ └─ nholds                        │
+//	                        ends every open component ───┘
+//
+//   - open: its gate (the pipeline run's) admits writes to the run's own
+//     scope; components start in it; holds are taken on it (nholds).
+//     EndTracers and Shutdown first wait in waitHolds, the run still
+//     open, until nholds is 0 (the last release closes holdsFree) or
+//     their ctx is done.
+//   - closing: set under mu by close, once: no component starts and no
+//     hold is taken any more; each open component is ended, forced.
+//   - closed: the pipeline run's gate is closed (pr.Ended) and the run's
+//     end is queued, after every component's end. Writes are late.
+//   - finished: every exporter has accounted for the run (pr.Done).
+//
+// Locks: the run's mu guards the open list, closing, the holds and each
+// component's pending. No caller code (error handler, exporter) runs under
+// it: an End's error is recorded before it is deferred, and reports are
+// made after unlocking.
+
+// enter admits a write to the scope c. It reports false, having counted
+// the write as late, once the scope has ended. An admitted writer calls
+// leave.
+//
+// A write to a component enters the component's gate only, not the run's:
+// the run cannot end under it. Ending a run first ends each of its open
+// components, and ending a component (by its caller or by the run) holds
+// the run's gate while it waits for the writers in the component's gate;
+// a component that is not in the run's open list has its gate closed. So
+// the run's gate, which every goroutine of the run would share, is entered
+// only by writes to the run's own scope and by ends.
+func (c *Component) enter() bool {
+	rs := c.run
+	if c.isRun {
+		if !rs.pr.Enter() {
+			rs.late(nil)
+			return false
+		}
+		return true
+	}
+	if !c.gate.Enter() {
+		rs.late(c)
+		return false
+	}
+	return true
+}
+
+// leave ends a write admitted by enter.
+func (c *Component) leave() {
+	if c.isRun {
+		c.run.pr.Leave()
+		return
+	}
+	c.gate.Leave()
+}
+
+// skip makes c the marker of a refused start: closed to writes, never
+// delivered, never ended.
+func (c *Component) skip() {
+	c.skipped = true
+	c.gate.Close()
+}
+
+// noRelease is the release of a Hold that holds nothing.
+func noRelease() {}
+
+// hold is one open Hold; it lives in its run's list until released.
+type hold struct {
+	scope      *Component
+	prev, next *hold
+}
+
+func (rs *runState) hold(sc *Component) func() {
+	h := &hold{scope: sc}
+	rs.mu.Lock()
+	if rs.closing || sc.skipped { // a run ending, or a start refused: nothing to hold
+		rs.mu.Unlock()
+		rs.late(nil)
+		return noRelease
+	}
+	if rs.holds.next == nil {
+		rs.holds.prev, rs.holds.next = &rs.holds, &rs.holds
+	}
+	h.prev, h.next = rs.holds.prev, &rs.holds
+	rs.holds.prev.next = h
+	rs.holds.prev = h
+	rs.nholds++
+	if !sc.isRun {
+		sc.holds.Add(1)
+	}
+	rs.mu.Unlock()
+	var once atomicOnce
+	return func() {
+		if !once.do() {
+			return
+		}
+		rs.mu.Lock()
+		h.prev.next, h.next.prev = h.next, h.prev
+		var pend *pendingEnd
+		if !sc.isRun && sc.holds.Add(-1) == 0 {
+			pend, sc.pending = sc.pending, nil
+		}
+		if pend != nil {
+			// The component's End came first: end it now, before the run
+			// counts this hold released, so that EndTracers, waiting for
+			// the holds, finds it ended rather than ending it itself.
+			rs.mu.Unlock()
+			sc.end(rs.pr, pend.err, pend.at, true)
+			rs.mu.Lock()
+		}
+		rs.nholds--
+		var wake chan struct{}
+		if rs.nholds == 0 && rs.holdsFree != nil {
+			wake, rs.holdsFree = rs.holdsFree, nil
+		}
+		rs.mu.Unlock()
+		if wake != nil {
+			close(wake)
+		}
+	}
+}
+
+// waitHolds waits until the run has no open hold, or ctx is done; then it
+// returns an error naming the holds still open.
+//
+// A run already closing has had its holds waited for (or reported) by the
+// call that closed it: waitHolds returns at once.
+func (rs *runState) waitHolds(ctx context.Context) error {
+	for {
+		rs.mu.Lock()
+		if rs.nholds == 0 || rs.closing {
+			rs.mu.Unlock()
+			return nil
+		}
+		if rs.holdsFree == nil {
+			rs.holdsFree = make(chan struct{})
+		}
+		wait := rs.holdsFree
+		rs.mu.Unlock()
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return rs.openHolds(ctx.Err())
+		}
+	}
+}
+
+func (rs *runState) openHolds(cause error) error {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if rs.nholds == 0 {
+		return nil
+	}
+	var where []string
+	for h := rs.holds.next; h != &rs.holds && len(where) < 10; h = h.next {
+		if h.scope.isRun {
+			where = append(where, "the run itself")
+		} else {
+			where = append(where, fmt.Sprintf("component %s (%s)", h.scope.info.ComponentID, h.scope.info.Name))
+		}
+	}
+	return fmt.Errorf("run %s: %w: %d, taken in %s: %w", rs.info.RunID, ErrHoldsOpen, rs.nholds, strings.Join(where, ", "), cause)
+}
+
+// endBy is an end asked for by the component's caller: now, or when the
+// last hold on the component is released. The error is recorded first:
+// recording runs the caller's code (its Error method, a Redactor), which
+// must not run while the run is held open, or a concurrent EndTracers or
+// Shutdown would wait for it past its deadline.
+func (c *Component) endBy(err error, at time.Time) {
+	rec := c.run.recordErr(err)
+	if c.holds.Load() > 0 && c.deferEnd(rec, at) {
+		return
+	}
+	c.end(c.run.pr, rec, at, true)
+}
+
+// pendingEnd is an End waiting for the holds on its component.
+type pendingEnd struct {
+	err error // recorded
+	at  time.Time
+}
+
+// deferEnd leaves the end to the last release of a hold on c, and reports
+// whether it did; false when no hold is left by now.
+func (c *Component) deferEnd(rec error, at time.Time) bool {
+	rs := c.run
+	rs.mu.Lock()
+	if c.holds.Load() == 0 || c.gate.Closed() { // nothing to wait for, or ended already (forced, say)
+		rs.mu.Unlock()
+		return false
+	}
+	second := c.pending != nil
+	if !second {
+		c.pending = &pendingEnd{err: rec, at: at}
+	}
+	rs.mu.Unlock()
+	if second {
+		rs.svc.onError(fmt.Errorf("End of component %s (%s) in run %s: %w", c.info.ComponentID, c.info.Name, rs.info.RunID, ErrComponentEnded))
+	}
+	return true
+}
+
+// end closes the component to writes, waits for the writes in progress and
+// queues its end; err is already recorded (see recordErr). It holds the run open meanwhile, so that a run ending
+// concurrently waits for this end instead of losing it.
+func (c *Component) end(pr *deliveryRun, err error, now time.Time, byUser bool) {
+	rs := c.run
+	inRun := pr.Enter()
+	if !byUser {
+		c.forced.Store(true)
+	}
+	if !c.gate.CloseAndWait() {
+		if inRun {
+			pr.Leave()
+		}
+		switch {
+		case !byUser:
+		case c.forced.Load() || c.skipped:
+			// Ended by EndTracers or Shutdown first (work that outlived
+			// its run), or never started: late, like any write after an end.
+			rs.late(c)
+		default:
+			rs.svc.onError(fmt.Errorf("End of component %s (%s) in run %s: %w", c.info.ComponentID, c.info.Name, rs.info.RunID, ErrComponentEnded))
+		}
+		return
+	}
+	rs.mu.Lock()
+	rs.open.remove(c)
+	rs.mu.Unlock()
+	if !inRun {
+		pr.CountLate() // unreachable while EndTracers ends open components first
+		return
+	}
+	// The end record is built here, on the caller's goroutine, and never
+	// changed once queued: the worker reads only records, never the live
+	// component. It is kept in the component to spare an allocation.
+	rec := &c.records.end
+	*rec = ComponentEnd{RunID: c.info.RunID, ComponentID: c.info.ComponentID, Err: err, Time: now}
+	report := pr.Emit(&c.ctx, event{Data: rec, Scope: &c.scope})
+	pr.Leave()
+	pr.Report(report)
+}
+
+// close ends the open components, innermost first, then closes the run to
+// writes and queues its end. It reports false if the run was already closed.
+// pr is the run's pipeline record: Shutdown may close a run before
+// StartTracers has stored it in rs.
+//
+// Closing waits for the writes in progress, each bounded by the overflow
+// policy; once ctx is done, those still waiting for room give up, so that
+// closing returns soon after ctx's deadline whatever BlockFor is.
+func (rs *runState) close(ctx context.Context, pr *deliveryRun, outputs map[string]any, runErr error, now time.Time) bool {
+	if ctx.Done() != nil { // a ctx that can never be done needs no watch
+		defer context.AfterFunc(ctx, pr.Abort)()
+	}
+	rs.mu.Lock()
+	rs.closing = true
+	var open []*Component
+	for c := rs.open.last; c != nil; c = c.prev {
+		open = append(open, c)
+	}
+	rs.mu.Unlock()
+	for _, c := range open {
+		c.end(pr, ErrComponentNotEnded, now, false)
+	}
+	b := rs.budget()
+	end := &RunEnd{RunID: rs.info.RunID, Outputs: Fields{rs.svc.snap.Fields(&b, outputs)}, Time: now}
+	if set := rs.learn(&b); set != nil {
+		end.Outputs.kv = set.ScrubKVs(end.Outputs.kv)
+	}
+	end.Err = rs.recordErr(runErr)
+	return pr.Close(ctx, end)
+}
+
+// late counts a write through an ended scope and reports the run's first.
+func (rs *runState) late(c *Component) {
+	rs.pr.CountLate()
+	if !rs.lateReported.CompareAndSwap(false, true) {
+		return
+	}
+	if c != nil {
+		rs.svc.onError(fmt.Errorf("write through component %s (%s) of run %s after it ended: %w; later late writes of the run are counted, not reported",
+			c.info.ComponentID, c.info.Name, rs.info.RunID, ErrComponentEnded))
+		return
+	}
+	rs.svc.onError(fmt.Errorf("write through run %s after it ended: %w; later late writes of the run are counted, not reported", rs.info.RunID, ErrRunEnded))
+}
+
+// isOpen reports whether a component with this ID is open in the run. The
+// caller holds rs.mu.
+func (rs *runState) isOpen(id string) bool {
+	return rs.open.lookup(id) != nil
+}
+
+// openList is the list of a run's open components, oldest first, linked
+// through the components themselves. Its zero value is an empty list. It
+// is guarded by the run's mu.
+//
+// A head of two pointers rather than a sentinel Component keeps an open
+// run a third smaller. Runs whose engine names its components (ComponentInfo.ID)
+// also get an index by ID, made the first time one is named, so that
+// finding a component by ID (ComponentByID, the duplicate check of
+// TraceComponent) does not walk every open component: an engine with
+// thousands of calls in flight would otherwise pay for each of them on
+// every start.
+type openList struct {
+	first, last *Component
+	byID        map[string]*Component // nil until a component is named
+}
+
+// push appends c, which is in no list.
+func (l *openList) push(c *Component) {
+	c.prev, c.next = l.last, nil
+	if l.last != nil {
+		l.last.next = c
+	} else {
+		l.first = c
+	}
+	l.last = c
+	c.linked = true
+	if l.byID != nil {
+		l.byID[c.info.ComponentID] = c
+	}
+}
+
+// remove unlinks c if it is in the list.
+func (l *openList) remove(c *Component) {
+	if !c.linked {
+		return
+	}
+	if c.prev != nil {
+		c.prev.next = c.next
+	} else {
+		l.first = c.next
+	}
+	if c.next != nil {
+		c.next.prev = c.prev
+	} else {
+		l.last = c.prev
+	}
+	c.prev, c.next, c.linked = nil, nil, false
+	if l.byID != nil && l.byID[c.info.ComponentID] == c {
+		delete(l.byID, c.info.ComponentID)
+	}
+}
+
+// lookup returns the open component with ID id, or nil. The first lookup
+// indexes the list.
+func (l *openList) lookup(id string) *Component {
+	if l.byID == nil {
+		l.byID = make(map[string]*Component)
+		for c := l.first; c != nil; c = c.next {
+			l.byID[c.info.ComponentID] = c
+		}
+	}
+	return l.byID[id]
+}
