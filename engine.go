@@ -156,7 +156,8 @@ func (s *TraceService) SetInputs(ctx context.Context, inputs map[string]any) {
 // component — from finishing until the returned release is called. A
 // component's End while it is held does not wait: the component ends with
 // End's error and time when the last hold on it is released (so a
-// goroutine still recording a streamed input into it is not late). For the
+// goroutine still recording a streamed input into it is not late), or
+// when its run ends, if that comes first. For the
 // run, EndTracers (and Shutdown) first wait for every hold of the run to
 // be released — an explicit completion signal for work that outlives the
 // call that started it, such as a goroutine draining a streamed response

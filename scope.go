@@ -17,9 +17,11 @@ import (
 //	                    │                                           ▲ ▲
 //	                    │ End while held (pending set)              │ │
 //	                    ▼                                           │ │
-//	                 pending ── last release of a hold ─────────────┘ │
-//	                    │                                             │
-//	   open, pending ───┴──── the run's close, forced ────────────────┘
+//	                 pending ── last release of a hold, ────────────┘ │
+//	                            or the run's close, with End's        │
+//	                            error and time                        │
+//	                                                                  │
+//	   open ───────────────── the run's close, forced ────────────────┘
 //	                          (ErrComponentNotEnded)
 //
 //	TraceComponent refused (run or parent ended) ──► skipped
@@ -30,7 +32,8 @@ import (
 //     has ended for its caller: ComponentByID, LatestComponent and the
 //     duplicate check of TraceComponent pass it by. Its gate stays open,
 //     so the holders' writes are not late. Its End's error and time are
-//     kept in pending, for the last release to end it with.
+//     kept in pending; whoever ends it — the last release, or the run's
+//     close if it comes first — ends it with them.
 //   - ended: its gate closed (after the writers inside have left),
 //     unlinked, its end record queued. forced marks an end by the run's
 //     close rather than by its caller: a later End then counts as late
@@ -51,7 +54,8 @@ import (
 //     open, until nholds is 0 (the last release closes holdsFree) or
 //     their ctx is done.
 //   - closing: set under mu by close, once: no component starts and no
-//     hold is taken any more; each open component is ended, forced.
+//     hold is taken any more, and no End is deferred; each open component
+//     is ended: a pending one with its End, the others forced.
 //   - closed: the pipeline run's gate is closed (pr.Ended) and the run's
 //     end is queued, after every component's end. Writes are late.
 //   - finished: every exporter has accounted for the run (pr.Done).
@@ -141,14 +145,15 @@ func (rs *runState) hold(sc *Component) func() {
 		h.prev.next, h.next.prev = h.next, h.prev
 		var pend *pendingEnd
 		if !sc.isRun && sc.holds.Add(-1) == 0 {
-			pend, sc.pending = sc.pending, nil
+			pend = sc.pending
 		}
 		if pend != nil {
 			// The component's End came first: end it now, before the run
 			// counts this hold released, so that EndTracers, waiting for
-			// the holds, finds it ended rather than ending it itself.
+			// the holds, finds it ended rather than ending it itself. A
+			// run closing meanwhile carries out the same End.
 			rs.mu.Unlock()
-			sc.end(rs.pr, pend.err, pend.at, true)
+			sc.end(rs.pr, pend.err, pend.at, endPending)
 			rs.mu.Lock()
 		}
 		rs.nholds--
@@ -215,21 +220,25 @@ func (c *Component) endBy(err error, at time.Time) {
 	if c.holds.Load() > 0 && c.deferEnd(rec, at) {
 		return
 	}
-	c.end(c.run.pr, rec, at, true)
+	c.end(c.run.pr, rec, at, endByCaller)
 }
 
-// pendingEnd is an End waiting for the holds on its component.
+// pendingEnd is an End waiting for the holds on its component. It is set
+// once and never changed: the last release and the run's close may both
+// carry it out, and whichever closes the gate first ends the component
+// with it.
 type pendingEnd struct {
 	err error // recorded
 	at  time.Time
 }
 
 // deferEnd leaves the end to the last release of a hold on c, and reports
-// whether it did; false when no hold is left by now.
+// whether it did; false when no hold is left by now, or when the run is
+// closing (which ends its components without waiting for holds).
 func (c *Component) deferEnd(rec error, at time.Time) bool {
 	rs := c.run
 	rs.mu.Lock()
-	if c.holds.Load() == 0 || c.gate.Closed() { // nothing to wait for, or ended already (forced, say)
+	if c.holds.Load() == 0 || c.gate.Closed() || rs.closing { // nothing to wait for, or ended already (forced, say)
 		rs.mu.Unlock()
 		return false
 	}
@@ -244,13 +253,25 @@ func (c *Component) deferEnd(rec error, at time.Time) bool {
 	return true
 }
 
+// endKind says who ends a component, for end.
+type endKind uint8
+
+const (
+	endByCaller endKind = iota // End or EndAt, with no hold open
+	endPending                 // a pending End, by the last release or the run's close
+	endForced                  // the run's close, the component still open: ErrComponentNotEnded
+)
+
 // end closes the component to writes, waits for the writes in progress and
-// queues its end; err is already recorded (see recordErr). It holds the run open meanwhile, so that a run ending
-// concurrently waits for this end instead of losing it.
-func (c *Component) end(pr *deliveryRun, err error, now time.Time, byUser bool) {
+// queues its end; err is already recorded (see recordErr). It holds the run
+// open meanwhile, so that a run ending concurrently waits for this end
+// instead of losing it. Of concurrent ends, the first to close the gate
+// records its own; a later one by the caller is a second End (or late,
+// after a forced end), the others are silent.
+func (c *Component) end(pr *deliveryRun, err error, now time.Time, how endKind) {
 	rs := c.run
 	inRun := pr.Enter()
-	if !byUser {
+	if how == endForced {
 		c.forced.Store(true)
 	}
 	if !c.gate.CloseAndWait() {
@@ -258,7 +279,7 @@ func (c *Component) end(pr *deliveryRun, err error, now time.Time, byUser bool) 
 			pr.Leave()
 		}
 		switch {
-		case !byUser:
+		case how != endByCaller:
 		case c.forced.Load() || c.skipped:
 			// Ended by EndTracers or Shutdown first (work that outlived
 			// its run), or never started: late, like any write after an end.
@@ -298,14 +319,22 @@ func (rs *runState) close(ctx context.Context, pr *deliveryRun, outputs map[stri
 		defer context.AfterFunc(ctx, pr.Abort)()
 	}
 	rs.mu.Lock()
-	rs.closing = true
-	var open []*Component
+	rs.closing = true // from now on no End is deferred: pending is final
+	type ending struct {
+		c    *Component
+		pend *pendingEnd
+	}
+	var open []ending
 	for c := rs.open.last; c != nil; c = c.prev {
-		open = append(open, c)
+		open = append(open, ending{c, c.pending})
 	}
 	rs.mu.Unlock()
-	for _, c := range open {
-		c.end(pr, ErrComponentNotEnded, now, false)
+	for _, e := range open {
+		if e.pend != nil { // its caller ended it: its End wins over a forced one
+			e.c.end(pr, e.pend.err, e.pend.at, endPending)
+			continue
+		}
+		e.c.end(pr, ErrComponentNotEnded, now, endForced)
 	}
 	b := rs.budget()
 	end := &RunEnd{RunID: rs.info.RunID, Outputs: Fields{rs.svc.snap.Fields(&b, outputs)}, Time: now}

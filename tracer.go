@@ -273,7 +273,8 @@ func traceIDFor(runID string) [16]byte {
 // EndTracers ends the run carried by ctx, with its final outputs and error.
 // It first waits for the run's holds (see Hold) to be released. Components
 // still open are then ended with ErrComponentNotEnded, so exporters always
-// see a closed tree; an End that comes later counts as late.
+// see a closed tree; an End that comes later counts as late. A component
+// whose End was waiting for a hold ends with that End's error and time.
 //
 // It returns when every event of the run has been delivered to every
 // exporter, or has failed, or was dropped, each counted in the summary; or
