@@ -16,7 +16,11 @@ import (
 // when empty; an engine that knows its own call IDs can give them, and find
 // the component again with ComponentByID. An ID already used by an open
 // component of the run is replaced by a generated one and reported as
-// ErrDuplicateComponent. Type is free, the Type constants being the kinds
+// ErrDuplicateComponent. A component whose End waits for a hold (see
+// TraceService.Hold) has ended for this check: its ID may be used again at
+// once, and ComponentByID finds the new component by it, though the new
+// one's records carry a generated ID, so that exporters (which see the old
+// one open until its hold is released) can tell the two apart. Type is free, the Type constants being the kinds
 // backends render. Inputs and Metadata are snapshotted when TraceComponent
 // is called, so the caller may reuse them at once. Start is when the
 // component started, for an engine that learns of a step after the fact;
@@ -138,22 +142,15 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 		rs.late(nil)
 		return cctx, nil
 	}
-	var dup error
-	if info.ID != "" && rs.isOpen(info.ID) {
-		// Two open components with one ID could not be told apart by
-		// exporters (nor by ComponentByID): the second gets an ID of its own.
-		c.info.ComponentID = hex.EncodeToString(spanID[:])
-		dup = fmt.Errorf("TraceComponent %q in run %s: ID %q: %w; it was given ID %s", info.Name, rs.info.RunID, info.ID, ErrDuplicateComponent, c.info.ComponentID)
-	}
-	rs.open.push(c)
+	dup := rs.link(c, info.ID, spanID)
 	rs.mu.Unlock()
 	rs.components.Add(1)
 	report := rs.pr.Emit(ctx, event{Data: &c.info, Scope: &c.scope, Opens: true})
 	c.gate.Leave()
 	parent.leave()
 	rs.pr.Report(report) // the error handler runs outside every scope
-	if dup != nil {
-		s.onError(dup)
+	if dup {
+		s.onError(fmt.Errorf("TraceComponent %q in run %s: ID %q: %w; it was given ID %s", info.Name, rs.info.RunID, info.ID, ErrDuplicateComponent, c.info.ComponentID))
 	}
 	return cctx, c
 }

@@ -41,7 +41,8 @@ func (s *TraceService) EndComponent(ctx context.Context, err error) {
 // passed them as ComponentInfo.ID) uses to write through, and end, the
 // component a start callback began. It returns ctx and nil when ctx has no
 // run or the run has no open component with that ID (never started, or
-// ended already); End on nil is a no-op.
+// ended already: an End waiting for a hold has ended it, for this too);
+// End on nil is a no-op.
 func (s *TraceService) ComponentByID(ctx context.Context, id string) (context.Context, *Component) {
 	return s.find(ctx, func(_ *Component, open *openList) *Component {
 		if c := open.lookup(id); c != nil && c.pending == nil {

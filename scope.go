@@ -2,6 +2,7 @@ package flowtrace
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
@@ -359,10 +360,28 @@ func (rs *runState) late(c *Component) {
 	rs.svc.onError(fmt.Errorf("write through run %s after it ended: %w; later late writes of the run are counted, not reported", rs.info.RunID, ErrRunEnded))
 }
 
-// isOpen reports whether a component with this ID is open in the run. The
-// caller holds rs.mu.
-func (rs *runState) isOpen(id string) bool {
-	return rs.open.lookup(id) != nil
+// link adds c, just started with the caller's ID id ("" for none), to the
+// run's open components, and reports whether id was a duplicate: the ID of
+// a component open for its caller. The caller holds rs.mu.
+//
+// Two open components with one ID could not be told apart by exporters
+// (nor by ComponentByID): a duplicate gets an ID of its own, made from its
+// span ID, and is found by that ID. A pending component has ended for its
+// caller, so its ID is free again, and the new component is found by it;
+// but exporters see the pending one open until its last hold is released,
+// so the new one's records carry an ID of its own all the same.
+func (rs *runState) link(c *Component, id string, spanID [8]byte) (dup bool) {
+	key := c.info.ComponentID
+	if id != "" {
+		if old := rs.open.lookup(id); old != nil {
+			c.info.ComponentID = hex.EncodeToString(spanID[:])
+			if dup = old.pending == nil; dup {
+				key = c.info.ComponentID
+			}
+		}
+	}
+	rs.open.push(c, key)
+	return dup
 }
 
 // openList is the list of a run's open components, oldest first, linked
@@ -379,10 +398,21 @@ func (rs *runState) isOpen(id string) bool {
 type openList struct {
 	first, last *Component
 	byID        map[string]*Component // nil until a component is named
+	// renamed holds the ID a component is found by where it is not its
+	// ComponentID (see link); nil until there is one.
+	renamed map[*Component]string
 }
 
-// push appends c, which is in no list.
-func (l *openList) push(c *Component) {
+// key returns the ID c is found by.
+func (l *openList) key(c *Component) string {
+	if id, ok := l.renamed[c]; ok {
+		return id
+	}
+	return c.info.ComponentID
+}
+
+// push appends c, which is in no list, to be found by key.
+func (l *openList) push(c *Component, key string) {
 	c.prev, c.next = l.last, nil
 	if l.last != nil {
 		l.last.next = c
@@ -391,8 +421,14 @@ func (l *openList) push(c *Component) {
 	}
 	l.last = c
 	c.linked = true
+	if key != c.info.ComponentID {
+		if l.renamed == nil {
+			l.renamed = make(map[*Component]string)
+		}
+		l.renamed[c] = key
+	}
 	if l.byID != nil {
-		l.byID[c.info.ComponentID] = c
+		l.byID[key] = c
 	}
 }
 
@@ -412,18 +448,30 @@ func (l *openList) remove(c *Component) {
 		l.last = c.prev
 	}
 	c.prev, c.next, c.linked = nil, nil, false
-	if l.byID != nil && l.byID[c.info.ComponentID] == c {
-		delete(l.byID, c.info.ComponentID)
+	if key := l.key(c); l.byID != nil && l.byID[key] == c {
+		delete(l.byID, key)
+		if _, ok := l.renamed[c]; ok {
+			// c took the ID of a pending component, which may still be
+			// linked: it is found by the ID again, so that the next start
+			// with that ID is given one of its own too.
+			for o := l.last; o != nil; o = o.prev {
+				if l.key(o) == key {
+					l.byID[key] = o
+					break
+				}
+			}
+		}
 	}
+	delete(l.renamed, c)
 }
 
-// lookup returns the open component with ID id, or nil. The first lookup
-// indexes the list.
+// lookup returns the open component found by id, the latest started when
+// two are, or nil. The first lookup indexes the list.
 func (l *openList) lookup(id string) *Component {
 	if l.byID == nil {
 		l.byID = make(map[string]*Component)
 		for c := l.first; c != nil; c = c.next {
-			l.byID[c.info.ComponentID] = c
+			l.byID[l.key(c)] = c
 		}
 	}
 	return l.byID[id]

@@ -42,3 +42,43 @@ func TestPendingEndWinsOverAForcedEnd(t *testing.T) {
 	assert.Zero(t, svc.Stats().Late, "the release of a hold whose End was carried out is not a late write")
 	assert.Empty(t, log.all(), "nothing to report")
 }
+
+// TestIDOfAHeldComponentIsFreeAfterItsEnd checks that an engine reusing a
+// call ID once it has ended the component with that ID finds the new
+// component by it, even while a hold defers the old one's end record.
+func TestIDOfAHeldComponentIsFreeAfterItsEnd(t *testing.T) {
+	svc, rec, log := newService(t)
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+	require.NoError(t, err)
+	cctx, first := svc.TraceComponent(ctx, flowtrace.ComponentInfo{ID: "call-1", Name: "first"})
+	release := svc.Hold(cctx) // its stream is still draining
+	defer release()
+	first.End(nil)
+
+	_, second := svc.TraceComponent(ctx, flowtrace.ComponentInfo{ID: "call-1", Name: "second"})
+	require.NotNil(t, second)
+	assert.Zero(t, log.count(flowtrace.ErrDuplicateComponent), "the first call has ended for its engine: reusing its ID is no duplicate")
+	sctx, found := svc.ComponentByID(ctx, "call-1")
+	require.Same(t, second, found, "ComponentByID finds the call the engine started last with that ID")
+	svc.SetOutputs(sctx, map[string]any{"answer": 42})
+	found.End(errors.New("second failed"))
+	_, third := svc.TraceComponent(ctx, flowtrace.ComponentInfo{ID: "call-1", Name: "third"})
+	_, found = svc.ComponentByID(ctx, "call-1")
+	require.Same(t, third, found, "so does a third start, while the first is still held")
+	third.End(nil)
+	release()
+
+	_, err = svc.EndTracers(within(t, ctx), nil, nil)
+	require.NoError(t, err)
+	run, _ := rec.Run(runID(t, ctx))
+	require.Len(t, run.Components, 3)
+	assert.NoError(t, component(t, run, "first").Err)
+	assert.NoError(t, component(t, run, "third").Err)
+	assert.NotEqual(t, "call-1", component(t, run, "third").Info.ComponentID, "the first was still open for exporters")
+	got := component(t, run, "second")
+	assert.EqualError(t, got.Err, "second failed", "the end found by ID is recorded, not a forced one")
+	assert.Equal(t, map[string]any{"answer": int64(42)}, got.Outputs)
+	assert.NotEqual(t, component(t, run, "first").Info.ComponentID, got.Info.ComponentID,
+		"exporters, which see the first call open until its hold is released, tell the two apart")
+	assert.Empty(t, log.all())
+}
