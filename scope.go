@@ -52,9 +52,12 @@ import (
 //   - open: its gate (the pipeline run's) admits writes to the run's own
 //     scope; components start in it; holds are taken on it (nholds).
 //     EndTracers and Shutdown first wait in waitHolds, the run still
-//     open, until nholds is 0 (the last release closes holdsFree) or
-//     their ctx is done.
-//   - closing: set under mu by close, once: no component starts and no
+//     open, until nholds is 0 (the last release closes holdsFree), their
+//     ctx is done, or another call closes the run (which closes holdsFree
+//     too: an EndTracers woken so by Shutdown reports ErrShutdown, not a
+//     second end).
+//   - closing: set under mu by close, once, with byShutdown telling who
+//     closed it: no component starts and no
 //     hold is taken any more, and no End is deferred; each open component
 //     is ended: a pending one with its End, the others forced.
 //   - closed: the pipeline run's gate is closed (pr.Ended) and the run's
@@ -173,7 +176,8 @@ func (rs *runState) hold(sc *Component) func() {
 // returns an error naming the holds still open.
 //
 // A run already closing has had its holds waited for (or reported) by the
-// call that closed it: waitHolds returns at once.
+// call that closed it: waitHolds returns nil at once, and as soon as
+// another call closes the run while it waits.
 func (rs *runState) waitHolds(ctx context.Context) error {
 	for {
 		rs.mu.Lock()
@@ -308,19 +312,28 @@ func (c *Component) end(pr *deliveryRun, err error, now time.Time, how endKind) 
 }
 
 // close ends the open components, innermost first, then closes the run to
-// writes and queues its end. It reports false if the run was already closed.
+// writes and queues its end, byShutdown telling who closes it. It reports
+// false if the run was already closing. It wakes the calls waiting for the
+// run's holds: the run they wait to close is closed.
 // pr is the run's pipeline record: Shutdown may close a run before
 // StartTracers has stored it in rs.
 //
 // Closing waits for the writes in progress, each bounded by the overflow
 // policy; once ctx is done, those still waiting for room give up, so that
 // closing returns soon after ctx's deadline whatever BlockFor is.
-func (rs *runState) close(ctx context.Context, pr *deliveryRun, outputs map[string]any, runErr error, now time.Time) bool {
+func (rs *runState) close(ctx context.Context, pr *deliveryRun, outputs map[string]any, runErr error, now time.Time, byShutdown bool) bool {
 	if ctx.Done() != nil { // a ctx that can never be done needs no watch
 		defer context.AfterFunc(ctx, pr.Abort)()
 	}
 	rs.mu.Lock()
+	if rs.closing {
+		rs.mu.Unlock()
+		return false
+	}
 	rs.closing = true // from now on no End is deferred: pending is final
+	rs.byShutdown = byShutdown
+	wake := rs.holdsFree
+	rs.holdsFree = nil
 	type ending struct {
 		c    *Component
 		pend *pendingEnd
@@ -330,6 +343,9 @@ func (rs *runState) close(ctx context.Context, pr *deliveryRun, outputs map[stri
 		open = append(open, ending{c, c.pending})
 	}
 	rs.mu.Unlock()
+	if wake != nil {
+		close(wake)
+	}
 	for _, e := range open {
 		if e.pend != nil { // its caller ended it: its End wins over a forced one
 			e.c.end(pr, e.pend.err, e.pend.at, endPending)
@@ -475,4 +491,11 @@ func (l *openList) lookup(id string) *Component {
 		}
 	}
 	return l.byID[id]
+}
+
+// closedByShutdown reports whether Shutdown closed the run.
+func (rs *runState) closedByShutdown() bool {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	return rs.closing && rs.byShutdown
 }

@@ -3,6 +3,7 @@ package flowtrace_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -81,4 +82,65 @@ func TestIDOfAHeldComponentIsFreeAfterItsEnd(t *testing.T) {
 	assert.NotEqual(t, component(t, run, "first").Info.ComponentID, got.Info.ComponentID,
 		"exporters, which see the first call open until its hold is released, tell the two apart")
 	assert.Empty(t, log.all())
+}
+
+// waitingCtx is a ctx without a deadline that signals when a caller first
+// asks for its Done channel, as one does to wait on it.
+type waitingCtx struct {
+	context.Context
+	once    sync.Once
+	waiting chan struct{}
+}
+
+func newWaitingCtx(parent context.Context) *waitingCtx {
+	return &waitingCtx{Context: parent, waiting: make(chan struct{})}
+}
+
+func (c *waitingCtx) Done() <-chan struct{} {
+	c.once.Do(func() { close(c.waiting) })
+	return c.Context.Done()
+}
+
+// TestShutdownWakesAnEndTracersWaitingForHolds checks that an EndTracers
+// waiting without a deadline for a leaked hold returns once Shutdown has
+// ended its run, and says so, rather than blocking on or reporting a
+// second end.
+func TestShutdownWakesAnEndTracersWaitingForHolds(t *testing.T) {
+	svc, _, log := newService(t)
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+	require.NoError(t, err)
+	release := svc.Hold(ctx) // leaked, until the test ends
+	defer release()
+
+	wctx := newWaitingCtx(ctx)
+	type result struct {
+		sum flowtrace.RunSummary
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		sum, err := svc.EndTracers(wctx, map[string]any{"answer": 42}, nil)
+		done <- result{sum, err}
+	}()
+	select {
+	case <-wctx.waiting:
+	case <-deadline(t).Done():
+		t.Fatal("EndTracers never waited for the hold")
+	}
+	expired, cancel := context.WithCancel(context.Background())
+	cancel()
+	err = svc.Shutdown(expired)
+	require.ErrorIs(t, err, flowtrace.ErrHoldsOpen, "Shutdown out of time names the hold")
+
+	var res result
+	select {
+	case res = <-done:
+	case <-deadline(t).Done():
+		release() // let the blocked EndTracers go, so the test can end
+		t.Fatal("EndTracers still waits for a hold of a run Shutdown has ended")
+	}
+	assert.ErrorIs(t, res.err, flowtrace.ErrShutdown, "the run was ended by Shutdown")
+	assert.NotErrorIs(t, res.err, flowtrace.ErrRunEnded, "it was the run's first EndTracers, not a second")
+	assert.Equal(t, runID(t, ctx), res.sum.RunID)
+	assert.Zero(t, log.count(flowtrace.ErrRunEnded), "no second end to report")
 }

@@ -63,12 +63,13 @@ type runState struct {
 
 	unsampledEnded atomic.Bool // EndTracers of an unsampled run happened
 
-	mu        sync.Mutex // guards open, closing, holds, nholds, holdsFree
-	open      openList   // the run's open components
-	closing   bool
-	holds     hold          // sentinel of the list of open holds; lazily linked
-	nholds    int           // open holds
-	holdsFree chan struct{} // closed when nholds drops to 0 while EndTracers waits
+	mu         sync.Mutex    // guards open, closing, byShutdown, holds, nholds, holdsFree
+	open       openList      // the run's open components
+	closing    bool          // see scope.go
+	byShutdown bool          // closed by Shutdown
+	holds      hold          // sentinel of the list of open holds; lazily linked
+	nholds     int           // open holds
+	holdsFree  chan struct{} // closed, while a call waits for the holds, when nholds drops to 0 or the run closes
 
 	components   atomic.Int64
 	lateReported atomic.Bool
@@ -275,6 +276,10 @@ func traceIDFor(runID string) [16]byte {
 // still open are then ended with ErrComponentNotEnded, so exporters always
 // see a closed tree; an End that comes later counts as late. A component
 // whose End was waiting for a hold ends with that End's error and time.
+// If Shutdown ends the run meanwhile (while EndTracers waits for the
+// holds, say), EndTracers stops waiting for them, and returns as below
+// with an error wrapping ErrShutdown: its outputs and error were not
+// recorded.
 //
 // It returns when every event of the run has been delivered to every
 // exporter, or has failed, or was dropped, each counted in the summary; or
@@ -319,7 +324,14 @@ func (s *TraceService) EndTracers(ctx context.Context, outputs map[string]any, r
 		return rs.summary(rs.pr.Summary()), err
 	}
 	holdErr := rs.waitHolds(ctx)
-	if !rs.close(ctx, rs.pr, outputs, runErr, rs.now()) {
+	if !rs.close(ctx, rs.pr, outputs, runErr, rs.now(), false) {
+		if rs.closedByShutdown() {
+			// Shutdown ended the run after this call found it open (while
+			// it waited for the holds, say): an answer, not a second end.
+			lanes, err := rs.pr.Wait(ctx)
+			shut := fmt.Errorf("EndTracers: run %s: ended by Shutdown first, its outputs and error not recorded: %w", rs.info.RunID, ErrShutdown)
+			return rs.summary(lanes), errors.Join(shut, rs.openHolds(ErrShutdown), err)
+		}
 		err := fmt.Errorf("EndTracers: run %s: %w", rs.info.RunID, ErrRunEnded)
 		rs.svc.onError(err)
 		return rs.summary(rs.pr.Summary()), errors.Join(holdErr, err)
@@ -369,7 +381,7 @@ func (s *TraceService) Shutdown(ctx context.Context) error {
 		if err := rs.waitHolds(ctx); err != nil {
 			errs = append(errs, err)
 		}
-		rs.close(ctx, r, nil, ErrShutdown, time.Now())
+		rs.close(ctx, r, nil, ErrShutdown, time.Now(), true)
 	}
 	for _, r := range runs {
 		if _, err := r.Wait(ctx); err != nil {
