@@ -3,6 +3,7 @@ package flowtrace
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -55,7 +56,8 @@ import (
 //     open, until nholds is 0 (the last release closes holdsFree), their
 //     ctx is done, or another call closes the run (which closes holdsFree
 //     too: an EndTracers woken so by Shutdown reports ErrShutdown, not a
-//     second end).
+//     second end). Called from inside an exporter's call (awaitHolds),
+//     EndTracers does not wait for holds at all.
 //   - closing: set under mu by close, once, with byShutdown telling who
 //     closed it: no component starts and no
 //     hold is taken any more, and no End is deferred; each open component
@@ -197,6 +199,48 @@ func (rs *runState) waitHolds(ctx context.Context) error {
 		}
 	}
 }
+
+// holdsToWaitFor reports whether the run has holds open and is not
+// closing: whether EndTracers or Shutdown would wait for them.
+func (rs *runState) holdsToWaitFor() bool {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	return rs.nholds > 0 && !rs.closing
+}
+
+// awaitHolds is EndTracers' wait for the run's holds (see waitHolds). Called
+// from inside a call of one of the run's exporters, it waits for nothing
+// and reports the holds still open: that exporter's lane delivers nothing
+// while its call waits, and the holder may be waiting for room in its
+// queue. The in-delivery rule comes before any wait.
+func (rs *runState) awaitHolds(ctx context.Context) error {
+	if !rs.holdsToWaitFor() {
+		return nil
+	}
+	if inDelivery(ctx, rs.pr) {
+		return rs.openHolds(ErrInDelivery)
+	}
+	return rs.waitHolds(ctx)
+}
+
+// inDelivery reports whether the caller runs inside a call of one of the
+// exporters of the run pr, by ctx (an exporter's ctx marks its call) or by
+// goroutine. The pipeline answers it only as the error of a Wait that
+// would wait for the caller's own lane, so it is asked with a Wait whose
+// ctx has ctx's values and is done already: it never waits.
+func inDelivery(ctx context.Context, pr *deliveryRun) bool {
+	_, err := pr.Wait(doneCtx{ctx})
+	return errors.Is(err, ErrInDelivery)
+}
+
+// doneCtx is a ctx with the values of the one it wraps, done from the start.
+type doneCtx struct{ context.Context }
+
+func (doneCtx) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (doneCtx) Done() <-chan struct{}       { return closedChan }
+func (doneCtx) Err() error                  { return context.Canceled }
+
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 func (rs *runState) openHolds(cause error) error {
 	rs.mu.Lock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -143,4 +144,48 @@ func TestShutdownWakesAnEndTracersWaitingForHolds(t *testing.T) {
 	assert.NotErrorIs(t, res.err, flowtrace.ErrRunEnded, "it was the run's first EndTracers, not a second")
 	assert.Equal(t, runID(t, ctx), res.sum.RunID)
 	assert.Zero(t, log.count(flowtrace.ErrRunEnded), "no second end to report")
+}
+
+// TestEndTracersInsideAnExporterCallDoesNotWaitForHolds checks that an
+// exporter ending a run from its own call is told ErrInDelivery at once,
+// even when the run has a hold open and the ctx has no deadline: waiting
+// for the hold would stall the exporter's own lane.
+func TestEndTracersInsideAnExporterCallDoesNotWaitForHolds(t *testing.T) {
+	var (
+		runCtx context.Context
+		fired  atomic.Bool
+		ended  = make(chan error, 1)
+	)
+	svc := (*flowtrace.TraceService)(nil)
+	fe := newFuncExporter("calls-back", func(_ context.Context, method string) error {
+		if method == "AddLog" && fired.CompareAndSwap(false, true) {
+			_, err := svc.EndTracers(runCtx, nil, nil) // the run's ctx: no deadline
+			ended <- err
+		}
+		return nil
+	})
+	log := &errorLog{}
+	svc, err := flowtrace.NewTraceService(flowtrace.WithExporter(fe), flowtrace.WithErrorHandler(log.handle))
+	require.NoError(t, err)
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+	require.NoError(t, err)
+	cctx, _ := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "stream"})
+	release := svc.Hold(cctx) // leaked, until the test ends
+	runCtx = ctx
+	svc.AddLog(ctx, flowtrace.Log{Name: "ends the run from the exporter"})
+
+	select {
+	case err = <-ended:
+	case <-deadline(t).Done():
+		release() // let the exporter's call return, so the test can end
+		t.Fatal("EndTracers inside the exporter's call waited for the hold")
+	}
+	assert.ErrorIs(t, err, flowtrace.ErrInDelivery)
+	assert.ErrorIs(t, err, flowtrace.ErrHoldsOpen, "the run ended with its hold open, and says so")
+	release()
+	require.NoError(t, svc.Shutdown(deadline(t)))
+	run, ok := fe.rec.Run(runID(t, ctx))
+	require.True(t, ok)
+	assert.True(t, run.Ended, "the run's end was queued and delivered after the call returned")
+	assert.ErrorIs(t, component(t, run, "stream").Err, flowtrace.ErrComponentNotEnded)
 }

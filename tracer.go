@@ -289,7 +289,8 @@ func traceIDFor(runID string) [16]byte {
 // abandoned for exceeding the export timeout is named in the error, wrapping
 // ErrExportTimeout. Called from inside a call of one of the run's exporters,
 // whatever ctx it is given, it queues the run's end and returns
-// ErrInDelivery rather than wait for that call. The error handler has been
+// ErrInDelivery rather than wait for that call — nor for the run's holds,
+// which it reports still open at once. The error handler has been
 // told of the run's failures by the time it returns.
 //
 // A run is often ended with the ctx of the request it traced, which may be
@@ -323,7 +324,7 @@ func (s *TraceService) EndTracers(ctx context.Context, outputs map[string]any, r
 		rs.svc.onError(err)
 		return rs.summary(rs.pr.Summary()), err
 	}
-	holdErr := rs.waitHolds(ctx)
+	holdErr := rs.awaitHolds(ctx)
 	if !rs.close(ctx, rs.pr, outputs, runErr, rs.now(), false) {
 		if rs.closedByShutdown() {
 			// Shutdown ended the run after this call found it open (while
