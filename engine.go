@@ -165,6 +165,8 @@ func (s *TraceService) SetInputs(ctx context.Context, inputs map[string]any) {
 // and ending its component — or for their ctx's deadline; then they end
 // the run and report the holds still open, wrapping ErrHoldsOpen, by the
 // scope each was taken in. Writes after that are late, and counted.
+// Shutdown waits for the holds of all its runs together, so that a hold
+// never released costs only its own run.
 //
 // release may be called more than once, and from any goroutine; only the
 // first call counts. Hold in a ctx without a run, in an unsampled run, or in

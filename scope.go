@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -57,7 +58,10 @@ import (
 //     ctx is done, or another call closes the run (which closes holdsFree
 //     too: an EndTracers woken so by Shutdown reports ErrShutdown, not a
 //     second end). Called from inside an exporter's call (awaitHolds),
-//     EndTracers does not wait for holds at all.
+//     EndTracers does not wait for holds at all, nor does Shutdown called
+//     there or from the error handler (endRuns). Shutdown closes the runs
+//     without holds first, and waits for the holds of the others
+//     together.
 //   - closing: set under mu by close, once, with byShutdown telling who
 //     closed it: no component starts and no
 //     hold is taken any more, and no End is deferred; each open component
@@ -241,6 +245,66 @@ func (doneCtx) Done() <-chan struct{}       { return closedChan }
 func (doneCtx) Err() error                  { return context.Canceled }
 
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// endRuns closes the runs still open at Shutdown, with ErrShutdown, and
+// returns the errors naming the holds they ended with. No run's holds
+// spend another run's time: a run without holds is closed at once, and the
+// runs with holds are waited for together, each closed as soon as its own
+// are released; when ctx is done, those left are closed with their holds
+// still open. Called from inside an exporter's call or from the error
+// handler, endRuns waits for no hold (see awaitHolds; the handler would
+// hear of nothing else meanwhile) and closes every run at once.
+func (s *TraceService) endRuns(ctx context.Context, runs []*deliveryRun) []error {
+	var held []*deliveryRun
+	for _, r := range runs {
+		if r.Owner.holdsToWaitFor() {
+			held = append(held, r)
+			continue
+		}
+		r.Owner.close(ctx, r, nil, ErrShutdown, time.Now(), true)
+	}
+	if len(held) == 0 {
+		return nil
+	}
+	var errs []error
+	if s.handlers.self() || inAnyDelivery(ctx, runs) {
+		for _, r := range held {
+			if err := r.Owner.openHolds(ErrInDelivery); err != nil {
+				errs = append(errs, err)
+			}
+			r.Owner.close(ctx, r, nil, ErrShutdown, time.Now(), true)
+		}
+		return errs
+	}
+	var (
+		mu sync.Mutex
+		wg sync.WaitGroup
+	)
+	for _, r := range held {
+		wg.Go(func() { // owned by this Shutdown, which waits for it below
+			err := r.Owner.waitHolds(ctx)
+			r.Owner.close(ctx, r, nil, ErrShutdown, time.Now(), true)
+			if err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return errs
+}
+
+// inAnyDelivery reports whether the caller runs inside a call of one of
+// the exporters of runs.
+func inAnyDelivery(ctx context.Context, runs []*deliveryRun) bool {
+	for _, r := range runs {
+		if inDelivery(ctx, r) {
+			return true
+		}
+	}
+	return false
+}
 
 func (rs *runState) openHolds(cause error) error {
 	rs.mu.Lock()

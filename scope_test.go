@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/flowtrace/flowtrace"
+	"github.com/flowtrace/flowtrace/exporter/memory"
 )
 
 // This file tests the lifecycle of a scope (scope.go): holds, pending ends,
@@ -188,4 +189,167 @@ func TestEndTracersInsideAnExporterCallDoesNotWaitForHolds(t *testing.T) {
 	require.True(t, ok)
 	assert.True(t, run.Ended, "the run's end was queued and delivered after the call returned")
 	assert.ErrorIs(t, component(t, run, "stream").Err, flowtrace.ErrComponentNotEnded)
+}
+
+// TestShutdownFromTheErrorHandlerDoesNotWaitForHolds checks that Shutdown
+// called by the error handler, on the service's reporting goroutine, ends
+// the runs without waiting for their holds, and returns ErrInDelivery.
+func TestShutdownFromTheErrorHandlerDoesNotWaitForHolds(t *testing.T) {
+	fails := errors.New("backend down")
+	fe := newFuncExporter("failing", func(_ context.Context, method string) error {
+		if method == "AddLog" {
+			return fails
+		}
+		return nil
+	})
+	var (
+		svc  *flowtrace.TraceService
+		once sync.Once
+		shut = make(chan error, 1)
+	)
+	handler := func(err error) {
+		if errors.Is(err, fails) {
+			once.Do(func() { shut <- svc.Shutdown(context.Background()) })
+		}
+	}
+	svc, err := flowtrace.NewTraceService(flowtrace.WithExporter(fe), flowtrace.WithErrorHandler(handler))
+	require.NoError(t, err)
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+	require.NoError(t, err)
+	release := svc.Hold(ctx) // leaked, until the test ends
+	svc.AddLog(ctx, flowtrace.Log{Name: "fails, so the handler shuts the service down"})
+
+	select {
+	case err = <-shut:
+	case <-deadline(t).Done():
+		release() // let the handler's Shutdown return, so the test can end
+		t.Fatal("Shutdown in the error handler waited for a hold")
+	}
+	assert.ErrorIs(t, err, flowtrace.ErrInDelivery)
+	assert.ErrorIs(t, err, flowtrace.ErrHoldsOpen)
+	release()
+	require.NoError(t, svc.Shutdown(deadline(t)))
+	run, ok := fe.rec.Run(runID(t, ctx))
+	require.True(t, ok)
+	assert.True(t, run.Ended)
+	assert.ErrorIs(t, run.Err, flowtrace.ErrShutdown)
+}
+
+// endSignal is a memory exporter that counts the runs it has seen end.
+type endSignal struct {
+	*memory.Exporter
+	mu    sync.Mutex
+	ended map[string]chan struct{}
+}
+
+func newEndSignal() *endSignal {
+	return &endSignal{Exporter: memory.New(), ended: map[string]chan struct{}{}}
+}
+
+// endOf returns a channel closed once the run's EndRun has been recorded.
+func (e *endSignal) endOf(runID string) <-chan struct{} {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ch, ok := e.ended[runID]
+	if !ok {
+		ch = make(chan struct{})
+		e.ended[runID] = ch
+	}
+	return ch
+}
+
+func (e *endSignal) StartRun(ctx context.Context, info flowtrace.RunStart) (flowtrace.RunExporter, error) {
+	re, err := e.Exporter.StartRun(ctx, info)
+	if err != nil {
+		return nil, err
+	}
+	return &endSignalRun{RunExporter: re, e: e, id: info.RunID}, nil
+}
+
+type endSignalRun struct {
+	flowtrace.RunExporter
+	e  *endSignal
+	id string
+}
+
+func (r *endSignalRun) EndRun(ctx context.Context, end flowtrace.RunEnd) error {
+	err := r.RunExporter.EndRun(ctx, end)
+	r.e.mu.Lock()
+	ch, ok := r.e.ended[r.id]
+	if !ok {
+		ch = make(chan struct{})
+		r.e.ended[r.id] = ch
+	}
+	r.e.mu.Unlock()
+	close(ch)
+	return err
+}
+
+// TestLeakedHoldDoesNotCostOtherRunsTheirEnd checks that at Shutdown the
+// holds of one run spend none of the other runs' time: runs without holds
+// are ended at once, and a run whose holds are released while Shutdown
+// waits is ended then, while another run's leaked hold keeps Shutdown
+// waiting to its deadline.
+func TestLeakedHoldDoesNotCostOtherRunsTheirEnd(t *testing.T) {
+	sig := newEndSignal()
+	log := &errorLog{}
+	svc, err := flowtrace.NewTraceService(flowtrace.WithExporter(sig), flowtrace.WithErrorHandler(log.handle))
+	require.NoError(t, err)
+	start := func(name string) context.Context {
+		ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{RunName: name})
+		require.NoError(t, err)
+		svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "open at shutdown"})
+		return ctx
+	}
+	leaked := start("leaked")
+	releaseLeaked := svc.Hold(leaked)
+	defer releaseLeaked()
+	held := start("held")
+	releaseHeld := svc.Hold(held)
+	var others []context.Context // many, so that few orders of the runs put the leaked one last
+	for range 16 {
+		others = append(others, start("other"))
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	shut := make(chan error, 1)
+	go func() { shut <- svc.Shutdown(ctx) }()
+	waitFor(t, "Shutdown refuses new runs", func() bool {
+		_, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+		return errors.Is(err, flowtrace.ErrShutdown)
+	})
+	releaseHeld() // while Shutdown waits for the leaked hold
+	dl := deadline(t)
+	for _, c := range append(others, held) {
+		select {
+		case <-sig.endOf(runID(t, c)):
+		case <-dl.Done():
+			t.Errorf("run %s (%s) not ended while Shutdown waited for another run's hold", runID(t, c), nameOf(c))
+		}
+	}
+	cancel() // the leaked hold's run has had all the time there is
+	err = <-shut
+	require.ErrorIs(t, err, flowtrace.ErrHoldsOpen)
+	holdsOf := func(ctx context.Context) string {
+		return "run " + runID(t, ctx) + ": " + flowtrace.ErrHoldsOpen.Error()
+	}
+	assert.Contains(t, err.Error(), holdsOf(leaked), "the run with the leaked hold is named")
+	assert.NotContains(t, err.Error(), holdsOf(held), "the hold released in time is not")
+
+	for _, c := range append(others, held) {
+		run, ok := sig.Run(runID(t, c))
+		require.True(t, ok)
+		assert.True(t, run.Ended, "run %s ended", run.Info.RunName)
+		assert.ErrorIs(t, run.Err, flowtrace.ErrShutdown)
+		require.Len(t, run.Components, 1)
+		assert.ErrorIs(t, run.Components[0].Err, flowtrace.ErrComponentNotEnded, "its open component was ended")
+	}
+	releaseLeaked()
+	require.NoError(t, svc.Shutdown(deadline(t)), "a second Shutdown finishes what the first left")
+}
+
+func nameOf(ctx context.Context) string {
+	rc, _ := flowtrace.RunFromContext(ctx)
+	return rc.RunName()
 }

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,6 +37,7 @@ type TraceService struct {
 
 	runsUnsampled atomic.Uint64
 	shut          atomic.Bool
+	handlers      handlerCalls
 }
 
 // RunInfo describes a run to StartTracers. RunID is generated (a UUID) when
@@ -122,7 +122,7 @@ func NewTraceService(opts ...Option) (*TraceService, error) {
 	if _, always := s.sampler.(alwaysSampler); always {
 		s.sampler = nil
 	}
-	s.onError = safeHandler(cfg.onError)
+	s.onError = s.handlers.wrap(cfg.onError)
 	if s.disabled {
 		return s, nil
 	}
@@ -142,18 +142,6 @@ func NewTraceService(opts ...Option) (*TraceService, error) {
 		}
 	}
 	return s, nil
-}
-
-// safeHandler wraps the error handler so that a panicking handler cannot
-// take a delivery worker down with it.
-func safeHandler(h func(error)) func(error) {
-	if h == nil {
-		return func(err error) { slog.Error("flowtrace", "err", err) }
-	}
-	return func(err error) {
-		defer func() { _ = recover() }()
-		h(err)
-	}
 }
 
 // off reports whether the service records nothing: nil, disabled, or the
@@ -355,7 +343,11 @@ func (rs *runState) summary(lanes []pipeline.LaneDelivery) RunSummary {
 
 // Shutdown ends the runs still open (with ErrShutdown as their error),
 // waits until their events are delivered, stops the delivery workers and
-// shuts every exporter down. New runs are refused from the moment it is
+// shuts every exporter down. Runs without holds (see Hold) are ended at
+// once; the holds of the others are waited for together, each run ended
+// as soon as its own are released, so that a leaked hold costs only its
+// own run: at ctx's deadline, the runs still held are ended and their
+// holds named, wrapping ErrHoldsOpen. New runs are refused from the moment it is
 // called. It returns by ctx's deadline, naming the exporters that had not
 // finished; an exporter call abandoned for exceeding the export timeout and
 // still running is named too, wrapping ErrExportTimeout. It is idempotent:
@@ -364,7 +356,8 @@ func (rs *runState) summary(lanes []pipeline.LaneDelivery) RunSummary {
 // no goroutine of the service is running, and the error handler has
 // returned from every report. Called from inside an exporter's call, or
 // from the error handler, it does all it can without waiting for its own
-// goroutine and returns an error wrapping ErrInDelivery.
+// goroutine, nor for any hold (it ends every run at once), and returns an
+// error wrapping ErrInDelivery.
 func (s *TraceService) Shutdown(ctx context.Context) error {
 	if s.off() {
 		return nil
@@ -376,14 +369,7 @@ func (s *TraceService) Shutdown(ctx context.Context) error {
 	s.stopMisuse()
 	s.pipe.Close()
 	runs := s.pipe.ActiveRuns()
-	var errs []error
-	for _, r := range runs {
-		rs := r.Owner
-		if err := rs.waitHolds(ctx); err != nil {
-			errs = append(errs, err)
-		}
-		rs.close(ctx, r, nil, ErrShutdown, time.Now(), true)
-	}
+	errs := s.endRuns(ctx, runs)
 	for _, r := range runs {
 		if _, err := r.Wait(ctx); err != nil {
 			errs = append(errs, err)
