@@ -20,11 +20,12 @@ import (
 // TraceService.Hold) has ended for this check: its ID may be used again at
 // once, and ComponentByID finds the new component by it, though the new
 // one's records carry a generated ID, so that exporters (which see the old
-// one open until its hold is released) can tell the two apart. Type is free, the Type constants being the kinds
-// backends render. Inputs and Metadata are snapshotted when TraceComponent
-// is called, so the caller may reuse them at once. Start is when the
-// component started, for an engine that learns of a step after the fact;
-// zero means now. The zero value is an unnamed component starting now.
+// one open until its hold is released) can tell the two apart. Type is
+// free, the Type constants being the kinds backends render. Inputs and
+// Metadata are snapshotted when TraceComponent is called, so the caller may
+// reuse them at once. Start is when the component started, for an engine
+// that learns of a step after the fact; zero means now. The zero value is
+// an unnamed component starting now.
 type ComponentInfo struct {
 	ID, Name, Type   string
 	Inputs, Metadata map[string]any

@@ -63,9 +63,9 @@ import (
 //     without holds first, and waits for the holds of the others
 //     together.
 //   - closing: set under mu by close, once, with byShutdown telling who
-//     closed it: no component starts and no
-//     hold is taken any more, and no End is deferred; each open component
-//     is ended: a pending one with its End, the others forced.
+//     closed it. No component starts, no hold is taken and no End is
+//     deferred any more; each open component is ended, innermost first:
+//     a pending one with its End, the others forced.
 //   - closed: the pipeline run's gate is closed (pr.Ended) and the run's
 //     end is queued, after every component's end. Writes are late.
 //   - finished: every exporter has accounted for the run (pr.Done).
