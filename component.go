@@ -16,14 +16,18 @@ import (
 // when empty; an engine that knows its own call IDs can give them, and find
 // the component again with ComponentByID. An ID already used by an open
 // component of the run is replaced by a generated one and reported as
-// ErrDuplicateComponent. Type is free, the Type constants being the kinds
-// backends render. Inputs and Metadata are snapshotted when TraceComponent
-// is called, so the caller may reuse them at once. Start is when the
-// component started, for an engine that learns of a step after the fact;
-// zero means now. Name and Type are recorded as the strings of a log
-// message are: a URL's user info masked, the run's secrets scrubbed; the
-// ID is identity, recorded as given. The zero value is an unnamed
-// component starting now.
+// ErrDuplicateComponent. A component whose End waits for a hold (see
+// TraceService.Hold) has ended for this check: its ID may be used again at
+// once, and ComponentByID finds the new component by it, though the new
+// one's records carry a generated ID, so that exporters (which see the old
+// one open until its hold is released) can tell the two apart. Type is
+// free, the Type constants being the kinds backends render. Inputs and
+// Metadata are snapshotted when TraceComponent is called, so the caller may
+// reuse them at once. Start is when the component started, for an engine
+// that learns of a step after the fact; zero means now. Name and Type are
+// recorded as the strings of a log message are: a URL's user info masked,
+// the run's secrets scrubbed; the ID is identity, recorded as given. The
+// zero value is an unnamed component starting now.
 type ComponentInfo struct {
 	ID, Name, Type   string
 	Inputs, Metadata map[string]any
@@ -138,22 +142,15 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 		rs.late(nil)
 		return cctx, nil
 	}
-	var dup error
-	if info.ID != "" && rs.isOpen(info.ID) {
-		// Two open components with one ID could not be told apart by
-		// exporters (nor by ComponentByID): the second gets an ID of its own.
-		c.info.ComponentID = hex.EncodeToString(spanID[:])
-		dup = fmt.Errorf("TraceComponent %q in run %s: ID %q: %w; it was given ID %s", info.Name, rs.info.RunID, info.ID, ErrDuplicateComponent, c.info.ComponentID)
-	}
-	rs.open.push(c)
+	dup := rs.link(c, info.ID, spanID)
 	rs.mu.Unlock()
 	rs.components.Add(1)
 	report := rs.pr.Emit(ctx, event{Data: &c.info, Scope: &c.scope, Opens: true})
 	c.gate.Leave()
 	parent.leave()
 	rs.pr.Report(report) // the error handler runs outside every scope
-	if dup != nil {
-		s.onError(dup)
+	if dup {
+		s.onError(fmt.Errorf("TraceComponent %q in run %s: ID %q: %w; it was given ID %s", info.Name, rs.info.RunID, info.ID, ErrDuplicateComponent, c.info.ComponentID))
 	}
 	return cctx, c
 }
@@ -166,19 +163,6 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 type componentRecords struct {
 	id  [16]byte
 	end ComponentEnd // written once, by the End that closed the gate, before it is queued
-}
-
-// skip makes c the marker of a refused start: closed to writes, never
-// delivered, never ended.
-func (c *Component) skip() {
-	c.skipped = true
-	c.gate.Close()
-}
-
-// isOpen reports whether a component with this ID is open in the run. The
-// caller holds rs.mu.
-func (rs *runState) isOpen(id string) bool {
-	return rs.open.lookup(id) != nil
 }
 
 func newSpanID() [8]byte {
@@ -205,102 +189,6 @@ func (c *Component) End(err error) {
 		return
 	}
 	c.endBy(err, c.run.now())
-}
-
-// endBy is an end asked for by the component's caller: now, or when the
-// last hold on the component is released. The error is recorded first:
-// recording runs the caller's code (its Error method, a Redactor), which
-// must not run while the run is held open, or a concurrent EndTracers or
-// Shutdown would wait for it past its deadline.
-func (c *Component) endBy(err error, at time.Time) {
-	rec := c.run.recordErr(err)
-	if c.holds.Load() > 0 && c.deferEnd(rec, at) {
-		return
-	}
-	c.end(c.run.pr, rec, at, true)
-}
-
-// pendingEnd is an End waiting for the holds on its component.
-type pendingEnd struct {
-	err error // recorded
-	at  time.Time
-}
-
-// deferEnd leaves the end to the last release of a hold on c, and reports
-// whether it did; false when no hold is left by now.
-func (c *Component) deferEnd(rec error, at time.Time) bool {
-	rs := c.run
-	rs.mu.Lock()
-	if c.holds.Load() == 0 || c.gate.Closed() { // nothing to wait for, or ended already (forced, say)
-		rs.mu.Unlock()
-		return false
-	}
-	second := c.pending != nil
-	if !second {
-		c.pending = &pendingEnd{err: rec, at: at}
-	}
-	rs.mu.Unlock()
-	if second {
-		rs.svc.onError(fmt.Errorf("End of component %s (%s) in run %s: %w", c.info.ComponentID, c.info.Name, rs.info.RunID, ErrComponentEnded))
-	}
-	return true
-}
-
-// end closes the component to writes, waits for the writes in progress and
-// queues its end; err is already recorded (see recordErr). It holds the run open meanwhile, so that a run ending
-// concurrently waits for this end instead of losing it.
-func (c *Component) end(pr *deliveryRun, err error, now time.Time, byUser bool) {
-	rs := c.run
-	inRun := pr.Enter()
-	if !byUser {
-		c.forced.Store(true)
-	}
-	if !c.gate.CloseAndWait() {
-		if inRun {
-			pr.Leave()
-		}
-		switch {
-		case !byUser:
-		case c.forced.Load() || c.skipped:
-			// Ended by EndTracers or Shutdown first (work that outlived
-			// its run), or never started: late, like any write after an end.
-			rs.late(c)
-		default:
-			rs.svc.onError(fmt.Errorf("End of component %s (%s) in run %s: %w", c.info.ComponentID, c.info.Name, rs.info.RunID, ErrComponentEnded))
-		}
-		return
-	}
-	rs.mu.Lock()
-	rs.open.remove(c)
-	rs.mu.Unlock()
-	if !inRun {
-		pr.CountLate() // unreachable while EndTracers ends open components first
-		return
-	}
-	streamed := c.emitStream(&c.ctx, pr, now) // what its Stream joined, before its end
-	// The end record is built here, on the caller's goroutine, and never
-	// changed once queued: the worker reads only records, never the live
-	// component. It is kept in the component to spare an allocation.
-	rec := &c.records.end
-	*rec = ComponentEnd{RunID: c.info.RunID, ComponentID: c.info.ComponentID, Err: err, Time: now}
-	report := pr.Emit(&c.ctx, event{Data: rec, Scope: &c.scope})
-	pr.Leave()
-	pr.Report(streamed)
-	pr.Report(report)
-}
-
-// late counts a write through an ended scope and reports the run's first.
-func (rs *runState) late(c *Component) {
-	rs.pr.CountLate()
-	if !rs.lateReported.CompareAndSwap(false, true) {
-		return
-	}
-	if c != nil {
-		rs.svc.onError(fmt.Errorf("write through component %s (%s) of run %s after it ended: %w; later late writes of the run are counted, not reported",
-			c.info.ComponentID, c.info.Name, rs.info.RunID, ErrComponentEnded))
-		return
-	}
-	rs.svc.onError(fmt.Errorf("write through run %s after it ended: %w; later late writes of the run are counted, not reported", rs.info.RunID, ErrRunEnded))
 }
 
 // Log is one log record of a component or run, passed to AddLog. Message
@@ -376,40 +264,4 @@ func (s *TraceService) scope(ctx context.Context, op int) *Component {
 		return nil
 	}
 	return sc
-}
-
-// enter admits a write to the scope c. It reports false, having counted
-// the write as late, once the scope has ended. An admitted writer calls
-// leave.
-//
-// A write to a component enters the component's gate only, not the run's:
-// the run cannot end under it. Ending a run first ends each of its open
-// components, and ending a component (by its caller or by the run) holds
-// the run's gate while it waits for the writers in the component's gate;
-// a component that is not in the run's open list has its gate closed. So
-// the run's gate, which every goroutine of the run would share, is entered
-// only by writes to the run's own scope and by ends.
-func (c *Component) enter() bool {
-	rs := c.run
-	if c.isRun {
-		if !rs.pr.Enter() {
-			rs.late(nil)
-			return false
-		}
-		return true
-	}
-	if !c.gate.Enter() {
-		rs.late(c)
-		return false
-	}
-	return true
-}
-
-// leave ends a write admitted by enter.
-func (c *Component) leave() {
-	if c.isRun {
-		c.run.pr.Leave()
-		return
-	}
-	c.gate.Leave()
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -42,7 +41,8 @@ func (s *TraceService) EndComponent(ctx context.Context, err error) {
 // passed them as ComponentInfo.ID) uses to write through, and end, the
 // component a start callback began. It returns ctx and nil when ctx has no
 // run or the run has no open component with that ID (never started, or
-// ended already); End on nil is a no-op.
+// ended already: an End waiting for a hold has ended it, for this too);
+// End on nil is a no-op.
 func (s *TraceService) ComponentByID(ctx context.Context, id string) (context.Context, *Component) {
 	return s.find(ctx, func(_ *Component, open *openList) *Component {
 		if c := open.lookup(id); c != nil && c.pending == nil {
@@ -153,20 +153,20 @@ func (s *TraceService) SetInputs(ctx context.Context, inputs map[string]any) {
 	s.setFields(ctx, opSetInputs, inputs, true)
 }
 
-// noRelease is the release of a Hold that holds nothing.
-func noRelease() {}
-
 // Hold keeps the run of ctx — and, when ctx is a component's, that
 // component — from finishing until the returned release is called. A
 // component's End while it is held does not wait: the component ends with
 // End's error and time when the last hold on it is released (so a
-// goroutine still recording a streamed input into it is not late). For the
+// goroutine still recording a streamed input into it is not late), or
+// when its run ends, if that comes first. For the
 // run, EndTracers (and Shutdown) first wait for every hold of the run to
 // be released — an explicit completion signal for work that outlives the
 // call that started it, such as a goroutine draining a streamed response
 // and ending its component — or for their ctx's deadline; then they end
 // the run and report the holds still open, wrapping ErrHoldsOpen, by the
 // scope each was taken in. Writes after that are late, and counted.
+// Shutdown waits for the holds of all its runs together, so that a hold
+// never released costs only its own run.
 //
 // release may be called more than once, and from any goroutine; only the
 // first call counts. Hold in a ctx without a run, in an unsampled run, or in
@@ -180,102 +180,4 @@ func (s *TraceService) Hold(ctx context.Context) (release func()) {
 		return noRelease
 	}
 	return sc.run.hold(sc)
-}
-
-// hold is one open Hold; it lives in its run's list until released.
-type hold struct {
-	scope      *Component
-	prev, next *hold
-}
-
-func (rs *runState) hold(sc *Component) func() {
-	h := &hold{scope: sc}
-	rs.mu.Lock()
-	if rs.closing || sc.skipped { // a run ending, or a start refused: nothing to hold
-		rs.mu.Unlock()
-		rs.late(nil)
-		return noRelease
-	}
-	if rs.holds.next == nil {
-		rs.holds.prev, rs.holds.next = &rs.holds, &rs.holds
-	}
-	h.prev, h.next = rs.holds.prev, &rs.holds
-	rs.holds.prev.next = h
-	rs.holds.prev = h
-	rs.nholds++
-	if !sc.isRun {
-		sc.holds.Add(1)
-	}
-	rs.mu.Unlock()
-	var once atomicOnce
-	return func() {
-		if !once.do() {
-			return
-		}
-		rs.mu.Lock()
-		h.prev.next, h.next.prev = h.next, h.prev
-		var pend *pendingEnd
-		if !sc.isRun && sc.holds.Add(-1) == 0 {
-			pend, sc.pending = sc.pending, nil
-		}
-		if pend != nil {
-			// The component's End came first: end it now, before the run
-			// counts this hold released, so that EndTracers, waiting for
-			// the holds, finds it ended rather than ending it itself.
-			rs.mu.Unlock()
-			sc.end(rs.pr, pend.err, pend.at, true)
-			rs.mu.Lock()
-		}
-		rs.nholds--
-		var wake chan struct{}
-		if rs.nholds == 0 && rs.holdsFree != nil {
-			wake, rs.holdsFree = rs.holdsFree, nil
-		}
-		rs.mu.Unlock()
-		if wake != nil {
-			close(wake)
-		}
-	}
-}
-
-// waitHolds waits until the run has no open hold, or ctx is done; then it
-// returns an error naming the holds still open.
-//
-// A run already closing has had its holds waited for (or reported) by the
-// call that closed it: waitHolds returns at once.
-func (rs *runState) waitHolds(ctx context.Context) error {
-	for {
-		rs.mu.Lock()
-		if rs.nholds == 0 || rs.closing {
-			rs.mu.Unlock()
-			return nil
-		}
-		if rs.holdsFree == nil {
-			rs.holdsFree = make(chan struct{})
-		}
-		wait := rs.holdsFree
-		rs.mu.Unlock()
-		select {
-		case <-wait:
-		case <-ctx.Done():
-			return rs.openHolds(ctx.Err())
-		}
-	}
-}
-
-func (rs *runState) openHolds(cause error) error {
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	if rs.nholds == 0 {
-		return nil
-	}
-	var where []string
-	for h := rs.holds.next; h != &rs.holds && len(where) < 10; h = h.next {
-		if h.scope.isRun {
-			where = append(where, "the run itself")
-		} else {
-			where = append(where, fmt.Sprintf("component %s (%s)", h.scope.info.ComponentID, h.scope.info.Name))
-		}
-	}
-	return fmt.Errorf("run %s: %w: %d, taken in %s: %w", rs.info.RunID, ErrHoldsOpen, rs.nholds, strings.Join(where, ", "), cause)
 }

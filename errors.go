@@ -29,7 +29,8 @@ var (
 	// when its run ended; EndTracers ends it so exporters see a closed tree.
 	ErrComponentNotEnded = errors.New("flowtrace: component not ended before its run ended")
 	// ErrShutdown is returned by StartTracers and RegisterExporter after
-	// Shutdown, and is the error of runs still open at Shutdown.
+	// Shutdown, and is the error of runs still open at Shutdown (an
+	// EndTracers of such a run, already under way, returns it wrapped).
 	ErrShutdown = errors.New("flowtrace: trace service is shut down")
 	// ErrQueueFull reports the first event of a run dropped because an
 	// exporter's queue was full; every dropped event is counted.

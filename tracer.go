@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,6 +38,7 @@ type TraceService struct {
 
 	runsUnsampled atomic.Uint64
 	shut          atomic.Bool
+	handlers      handlerCalls
 }
 
 // RunInfo describes a run to StartTracers. RunID is generated (a UUID) when
@@ -67,12 +67,13 @@ type runState struct {
 	unsampledEnded atomic.Bool      // EndTracers of an unsampled run happened
 	traceState     trace.TraceState // W3C tracestate, passed on unchanged
 
-	mu        sync.Mutex // guards open, closing, holds, nholds, holdsFree
-	open      openList   // the run's open components
-	closing   bool
-	holds     hold          // sentinel of the list of open holds; lazily linked
-	nholds    int           // open holds
-	holdsFree chan struct{} // closed when nholds drops to 0 while EndTracers waits
+	mu         sync.Mutex    // guards open, closing, byShutdown, holds, nholds, holdsFree
+	open       openList      // the run's open components
+	closing    bool          // see scope.go
+	byShutdown bool          // closed by Shutdown
+	holds      hold          // sentinel of the list of open holds; lazily linked
+	nholds     int           // open holds
+	holdsFree  chan struct{} // closed, while a call waits for the holds, when nholds drops to 0 or the run closes
 
 	components   atomic.Int64
 	lateReported atomic.Bool
@@ -125,7 +126,7 @@ func NewTraceService(opts ...Option) (*TraceService, error) {
 	if _, always := s.sampler.(alwaysSampler); always {
 		s.sampler = nil
 	}
-	s.onError = safeHandler(cfg.onError)
+	s.onError = s.handlers.wrap(cfg.onError)
 	if s.disabled {
 		return s, nil
 	}
@@ -145,18 +146,6 @@ func NewTraceService(opts ...Option) (*TraceService, error) {
 		}
 	}
 	return s, nil
-}
-
-// safeHandler wraps the error handler so that a panicking handler cannot
-// take a delivery worker down with it.
-func safeHandler(h func(error)) func(error) {
-	if h == nil {
-		return func(err error) { slog.Error("flowtrace", "err", err) }
-	}
-	return func(err error) {
-		defer func() { _ = recover() }()
-		h(err)
-	}
 }
 
 // off reports whether the service records nothing: nil, disabled, or the
@@ -308,7 +297,12 @@ func traceIDFor(runID string) [16]byte {
 // EndTracers ends the run carried by ctx, with its final outputs and error.
 // It first waits for the run's holds (see Hold) to be released. Components
 // still open are then ended with ErrComponentNotEnded, so exporters always
-// see a closed tree; an End that comes later counts as late.
+// see a closed tree; an End that comes later counts as late. A component
+// whose End was waiting for a hold ends with that End's error and time.
+// If Shutdown ends the run meanwhile (while EndTracers waits for the
+// holds, say), EndTracers stops waiting for them, and returns as below
+// with an error wrapping ErrShutdown: its outputs and error were not
+// recorded.
 //
 // It returns when every event of the run has been delivered to every
 // exporter, or has failed, or was dropped, each counted in the summary; or
@@ -318,7 +312,8 @@ func traceIDFor(runID string) [16]byte {
 // abandoned for exceeding the export timeout is named in the error, wrapping
 // ErrExportTimeout. Called from inside a call of one of the run's exporters,
 // whatever ctx it is given, it queues the run's end and returns
-// ErrInDelivery rather than wait for that call. The error handler has been
+// ErrInDelivery rather than wait for that call — nor for the run's holds,
+// which it reports still open at once. The error handler has been
 // told of the run's failures by the time it returns.
 //
 // A run is often ended with the ctx of the request it traced, which may be
@@ -352,48 +347,21 @@ func (s *TraceService) EndTracers(ctx context.Context, outputs map[string]any, r
 		rs.svc.onError(err)
 		return rs.summary(rs.pr.Summary()), err
 	}
-	holdErr := rs.waitHolds(ctx)
-	if !rs.close(ctx, rs.pr, outputs, runErr, rs.now()) {
+	holdErr := rs.awaitHolds(ctx)
+	if !rs.close(ctx, rs.pr, outputs, runErr, rs.now(), false) {
+		if rs.closedByShutdown() {
+			// Shutdown ended the run after this call found it open (while
+			// it waited for the holds, say): an answer, not a second end.
+			lanes, err := rs.pr.Wait(ctx)
+			shut := fmt.Errorf("EndTracers: run %s: ended by Shutdown first, its outputs and error not recorded: %w", rs.info.RunID, ErrShutdown)
+			return rs.summary(lanes), errors.Join(shut, rs.openHolds(ErrShutdown), err)
+		}
 		err := fmt.Errorf("EndTracers: run %s: %w", rs.info.RunID, ErrRunEnded)
 		rs.svc.onError(err)
 		return rs.summary(rs.pr.Summary()), errors.Join(holdErr, err)
 	}
 	lanes, err := rs.pr.Wait(ctx)
 	return rs.summary(lanes), errors.Join(holdErr, err)
-}
-
-// close ends the open components, innermost first, then closes the run to
-// writes and queues its end. It reports false if the run was already closed.
-// pr is the run's pipeline record: Shutdown may close a run before
-// StartTracers has stored it in rs.
-//
-// Closing waits for the writes in progress, each bounded by the overflow
-// policy; once ctx is done, those still waiting for room give up, so that
-// closing returns soon after ctx's deadline whatever BlockFor is.
-func (rs *runState) close(ctx context.Context, pr *deliveryRun, outputs map[string]any, runErr error, now time.Time) bool {
-	if ctx.Done() != nil { // a ctx that can never be done needs no watch
-		defer context.AfterFunc(ctx, pr.Abort)()
-	}
-	rs.mu.Lock()
-	rs.closing = true
-	var open []*Component
-	for c := rs.open.last; c != nil; c = c.prev {
-		open = append(open, c)
-	}
-	rs.mu.Unlock()
-	for _, c := range open {
-		c.end(pr, ErrComponentNotEnded, now, false)
-	}
-	if pr.Enter() { // the run's own Stream, before its end
-		streamed := rs.root.emitStream(ctx, pr, now)
-		pr.Leave()
-		pr.Report(streamed)
-	}
-	end := &RunEnd{RunID: rs.info.RunID, Time: now}
-	var p pass
-	rs.write(ctx, nil, event{}, &p, func() { p.fields(&end.Outputs, outputs, nil) }) // queued by Close
-	end.Err = rs.recordErr(runErr)
-	return pr.Close(ctx, end)
 }
 
 func (rs *runState) summary(lanes []pipeline.LaneDelivery) RunSummary {
@@ -410,7 +378,11 @@ func (rs *runState) summary(lanes []pipeline.LaneDelivery) RunSummary {
 
 // Shutdown ends the runs still open (with ErrShutdown as their error),
 // waits until their events are delivered, stops the delivery workers and
-// shuts every exporter down. New runs are refused from the moment it is
+// shuts every exporter down. Runs without holds (see Hold) are ended at
+// once; the holds of the others are waited for together, each run ended
+// as soon as its own are released, so that a leaked hold costs only its
+// own run: at ctx's deadline, the runs still held are ended and their
+// holds named, wrapping ErrHoldsOpen. New runs are refused from the moment it is
 // called. It returns by ctx's deadline, naming the exporters that had not
 // finished; an exporter call abandoned for exceeding the export timeout and
 // still running is named too, wrapping ErrExportTimeout (only such a call:
@@ -421,7 +393,8 @@ func (rs *runState) summary(lanes []pipeline.LaneDelivery) RunSummary {
 // no goroutine of the service is running, and the error handler has
 // returned from every report. Called from inside an exporter's call, or
 // from the error handler, it does all it can without waiting for its own
-// goroutine and returns an error wrapping ErrInDelivery.
+// goroutine, nor for any hold (it ends every run at once), and returns an
+// error wrapping ErrInDelivery.
 func (s *TraceService) Shutdown(ctx context.Context) error {
 	if s.off() {
 		return nil
@@ -433,14 +406,7 @@ func (s *TraceService) Shutdown(ctx context.Context) error {
 	s.stopMisuse()
 	s.pipe.Close()
 	runs := s.pipe.ActiveRuns()
-	var errs []error
-	for _, r := range runs {
-		rs := r.Owner
-		if err := rs.waitHolds(ctx); err != nil {
-			errs = append(errs, err)
-		}
-		rs.close(ctx, r, nil, ErrShutdown, time.Now())
-	}
+	errs := s.endRuns(ctx, runs)
 	for _, r := range runs {
 		if err := r.Await(ctx); err != nil {
 			errs = append(errs, err)
