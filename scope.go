@@ -25,7 +25,8 @@ import (
 //	                            error and time                        │
 //	                                                                  │
 //	   open ───────────────── the run's close, forced ────────────────┘
-//	                          (ErrComponentNotEnded)
+//	                          (ErrComponentNotEnded; suspended, no
+//	                          error, when the run is suspended)
 //
 //	TraceComponent refused (run or parent ended) ──► skipped
 //
@@ -46,10 +47,10 @@ import (
 //
 // A run:
 //
-//	StartTracers ──► open ── EndTracers / Shutdown ──► closing ──► closed ──► finished
-//	                  │ ▲      (waitHolds first)         │
+//	StartTracers ──► open ── EndTracers / SuspendTracers ──► closing ──► closed ──► finished
+//	                  │ ▲      / Shutdown (waitHolds first)    │
 //	   Hold, release ─┘ └─ nholds                        │
-//	                        ends every open component ───┘
+//	                        ends every open component ─────────────┘
 //
 //   - open: its gate (the pipeline run's) admits writes to the run's own
 //     scope; components start in it; holds are taken on it (nholds).
@@ -65,7 +66,9 @@ import (
 //   - closing: set under mu by close, once, with byShutdown telling who
 //     closed it. No component starts, no hold is taken and no End is
 //     deferred any more; each open component is ended, innermost first:
-//     a pending one with its End, the others forced.
+//     a pending one with its End, the others forced (endForced), or,
+//     when SuspendTracers closes the run (closeSuspend), suspended
+//     (endSuspended: no error, ComponentEnd.Suspended).
 //   - closed: the pipeline run's gate is closed (pr.Ended) and the run's
 //     end is queued, after every component's end. Writes are late.
 //   - finished: every exporter has accounted for the run (pr.Done).
@@ -261,7 +264,7 @@ func (s *TraceService) endRuns(ctx context.Context, runs []*deliveryRun) []error
 			held = append(held, r)
 			continue
 		}
-		r.Owner.close(ctx, r, nil, ErrShutdown, time.Now(), true)
+		r.Owner.close(ctx, r, nil, ErrShutdown, time.Now(), closeShutdown)
 	}
 	if len(held) == 0 {
 		return nil
@@ -272,7 +275,7 @@ func (s *TraceService) endRuns(ctx context.Context, runs []*deliveryRun) []error
 			if err := r.Owner.openHolds(ErrInDelivery); err != nil {
 				errs = append(errs, err)
 			}
-			r.Owner.close(ctx, r, nil, ErrShutdown, time.Now(), true)
+			r.Owner.close(ctx, r, nil, ErrShutdown, time.Now(), closeShutdown)
 		}
 		return errs
 	}
@@ -283,7 +286,7 @@ func (s *TraceService) endRuns(ctx context.Context, runs []*deliveryRun) []error
 	for _, r := range held {
 		wg.Go(func() { // owned by this Shutdown, which waits for it below
 			err := r.Owner.waitHolds(ctx)
-			r.Owner.close(ctx, r, nil, ErrShutdown, time.Now(), true)
+			r.Owner.close(ctx, r, nil, ErrShutdown, time.Now(), closeShutdown)
 			if err != nil {
 				mu.Lock()
 				errs = append(errs, err)
@@ -370,9 +373,19 @@ func (c *Component) deferEnd(rec error, at time.Time) bool {
 type endKind uint8
 
 const (
-	endByCaller endKind = iota // End or EndAt, with no hold open
-	endPending                 // a pending End, by the last release or the run's close
-	endForced                  // the run's close, the component still open: ErrComponentNotEnded
+	endByCaller  endKind = iota // End or EndAt, with no hold open
+	endPending                  // a pending End, by the last release or the run's close
+	endForced                   // the run's close, the component still open: ErrComponentNotEnded
+	endSuspended                // the run's suspension, the component still open: Suspended, no error
+)
+
+// closeKind says who closes a run, for close.
+type closeKind uint8
+
+const (
+	closeEnd      closeKind = iota // EndTracers
+	closeSuspend                   // SuspendTracers: the run and its open components end suspended
+	closeShutdown                  // Shutdown
 )
 
 // end closes the component to writes, waits for the writes in progress and
@@ -384,7 +397,7 @@ const (
 func (c *Component) end(pr *deliveryRun, err error, now time.Time, how endKind) {
 	rs := c.run
 	inRun := pr.Enter()
-	if how == endForced {
+	if how == endForced || how == endSuspended {
 		c.forced.Store(true)
 	}
 	if !c.gate.CloseAndWait() {
@@ -414,7 +427,7 @@ func (c *Component) end(pr *deliveryRun, err error, now time.Time, how endKind) 
 	// changed once queued: the worker reads only records, never the live
 	// component. It is kept in the component to spare an allocation.
 	rec := &c.records.end
-	*rec = ComponentEnd{RunID: c.info.RunID, ComponentID: c.info.ComponentID, Err: err, Time: now}
+	*rec = ComponentEnd{RunID: c.info.RunID, ComponentID: c.info.ComponentID, Err: err, Suspended: how == endSuspended, Time: now}
 	report := pr.Emit(&c.ctx, event{Data: rec, Scope: &c.scope})
 	pr.Leave()
 	pr.Report(streamed)
@@ -422,7 +435,7 @@ func (c *Component) end(pr *deliveryRun, err error, now time.Time, how endKind) 
 }
 
 // close ends the open components, innermost first, then closes the run to
-// writes and queues its end, byShutdown telling who closes it. It reports
+// writes and queues its end, how telling who closes it. It reports
 // false if the run was already closing. It wakes the calls waiting for the
 // run's holds: the run they wait to close is closed.
 // pr is the run's pipeline record: Shutdown may close a run before
@@ -431,7 +444,7 @@ func (c *Component) end(pr *deliveryRun, err error, now time.Time, how endKind) 
 // Closing waits for the writes in progress, each bounded by the overflow
 // policy; once ctx is done, those still waiting for room give up, so that
 // closing returns soon after ctx's deadline whatever BlockFor is.
-func (rs *runState) close(ctx context.Context, pr *deliveryRun, outputs map[string]any, runErr error, now time.Time, byShutdown bool) bool {
+func (rs *runState) close(ctx context.Context, pr *deliveryRun, outputs map[string]any, runErr error, now time.Time, how closeKind) bool {
 	if ctx.Done() != nil { // a ctx that can never be done needs no watch
 		defer context.AfterFunc(ctx, pr.Abort)()
 	}
@@ -441,7 +454,7 @@ func (rs *runState) close(ctx context.Context, pr *deliveryRun, outputs map[stri
 		return false
 	}
 	rs.closing = true // from now on no End is deferred: pending is final
-	rs.byShutdown = byShutdown
+	rs.byShutdown = how == closeShutdown
 	wake := rs.holdsFree
 	rs.holdsFree = nil
 	type ending struct {
@@ -461,6 +474,10 @@ func (rs *runState) close(ctx context.Context, pr *deliveryRun, outputs map[stri
 			e.c.end(pr, e.pend.err, e.pend.at, endPending)
 			continue
 		}
+		if how == closeSuspend {
+			e.c.end(pr, nil, now, endSuspended)
+			continue
+		}
 		e.c.end(pr, ErrComponentNotEnded, now, endForced)
 	}
 	if pr.Enter() { // the run's own Stream, before its end
@@ -468,7 +485,7 @@ func (rs *runState) close(ctx context.Context, pr *deliveryRun, outputs map[stri
 		pr.Leave()
 		pr.Report(streamed)
 	}
-	end := &RunEnd{RunID: rs.info.RunID, Time: now}
+	end := &RunEnd{RunID: rs.info.RunID, Suspended: how == closeSuspend, Time: now}
 	var p pass
 	rs.write(ctx, nil, event{}, &p, func() { p.fields(&end.Outputs, outputs, nil) }) // queued by Close
 	end.Err = rs.recordErr(runErr)

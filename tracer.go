@@ -322,8 +322,33 @@ func traceIDFor(runID string) [16]byte {
 // whatever became of the request, end it with
 // context.WithTimeout(context.WithoutCancel(ctx), d).
 func (s *TraceService) EndTracers(ctx context.Context, outputs map[string]any, runErr error) (RunSummary, error) {
+	_, sum, err := s.endRun(ctx, "EndTracers", outputs, runErr, false)
+	return sum, err
+}
+
+// SuspendTracers ends the run carried by ctx as suspended — neither failed
+// nor finished: waiting for a person, say, to be continued later in this
+// process or another — and returns the checkpoint its continuation starts
+// from (see ContextWithCheckpoint). It works as EndTracers does (it waits
+// for the run's holds, then for delivery, under ctx, with the same summary
+// and errors), except for what exporters see: RunEnd.Suspended is set and
+// its Err is nil, and the components still open end with
+// ComponentEnd.Suspended set and no error, rather than
+// ErrComponentNotEnded. outputs are the run's outputs so far (what it
+// waits for, say).
+//
+// The checkpoint is returned whenever ctx carries a run, with the error if
+// there is one; store it as JSON. In an unsampled run it is unsampled, and
+// so is the continuation.
+func (s *TraceService) SuspendTracers(ctx context.Context, outputs map[string]any) (Checkpoint, RunSummary, error) {
+	return s.endRun(ctx, "SuspendTracers", outputs, nil, true)
+}
+
+// endRun ends the run of ctx for EndTracers (op) or, suspended, for
+// SuspendTracers, and returns the run's checkpoint.
+func (s *TraceService) endRun(ctx context.Context, op string, outputs map[string]any, runErr error, suspend bool) (Checkpoint, RunSummary, error) {
 	if s.off() {
-		return RunSummary{}, nil
+		return Checkpoint{}, RunSummary{}, nil
 	}
 	if ctx == nil {
 		ctx = context.Background()
@@ -331,37 +356,42 @@ func (s *TraceService) EndTracers(ctx context.Context, outputs map[string]any, r
 	sc := scopeFromContext(ctx)
 	if sc == nil {
 		s.noRun(opEndTracers)
-		return RunSummary{}, ErrNoRun
+		return Checkpoint{}, RunSummary{}, ErrNoRun
 	}
 	rs := sc.run
+	cp := rs.checkpoint(rs.info.SpanID)
 	if !rs.sampled {
 		if rs.unsampledEnded.Swap(true) {
-			err := fmt.Errorf("EndTracers: run %s: %w", rs.info.RunID, ErrRunEnded)
+			err := fmt.Errorf("%s: run %s: %w", op, rs.info.RunID, ErrRunEnded)
 			rs.svc.onError(err)
-			return RunSummary{RunID: rs.info.RunID}, err
+			return cp, RunSummary{RunID: rs.info.RunID}, err
 		}
-		return RunSummary{RunID: rs.info.RunID}, nil
+		return cp, RunSummary{RunID: rs.info.RunID}, nil
 	}
 	if rs.pr.Ended() {
-		err := fmt.Errorf("EndTracers: run %s: %w", rs.info.RunID, ErrRunEnded)
+		err := fmt.Errorf("%s: run %s: %w", op, rs.info.RunID, ErrRunEnded)
 		rs.svc.onError(err)
-		return rs.summary(rs.pr.Summary()), err
+		return cp, rs.summary(rs.pr.Summary()), err
 	}
 	holdErr := rs.awaitHolds(ctx)
-	if !rs.close(ctx, rs.pr, outputs, runErr, rs.now(), false) {
+	how := closeEnd
+	if suspend {
+		how = closeSuspend
+	}
+	if !rs.close(ctx, rs.pr, outputs, runErr, rs.now(), how) {
 		if rs.closedByShutdown() {
 			// Shutdown ended the run after this call found it open (while
 			// it waited for the holds, say): an answer, not a second end.
 			lanes, err := rs.pr.Wait(ctx)
-			shut := fmt.Errorf("EndTracers: run %s: ended by Shutdown first, its outputs and error not recorded: %w", rs.info.RunID, ErrShutdown)
-			return rs.summary(lanes), errors.Join(shut, rs.openHolds(ErrShutdown), err)
+			shut := fmt.Errorf("%s: run %s: ended by Shutdown first, its outputs and error not recorded: %w", op, rs.info.RunID, ErrShutdown)
+			return cp, rs.summary(lanes), errors.Join(shut, rs.openHolds(ErrShutdown), err)
 		}
-		err := fmt.Errorf("EndTracers: run %s: %w", rs.info.RunID, ErrRunEnded)
+		err := fmt.Errorf("%s: run %s: %w", op, rs.info.RunID, ErrRunEnded)
 		rs.svc.onError(err)
-		return rs.summary(rs.pr.Summary()), errors.Join(holdErr, err)
+		return cp, rs.summary(rs.pr.Summary()), errors.Join(holdErr, err)
 	}
 	lanes, err := rs.pr.Wait(ctx)
-	return rs.summary(lanes), errors.Join(holdErr, err)
+	return cp, rs.summary(lanes), errors.Join(holdErr, err)
 }
 
 func (rs *runState) summary(lanes []pipeline.LaneDelivery) RunSummary {

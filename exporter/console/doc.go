@@ -20,8 +20,10 @@
 // session, its duration and its status. Below it come the run's children in the order
 // they arrived: components (├─) and logs, then its outputs. A component
 // shows its name, type, duration (end − start) and status: "ok",
-// "error: <message>", or "not ended" if its end was never delivered or it
-// was closed by the end of its run (flowtrace.ErrComponentNotEnded). Its
+// "error: <message>", "suspended" if its run was suspended while it was
+// open (flowtrace's SuspendTracers; a suspended run's status says so too),
+// or "not ended" if its end was never delivered or it was closed by the
+// end of its run (flowtrace.ErrComponentNotEnded). Its
 // own logs, child components and outputs hang below it. A component nests
 // under its ParentID if that component was seen before it, under the run
 // otherwise. Nested runs are separate runs, each printed when it ends.

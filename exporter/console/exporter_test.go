@@ -532,3 +532,17 @@ func TestTraceIDOnTheRunLine(t *testing.T) {
 	assert.Regexp(t, `^▶ inner  run \S+  \(in run \S+\)  trace=`+rc.TraceIDString()+` session=s1  \S+  ok$`, lines[0], "the nested run shows its parent's trace and inherited session")
 	assert.Regexp(t, `^▶ outer  run \S+  trace=`+rc.TraceIDString()+` session=s1  \S+  ok$`, lines[1])
 }
+
+func TestSuspendedRunsAndComponentsSaySo(t *testing.T) {
+	var buf bytes.Buffer
+	r := startRun(t, console.New(&buf), flowtrace.RunStart{RunID: "r", RunName: "flow", Time: at(0)})
+	r.start("a", "", "draft", "", 0)
+	r.end("a", nil, 5)
+	r.start("b", "", "await approval", "", 5)
+	require.NoError(t, r.re.EndComponent(ctx, flowtrace.ComponentEnd{RunID: "r", ComponentID: "b", Suspended: true, Time: at(9)}))
+	require.NoError(t, r.re.EndRun(ctx, flowtrace.RunEnd{RunID: "r", Suspended: true, Time: at(9)}))
+	assert.Equal(t, `▶ flow  run r  9ms  suspended
+├─ draft 5ms ok
+└─ await approval 4ms suspended
+`, buf.String())
+}

@@ -60,7 +60,7 @@ func render(info flowtrace.RunStart, root *node) []byte {
 		b.WriteString(d)
 	}
 	b.WriteString("  ")
-	b.WriteString(status(root.ended, root.err))
+	b.WriteString(status(root.ended, root.suspend, root.err))
 	b.WriteByte('\n')
 	children(&b, "", root)
 	return []byte(b.String())
@@ -153,7 +153,7 @@ func component(b *strings.Builder, c *node) {
 		}
 	}
 	b.WriteByte(' ')
-	b.WriteString(status(ended, c.err))
+	b.WriteString(status(ended, c.suspend, c.err))
 	for _, mc := range c.models {
 		models(b, &mc.Call)
 	}
@@ -182,11 +182,13 @@ func models(b *strings.Builder, c *flowtrace.ModelCall) {
 	}
 }
 
-// status is "ok", "error: <message>" or "not ended".
-func status(ended bool, err error) string {
+// status is "ok", "error: <message>", "suspended" or "not ended".
+func status(ended, suspended bool, err error) string {
 	switch {
 	case !ended:
 		return "not ended"
+	case suspended && err == nil:
+		return "suspended"
 	case err == nil:
 		return "ok"
 	}

@@ -31,6 +31,7 @@ type node struct {
 	outputs map[string]any
 	models  []flowtrace.ModelCallRecord
 	ended   bool
+	suspend bool // ended suspended (SuspendTracers)
 	err     error
 	end     time.Time
 }
@@ -118,7 +119,7 @@ func (x *runExporter) EndComponent(_ context.Context, c flowtrace.ComponentEnd) 
 		return err
 	}
 	n := x.scope(c.ComponentID)
-	n.ended, n.err, n.end = true, c.Err, c.Time
+	n.ended, n.suspend, n.err, n.end = true, c.Suspended, c.Err, c.Time
 	return nil
 }
 
@@ -130,7 +131,7 @@ func (x *runExporter) EndRun(_ context.Context, r flowtrace.RunEnd) error {
 	}
 	x.done = true
 	x.root.outputs = merge(x.root.outputs, r.Outputs)
-	x.root.ended, x.root.err, x.root.end = true, r.Err, r.Time
+	x.root.ended, x.root.suspend, x.root.err, x.root.end = true, r.Suspended, r.Err, r.Time
 	out := render(x.info, &x.root)
 	x.root, x.byID = node{}, nil
 	return x.e.write(out)

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -213,4 +214,27 @@ func TestRunUnderAUserSpanJoinsItsTrace(t *testing.T) {
 	b.end(t, ctx, nil, nil)
 	run, _ = b.rec.Run(rc.RunID())
 	assert.True(t, run.Info.ParentRemote)
+}
+
+func TestSuspendedAndResumedRunStatus(t *testing.T) {
+	b := newBridge(t, nil, withIDs)
+	ctx, err := b.svc.StartTracers(context.Background(), flowtrace.RunInfo{RunName: "flow"})
+	require.NoError(t, err)
+	_, _ = b.svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "await approval"})
+	cctx, cancel := context.WithTimeout(ctx, testDeadline)
+	defer cancel()
+	cp, _, err := b.svc.SuspendTracers(cctx, nil)
+	require.NoError(t, err)
+	rctx, err := b.svc.StartTracers(flowtrace.ContextWithCheckpoint(context.Background(), cp), flowtrace.RunInfo{RunName: "flow resumed"})
+	require.NoError(t, err)
+	b.end(t, rctx, nil, nil)
+
+	flow, wait, resumed := b.byName(t, "flow"), b.byName(t, "await approval"), b.byName(t, "flow resumed")
+	assert.Equal(t, otelspans.StatusSuspended, str(t, flow, otelspans.KeyRunStatus))
+	assert.Equal(t, otelspans.StatusSuspended, str(t, wait, otelspans.KeyComponentStatus))
+	assert.Equal(t, otelspans.StatusResumed, str(t, resumed, otelspans.KeyRunStatus))
+	for _, s := range []sdktrace.ReadOnlySpan{flow, wait, resumed} {
+		assert.Equal(t, codes.Unset, s.Status().Code, "%s: a suspension is not an error", s.Name())
+	}
+	assertChild(t, flow, resumed)
 }
