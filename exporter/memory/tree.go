@@ -13,8 +13,9 @@ import (
 // Tree returns the run as a compact tree, for exact assertions in tests:
 // one line per run and component, children indented by two spaces under
 // their parent in start order, each line "name (type) status" where status
-// is "ok", "error: <first line of the message>", "not ended" (the run
-// ended first), or "open" (not ended yet). A
+// is "ok", "error: <first line of the message>", "suspended" (see
+// flowtrace's SuspendTracers), "not ended" (the run ended first), or
+// "open" (not ended yet). A
 // component's model calls add " model=<name> tokens=<in>/<out>" to its
 // line. The run's line has no type; lines end with "\n".
 //
@@ -36,7 +37,7 @@ func (r Run) tree(sorted bool) string {
 	}
 	b.WriteString(name)
 	b.WriteByte(' ')
-	b.WriteString(status(r.Err, r.Ended))
+	b.WriteString(status(r.Err, r.Ended, r.Suspended))
 	b.WriteByte('\n')
 	known := make(map[string]bool, len(r.Components))
 	for _, c := range r.Components {
@@ -57,7 +58,7 @@ func (r Run) tree(sorted bool) string {
 			slices.SortStableFunc(kids, func(i, j int) int {
 				a, b := &r.Components[i], &r.Components[j]
 				return cmp.Or(cmp.Compare(a.Info.Name, b.Info.Name), cmp.Compare(a.Info.Type, b.Info.Type),
-					cmp.Compare(status(a.Err, a.Ended), status(b.Err, b.Ended)))
+					cmp.Compare(status(a.Err, a.Ended, a.Suspended), status(b.Err, b.Ended, b.Suspended)))
 			})
 		}
 		for _, i := range kids {
@@ -70,7 +71,7 @@ func (r Run) tree(sorted bool) string {
 				b.WriteByte(')')
 			}
 			b.WriteByte(' ')
-			b.WriteString(status(c.Err, c.Ended))
+			b.WriteString(status(c.Err, c.Ended, c.Suspended))
 			if mc := c.ModelCall(); mc.Model != "" || mc.Usage.InputTokens != 0 || mc.Usage.OutputTokens != 0 {
 				if mc.Model != "" {
 					b.WriteString(" model=")
@@ -91,10 +92,12 @@ func (r Run) tree(sorted bool) string {
 	return b.String()
 }
 
-func status(err error, ended bool) string {
+func status(err error, ended, suspended bool) string {
 	switch {
 	case !ended:
 		return "open"
+	case suspended && err == nil:
+		return "suspended"
 	case errors.Is(err, flowtrace.ErrComponentNotEnded):
 		return "not ended"
 	case err != nil:

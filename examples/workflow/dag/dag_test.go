@@ -128,7 +128,7 @@ func checkRun10(t *testing.T, rec *memory.Exporter, g *dag.Graph, id, question s
 	require.Equal(t, tree10, r.SortedTree())
 	require.Len(t, r.Components, 10)
 	assert.Equal(t, map[string]any{"question": question}, r.Info.Inputs.Map())
-	assert.Equal(t, map[string]any{"status": "done", "nodes": int64(10)}, r.Outputs, "records hold integers as int64")
+	assert.Equal(t, map[string]any{"nodes": int64(10)}, r.Outputs, "records hold integers as int64")
 	assert.NoError(t, r.Err)
 
 	ends := map[string]time.Time{}
@@ -231,7 +231,7 @@ func TestFailingNodeStopsTheRun(t *testing.T) {
 `, r.SortedTree())
 	require.ErrorIs(t, r.Err, boom, "the run records the first failure")
 	assert.ErrorIs(t, component(t, r, "b").Err, boom)
-	assert.Equal(t, "failed", r.Outputs["status"])
+	assert.False(t, r.Suspended, "a failed run is not suspended")
 }
 
 func TestPanickingNodeFailsItsRunOnly(t *testing.T) {
@@ -325,13 +325,17 @@ func TestPauseThenResumeInTheSameTrace(t *testing.T) {
 	assert.Equal(t, map[string]string{"approve": "needs approval"}, first.Checkpoint.Paused)
 	r1, ok := rec.Run(first.RunID)
 	require.True(t, ok)
-	assert.Equal(t, "refund ok\n  approve (human) ok\n  audit-log (tool) ok\n  check-order (tool) ok\n", r1.SortedTree())
-	assert.Equal(t, "paused", r1.Outputs["status"])
+	assert.Equal(t, "refund suspended\n  approve (human) suspended\n  audit-log (tool) ok\n  check-order (tool) ok\n", r1.SortedTree())
+	assert.True(t, r1.Suspended, "a paused run is suspended, not finished")
+	assert.NoError(t, r1.Err)
+	assert.Equal(t, first.RunID, first.Checkpoint.Trace.RunID)
 
-	// The checkpoint goes through bytes to another goroutine, as to
-	// another process.
+	// The checkpoint goes through bytes to another engine with a service
+	// of its own, as to another process.
 	saved, err := json.Marshal(first.Checkpoint)
 	require.NoError(t, err)
+	svc2, rec2 := newService(t)
+	eng2 := dag.NewEngine(svc2)
 	type result struct {
 		res *dag.Result
 		err error
@@ -343,7 +347,7 @@ func TestPauseThenResumeInTheSameTrace(t *testing.T) {
 			done <- result{nil, err}
 			return
 		}
-		res, err := eng.Resume(context.Background(), g, &cp, map[string]any{"approved": true})
+		res, err := eng2.Resume(context.Background(), g, &cp, map[string]any{"approved": true})
 		done <- result{res, err}
 	}()
 	var second result
@@ -357,15 +361,17 @@ func TestPauseThenResumeInTheSameTrace(t *testing.T) {
 	assert.Equal(t, map[string]any{"paid": true, "amount": float64(480)}, second.res.Outputs["pay"], "inputs come back from the checkpoint")
 	assert.Len(t, second.res.Outputs, 5)
 
-	r2, ok := rec.Run(second.res.RunID)
+	r2, ok := rec2.Run(second.res.RunID)
 	require.True(t, ok)
 	assert.Equal(t, "refund (resumed) ok\n  approve (human) ok\n  notify (tool) ok\n  pay (tool) ok\n", r2.SortedTree(), "only the remaining nodes run")
 	assert.Equal(t, r1.Info.TraceID, r2.Info.TraceID, "same trace")
 	assert.Equal(t, "s9", r2.Info.SessionID, "same session")
 	assert.Equal(t, "u9", r2.Info.UserID)
 	assert.Equal(t, r1.Info.RunID, r2.Info.ParentRunID)
-	assert.Equal(t, r1.Info.SpanID, r2.Info.ParentSpanID, "the resumed run's parent is the paused run")
-	assert.True(t, r2.Info.ParentRemote, "its parent came from the checkpoint")
+	assert.Equal(t, r1.Info.SpanID, r2.Info.ParentSpanID, "the resumed run's parent is the suspended run")
+	assert.True(t, r2.Info.Resumed, "it says it is a continuation")
+	assert.False(t, r2.Info.ParentRemote, "a continuation, not a remote child")
+	assert.False(t, r2.Suspended)
 	assert.Equal(t, map[string]any{"approved": true}, component(t, r2, "approve").Inputs[dag.ResumeKey])
 }
 

@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/flowtrace/flowtrace"
-	"github.com/flowtrace/flowtrace/tracing"
-	"go.opentelemetry.io/otel/propagation"
 )
 
 // ResumeKey is the input key under which a paused node, run again by
@@ -36,9 +34,9 @@ type Checkpoint struct {
 	Done map[string]map[string]any `json:"done"`
 	// Paused names the nodes waiting for a decision, and why.
 	Paused map[string]string `json:"paused"`
-	// Trace is the paused run's trace context (W3C traceparent and
-	// baggage, written by tracing.Inject): the resumed run continues it.
-	Trace map[string]string `json:"trace"`
+	// Trace is the suspended run's flowtrace checkpoint (its trace, span,
+	// session, user and sampling decision): the resumed run continues it.
+	Trace flowtrace.Checkpoint `json:"trace"`
 }
 
 // Result is what a run produced.
@@ -84,8 +82,9 @@ func (e *Engine) Run(ctx context.Context, g *Graph, info flowtrace.RunInfo, inpu
 
 // Resume continues the run that left cp, giving decision to its paused
 // nodes under ResumeKey, and running only the nodes that had not
-// finished. It is a new flowtrace run in the paused run's trace and
-// session, its span a child of the paused run's.
+// finished. It is a new flowtrace run, the continuation of the suspended
+// one (RunStart.Resumed): in its trace and session, its span a child of
+// the suspended run's.
 //
 // Why two runs rather than one run held open: a pause may last hours and
 // outlive the process (a deploy, a crash), and a run lives in a process's
@@ -99,9 +98,9 @@ func (e *Engine) Resume(ctx context.Context, g *Graph, cp *Checkpoint, decision 
 	if cp == nil || cp.Graph != g.name {
 		return nil, fmt.Errorf("dag: checkpoint is not one of graph %q", g.name)
 	}
-	// Under the extracted remote parent, StartTracers continues the paused
-	// run's trace; session and user come from its baggage.
-	ctx = tracing.Extract(ctx, propagation.MapCarrier(cp.Trace))
+	// Under the checkpoint, StartTracers starts the suspended run's
+	// continuation: same trace, session and user.
+	ctx = flowtrace.ContextWithCheckpoint(ctx, cp.Trace)
 	info := flowtrace.RunInfo{RunName: g.name + " (resumed)", Inputs: map[string]any{ResumeKey: decision}}
 	resume := map[string]map[string]any{}
 	for name := range cp.Paused {
@@ -198,21 +197,19 @@ func (e *Engine) run(ctx context.Context, g *Graph, info flowtrace.RunInfo, inpu
 	if ctx.Err() != nil {
 		runErr = fmt.Errorf("run cancelled: %w", ctx.Err())
 	}
-	outputs := map[string]any{"status": "done", "nodes": len(res.Outputs)}
-	switch {
-	case runErr != nil:
-		outputs["status"] = "failed"
-	case len(paused) > 0:
-		outputs["status"], outputs["paused"] = "paused", paused
-		res.Checkpoint = &Checkpoint{Graph: g.name, Inputs: inputs, Done: res.Outputs, Paused: paused, Trace: map[string]string{}}
-		// The checkpoint store is ours, not a third party's: session and
-		// user IDs may travel in its baggage.
-		tracing.Inject(ctx, propagation.MapCarrier(res.Checkpoint.Trace), tracing.WithIdentityBaggage())
-	}
+	outputs := map[string]any{"nodes": len(res.Outputs)}
 	// The run's ctx may be cancelled by now: end it with one that is not,
 	// bounded, so that its last records are delivered all the same.
 	endCtx, endCancel := context.WithTimeout(context.WithoutCancel(ctx), e.endTimeout)
 	defer endCancel()
+	if runErr == nil && len(paused) > 0 {
+		// Suspended, not finished: the paused nodes' components, still
+		// open, end suspended with it.
+		outputs["paused"] = paused
+		cp, _, endErr := e.svc.SuspendTracers(endCtx, outputs)
+		res.Checkpoint = &Checkpoint{Graph: g.name, Inputs: inputs, Done: res.Outputs, Paused: paused, Trace: cp}
+		return res, endErr
+	}
 	_, endErr := e.svc.EndTracers(endCtx, outputs, runErr)
 	return res, errors.Join(runErr, endErr)
 }
@@ -225,8 +222,9 @@ func (e *Engine) runNode(ctx context.Context, n Node, in map[string]any, fail fu
 	out, err := call(cctx, n, in)
 	if errors.Is(err, errPaused) {
 		reason := strings.TrimPrefix(err.Error(), errPaused.Error()+": ")
-		e.svc.SetOutputs(cctx, map[string]any{"paused": reason})
-		comp.End(nil) // a pause is not a failure
+		flowtrace.SetOutputs(cctx, map[string]any{"paused": reason})
+		// Left open: the run's suspension ends it as suspended, neither
+		// failed nor finished.
 		return nil, reason, false
 	}
 	if err != nil {
