@@ -105,4 +105,4 @@ func machineLines(reps []output) []string {
 }
 
 // defaultBench selects the benchmarks of the performance table.
-const defaultBench = "^Benchmark(Component|Run10|Throughput|OTelBridge|Disabled|NoRun|Unsampled)$"
+const defaultBench = "^Benchmark(Component|Run10|Throughput|OTelBridge|SpanContext|Disabled|NoRun|Unsampled)$"
