@@ -47,6 +47,7 @@
 //	SetOutputs(ctx, map[string]any)      RunExporter.SetOutputs(ctx, Outputs)
 //	Component.End(err)                   RunExporter.EndComponent(ctx, ComponentEnd)
 //	EndTracers(ctx, outputs, err)        RunExporter.EndRun(ctx, RunEnd), the run's last call
+//	SuspendTracers(ctx, outputs)         RunExporter.EndRun(ctx, RunEnd{Suspended: true})
 //	Shutdown(ctx)                        Exporter.Shutdown(ctx), after the exporter's last run
 //
 // The library adds what the caller does not pass: the run and component
@@ -89,6 +90,25 @@
 // tracing's HTTP middleware uses) belong to their parent's trace: same
 // trace ID, a span under the parent's, the parent's sampling decision
 // (WithSampler decides only for top-level runs).
+//
+// # With OpenTelemetry
+//
+// Inside a run or component, trace.SpanFromContext(ctx) and
+// trace.SpanContextFromContext(ctx) (go.opentelemetry.io/otel/trace) give
+// that scope's span context, so spans that other OpenTelemetry
+// instrumentation starts in the ctx are children of the component; the
+// span in ctx records nothing itself. StartTracers in a ctx that carries
+// no run but a valid OpenTelemetry span joins that span's trace under it,
+// with its sampling decision and trace state.
+//
+// # Suspend and resume
+//
+// SuspendTracers ends a run that waits (for a person, say) as suspended,
+// neither failed nor finished, and returns a Checkpoint: plain JSON that
+// an engine keeps in its own store. StartTracers under
+// ContextWithCheckpoint, in this process or another, days later, starts
+// the continuation: same trace, session and user, the suspended run as
+// its parent, RunStart.Resumed set.
 //
 // # Backends
 //
