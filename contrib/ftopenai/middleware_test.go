@@ -50,10 +50,10 @@ func TestChat(t *testing.T) {
 	assert.Zero(t, ttfc, "wanted no time to first chunk for a whole answer")
 	assert.Equal(t, flowtrace.ModelCall{
 		Model: "gpt-4o", Provider: "openai",
-		Parameters: params(map[string]any{"temperature": 0.2, "max_tokens": 64, "top_p": 0.9, "seed": 7}),
-		Input:      chatInput,
-		Output:     []flowtrace.Message{{Role: "assistant", Content: "Hello! How can I assist you today?"}},
-		Usage:      flowtrace.Usage{InputTokens: 19, OutputTokens: 10, TotalTokens: 29, CacheReadTokens: 3, ReasoningTokens: 2},
+		Parameters:    params(map[string]any{"temperature": 0.2, "max_tokens": 64, "top_p": 0.9, "seed": 7}),
+		Input:         chatInput,
+		Output:        []flowtrace.Message{{Role: "assistant", Content: "Hello! How can I assist you today?"}},
+		Usage:         flowtrace.Usage{InputTokens: 19, OutputTokens: 10, TotalTokens: 29, CacheReadTokens: 3, ReasoningTokens: 2},
 		FinishReasons: []string{"stop"},
 	}, mc)
 	c := run.Components[0]
