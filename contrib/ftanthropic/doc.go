@@ -17,9 +17,10 @@
 // transport would carry two traceparents. RequestOptions turns the SDK's
 // spans and headers off (option.WithOpenTelemetryTraces(false),
 // option.WithOpenTelemetryPropagation(false)). The other way — keeping the
-// SDK's spans, which then nest under flowtrace's component since the
-// request's ctx is the component's — is Middleware alone, with the SDK's
-// telemetry as configured; the call is then two spans.
+// SDK's spans next to flowtrace's component — is Middleware alone, with the
+// SDK's telemetry as configured; each call is then two spans, whose
+// nesting this package does not arrange (the SDK starts its span from the
+// caller's ctx, before the middleware runs).
 //
 // The middleware keeps no state: it records through the run in the
 // request's ctx. A call in a ctx without a run, or in an unsampled run, is

@@ -31,11 +31,10 @@ func newConfig(opts []Option) config {
 //
 //	client := anthropic.NewClient(ftanthropic.RequestOptions()...)
 //
-// The alternative, keeping the SDK's spans and nesting them under
-// flowtrace's component, is not what this returns: a span per call in two
-// shapes (the SDK's gen_ai attributes and flowtrace's) is the duplication
-// the option exists to avoid. Use Middleware alone to keep the SDK's
-// telemetry as configured.
+// The alternative, keeping the SDK's spans as well, is not what this
+// returns: a span per call in two shapes (the SDK's gen_ai attributes and
+// flowtrace's) is the duplication the option exists to avoid. Use
+// Middleware alone to keep the SDK's telemetry as configured.
 func RequestOptions(opts ...Option) []option.RequestOption {
 	return []option.RequestOption{
 		option.WithMiddleware(Middleware(opts...)),
