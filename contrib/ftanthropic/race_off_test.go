@@ -1,0 +1,5 @@
+//go:build !race
+
+package ftanthropic_test
+
+const raceEnabled = false

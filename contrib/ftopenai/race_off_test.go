@@ -1,0 +1,5 @@
+//go:build !race
+
+package ftopenai_test
+
+const raceEnabled = false
