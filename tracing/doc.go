@@ -10,6 +10,11 @@
 //	svc, _ := flowtrace.NewTraceService(flowtrace.WithExporter(exp))
 //	http.ListenAndServe(addr, tracing.Middleware(svc, mux))
 //
+// A request never waits for the run's delivery: the run's end is queued
+// and the response completes, however slow an exporter is. Delivery goes
+// on in the background, its failures reported and counted by the service;
+// WithDeliveryWait opts in to a bounded wait.
+//
 // # Calling
 //
 // Transport wraps an http.RoundTripper so that a request made with a ctx

@@ -53,8 +53,12 @@ func Example() {
 	tool.End(nil)
 	sum, _ := svcA.EndTracers(ctx, map[string]any{"price": string(body)}, nil)
 
+	// B's Middleware ended its run before the response completed, without
+	// waiting for its delivery: B's Shutdown (or WithDeliveryWait) does.
+	serviceB.Close()
+	shutdown(svcB)
 	caller, _ := recA.Run(sum.RunID)
-	callee := recB.Runs()[0] // B ended its run before it finished the response
+	callee := recB.Runs()[0]
 	fmt.Println("callee run:", callee.Info.RunName, callee.Outputs[tracing.KeyStatusCode])
 	fmt.Println("same trace:", callee.Info.TraceID == caller.Info.TraceID)
 	fmt.Println("parent run is the caller's:", callee.Info.ParentRunID == caller.Info.RunID)

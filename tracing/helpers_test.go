@@ -85,9 +85,20 @@ func within(t *testing.T, ctx context.Context) context.Context {
 	return ctx
 }
 
-// onlyRun returns the one run rec holds.
-func onlyRun(t *testing.T, rec *memory.Exporter) memory.Run {
+// settle shuts each service down, which returns once every run's records
+// have been delivered: the Middleware does not wait for delivery, so a test
+// reads an exporter after this. (The cleanup's Shutdown returns nil again.)
+func settle(t *testing.T, svcs ...*flowtrace.TraceService) {
 	t.Helper()
+	for _, svc := range svcs {
+		require.NoError(t, svc.Shutdown(within(t, context.Background())), "every run delivered")
+	}
+}
+
+// onlyRun returns the one run rec holds, once svc has delivered it.
+func onlyRun(t *testing.T, svc *flowtrace.TraceService, rec *memory.Exporter) memory.Run {
+	t.Helper()
+	settle(t, svc)
 	runs := rec.Runs()
 	require.Len(t, runs, 1, "runs recorded")
 	return runs[0]

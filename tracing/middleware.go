@@ -58,10 +58,17 @@ const (
 // panic in next is recorded as the run's error (ErrHandlerPanic, with the
 // stack in the outputs) and then re-raised with the same value, so that
 // net/http handles it as it would without the middleware (quietly for
-// http.ErrAbortHandler). Ending waits until the run's records are
-// delivered, under a ctx that ignores the request's cancellation and is
-// bounded by WithEndTimeout, so a client hanging up does not cut them;
-// that wait happens before net/http completes the response.
+// http.ErrAbortHandler).
+//
+// Ending the run never waits for exporters: the run's end is queued (and
+// counted, delivered, dropped or failed, like any other record) and the
+// response completes at once, however slow or hung an exporter is. What an
+// exporter fails to deliver still reaches the service's error handler and
+// its Stats. Holds on the run (flowtrace's Hold) still open when the
+// handler returns are not waited for either: the run ends, their
+// components end with ErrComponentNotEnded, and what they write later is
+// counted as late. WithDeliveryWait makes the Middleware wait, bounded,
+// for the holds and the delivery before the response completes.
 //
 // Tracing never fails a request: if svc cannot start a run (after
 // Shutdown, say), next serves it untraced. An unsampled run costs next
@@ -183,11 +190,22 @@ func (m *middleware) end(rctx context.Context, rec *recorder, p any, abnormal bo
 	case rec.status >= 500:
 		err = fmt.Errorf("%w: %d %s", ErrServerError, rec.status, http.StatusText(rec.status))
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(rctx), m.cfg.endTimeout)
+	// The ctx carries the run and ignores the request's cancellation.
+	// Without a delivery wait it is done before EndTracers is called:
+	// EndTracers then closes the run, queues its end and returns at once.
+	var ctx context.Context
+	var cancel context.CancelFunc
+	if m.cfg.deliveryWait > 0 {
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(rctx), m.cfg.deliveryWait)
+	} else {
+		ctx, cancel = context.WithCancel(context.WithoutCancel(rctx))
+		cancel()
+	}
 	defer cancel()
-	// Its only error is a delivery still pending at the deadline: it goes
-	// on in the background, counted in svc.Stats, and the response is not
-	// the place to report it.
+	// Its only errors are holds still open and a delivery still pending
+	// when ctx is done: delivery goes on in the background, its failures
+	// reported to the error handler and counted in svc.Stats, and the
+	// response is not the place to report them.
 	_, _ = m.svc.EndTracers(ctx, outputs, err)
 }
 

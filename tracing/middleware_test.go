@@ -41,7 +41,7 @@ func TestMiddlewareRecordsARunPerRequest(t *testing.T) {
 	wait(t, done, 1)
 	assert.Equal(t, http.StatusCreated, resp.StatusCode)
 
-	run := onlyRun(t, rec)
+	run := onlyRun(t, svc, rec)
 	assert.Equal(t, "GET /items/7", run.Info.RunName, "default name: method and path, no query")
 	assert.Empty(t, run.Info.ParentRunID, "a request without headers starts a top-level run")
 	assert.Equal(t, [8]byte{}, run.Info.ParentSpanID)
@@ -70,6 +70,7 @@ func TestMiddlewareRunNaming(t *testing.T) {
 	req.Header.Set("X-User", "ada")
 	byInfo.ServeHTTP(httptest.NewRecorder(), req)
 
+	settle(t, svc)
 	runs := rec.Runs()
 	require.Len(t, runs, 3)
 	assert.Equal(t, "named POST", runs[0].Info.RunName)
@@ -112,7 +113,7 @@ func TestMiddlewareStatus(t *testing.T) {
 			srv, done := serve(t, tracing.Middleware(svc, tt.handler))
 			resp := get(t, context.Background(), srv.Client(), srv.URL, nil)
 			wait(t, done, 1)
-			run := onlyRun(t, rec)
+			run := onlyRun(t, svc, rec)
 			assert.Equal(t, tt.status, run.Outputs[tracing.KeyStatusCode])
 			assert.Equal(t, tt.status, int64(resp.StatusCode), "recorded status is the one sent")
 			if tt.err == nil {
@@ -152,7 +153,7 @@ func TestMiddlewarePanicIsRecordedAndRepanicked(t *testing.T) {
 			}()
 			assert.Equal(t, tt.value, got, "the panic goes on with the same value")
 
-			run := onlyRun(t, rec)
+			run := onlyRun(t, svc, rec)
 			assert.True(t, run.Ended)
 			require.ErrorIs(t, run.Err, tracing.ErrHandlerPanic)
 			if err, ok := tt.value.(error); ok {
@@ -185,7 +186,7 @@ func TestMiddlewarePanicOverTheWire(t *testing.T) {
 	}
 	require.Error(t, err, "net/http aborts the connection of a panicking handler")
 	wait(t, done, 1)
-	run := onlyRun(t, rec)
+	run := onlyRun(t, svc, rec)
 	require.ErrorIs(t, run.Err, tracing.ErrHandlerPanic)
 	assert.NotContains(t, run.Outputs, tracing.KeyStatusCode, "no status was sent")
 }
@@ -201,7 +202,7 @@ func TestMiddlewareGoexit(t *testing.T) {
 		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
 	}()
 	wait(t, exited, 1)
-	assert.ErrorIs(t, onlyRun(t, rec).Err, tracing.ErrHandlerExit)
+	assert.ErrorIs(t, onlyRun(t, svc, rec).Err, tracing.ErrHandlerExit)
 }
 
 // gated is an exporter whose EndRun reports that it was called, then
@@ -229,8 +230,8 @@ func (r gatedRun) EndRun(ctx context.Context, end flowtrace.RunEnd) error {
 }
 
 // TestMiddlewareClientHangUp: the client gives up while the handler is
-// still working; the middleware still waits for the run's last records to
-// be delivered.
+// still working; under WithDeliveryWait the middleware still waits for the
+// run's last records to be delivered.
 func TestMiddlewareClientHangUp(t *testing.T) {
 	exp := &gated{Exporter: memory.New(), entered: make(chan struct{}), release: make(chan struct{})}
 	svc, err := flowtrace.NewTraceService(flowtrace.WithExporter(exp))
@@ -244,7 +245,7 @@ func TestMiddlewareClientHangUp(t *testing.T) {
 		svc.SetOutputs(cctx, map[string]any{"answer": 42})
 		c.End(nil)
 		svc.SetOutputs(r.Context(), map[string]any{"last": "words"})
-	})))
+	}), tracing.WithDeliveryWait(waitLimit)))
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() {
@@ -350,6 +351,7 @@ func TestMiddlewareResponseWriterKeepsItsInterfaces(t *testing.T) {
 	require.NoError(t, resp.Body.Close())
 	wait(t, done, 1)
 
+	settle(t, svc)
 	runs := rec.Runs()
 	require.Len(t, runs, 2)
 	assert.Equal(t, int64(200), runs[0].Outputs[tracing.KeyStatusCode])
@@ -412,6 +414,7 @@ func TestMiddlewareConcurrentRequests(t *testing.T) {
 	}
 	wg.Wait()
 	wait(t, done, n)
+	settle(t, callee)
 
 	byID := map[string]int{}
 	for _, r := range callerRec.Runs() {
@@ -467,6 +470,7 @@ func TestMiddlewareAcceptsAnyContext(t *testing.T) {
 		assert.NotPanics(t, func() { tracing.Middleware(s, ok).ServeHTTP(w, req) })
 		assert.Equal(t, http.StatusNoContent, w.Code)
 	}
+	settle(t, svc)
 	assert.Equal(t, 1, rec.Len())
 }
 
@@ -477,6 +481,7 @@ func TestMiddlewareInsideARun(t *testing.T) {
 	inner := tracing.Middleware(svc, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}), tracing.WithRunName(func(*http.Request) string { return "inner" }))
 	outer := tracing.Middleware(svc, inner, tracing.WithRunName(func(*http.Request) string { return "outer" }))
 	outer.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+	settle(t, svc)
 	runs := rec.Runs()
 	require.Len(t, runs, 2)
 	byName := map[string]memory.Run{runs[0].Info.RunName: runs[0], runs[1].Info.RunName: runs[1]}
@@ -507,18 +512,19 @@ func TestMiddlewareHTTP2(t *testing.T) {
 	srv.Close() // returns once the handler has: its writes are visible
 	assert.False(t, hj, "an HTTP/2 stream cannot be hijacked")
 	assert.True(t, fl)
-	run := onlyRun(t, rec)
+	run := onlyRun(t, svc, rec)
 	assert.Equal(t, int64(200), run.Outputs[tracing.KeyStatusCode])
 }
 
-// TestMiddlewareEndTimeoutBoundsTheWait: an exporter that does not finish
-// delivering holds the response only until the end timeout.
-func TestMiddlewareEndTimeoutBoundsTheWait(t *testing.T) {
+// TestMiddlewareDeliveryWaitIsBounded: under WithDeliveryWait, an exporter
+// that does not finish delivering holds the response only until the wait
+// is over.
+func TestMiddlewareDeliveryWaitIsBounded(t *testing.T) {
 	exp := &gated{Exporter: memory.New(), entered: make(chan struct{}), release: make(chan struct{})}
 	svc, err := flowtrace.NewTraceService(flowtrace.WithExporter(exp))
 	require.NoError(t, err)
 	defer func() { assert.NoError(t, svc.Shutdown(within(t, context.Background()))) }()
-	h := tracing.Middleware(svc, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}), tracing.WithEndTimeout(time.Millisecond))
+	h := tracing.Middleware(svc, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}), tracing.WithDeliveryWait(time.Millisecond))
 	returned := make(chan struct{})
 	go func() {
 		defer close(returned)

@@ -7,10 +7,6 @@ import (
 	"github.com/flowtrace/flowtrace"
 )
 
-// DefaultEndTimeout is how long the Middleware waits, by default, for a
-// run's records to be delivered once its handler has returned.
-const DefaultEndTimeout = 5 * time.Second
-
 // Option configures Middleware, Transport and Inject. Each option
 // says which of them it applies to; the others ignore it.
 type Option func(*config)
@@ -18,7 +14,7 @@ type Option func(*config)
 type config struct {
 	runName         func(*http.Request) string
 	runInfo         func(*http.Request) flowtrace.RunInfo
-	endTimeout      time.Duration
+	deliveryWait    time.Duration // 0: the Middleware does not wait
 	trust           func(*http.Request) bool
 	identityBaggage bool
 }
@@ -30,9 +26,7 @@ func newConfig(opts []Option) config {
 			o(&c)
 		}
 	}
-	if c.endTimeout <= 0 {
-		c.endTimeout = DefaultEndTimeout
-	}
+	c.deliveryWait = max(c.deliveryWait, 0)
 	return c
 }
 
@@ -53,12 +47,18 @@ func WithRunInfo(f func(*http.Request) flowtrace.RunInfo) Option {
 	return func(c *config) { c.runInfo = f }
 }
 
-// WithEndTimeout bounds how long the Middleware waits for a run's records
-// to be delivered after its handler returns (EndTracers). The wait ignores
-// the request's cancellation, so that a client hanging up does not cut the
-// run's last records. A d of zero or less keeps DefaultEndTimeout.
-func WithEndTimeout(d time.Duration) Option {
-	return func(c *config) { c.endTimeout = d }
+// WithDeliveryWait makes the Middleware wait, after the handler returns
+// and before net/http completes the response, until the run's records are
+// delivered (EndTracers), for at most d. The wait first lets the run's
+// holds (flowtrace's Hold) be released, and ignores the request's
+// cancellation, so that a client hanging up does not cut the run's last
+// records. It is for a handler whose work outlives it (a goroutine with a
+// hold), or a test that reads an exporter as soon as the response is in;
+// every request then waits for its exporters, so a slow one slows every
+// response. A d of zero or less keeps the default, which waits for
+// nothing.
+func WithDeliveryWait(d time.Duration) Option {
+	return func(c *config) { c.deliveryWait = d }
 }
 
 // WithTrustRequest decides, per request, whether the Middleware continues

@@ -41,6 +41,7 @@ func TestOneTraceInOpenTelemetry(t *testing.T) {
 	tool.End(nil)
 	_, err = svcA.EndTracers(within(t, ctx), nil, nil)
 	require.NoError(t, err)
+	settle(t, svcB)
 
 	byName := map[string]sdktrace.ReadOnlySpan{}
 	for _, s := range spans.Ended() {

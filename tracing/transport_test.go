@@ -166,7 +166,7 @@ func TestAcrossProcesses(t *testing.T) {
 
 	caller, ok := recA.Run(sum.RunID)
 	require.True(t, ok)
-	callee := onlyRun(t, recB)
+	callee := onlyRun(t, svcB, recB)
 	assert.Equal(t, traceparentFor(caller.Info.TraceID, caller.Components[0].Info.SpanID, true), got.Get("traceparent"))
 	assert.NotEqual(t, caller.Info.RunID, callee.Info.RunID, "the callee has its own run ID")
 	assert.Equal(t, caller.Info.RunID, callee.Info.ParentRunID)
@@ -211,6 +211,7 @@ func TestSamplingAcrossTheWire(t *testing.T) {
 			_, err = svcA.EndTracers(within(t, ctx), nil, nil)
 			require.NoError(t, err)
 
+			settle(t, svcB)
 			assert.True(t, strings.HasSuffix(tp, "-"+tt.wantFlag), "traceparent %q", tp)
 			assert.Equal(t, "flowtrace.run.id="+rc.RunID(), bag, "an unsampled run still names itself")
 			assert.Equal(t, rc.RunID(), calleeParent, "the callee's run continues the caller's either way")
@@ -248,7 +249,7 @@ func TestHostileHeadersStartAFreshRun(t *testing.T) {
 			resp := get(t, context.Background(), srv.Client(), srv.URL, tt.header)
 			wait(t, done, 1)
 			assert.Equal(t, http.StatusOK, resp.StatusCode)
-			run := onlyRun(t, rec)
+			run := onlyRun(t, svc, rec)
 			assert.Empty(t, run.Info.ParentRunID, "no parent run taken from hostile headers")
 			assert.Equal(t, [8]byte{}, run.Info.ParentSpanID, "a fresh trace")
 			assert.NotEqual(t, "4bf92f3577b34da6a3ce929d0e0e4736", hex.EncodeToString(run.Info.TraceID[:]))
@@ -281,7 +282,7 @@ func TestHostileBaggageKeepsTheTrace(t *testing.T) {
 			req.Header.Set("Traceparent", tp)
 			req.Header.Set("Baggage", bag)
 			h.ServeHTTP(httptest.NewRecorder(), req)
-			run := onlyRun(t, rec)
+			run := onlyRun(t, svc, rec)
 			assert.Empty(t, run.Info.ParentRunID)
 			assert.Equal(t, "4bf92f3577b34da6a3ce929d0e0e4736", hex.EncodeToString(run.Info.TraceID[:]))
 			assert.Equal(t, "00f067aa0ba902b7", hex.EncodeToString(run.Info.ParentSpanID[:]))
@@ -300,6 +301,7 @@ func TestTrustRequest(t *testing.T) {
 		req.Header.Set("X-Internal", internal)
 		h.ServeHTTP(httptest.NewRecorder(), req)
 	}
+	settle(t, svc)
 	runs := rec.Runs()
 	require.Len(t, runs, 2)
 	assert.Equal(t, "caller", runs[0].Info.ParentRunID)

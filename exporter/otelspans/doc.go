@@ -60,7 +60,7 @@
 // sets the endpoint and headers (and Phoenix's project resource
 // attribute): everything else is NewOTLP's, and options after a preset
 // win. A missing key or a malformed URL is an error from NewOTLP naming
-// the variable, never printing a key.
+// the variable, never printing a key, a URL's user info or its query.
 //
 // # Lifecycle
 //

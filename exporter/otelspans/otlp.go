@@ -62,6 +62,13 @@ const DefaultEndpoint = "http://localhost:4318/v1/traces"
 // or a preset's missing key, is an error naming the variable; nothing
 // is sent, and no goroutine is left running. ctx bounds the construction
 // only.
+//
+// No error, log line or panic of NewOTLP holds an endpoint's user info or
+// query, or a header's value: errors say what is wrong with a URL without
+// quoting it. The endpoint's user info and query are not sent either (the
+// exporter uses its scheme, host and path): credentials go in a header.
+// An '@' left outside the user info (a password holding '/', '?' or '#',
+// not percent-encoded) is an error.
 func NewOTLP(ctx context.Context, opts ...Option) (*Exporter, error) {
 	cfg := newConfig(opts)
 	endpoint, err := cfg.traceEndpoint()
@@ -98,7 +105,9 @@ func NewOTLP(ctx context.Context, opts ...Option) (*Exporter, error) {
 	}
 	hopts := []otlptracehttp.Option{
 		otlptracehttp.WithHTTPClient(&http.Client{Transport: transport, Timeout: cmp.Or(cfg.timeout, defaultExportTimeout)}),
-		otlptracehttp.WithEndpointURL(endpoint.String()),
+		// Scheme, host and path only: the SDK logs a URL it cannot parse,
+		// and sends neither user info nor query anyway.
+		otlptracehttp.WithEndpointURL((&url.URL{Scheme: endpoint.Scheme, Host: endpoint.Host, Path: endpoint.Path, RawPath: endpoint.RawPath}).String()),
 		otlptracehttp.WithHeaders(headers),
 	}
 	if compression == "gzip" {
@@ -149,30 +158,53 @@ func (c *config) traceEndpoint() (*url.URL, error) {
 }
 
 // parseEndpoint checks that raw is an absolute http or https URL.
+//
+// Its errors print no part of raw: an endpoint may hold a password, and
+// url.Parse's own errors quote pieces of it (a password with '#' or '/'
+// becomes the port it complains about). They name from and say what is
+// wrong instead.
 func parseEndpoint(raw, from string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		// A *url.Error repeats the URL, which may hold a password.
-		var uerr *url.Error
-		if errors.As(err, &uerr) {
-			err = uerr.Err
-		}
-		return nil, fmt.Errorf("otelspans: %s: invalid URL: %w", from, err)
+		return nil, fmt.Errorf("otelspans: %s: invalid URL (%s; the URL is not shown, it may hold a secret)", from, parseProblem(err))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("otelspans: %s: URL %q: want scheme http or https", from, redactURL(u))
+		// Not even the scheme: in "user:pass@host" it is the user name.
+		return nil, fmt.Errorf("otelspans: %s: want an absolute http or https URL, such as %s (the URL is not shown, it may hold a secret)", from, DefaultEndpoint)
 	}
 	if u.Host == "" {
-		return nil, fmt.Errorf("otelspans: %s: URL %q has no host", from, redactURL(u))
+		return nil, fmt.Errorf("otelspans: %s: URL has no host", from)
+	}
+	if u.User == nil && strings.Contains(raw, "@") {
+		// A password with '/', '?' or '#' in it ends the authority early:
+		// what follows (the rest of the password, '@', the host) became a
+		// path, query or fragment that would be sent, or printed.
+		return nil, fmt.Errorf("otelspans: %s: URL has an '@' outside its user info (a password holding '/', '?' or '#'? percent-encode it, or better, send it in a header)", from)
 	}
 	return u, nil
 }
 
-// redactURL prints u without its user info, which may hold a password.
-func redactURL(u *url.URL) string {
-	c := *u
-	c.User = nil
-	return c.String()
+// parseProblem says what url.Parse found wrong, in words of its own: the
+// parser's messages quote the input.
+func parseProblem(err error) string {
+	var esc url.EscapeError
+	var host url.InvalidHostError
+	switch msg := err.Error(); {
+	case errors.As(err, &esc):
+		return "a malformed percent-escape"
+	case errors.As(err, &host):
+		return "an invalid character in the host"
+	case strings.Contains(msg, "invalid port"):
+		return "an invalid port after the host; a password holding '/', '?' or '#' must be percent-encoded"
+	case strings.Contains(msg, "missing protocol scheme"):
+		return "no scheme"
+	case strings.Contains(msg, "control character"):
+		return "a control character"
+	case strings.Contains(msg, "userinfo"):
+		return "invalid user info"
+	default:
+		return "it cannot be parsed"
+	}
 }
 
 // headersFromEnv reads the generic then the traces-specific header lists,
