@@ -62,12 +62,22 @@ func Example() {
 	fmt.Println("callee run:", callee.Info.RunName, callee.Outputs[tracing.KeyStatusCode])
 	fmt.Println("same trace:", callee.Info.TraceID == caller.Info.TraceID)
 	fmt.Println("parent run is the caller's:", callee.Info.ParentRunID == caller.Info.RunID)
-	fmt.Println("under the caller's tool span:", callee.Info.ParentSpanID == caller.Components[0].Info.SpanID)
+	var request memory.Component // the client component the Transport recorded
+	for _, c := range caller.Components {
+		if c.Info.Type == tracing.TypeHTTPClient {
+			request = c
+		}
+	}
+	fmt.Println("under the caller's request:", callee.Info.ParentSpanID == request.Info.SpanID)
+	fmt.Println("the request under the tool:", request.Info.ParentID == caller.Components[0].Info.ComponentID)
+	fmt.Println("request:", request.Info.Name[:4], request.Outputs[tracing.KeyStatusCode])
 	// Output:
 	// callee run: GET /quote 200
 	// same trace: true
 	// parent run is the caller's: true
-	// under the caller's tool span: true
+	// under the caller's request: true
+	// the request under the tool: true
+	// request: GET  200
 }
 
 // Records logged with a ctx inside a run also become the logs of its

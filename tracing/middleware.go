@@ -97,9 +97,7 @@ type middleware struct {
 func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if m.cfg.trust == nil || m.cfg.trust(r) {
-		if p, ok := remoteParent(r.Header[keyTraceparent], r.Header[keyBaggage]); ok {
-			ctx = flowtrace.ContextWithRemoteParent(ctx, p)
-		}
+		ctx = continueRemote(ctx, r.Header[keyTraceparent], r.Header[keyTracestate], r.Header[keyBaggage])
 	}
 	outer, _ := flowtrace.RunFromContext(ctx)
 	rctx, err := m.svc.StartTracers(ctx, m.runInfo(r))

@@ -2,6 +2,7 @@ package tracing_test
 
 import (
 	"context"
+	"strings"
 	"net/http"
 	"testing"
 
@@ -47,17 +48,20 @@ func TestOneTraceInOpenTelemetry(t *testing.T) {
 	for _, s := range spans.Ended() {
 		byName[s.Name()] = s
 	}
-	require.Len(t, byName, 4, "agent, search, GET /search, lookup")
-	agent, search, callee, lookup := byName["agent"], byName["search"], byName["GET /search"], byName["lookup"]
+	host := strings.TrimPrefix(srv.URL, "http://")
+	require.Len(t, byName, 5, "agent, search, GET %s, GET /search, lookup", host)
+	agent, search, request, callee, lookup := byName["agent"], byName["search"], byName["GET "+host], byName["GET /search"], byName["lookup"]
 	require.NotNil(t, agent)
+	require.NotNil(t, request)
 	require.NotNil(t, search)
 	require.NotNil(t, callee)
 	require.NotNil(t, lookup)
 	trace := agent.SpanContext().TraceID()
-	for _, s := range []sdktrace.ReadOnlySpan{search, callee, lookup} {
+	for _, s := range []sdktrace.ReadOnlySpan{search, request, callee, lookup} {
 		assert.Equal(t, trace, s.SpanContext().TraceID(), "%s in the caller's trace", s.Name())
 	}
 	assert.Equal(t, agent.SpanContext().SpanID(), search.Parent().SpanID())
-	assert.Equal(t, search.SpanContext().SpanID(), callee.Parent().SpanID(), "the callee's run span is under the caller's tool span")
+	assert.Equal(t, search.SpanContext().SpanID(), request.Parent().SpanID(), "the request is under the caller's tool span")
+	assert.Equal(t, request.SpanContext().SpanID(), callee.Parent().SpanID(), "the callee's run span is under the caller's request")
 	assert.Equal(t, callee.SpanContext().SpanID(), lookup.Parent().SpanID())
 }

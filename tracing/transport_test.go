@@ -33,9 +33,10 @@ func roundTrip(t *testing.T, rt http.RoundTripper, req *http.Request) {
 }
 
 func traceparentFor(traceID [16]byte, spanID [8]byte, sampled bool) string {
-	flags := "00"
+	// The runs of these tests generate their trace IDs: random (02).
+	flags := "02"
 	if sampled {
-		flags = "01"
+		flags = "03"
 	}
 	return "00-" + hex.EncodeToString(traceID[:]) + "-" + hex.EncodeToString(spanID[:]) + "-" + flags
 }
@@ -60,14 +61,14 @@ func TestTransportPropagates(t *testing.T) {
 
 	t.Run("run span outside components", func(t *testing.T) {
 		c := &capture{}
-		roundTrip(t, tracing.Transport(c), httptest.NewRequestWithContext(ctx, http.MethodGet, "http://example.test/", nil))
+		roundTrip(t, tracing.Transport(c, tracing.WithoutClientComponents()), httptest.NewRequestWithContext(ctx, http.MethodGet, "http://example.test/", nil))
 		assert.Equal(t, traceparentFor(rc.TraceID(), rc.SpanID(), true), c.req.Header.Get("traceparent"))
 	})
 	t.Run("component span, request untouched", func(t *testing.T) {
 		c := &capture{}
 		req := httptest.NewRequestWithContext(cctx, http.MethodGet, "http://example.test/", nil)
 		req.Header.Set("X-Keep", "1")
-		roundTrip(t, tracing.Transport(c), req)
+		roundTrip(t, tracing.Transport(c, tracing.WithoutClientComponents()), req)
 		require.NotSame(t, req, c.req, "the caller's request is copied")
 		assert.Equal(t, http.Header{"X-Keep": {"1"}}, req.Header, "the caller's request is not modified")
 		assert.Equal(t, traceparentFor(rc.TraceID(), cc.SpanID(), true), c.req.Header.Get("traceparent"))
@@ -109,7 +110,7 @@ func TestTransportPropagates(t *testing.T) {
 			req := httptest.NewRequestWithContext(cctx, http.MethodGet, "http://example.test/", nil)
 			req.Header.Set("Traceparent", tc.prev)
 			req.Header.Set("Tracestate", "vendor=x")
-			roundTrip(t, tracing.Transport(c), req)
+			roundTrip(t, tracing.Transport(c, tracing.WithoutClientComponents()), req)
 			assert.Equal(t, traceparentFor(rc.TraceID(), cc.SpanID(), true), c.req.Header.Get("traceparent"))
 			assert.Equal(t, tc.keepState, c.req.Header.Get("tracestate") != "", "tracestate after %q", tc.prev)
 			assert.Equal(t, tc.prev, req.Header.Get("traceparent"), "the caller's header is not modified")
@@ -127,7 +128,7 @@ func TestTransportNilBaseIsDefaultTransport(t *testing.T) {
 	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
 	require.NoError(t, err)
 	rc, _ := flowtrace.RunFromContext(ctx)
-	client := &http.Client{Transport: tracing.Transport(nil)}
+	client := &http.Client{Transport: tracing.Transport(nil, tracing.WithoutClientComponents())}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
 	require.NoError(t, err)
 	resp, err := client.Do(req)
@@ -153,7 +154,7 @@ func TestAcrossProcesses(t *testing.T) {
 		c.End(nil)
 		_ = cctx
 	})))
-	client := &http.Client{Transport: tracing.Transport(srv.Client().Transport, tracing.WithIdentityBaggage())}
+	client := &http.Client{Transport: tracing.Transport(srv.Client().Transport, tracing.WithIdentityBaggage(), tracing.WithoutClientComponents())}
 
 	ctx, err := svcA.StartTracers(context.Background(), flowtrace.RunInfo{RunName: "agent", SessionID: "s-1", UserID: "u-1"})
 	require.NoError(t, err)
@@ -188,8 +189,8 @@ func TestSamplingAcrossTheWire(t *testing.T) {
 		wantFlag       string
 		recorded       bool
 	}{
-		{"sampled caller, never-sampling callee", flowtrace.AlwaysSample(), flowtrace.NeverSample(), "01", true},
-		{"unsampled caller, always-sampling callee", flowtrace.NeverSample(), flowtrace.AlwaysSample(), "00", false},
+		{"sampled caller, never-sampling callee", flowtrace.AlwaysSample(), flowtrace.NeverSample(), "03", true},
+		{"unsampled caller, always-sampling callee", flowtrace.NeverSample(), flowtrace.AlwaysSample(), "02", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -325,7 +326,7 @@ func TestInjectExtract(t *testing.T) {
 
 	p, ok := flowtrace.RemoteParentFromContext(tracing.Extract(context.Background(), carrier))
 	require.True(t, ok)
-	assert.Equal(t, flowtrace.RemoteParent{TraceID: rc.TraceID(), SpanID: rc.SpanID(), Sampled: true, RunID: rc.RunID(), UserID: "u1"}, p)
+	assert.Equal(t, flowtrace.RemoteParent{TraceID: rc.TraceID(), SpanID: rc.SpanID(), Sampled: true, Random: true, RunID: rc.RunID(), UserID: "u1"}, p)
 
 	empty := context.Background()
 	assert.Equal(t, empty, tracing.Extract(empty, propagation.MapCarrier{"traceparent": "junk"}))
