@@ -2,8 +2,8 @@ package tracing_test
 
 import (
 	"context"
-	"strings"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"

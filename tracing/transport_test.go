@@ -3,6 +3,7 @@ package tracing_test
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/flowtrace/flowtrace"
+	"github.com/flowtrace/flowtrace/exporter/memory"
 	"github.com/flowtrace/flowtrace/tracing"
 )
 
@@ -333,4 +335,93 @@ func TestInjectExtract(t *testing.T) {
 	assert.Equal(t, empty, tracing.Extract(empty, nil))
 	_, err = svc.EndTracers(within(t, ctx), nil, nil)
 	require.NoError(t, err)
+}
+
+// failing is a base RoundTripper whose every request fails.
+type failing struct{}
+
+func (failing) RoundTrip(*http.Request) (*http.Response, error) {
+	return nil, errors.New("dial tcp: connection refused")
+}
+
+type status int
+
+func (s status) RoundTrip(r *http.Request) (*http.Response, error) {
+	return &http.Response{StatusCode: int(s), Body: http.NoBody, Request: r}, nil
+}
+
+// TestTransportRecordsClientComponents: each request is a client
+// component of the current scope, and the request names its span.
+func TestTransportRecordsClientComponents(t *testing.T) {
+	svc, rec := newService(t)
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{RunName: "caller"})
+	require.NoError(t, err)
+	cctx, tool := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "tool"})
+	cc, _ := flowtrace.ComponentFromContext(cctx)
+
+	c := &capture{}
+	var sent []string
+	for range 2 {
+		req := httptest.NewRequestWithContext(cctx, http.MethodPost, "https://ada:secret@api.example.test:8443/v1/items?key=sk-123&page=2#frag", nil)
+		roundTrip(t, tracing.Transport(c), req)
+		sent = append(sent, c.req.Header.Get("traceparent"))
+	}
+	_, err = tracing.Transport(failing{}).RoundTrip(httptest.NewRequestWithContext(cctx, http.MethodGet, "http://down.test/", nil))
+	require.Error(t, err)
+	roundTrip(t, tracing.Transport(status(http.StatusNotFound)), httptest.NewRequestWithContext(cctx, http.MethodGet, "http://api.example.test/missing", nil))
+	roundTrip(t, tracing.Transport(c, tracing.WithoutClientComponents()), httptest.NewRequestWithContext(cctx, http.MethodGet, "http://api.example.test/", nil))
+	rc, _ := flowtrace.RunFromContext(ctx)
+	assert.Equal(t, traceparentFor(rc.TraceID(), cc.SpanID(), true), c.req.Header.Get("traceparent"), "without client components: the current span")
+	tool.End(nil)
+	sum, err := svc.EndTracers(within(t, ctx), nil, nil)
+	require.NoError(t, err)
+
+	run, ok := rec.Run(sum.RunID)
+	require.True(t, ok)
+	var clients []memory.Component
+	for _, c := range run.Components {
+		if c.Info.Type == tracing.TypeHTTPClient {
+			clients = append(clients, c)
+		}
+	}
+	require.Len(t, clients, 4, "two posts, one failure, one 404; none under WithoutClientComponents")
+	assert.NotEqual(t, sent[0], sent[1], "each request names a parent-id of its own")
+	for i, c := range clients[:2] {
+		assert.Equal(t, cc.ID(), c.Info.ParentID, "a client component of the current scope")
+		assert.Contains(t, sent[i], hex.EncodeToString(c.Info.SpanID[:]), "the request names its client component")
+		assert.Equal(t, "POST api.example.test:8443", c.Info.Name)
+		md := c.Info.Metadata.Map()
+		assert.Equal(t, "POST", md[tracing.KeyMethod])
+		assert.Equal(t, "https://api.example.test:8443/v1/items?key=REDACTED&page=REDACTED", md[tracing.KeyURL], "no user info, fragment or query values")
+		assert.Equal(t, "api.example.test", md[tracing.KeyHost])
+		assert.EqualValues(t, 8443, md[tracing.KeyPort])
+		assert.EqualValues(t, http.StatusNoContent, c.Outputs[tracing.KeyStatusCode])
+		assert.NoError(t, c.Err)
+		assert.False(t, c.End.Before(c.Info.Time), "a duration")
+	}
+	assert.Equal(t, "*errors.errorString", clients[2].Outputs[tracing.KeyErrorType])
+	assert.ErrorContains(t, clients[2].Err, "connection refused")
+	assert.Equal(t, "404", clients[3].Outputs[tracing.KeyErrorType])
+	assert.ErrorIs(t, clients[3].Err, tracing.ErrErrorStatus)
+}
+
+// TestTransportUnsampledNamesFreshSpans: an unsampled run records nothing,
+// yet each of its requests names a span of its own.
+func TestTransportUnsampledNamesFreshSpans(t *testing.T) {
+	svc, rec := newService(t, flowtrace.WithSampler(flowtrace.NeverSample()))
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+	require.NoError(t, err)
+	rc, _ := flowtrace.RunFromContext(ctx)
+	seen := map[string]bool{}
+	for range 3 {
+		c := &capture{}
+		roundTrip(t, tracing.Transport(c), httptest.NewRequestWithContext(ctx, http.MethodGet, "http://example.test/", nil))
+		tp := c.req.Header.Get("traceparent")
+		assert.Contains(t, tp, "-"+rc.TraceIDString()+"-")
+		assert.True(t, strings.HasSuffix(tp, "-02"), "unsampled, random: %q", tp)
+		seen[tp] = true
+	}
+	assert.Len(t, seen, 3)
+	_, _ = svc.EndTracers(within(t, ctx), nil, nil)
+	assert.Zero(t, rec.Len())
 }
