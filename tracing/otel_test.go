@@ -3,13 +3,17 @@ package tracing_test
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	oteltrace "go.opentelemetry.io/otel/trace"
 
 	"github.com/flowtrace/flowtrace"
 	"github.com/flowtrace/flowtrace/exporter/otelspans"
@@ -28,10 +32,13 @@ func TestOneTraceInOpenTelemetry(t *testing.T) {
 		return svc
 	}
 	svcA, svcB := newSvc(), newSvc()
-	srv, done := serve(t, tracing.Middleware(svcB, http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{what}", func(w http.ResponseWriter, r *http.Request) {
 		_, c := svcB.TraceComponent(r.Context(), flowtrace.ComponentInfo{Name: "lookup", Type: "retriever"})
 		c.End(nil)
-	})))
+		w.WriteHeader(http.StatusBadGateway)
+	})
+	srv, done := serve(t, tracing.Middleware(svcB, mux))
 	client := &http.Client{Transport: tracing.Transport(srv.Client().Transport)}
 
 	ctx, err := svcA.StartTracers(context.Background(), flowtrace.RunInfo{RunName: "agent"})
@@ -64,4 +71,33 @@ func TestOneTraceInOpenTelemetry(t *testing.T) {
 	assert.Equal(t, search.SpanContext().SpanID(), request.Parent().SpanID(), "the request is under the caller's tool span")
 	assert.Equal(t, request.SpanContext().SpanID(), callee.Parent().SpanID(), "the callee's run span is under the caller's request")
 	assert.Equal(t, callee.SpanContext().SpanID(), lookup.Parent().SpanID())
+
+	// Kinds and HTTP attributes, as otelhttp writes them.
+	assert.Equal(t, oteltrace.SpanKindInternal, search.SpanKind())
+	assert.Equal(t, oteltrace.SpanKindClient, request.SpanKind(), "the Transport's request is a client span")
+	assert.Equal(t, oteltrace.SpanKindServer, callee.SpanKind(), "the Middleware's run is a server span")
+	assert.Equal(t, oteltrace.SpanKindInternal, lookup.SpanKind())
+	hostname, port, _ := strings.Cut(host, ":")
+	wantPort, _ := strconv.Atoi(port)
+	assert.Subset(t, request.Attributes(), []attribute.KeyValue{
+		attribute.String("http.request.method", "GET"),
+		attribute.String("url.full", srv.URL+"/search"),
+		attribute.String("server.address", hostname),
+		attribute.Int("server.port", wantPort),
+		attribute.Int("http.response.status_code", http.StatusBadGateway),
+		attribute.String("error.type", "502"),
+	})
+	assert.Equal(t, codes.Error, request.Status().Code, "a client span with a 5xx status failed")
+	assert.Subset(t, callee.Attributes(), []attribute.KeyValue{
+		attribute.String("http.request.method", "GET"),
+		attribute.String("url.path", "/search"),
+		attribute.String("server.address", host),
+		attribute.String("http.route", "/{what}"),
+		attribute.Int("http.response.status_code", http.StatusBadGateway),
+		attribute.String("error.type", "502"),
+	})
+	assert.Equal(t, codes.Error, callee.Status().Code)
+	for _, kv := range search.Attributes() {
+		assert.NotEqual(t, attribute.Key("http.request.method"), kv.Key, "no HTTP attributes on other spans")
+	}
 }
