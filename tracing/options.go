@@ -85,8 +85,10 @@ func WithIdentityBaggage() Option {
 // WithoutClientComponents makes the Transport record no client component
 // for the requests it sends: each request then names the current span
 // (the innermost component's, else the run's) as its parent, as Inject
-// does. It is for a caller that records its calls itself, or a client
-// whose requests are too many to record one by one.
+// does. It is for a caller that records its calls itself (a base that is
+// otelhttp.NewTransport, say, whose client spans would otherwise sit under
+// flowtrace's), or a client whose requests are too many to record one by
+// one.
 func WithoutClientComponents() Option {
 	return func(c *config) { c.noClientComponents = true }
 }

@@ -154,18 +154,24 @@ func clientComponent(req *http.Request) flowtrace.ComponentInfo {
 			md[KeyPort] = p
 		}
 	}
-	n := 0
-	for r := req.Response; r != nil && n < 100; n++ {
-		if r.Request == nil {
-			n++
-			break
-		}
-		r = r.Request.Response
-	}
-	if n > 0 {
+	if n := redirects(req); n > 0 {
 		md[KeyResendCount] = n
 	}
 	return flowtrace.ComponentInfo{Name: req.Method + " " + host, Type: TypeHTTPClient, Metadata: md}
+}
+
+// redirects returns how many redirects led to req: http.Client links each
+// redirected request to the response that caused it, and that response to
+// its own request.
+func redirects(req *http.Request) int {
+	n := 0
+	for r := req.Response; r != nil; n++ {
+		if r.Request == nil {
+			return n + 1
+		}
+		r = r.Request.Response
+	}
+	return n
 }
 
 // redactURL returns u as a string without user info or fragment, each

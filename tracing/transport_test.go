@@ -425,3 +425,32 @@ func TestTransportUnsampledNamesFreshSpans(t *testing.T) {
 	_, _ = svc.EndTracers(within(t, ctx), nil, nil)
 	assert.Zero(t, rec.Len())
 }
+
+// TestTransportCountsRedirects: each request http.Client sends while
+// following redirects is a client component of its own, numbered.
+func TestTransportCountsRedirects(t *testing.T) {
+	svc, rec := newService(t)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/a", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/b", http.StatusFound) })
+	mux.HandleFunc("/b", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/c", http.StatusFound) })
+	mux.HandleFunc("/c", func(http.ResponseWriter, *http.Request) {})
+	srv, _ := serve(t, mux)
+	client := &http.Client{Transport: tracing.Transport(srv.Client().Transport)}
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+	require.NoError(t, err)
+	get(t, ctx, client, srv.URL+"/a", nil)
+	sum, err := svc.EndTracers(within(t, ctx), nil, nil)
+	require.NoError(t, err)
+	run, _ := rec.Run(sum.RunID)
+	require.Len(t, run.Components, 3, "one client component per request sent")
+	for i, c := range run.Components {
+		md := c.Info.Metadata.Map()
+		if i == 0 {
+			assert.NotContains(t, md, tracing.KeyResendCount, "the first request was not resent")
+		} else {
+			assert.EqualValues(t, i, md[tracing.KeyResendCount])
+		}
+	}
+	assert.EqualValues(t, http.StatusFound, run.Components[0].Outputs[tracing.KeyStatusCode])
+	assert.EqualValues(t, http.StatusOK, run.Components[2].Outputs[tracing.KeyStatusCode])
+}
