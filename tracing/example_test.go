@@ -2,6 +2,7 @@ package tracing_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -109,4 +110,30 @@ func ExampleSlogHandler() {
 	// level=INFO msg="no run: passed through only"
 	// level=WARN msg=retrying user=ada password=hunter2 attempt.n=2
 	// WARN retrying map[attempt:map[n:2] password:***** user:ada]
+}
+
+// A handler that fails says why: the run ends with the cause, joined with
+// the status error the Middleware records.
+func ExampleSetError() {
+	rec := memory.New()
+	svc, _ := flowtrace.NewTraceService(flowtrace.WithExporter(rec))
+	srv := httptest.NewServer(tracing.Middleware(svc, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tracing.SetError(r.Context(), errors.New("inventory service: connection refused"))
+		w.WriteHeader(http.StatusBadGateway)
+	})))
+	resp, err := srv.Client().Get(srv.URL + "/order")
+	if err != nil {
+		panic(err)
+	}
+	resp.Body.Close()
+	srv.Close()
+	_ = svc.Shutdown(context.Background()) // delivers the run
+
+	run := rec.Runs()[0]
+	fmt.Println(run.Err)
+	fmt.Println(errors.Is(run.Err, tracing.ErrServerError))
+	// Output:
+	// inventory service: connection refused
+	// tracing: server error status: 502 Bad Gateway
+	// true
 }

@@ -49,8 +49,9 @@ const (
 // When the request carries a valid W3C traceparent (and, from a flowtrace
 // caller, baggage with its run ID), the run continues the caller's: it
 // gets its own run ID, the caller's run ID as ParentRunID, the caller's
-// trace ID, a span that is a child of the caller's span, and the caller's
-// sampling decision (see Extract and WithTrustRequest). Headers are
+// trace ID, a span that is a child of the caller's span, the caller's
+// sampling decision and random flag, and the caller's tracestate, which
+// the Transport and Inject send on (see Extract and WithTrustRequest). Headers are
 // untrusted: an invalid traceparent is ignored and the run starts a new
 // trace; invalid baggage is ignored and the run continues the trace
 // without a parent run.

@@ -24,7 +24,9 @@ var (
 // run's trace, the current span (the innermost component's, else the
 // run's own, or a span OpenTelemetry started inside it) and the run's
 // sampled and random flags; tracestate, when the run has one, is the one
-// its caller sent (see Extract); baggage carries the run ID, and the
+// its caller sent (see Extract) — else a tracestate already in carrier is
+// kept only if carrier's traceparent named the run's trace, and emptied
+// otherwise; baggage carries the run ID, and the
 // session and user IDs under WithIdentityBaggage. A baggage field
 // already in carrier is kept, flowtrace's members put in front of its
 // members (replacing any flowtrace member it had). It reports whether it
@@ -46,6 +48,14 @@ func Inject(ctx context.Context, carrier propagation.TextMapCarrier, opts ...Opt
 		return false
 	}
 	cfg := newConfig(opts)
+	if out.state == "" && carrier.Get(tracestateHeader) != "" {
+		// The carrier's own tracestate goes with its traceparent: kept for
+		// the same trace, emptied for another, never paired with the run's.
+		prev, valid := parseTraceparent(strings.Trim(carrier.Get(traceparentHeader), " \t"))
+		if !valid || prev.traceID != out.tp.traceID {
+			carrier.Set(tracestateHeader, "")
+		}
+	}
 	carrier.Set(traceparentHeader, out.tp.String())
 	if out.state != "" {
 		carrier.Set(tracestateHeader, out.state)

@@ -134,3 +134,34 @@ func FuzzTracestate(f *testing.F) {
 		}
 	})
 }
+
+// TestInjectTracestate: Inject sends the run's tracestate, and never
+// pairs a carrier's tracestate of another trace with the run's
+// traceparent.
+func TestInjectTracestate(t *testing.T) {
+	svc, err := flowtrace.NewTraceService()
+	require.NoError(t, err)
+	defer func() { require.NoError(t, svc.Shutdown(context.Background())) }()
+
+	continued, err := svc.StartTracers(Extract(context.Background(), propagation.MapCarrier{"traceparent": validTP, "tracestate": "a=1,foo@=2"}), flowtrace.RunInfo{})
+	require.NoError(t, err)
+	c := propagation.MapCarrier{"tracestate": "stale=1"}
+	require.True(t, Inject(continued, c))
+	assert.Equal(t, "a=1,foo@=2", c["tracestate"], "the whole list the run was continued with, Level 2 keys too")
+
+	fresh, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+	require.NoError(t, err)
+	c = propagation.MapCarrier{"traceparent": validTP, "tracestate": "other=1"}
+	require.True(t, Inject(fresh, c))
+	assert.Empty(t, c["tracestate"], "another trace's tracestate emptied")
+
+	rc, _ := flowtrace.RunFromContext(fresh)
+	same := traceParent{traceID: rc.TraceID(), spanID: [8]byte{7}, sampled: true}
+	c = propagation.MapCarrier{"traceparent": same.String(), "tracestate": "mine=1"}
+	require.True(t, Inject(fresh, c))
+	assert.Equal(t, "mine=1", c["tracestate"], "the same trace's kept")
+	for _, ctx := range []context.Context{continued, fresh} {
+		_, err := svc.EndTracers(ctx, nil, nil)
+		require.NoError(t, err)
+	}
+}
