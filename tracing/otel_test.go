@@ -101,3 +101,48 @@ func TestOneTraceInOpenTelemetry(t *testing.T) {
 		assert.NotEqual(t, attribute.Key("http.request.method"), kv.Key, "no HTTP attributes on other spans")
 	}
 }
+
+// TestTransportUnderOpenTelemetrySpans: a request made under an
+// OpenTelemetry span started inside a component names that span; under a
+// span of another trace (a new root), the component's.
+func TestTransportUnderOpenTelemetrySpans(t *testing.T) {
+	tp := sdktrace.NewTracerProvider()
+	t.Cleanup(func() { assert.NoError(t, tp.Shutdown(context.Background())) })
+	tracer := tp.Tracer("test")
+	svc, _ := newService(t)
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+	require.NoError(t, err)
+	cctx, c := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "tool"})
+	cc, _ := flowtrace.ComponentFromContext(cctx)
+	rc, _ := flowtrace.RunFromContext(ctx)
+
+	child, span := tracer.Start(cctx, "sdk span")
+	var rt capturing
+	_, err = tracing.Transport(&rt, tracing.WithoutClientComponents()).RoundTrip(httptestRequest(t, child))
+	require.NoError(t, err)
+	assert.Contains(t, rt.traceparent, "-"+span.SpanContext().SpanID().String()+"-", "the nearest span")
+	span.End()
+
+	root, other := tracer.Start(cctx, "new root", oteltrace.WithNewRoot())
+	_, err = tracing.Transport(&rt, tracing.WithoutClientComponents()).RoundTrip(httptestRequest(t, root))
+	require.NoError(t, err)
+	assert.Contains(t, rt.traceparent, "-"+rc.TraceIDString()+"-"+oteltrace.SpanID(cc.SpanID()).String()+"-", "the run's trace, the component's span")
+	other.End()
+	c.End(nil)
+	_, err = svc.EndTracers(within(t, ctx), nil, nil)
+	require.NoError(t, err)
+}
+
+type capturing struct{ traceparent string }
+
+func (c *capturing) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.traceparent = r.Header.Get("traceparent")
+	return &http.Response{StatusCode: http.StatusOK, Body: http.NoBody, Request: r}, nil
+}
+
+func httptestRequest(t *testing.T, ctx context.Context) *http.Request {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://example.test/", nil)
+	require.NoError(t, err)
+	return req
+}

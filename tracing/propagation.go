@@ -157,7 +157,12 @@ func outgoing(ctx context.Context) (propagated, bool) {
 	}
 	sc := trace.SpanContextFromContext(ctx)
 	if !sc.IsValid() || sc.TraceID() != rc.TraceID() {
-		return propagated{}, false // unreachable: a run's ctx answers with its scope
+		// A span of another trace started inside the run (a new root):
+		// the request still belongs to the run, under its scope's span.
+		sc = scopeSpanContext(ctx, rc)
+		if !sc.IsValid() {
+			return propagated{}, false
+		}
 	}
 	return propagated{
 		tp: traceParent{
@@ -169,4 +174,20 @@ func outgoing(ctx context.Context) (propagated, bool) {
 		state: tracestateFor(ctx, sc),
 		id:    identity{runID: rc.RunID(), sessionID: rc.SessionID(), userID: rc.UserID()},
 	}, true
+}
+
+// scopeSpanContext returns the span context of the innermost flowtrace
+// scope of ctx, whatever OpenTelemetry span is current in it.
+func scopeSpanContext(ctx context.Context, rc flowtrace.RunContext) trace.SpanContext {
+	span := rc.SpanID()
+	if cc, ok := flowtrace.ComponentFromContext(ctx); ok {
+		span = cc.SpanID()
+	}
+	var flags trace.TraceFlags
+	if rc.Sampled() {
+		flags = trace.FlagsSampled
+	}
+	return trace.NewSpanContext(trace.SpanContextConfig{
+		TraceID: rc.TraceID(), SpanID: span, TraceFlags: flags.WithRandom(rc.Random()), TraceState: rc.TraceState(),
+	})
 }
