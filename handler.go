@@ -1,12 +1,11 @@
 package flowtrace
 
 import (
-	"bytes"
 	"log/slog"
-	"runtime"
-	"strconv"
 	"sync"
 	"sync/atomic"
+
+	"github.com/flowtrace/flowtrace/internal/pipeline"
 )
 
 // handlerCalls is the error handler as the service calls it: safe from its
@@ -67,16 +66,7 @@ func (hc *handlerCalls) self() bool {
 	return hc.in[g] > 0
 }
 
-// goid returns the id of the calling goroutine, as internal/pipeline's
-// does (about a microsecond): only the error handler's calls, which are
-// rare, and a Shutdown pay for it.
-func goid() int64 {
-	var buf [64]byte
-	b := buf[:runtime.Stack(buf[:], false)]
-	b = bytes.TrimPrefix(b, []byte("goroutine "))
-	if i := bytes.IndexByte(b, ' '); i > 0 {
-		b = b[:i]
-	}
-	id, _ := strconv.ParseInt(string(b), 10, 64)
-	return id
-}
+// goid returns the id of the calling goroutine (about a microsecond):
+// only the error handler's calls, which are rare, and a Shutdown pay for
+// it.
+func goid() int64 { return pipeline.GoID() }

@@ -147,11 +147,11 @@ func (r *reporter) wait(ctx context.Context) error {
 	}
 }
 
-// goid returns the id of the calling goroutine. It costs about a
+// GoID returns the id of the calling goroutine. It costs about a
 // microsecond, and is called only where the library is about to wait: to
 // know that it would wait for the very goroutine it runs on (an exporter's
 // call, the error handler), which no ctx can tell it reliably.
-func goid() int64 {
+func GoID() int64 {
 	var buf [64]byte
 	b := buf[:runtime.Stack(buf[:], false)]
 	b = bytes.TrimPrefix(b, []byte("goroutine "))
@@ -161,3 +161,5 @@ func goid() int64 {
 	id, _ := strconv.ParseInt(string(b), 10, 64)
 	return id
 }
+
+func goid() int64 { return GoID() }
