@@ -119,7 +119,11 @@ func TestClientInjectsAndKeepsCallerMeta(t *testing.T) {
 			require.True(t, ok)
 			require.Len(t, run.Components, 1)
 			call := run.Components[0].Info
-			assert.Equal(t, fmt.Sprintf("00-%s-%s-01", rc.TraceIDString(), span(call.SpanID)), got[ftmcp.MetaTraceparent],
+			flags := "01" // sampled
+			if rc.Random() {
+				flags = "03" // and W3C Level 2's random trace ID flag
+			}
+			assert.Equal(t, fmt.Sprintf("00-%s-%s-%s", rc.TraceIDString(), span(call.SpanID), flags), got[ftmcp.MetaTraceparent],
 				"traceparent names the call's component")
 			assert.Equal(t, "flowtrace.run.id="+rc.RunID()+tc.wantBaggage, got[ftmcp.MetaBaggage])
 			if tc.wantTracestate {
