@@ -120,6 +120,14 @@ func (rc RunContext) ParentSpanID() [8]byte { return rc.info().ParentSpanID }
 // requests inherit the decision, but its exporters see nothing of it.
 func (rc RunContext) Sampled() bool { return rc.r != nil && rc.r.sampled }
 
+// Random reports whether the run's trace ID is random in its right-most 7
+// bytes, as W3C Trace Context Level 2's random flag says: true for a trace
+// ID flowtrace generated (a run started with no RunID and no parent), and
+// for a trace continued from a caller that set the flag; inherited by
+// nested runs. A trace ID derived from a given RunID is not known to be
+// random.
+func (rc RunContext) Random() bool { return rc.r != nil && rc.r.random }
+
 // TraceState returns the run's W3C trace state: the one its remote caller,
 // OpenTelemetry parent or checkpoint carried, inherited by nested runs and
 // passed on with the run's span context. It is empty for a run that

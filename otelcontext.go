@@ -43,7 +43,9 @@ var _ trace.Span = (*scopeCtx)(nil)
 
 // SpanContext returns the scope's span context: the run's trace ID and
 // trace state, the span ID of the innermost component (or the run's own,
-// in a run's ctx or under a refused start), sampled as the run is.
+// in a run's ctx or under a refused start), sampled as the run is, and
+// the W3C Level 2 random flag when the run's trace ID is random (see
+// RunContext.Random).
 func (s *scopeCtx) SpanContext() trace.SpanContext {
 	c := s.c
 	rs := c.run
@@ -54,6 +56,9 @@ func (s *scopeCtx) SpanContext() trace.SpanContext {
 	var flags trace.TraceFlags
 	if rs.sampled {
 		flags = trace.FlagsSampled
+	}
+	if rs.random {
+		flags |= trace.FlagsRandom
 	}
 	return trace.NewSpanContext(trace.SpanContextConfig{
 		TraceID:    rs.info.TraceID,

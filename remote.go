@@ -20,6 +20,10 @@ type RemoteParent struct {
 	// Sampled is the caller's sampling decision. It is honoured both
 	// ways: the run is recorded exactly when the caller's was.
 	Sampled bool
+	// Random is the caller's W3C Level 2 random trace ID flag: the
+	// caller says the right-most 7 bytes of TraceID are random. The run
+	// keeps it and passes it on (see RunContext.Random).
+	Random bool
 	// RunID is the caller's run ID, recorded as the run's ParentRunID.
 	// It may be empty when the caller is not a flowtrace run.
 	RunID string
@@ -85,5 +89,5 @@ func parentOf(ctx context.Context) (p RemoteParent, remote, ok bool) {
 
 // fromOTel returns the parent an OpenTelemetry span context names.
 func fromOTel(sc trace.SpanContext) RemoteParent {
-	return RemoteParent{TraceID: sc.TraceID(), SpanID: sc.SpanID(), Sampled: sc.IsSampled(), TraceState: sc.TraceState()}
+	return RemoteParent{TraceID: sc.TraceID(), SpanID: sc.SpanID(), Sampled: sc.IsSampled(), Random: sc.IsRandom(), TraceState: sc.TraceState()}
 }

@@ -63,6 +63,7 @@ type runState struct {
 	info    RunStart
 	root    Component // the run's own scope
 	sampled bool
+	random  bool // the trace ID's right-most 7 bytes are random (W3C Level 2)
 
 	unsampledEnded atomic.Bool      // EndTracers of an unsampled run happened
 	traceState     trace.TraceState // W3C tracestate, passed on unchanged
@@ -207,6 +208,7 @@ func (s *TraceService) StartTracers(ctx context.Context, info RunInfo) (context.
 		rs.info.ParentSpanID = parent.info.SpanID
 		rs.inherit(pi.SessionID, pi.UserID)
 		rs.sampled = parent.run.sampled
+		rs.random = parent.run.random
 		rs.traceState = parent.run.traceState
 	} else if cp, ok := checkpointOf(ctx); ok && rs.resume(cp) {
 		// rs continues the checkpoint's run.
@@ -217,10 +219,12 @@ func (s *TraceService) StartTracers(ctx context.Context, info RunInfo) (context.
 		rs.info.ParentRemote = remote
 		rs.inherit(rp.SessionID, rp.UserID)
 		rs.sampled = rp.Sampled
+		rs.random = rp.Random
 		rs.traceState = rp.TraceState
 	} else {
 		if info.RunID == "" {
 			rs.info.TraceID = generated // what traceIDFor(id) gives, without parsing id again
+			rs.random = true            // a version 4 UUID's bytes: all but 6 bits random
 		} else {
 			rs.info.TraceID = traceIDFor(id)
 		}

@@ -36,8 +36,9 @@ var runLine = regexp.MustCompile(`^run (\S+) trace ([0-9a-f]{32})$`)
 
 // TestDistributedExample runs examples/distributed against a real Jaeger and
 // reads every run back from Jaeger's query API: one trace per run, holding
-// the spans of both services, the callee's run span a child of the caller's
-// tool component span, OpenInference kinds and the session on every span.
+// the spans of both services, the callee's run span (a server span) a child
+// of the caller's request (a client span) under its tool component span,
+// OpenInference kinds and the session on every span.
 func TestDistributedExample(t *testing.T) {
 	j := jaegertest.Start(t)
 	bin := buildExample(t)
@@ -177,7 +178,7 @@ func checkDistributedTrace(tr *jaegertest.Trace, r exampleRun) error {
 	}
 
 	// The callee's run span: B's span whose parent is A's. There is one,
-	// its parent is the caller's tool component span, and it is a run of
+	// its parent is the caller's request under its tool component span, and it is a run of
 	// its own whose parent run is the caller's.
 	var calleeRuns []jaegertest.Span
 	for _, s := range byService[serviceB] {
@@ -191,7 +192,20 @@ func checkDistributedTrace(tr *jaegertest.Trace, r exampleRun) error {
 			len(calleeRuns), serviceB, serviceA))...)
 	}
 	callee := calleeRuns[0]
-	caller, _ := tr.SpanByID(callee.Parent())
+	// Between them, the request: the client component tracing.Transport
+	// records under the tool component, a client span whose ID the request
+	// named as its parent.
+	request, _ := tr.SpanByID(callee.Parent())
+	if typ, _ := request.Tag("flowtrace.component.type"); typ != "http.client" {
+		bad("the callee's parent %q has flowtrace.component.type %q, want http.client (the request)", request.OperationName, typ)
+	}
+	if kind, _ := request.Tag("span.kind"); kind != "client" {
+		bad("the request span %q has span.kind %q, want client", request.OperationName, kind)
+	}
+	if kind, _ := callee.Tag("span.kind"); kind != "server" {
+		bad("the callee's run span %q has span.kind %q, want server", callee.OperationName, kind)
+	}
+	caller, _ := tr.SpanByID(request.Parent())
 	if kind, _ := caller.Tag("openinference.span.kind"); kind != "TOOL" {
 		bad("the callee's parent %q has openinference.span.kind %q, want TOOL (the tool component)", caller.OperationName, kind)
 	}

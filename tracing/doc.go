@@ -18,7 +18,8 @@
 // # Calling
 //
 // Transport wraps an http.RoundTripper so that a request made with a ctx
-// inside a run names that run to the server it calls:
+// inside a run is recorded as a client component of the current scope
+// and names that component to the server it calls:
 //
 //	client := &http.Client{Transport: tracing.Transport(nil)}
 //	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
@@ -27,7 +28,7 @@
 // The server's Middleware then continues the caller's run as a child run,
 // exactly as a run nested in one process is: its own run ID, the caller's
 // run ID as ParentRunID, the caller's trace ID, its run span a child of the
-// caller's current span, and the caller's sampling decision. A service
+// caller's client component, and the caller's sampling decision. A service
 // that calls itself thus never sees two runs with one ID.
 //
 // Inject and Extract do the same over any carrier of string fields (a
@@ -38,7 +39,8 @@
 // The run crosses the wire as W3C Trace Context and W3C Baggage, so
 // OpenTelemetry-instrumented services on the path understand it:
 //
-//	traceparent: 00-<trace ID>-<current span ID>-<01 sampled | 00 not>
+//	traceparent: 00-<trace ID>-<span ID>-<flags: 01 sampled, 02 random trace ID>
+//	tracestate:  the one the run was continued with, if any
 //	baggage:     flowtrace.run.id=<run ID>[,flowtrace.session.id=…,flowtrace.user.id=…]
 //
 // The session and user IDs are sent only under WithIdentityBaggage: a
@@ -46,7 +48,11 @@
 //
 // Incoming headers are untrusted input. A traceparent that is not exactly
 // valid (any version but ff, lower-case hex, non-zero IDs, exactly 55
-// bytes for version 00) is ignored and the run starts a new trace. A
+// bytes for version 00, at most 512 for a later version) is ignored and
+// the run starts a new trace. A tracestate is read only with a valid
+// traceparent, validated with W3C Level 2's grammar and discarded whole
+// when invalid or longer than 32 members; one past 512 bytes is cut by
+// whole entries, as the specification says. A
 // baggage header that is not valid W3C baggage, is longer than 8,192
 // bytes or has more than 180 members is ignored as a whole (a valid
 // traceparent still continues the trace, without a parent run); a run,

@@ -2,6 +2,7 @@ package tracing_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -62,12 +63,22 @@ func Example() {
 	fmt.Println("callee run:", callee.Info.RunName, callee.Outputs[tracing.KeyStatusCode])
 	fmt.Println("same trace:", callee.Info.TraceID == caller.Info.TraceID)
 	fmt.Println("parent run is the caller's:", callee.Info.ParentRunID == caller.Info.RunID)
-	fmt.Println("under the caller's tool span:", callee.Info.ParentSpanID == caller.Components[0].Info.SpanID)
+	var request memory.Component // the client component the Transport recorded
+	for _, c := range caller.Components {
+		if c.Info.Type == tracing.TypeHTTPClient {
+			request = c
+		}
+	}
+	fmt.Println("under the caller's request:", callee.Info.ParentSpanID == request.Info.SpanID)
+	fmt.Println("the request under the tool:", request.Info.ParentID == caller.Components[0].Info.ComponentID)
+	fmt.Println("request:", request.Info.Name[:4], request.Outputs[tracing.KeyStatusCode])
 	// Output:
 	// callee run: GET /quote 200
 	// same trace: true
 	// parent run is the caller's: true
-	// under the caller's tool span: true
+	// under the caller's request: true
+	// the request under the tool: true
+	// request: GET  200
 }
 
 // Records logged with a ctx inside a run also become the logs of its
@@ -99,4 +110,30 @@ func ExampleSlogHandler() {
 	// level=INFO msg="no run: passed through only"
 	// level=WARN msg=retrying user=ada password=hunter2 attempt.n=2
 	// WARN retrying map[attempt:map[n:2] password:***** user:ada]
+}
+
+// A handler that fails says why: the run ends with the cause, joined with
+// the status error the Middleware records.
+func ExampleSetError() {
+	rec := memory.New()
+	svc, _ := flowtrace.NewTraceService(flowtrace.WithExporter(rec))
+	srv := httptest.NewServer(tracing.Middleware(svc, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tracing.SetError(r.Context(), errors.New("inventory service: connection refused"))
+		w.WriteHeader(http.StatusBadGateway)
+	})))
+	resp, err := srv.Client().Get(srv.URL + "/order")
+	if err != nil {
+		panic(err)
+	}
+	resp.Body.Close()
+	srv.Close()
+	_ = svc.Shutdown(context.Background()) // delivers the run
+
+	run := rec.Runs()[0]
+	fmt.Println(run.Err)
+	fmt.Println(errors.Is(run.Err, tracing.ErrServerError))
+	// Output:
+	// inventory service: connection refused
+	// tracing: server error status: 502 Bad Gateway
+	// true
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"runtime/debug"
+	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/flowtrace/flowtrace"
@@ -47,14 +49,18 @@ const (
 // When the request carries a valid W3C traceparent (and, from a flowtrace
 // caller, baggage with its run ID), the run continues the caller's: it
 // gets its own run ID, the caller's run ID as ParentRunID, the caller's
-// trace ID, a span that is a child of the caller's span, and the caller's
-// sampling decision (see Extract and WithTrustRequest). Headers are
+// trace ID, a span that is a child of the caller's span, the caller's
+// sampling decision and random flag, and the caller's tracestate, which
+// the Transport and Inject send on (see Extract and WithTrustRequest). Headers are
 // untrusted: an invalid traceparent is ignored and the run starts a new
 // trace; invalid baggage is ignored and the run continues the trace
 // without a parent run.
 //
 // The run ends when next returns, with the response status and body size
-// as outputs and, for a 5xx status, an error wrapping ErrServerError. A
+// as outputs, the route when the mux matched a pattern (Go 1.22's
+// Request.Pattern, its path as http.route), and, for a 5xx status, an
+// error wrapping ErrServerError (the status also as error.type). A handler
+// attaches the cause of a failure with SetError. A
 // panic in next is recorded as the run's error (ErrHandlerPanic, with the
 // stack in the outputs) and then re-raised with the same value, so that
 // net/http handles it as it would without the middleware (quietly for
@@ -97,9 +103,7 @@ type middleware struct {
 func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if m.cfg.trust == nil || m.cfg.trust(r) {
-		if p, ok := remoteParent(r.Header[keyTraceparent], r.Header[keyBaggage]); ok {
-			ctx = flowtrace.ContextWithRemoteParent(ctx, p)
-		}
+		ctx = continueRemote(ctx, r.Header[keyTraceparent], r.Header[keyTracestate], r.Header[keyBaggage])
 	}
 	outer, _ := flowtrace.RunFromContext(ctx)
 	rctx, err := m.svc.StartTracers(ctx, m.runInfo(r))
@@ -111,21 +115,23 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		m.next.ServeHTTP(w, r)
 		return
 	}
-	r = r.WithContext(rctx)
 	if !rc.Sampled() {
 		// Identity only, for nested runs and outgoing requests: nothing
 		// to record, nothing to end.
-		m.next.ServeHTTP(w, r)
+		m.next.ServeHTTP(w, r.WithContext(rctx))
 		return
 	}
 	rec, ww := newRecorder(w)
+	cause := &errorSlot{} // what SetError attaches
+	rctx = context.WithValue(rctx, errorSlotKey{}, cause)
+	r = r.WithContext(rctx)
 	done := false
 	defer func() {
 		if done {
 			return
 		}
 		p := recover()
-		m.end(rctx, rec, p, true)
+		m.end(rctx, r, rec, cause, p, true)
 		if p != nil {
 			panic(p) // inside the deferred call, so the original stack is still printed
 		}
@@ -133,7 +139,17 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	m.next.ServeHTTP(ww, r)
 	done = true
-	m.end(rctx, rec, nil, false)
+	m.end(rctx, r, rec, cause, nil, false)
+}
+
+// route returns the path part of the pattern a ServeMux matched r with
+// (Go 1.22's Request.Pattern, "[METHOD ][HOST]/PATH"), or "".
+func route(r *http.Request) string {
+	p := r.Pattern
+	if i := strings.IndexByte(p, '/'); i >= 0 {
+		return p[i:]
+	}
+	return ""
 }
 
 func (m *middleware) runInfo(r *http.Request) flowtrace.RunInfo {
@@ -160,15 +176,18 @@ func (m *middleware) runInfo(r *http.Request) flowtrace.RunInfo {
 	return info
 }
 
-// end ends the run of rctx. p is what recover returned when the handler
-// did not return normally.
-func (m *middleware) end(rctx context.Context, rec *recorder, p any, abnormal bool) {
+// end ends the run of rctx, which served r. p is what recover returned
+// when the handler did not return normally.
+func (m *middleware) end(rctx context.Context, r *http.Request, rec *recorder, cause *errorSlot, p any, abnormal bool) {
 	if rec.status == 0 && !abnormal && !rec.hijacked {
 		rec.status = http.StatusOK // what net/http sends for a handler that wrote nothing
 	}
-	outputs := make(map[string]any, 3)
+	outputs := make(map[string]any, 5)
 	if rec.status != 0 {
 		outputs[KeyStatusCode] = rec.status
+	}
+	if rt := route(r); rt != "" {
+		outputs[KeyRoute] = rt
 	}
 	outputs[KeyBodySize] = rec.size
 	if rec.hijacked {
@@ -189,6 +208,10 @@ func (m *middleware) end(rctx context.Context, rec *recorder, p any, abnormal bo
 		}
 	case rec.status >= 500:
 		err = fmt.Errorf("%w: %d %s", ErrServerError, rec.status, http.StatusText(rec.status))
+		outputs[KeyErrorType] = strconv.Itoa(rec.status)
+	}
+	if c := cause.load(); c != nil {
+		err = errors.Join(c, err) // the cause first; Join drops a nil err
 	}
 	// The ctx carries the run and ignores the request's cancellation.
 	// Without a delivery wait it is done before EndTracers is called:

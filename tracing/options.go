@@ -17,6 +17,8 @@ type config struct {
 	deliveryWait    time.Duration // 0: the Middleware does not wait
 	trust           func(*http.Request) bool
 	identityBaggage bool
+
+	noClientComponents bool
 }
 
 func newConfig(opts []Option) config {
@@ -85,4 +87,15 @@ func WithTrustRequest(f func(*http.Request) bool) Option {
 // person. Use it on a Transport that calls only your own services.
 func WithIdentityBaggage() Option {
 	return func(c *config) { c.identityBaggage = true }
+}
+
+// WithoutClientComponents makes the Transport record no client component
+// for the requests it sends: each request then names the current span
+// (the innermost component's, else the run's) as its parent, as Inject
+// does. It is for a caller that records its calls itself (a base that is
+// otelhttp.NewTransport, say, whose client spans would otherwise sit under
+// flowtrace's), or a client whose requests are too many to record one by
+// one.
+func WithoutClientComponents() Option {
+	return func(c *config) { c.noClientComponents = true }
 }

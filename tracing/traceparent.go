@@ -11,17 +11,20 @@ const (
 	// traceparentLen is the length of a version 00 traceparent.
 	traceparentLen = 55
 	// maxTraceparentLen bounds what is read of a future version's header,
-	// which may append fields after the four of version 00.
+	// which may append fields after the four of version 00: a longer
+	// traceparent is ignored, as malformed.
 	maxTraceparentLen = 512
 )
 
 // traceParent is a parsed traceparent: the caller's trace, the caller's
-// span (the parent of the span that continues it) and the sampled flag.
-// The zero value is invalid.
+// span (the parent of the span that continues it), the sampled flag and
+// Level 2's random flag (the right-most 7 bytes of the trace ID are
+// random). The zero value is invalid.
 type traceParent struct {
 	traceID [16]byte
 	spanID  [8]byte
 	sampled bool
+	random  bool
 }
 
 // parseTraceparent parses one traceparent value. It reports false for
@@ -66,21 +69,28 @@ func parseTraceparentFields(s string) (traceParent, bool) {
 		return tp, false
 	}
 	tp.sampled = flags&0x01 != 0
+	tp.random = flags&0x02 != 0
 	return tp, true
 }
 
-// String formats tp as a version 00 traceparent with only the sampled flag
-// among the trace flags.
+// String formats tp as a version 00 traceparent with only the sampled and
+// random flags among the trace flags: the others are not defined, and a
+// flag not understood is not passed on.
 func (tp traceParent) String() string {
 	var b [traceparentLen]byte
 	b[0], b[1], b[2] = '0', '0', '-'
 	hex.Encode(b[3:35], tp.traceID[:])
 	b[35] = '-'
 	hex.Encode(b[36:52], tp.spanID[:])
-	b[52], b[53], b[54] = '-', '0', '0'
+	b[52], b[53] = '-', '0'
+	var flags byte
 	if tp.sampled {
-		b[54] = '1'
+		flags |= 0x01
 	}
+	if tp.random {
+		flags |= 0x02
+	}
+	b[54] = "0123"[flags]
 	return string(b[:])
 }
 

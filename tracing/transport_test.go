@@ -3,6 +3,7 @@ package tracing_test
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/flowtrace/flowtrace"
+	"github.com/flowtrace/flowtrace/exporter/memory"
 	"github.com/flowtrace/flowtrace/tracing"
 )
 
@@ -33,9 +35,10 @@ func roundTrip(t *testing.T, rt http.RoundTripper, req *http.Request) {
 }
 
 func traceparentFor(traceID [16]byte, spanID [8]byte, sampled bool) string {
-	flags := "00"
+	// The runs of these tests generate their trace IDs: random (02).
+	flags := "02"
 	if sampled {
-		flags = "01"
+		flags = "03"
 	}
 	return "00-" + hex.EncodeToString(traceID[:]) + "-" + hex.EncodeToString(spanID[:]) + "-" + flags
 }
@@ -60,14 +63,14 @@ func TestTransportPropagates(t *testing.T) {
 
 	t.Run("run span outside components", func(t *testing.T) {
 		c := &capture{}
-		roundTrip(t, tracing.Transport(c), httptest.NewRequestWithContext(ctx, http.MethodGet, "http://example.test/", nil))
+		roundTrip(t, tracing.Transport(c, tracing.WithoutClientComponents()), httptest.NewRequestWithContext(ctx, http.MethodGet, "http://example.test/", nil))
 		assert.Equal(t, traceparentFor(rc.TraceID(), rc.SpanID(), true), c.req.Header.Get("traceparent"))
 	})
 	t.Run("component span, request untouched", func(t *testing.T) {
 		c := &capture{}
 		req := httptest.NewRequestWithContext(cctx, http.MethodGet, "http://example.test/", nil)
 		req.Header.Set("X-Keep", "1")
-		roundTrip(t, tracing.Transport(c), req)
+		roundTrip(t, tracing.Transport(c, tracing.WithoutClientComponents()), req)
 		require.NotSame(t, req, c.req, "the caller's request is copied")
 		assert.Equal(t, http.Header{"X-Keep": {"1"}}, req.Header, "the caller's request is not modified")
 		assert.Equal(t, traceparentFor(rc.TraceID(), cc.SpanID(), true), c.req.Header.Get("traceparent"))
@@ -109,7 +112,7 @@ func TestTransportPropagates(t *testing.T) {
 			req := httptest.NewRequestWithContext(cctx, http.MethodGet, "http://example.test/", nil)
 			req.Header.Set("Traceparent", tc.prev)
 			req.Header.Set("Tracestate", "vendor=x")
-			roundTrip(t, tracing.Transport(c), req)
+			roundTrip(t, tracing.Transport(c, tracing.WithoutClientComponents()), req)
 			assert.Equal(t, traceparentFor(rc.TraceID(), cc.SpanID(), true), c.req.Header.Get("traceparent"))
 			assert.Equal(t, tc.keepState, c.req.Header.Get("tracestate") != "", "tracestate after %q", tc.prev)
 			assert.Equal(t, tc.prev, req.Header.Get("traceparent"), "the caller's header is not modified")
@@ -127,7 +130,7 @@ func TestTransportNilBaseIsDefaultTransport(t *testing.T) {
 	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
 	require.NoError(t, err)
 	rc, _ := flowtrace.RunFromContext(ctx)
-	client := &http.Client{Transport: tracing.Transport(nil)}
+	client := &http.Client{Transport: tracing.Transport(nil, tracing.WithoutClientComponents())}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
 	require.NoError(t, err)
 	resp, err := client.Do(req)
@@ -153,7 +156,7 @@ func TestAcrossProcesses(t *testing.T) {
 		c.End(nil)
 		_ = cctx
 	})))
-	client := &http.Client{Transport: tracing.Transport(srv.Client().Transport, tracing.WithIdentityBaggage())}
+	client := &http.Client{Transport: tracing.Transport(srv.Client().Transport, tracing.WithIdentityBaggage(), tracing.WithoutClientComponents())}
 
 	ctx, err := svcA.StartTracers(context.Background(), flowtrace.RunInfo{RunName: "agent", SessionID: "s-1", UserID: "u-1"})
 	require.NoError(t, err)
@@ -188,8 +191,8 @@ func TestSamplingAcrossTheWire(t *testing.T) {
 		wantFlag       string
 		recorded       bool
 	}{
-		{"sampled caller, never-sampling callee", flowtrace.AlwaysSample(), flowtrace.NeverSample(), "01", true},
-		{"unsampled caller, always-sampling callee", flowtrace.NeverSample(), flowtrace.AlwaysSample(), "00", false},
+		{"sampled caller, never-sampling callee", flowtrace.AlwaysSample(), flowtrace.NeverSample(), "03", true},
+		{"unsampled caller, always-sampling callee", flowtrace.NeverSample(), flowtrace.AlwaysSample(), "02", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -325,11 +328,129 @@ func TestInjectExtract(t *testing.T) {
 
 	p, ok := flowtrace.RemoteParentFromContext(tracing.Extract(context.Background(), carrier))
 	require.True(t, ok)
-	assert.Equal(t, flowtrace.RemoteParent{TraceID: rc.TraceID(), SpanID: rc.SpanID(), Sampled: true, RunID: rc.RunID(), UserID: "u1"}, p)
+	assert.Equal(t, flowtrace.RemoteParent{TraceID: rc.TraceID(), SpanID: rc.SpanID(), Sampled: true, Random: true, RunID: rc.RunID(), UserID: "u1"}, p)
 
 	empty := context.Background()
 	assert.Equal(t, empty, tracing.Extract(empty, propagation.MapCarrier{"traceparent": "junk"}))
 	assert.Equal(t, empty, tracing.Extract(empty, nil))
 	_, err = svc.EndTracers(within(t, ctx), nil, nil)
 	require.NoError(t, err)
+}
+
+// failing is a base RoundTripper whose every request fails.
+type failing struct{}
+
+func (failing) RoundTrip(*http.Request) (*http.Response, error) {
+	return nil, errors.New("dial tcp: connection refused")
+}
+
+type status int
+
+func (s status) RoundTrip(r *http.Request) (*http.Response, error) {
+	return &http.Response{StatusCode: int(s), Body: http.NoBody, Request: r}, nil
+}
+
+// TestTransportRecordsClientComponents: each request is a client
+// component of the current scope, and the request names its span.
+func TestTransportRecordsClientComponents(t *testing.T) {
+	svc, rec := newService(t)
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{RunName: "caller"})
+	require.NoError(t, err)
+	cctx, tool := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "tool"})
+	cc, _ := flowtrace.ComponentFromContext(cctx)
+
+	c := &capture{}
+	var sent []string
+	for range 2 {
+		req := httptest.NewRequestWithContext(cctx, http.MethodPost, "https://ada:secret@api.example.test:8443/v1/items?key=sk-123&page=2#frag", nil)
+		roundTrip(t, tracing.Transport(c), req)
+		sent = append(sent, c.req.Header.Get("traceparent"))
+	}
+	_, err = tracing.Transport(failing{}).RoundTrip(httptest.NewRequestWithContext(cctx, http.MethodGet, "http://down.test/", nil))
+	require.Error(t, err)
+	roundTrip(t, tracing.Transport(status(http.StatusNotFound)), httptest.NewRequestWithContext(cctx, http.MethodGet, "http://api.example.test/missing", nil))
+	roundTrip(t, tracing.Transport(c, tracing.WithoutClientComponents()), httptest.NewRequestWithContext(cctx, http.MethodGet, "http://api.example.test/", nil))
+	rc, _ := flowtrace.RunFromContext(ctx)
+	assert.Equal(t, traceparentFor(rc.TraceID(), cc.SpanID(), true), c.req.Header.Get("traceparent"), "without client components: the current span")
+	tool.End(nil)
+	sum, err := svc.EndTracers(within(t, ctx), nil, nil)
+	require.NoError(t, err)
+
+	run, ok := rec.Run(sum.RunID)
+	require.True(t, ok)
+	var clients []memory.Component
+	for _, c := range run.Components {
+		if c.Info.Type == tracing.TypeHTTPClient {
+			clients = append(clients, c)
+		}
+	}
+	require.Len(t, clients, 4, "two posts, one failure, one 404; none under WithoutClientComponents")
+	assert.NotEqual(t, sent[0], sent[1], "each request names a parent-id of its own")
+	for i, c := range clients[:2] {
+		assert.Equal(t, cc.ID(), c.Info.ParentID, "a client component of the current scope")
+		assert.Contains(t, sent[i], hex.EncodeToString(c.Info.SpanID[:]), "the request names its client component")
+		assert.Equal(t, "POST api.example.test:8443", c.Info.Name)
+		md := c.Info.Metadata.Map()
+		assert.Equal(t, "POST", md[tracing.KeyMethod])
+		assert.Equal(t, "https://api.example.test:8443/v1/items?key=REDACTED&page=REDACTED", md[tracing.KeyURL], "no user info, fragment or query values")
+		assert.Equal(t, "api.example.test", md[tracing.KeyHost])
+		assert.EqualValues(t, 8443, md[tracing.KeyPort])
+		assert.EqualValues(t, http.StatusNoContent, c.Outputs[tracing.KeyStatusCode])
+		assert.NoError(t, c.Err)
+		assert.False(t, c.End.Before(c.Info.Time), "a duration")
+	}
+	assert.Equal(t, "*errors.errorString", clients[2].Outputs[tracing.KeyErrorType])
+	assert.ErrorContains(t, clients[2].Err, "connection refused")
+	assert.Equal(t, "404", clients[3].Outputs[tracing.KeyErrorType])
+	assert.ErrorIs(t, clients[3].Err, tracing.ErrErrorStatus)
+}
+
+// TestTransportUnsampledNamesFreshSpans: an unsampled run records nothing,
+// yet each of its requests names a span of its own.
+func TestTransportUnsampledNamesFreshSpans(t *testing.T) {
+	svc, rec := newService(t, flowtrace.WithSampler(flowtrace.NeverSample()))
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+	require.NoError(t, err)
+	rc, _ := flowtrace.RunFromContext(ctx)
+	seen := map[string]bool{}
+	for range 3 {
+		c := &capture{}
+		roundTrip(t, tracing.Transport(c), httptest.NewRequestWithContext(ctx, http.MethodGet, "http://example.test/", nil))
+		tp := c.req.Header.Get("traceparent")
+		assert.Contains(t, tp, "-"+rc.TraceIDString()+"-")
+		assert.True(t, strings.HasSuffix(tp, "-02"), "unsampled, random: %q", tp)
+		seen[tp] = true
+	}
+	assert.Len(t, seen, 3)
+	_, _ = svc.EndTracers(within(t, ctx), nil, nil)
+	assert.Zero(t, rec.Len())
+}
+
+// TestTransportCountsRedirects: each request http.Client sends while
+// following redirects is a client component of its own, numbered.
+func TestTransportCountsRedirects(t *testing.T) {
+	svc, rec := newService(t)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/a", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/b", http.StatusFound) })
+	mux.HandleFunc("/b", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/c", http.StatusFound) })
+	mux.HandleFunc("/c", func(http.ResponseWriter, *http.Request) {})
+	srv, _ := serve(t, mux)
+	client := &http.Client{Transport: tracing.Transport(srv.Client().Transport)}
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+	require.NoError(t, err)
+	get(t, ctx, client, srv.URL+"/a", nil)
+	sum, err := svc.EndTracers(within(t, ctx), nil, nil)
+	require.NoError(t, err)
+	run, _ := rec.Run(sum.RunID)
+	require.Len(t, run.Components, 3, "one client component per request sent")
+	for i, c := range run.Components {
+		md := c.Info.Metadata.Map()
+		if i == 0 {
+			assert.NotContains(t, md, tracing.KeyResendCount, "the first request was not resent")
+		} else {
+			assert.EqualValues(t, i, md[tracing.KeyResendCount])
+		}
+	}
+	assert.EqualValues(t, http.StatusFound, run.Components[0].Outputs[tracing.KeyStatusCode])
+	assert.EqualValues(t, http.StatusOK, run.Components[2].Outputs[tracing.KeyStatusCode])
 }

@@ -76,6 +76,32 @@ const (
 	mimeJSON = "application/json"
 )
 
+// OpenTelemetry's HTTP semantic conventions (stable), as the tracing
+// package records them: a run started by tracing.Middleware has
+// KeyHTTPRequestMethod in its metadata, a client component of
+// tracing.Transport too. The bridge makes the first a server span and the
+// second a client span, and writes these keys as attributes of their own,
+// as otelhttp does, so that service graphs and HTTP views read them.
+const (
+	KeyHTTPRequestMethod = "http.request.method"
+	KeyHTTPRoute         = "http.route"
+	KeyHTTPStatusCode    = "http.response.status_code"
+	KeyHTTPResendCount   = "http.request.resend_count"
+	KeyURLPath           = "url.path"
+	KeyURLFull           = "url.full"
+	KeyServerAddress     = "server.address"
+	KeyServerPort        = "server.port"
+	KeyErrorType         = "error.type"
+	errorTypeOther       = "_OTHER" // error.type when the error names no type
+)
+
+// httpStartKeys are the keys lifted from the metadata of an HTTP span's
+// start, httpEndKeys those from its outputs.
+var (
+	httpStartKeys = [...]string{KeyHTTPRequestMethod, KeyURLPath, KeyURLFull, KeyServerAddress, KeyServerPort, KeyHTTPResendCount}
+	httpEndKeys   = [...]string{KeyHTTPRoute, KeyHTTPStatusCode, KeyErrorType}
+)
+
 // openInferenceKind maps a component type to an OpenInference span kind.
 func openInferenceKind(componentType string) string {
 	switch componentType {

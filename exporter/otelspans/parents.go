@@ -137,5 +137,6 @@ func SpanContext(ctx context.Context) trace.SpanContext {
 	if rc.Sampled() {
 		flags = trace.FlagsSampled
 	}
-	return trace.NewSpanContext(trace.SpanContextConfig{TraceID: rc.TraceID(), SpanID: span, TraceFlags: flags})
+	flags = flags.WithRandom(rc.Random())
+	return trace.NewSpanContext(trace.SpanContextConfig{TraceID: rc.TraceID(), SpanID: span, TraceFlags: flags, TraceState: rc.TraceState()})
 }

@@ -22,12 +22,14 @@ type runExporter struct {
 	open     map[string]*openSpan // by component ID
 	scratch  []attribute.KeyValue // reused for each span's attributes: the SDK copies them
 	root     *trace.SpanContext   // in links.roots while the run is open, if it is a root
+	http     bool                 // a server span: the run of an HTTP request
 }
 
 type openSpan struct {
 	span    trace.Span
 	id      [8]byte // flowtrace's span ID
 	tool    bool
+	http    bool             // a client span: an outgoing HTTP request
 	start   flowtrace.Fields // the start's inputs
 	inputs  map[string]any   // nil, or start merged with the inputs set after it
 	outputs outputs
@@ -68,13 +70,18 @@ func (e *Exporter) startRun(run flowtrace.RunStart) *runExporter {
 		attrs = append(attrs, attribute.StringSlice(KeyOITags, run.Tags))
 	}
 
+	kind := trace.SpanKindInternal
+	if isHTTP(run.Metadata) {
+		kind, r.http = trace.SpanKindServer, true
+		attrs = appendHTTP(attrs, run.Metadata, httpStartKeys[:])
+	}
 	name := run.RunName
 	if name == "" {
 		name = "run"
 	}
 	ctx := contextWithIDs(parent, run.TraceID, run.SpanID)
 	_, r.span = e.tracer.Start(ctx, name,
-		trace.WithTimestamp(run.Time), trace.WithAttributes(attrs...), trace.WithSpanKind(trace.SpanKindInternal))
+		trace.WithTimestamp(run.Time), trace.WithAttributes(attrs...), trace.WithSpanKind(kind))
 	e.links.started(run.SpanID, r.span)
 	if isRoot(run) {
 		sc := r.span.SpanContext()
@@ -139,16 +146,22 @@ func (r *runExporter) StartComponent(_ context.Context, c flowtrace.ComponentSta
 			attrs = append(attrs, attribute.String(KeyGenAIAgentName, c.Name))
 		}
 	}
+	kind := trace.SpanKindInternal
+	web := isHTTP(c.Metadata)
+	if web {
+		kind = trace.SpanKindClient
+		attrs = appendHTTP(attrs, c.Metadata, httpStartKeys[:])
+	}
 	name := c.Name
 	if name == "" {
 		name = "component"
 	}
 	ctx := contextWithIDs(parent, r.info.TraceID, c.SpanID)
 	_, span := r.e.tracer.Start(ctx, name,
-		trace.WithTimestamp(c.Time), trace.WithAttributes(attrs...), trace.WithSpanKind(trace.SpanKindInternal))
+		trace.WithTimestamp(c.Time), trace.WithAttributes(attrs...), trace.WithSpanKind(kind))
 	r.scratch = attrs
 	r.e.links.started(c.SpanID, span)
-	r.open[c.ComponentID] = &openSpan{span: span, id: c.SpanID, tool: c.Type == "tool", start: c.Inputs}
+	r.open[c.ComponentID] = &openSpan{span: span, id: c.SpanID, tool: c.Type == "tool", http: web, start: c.Inputs}
 	return nil
 }
 
@@ -215,6 +228,9 @@ func (r *runExporter) EndComponent(_ context.Context, c flowtrace.ComponentEnd) 
 	if c.Suspended {
 		p.span.SetAttributes(attribute.String(KeyComponentStatus, StatusSuspended))
 	}
+	if p.http {
+		r.httpEnd(p.span, &p.outputs, c.Err)
+	}
 	r.finish(p.span, p.inputs, out, c.Err, c)
 	return nil
 }
@@ -230,6 +246,9 @@ func (r *runExporter) EndRun(_ context.Context, end flowtrace.RunEnd) error {
 	r.outputs.add(end.Outputs)
 	if end.Suspended {
 		r.span.SetAttributes(attribute.String(KeyRunStatus, StatusSuspended))
+	}
+	if r.http {
+		r.httpEnd(r.span, &r.outputs, end.Err)
 	}
 	r.finish(r.span, r.inputs, r.outputs.json(), end.Err, flowtrace.ComponentEnd{Time: end.Time})
 	r.e.links.ended(r.info.SpanID)
@@ -262,4 +281,43 @@ func (r *runExporter) finish(span trace.Span, inputs map[string]any, outputs str
 		span.AddEvent("exception", trace.WithTimestamp(c.Time), trace.WithAttributes(attribute.String(KeyExceptionMsg, msg)))
 	}
 	span.End(trace.WithTimestamp(c.Time))
+}
+
+// isHTTP reports whether a start's metadata describe an HTTP request:
+// tracing.Middleware's runs and tracing.Transport's client components
+// record its method.
+func isHTTP(md flowtrace.Fields) bool {
+	_, ok := md.Get(KeyHTTPRequestMethod)
+	return ok
+}
+
+// appendHTTP appends, as attributes of their own, the values of keys that
+// f holds as a string or an integer.
+func appendHTTP(attrs []attribute.KeyValue, f flowtrace.Fields, keys []string) []attribute.KeyValue {
+	for _, k := range keys {
+		switch v, _ := f.Get(k); v := v.(type) {
+		case string:
+			attrs = append(attrs, attribute.String(k, v))
+		case int64:
+			attrs = append(attrs, attribute.Int64(k, v))
+		case int:
+			attrs = append(attrs, attribute.Int(k, v))
+		}
+	}
+	return attrs
+}
+
+// httpEnd writes the attributes an HTTP span knows at its end: route,
+// status code, and error.type when it failed.
+func (r *runExporter) httpEnd(span trace.Span, o *outputs, err error) {
+	f := o.one
+	if o.merged != nil {
+		f = flowtrace.FieldsOf(o.merged)
+	}
+	attrs := appendHTTP(r.scratch[:0], f, httpEndKeys[:])
+	if _, ok := f.Get(KeyErrorType); !ok && err != nil {
+		attrs = append(attrs, attribute.String(KeyErrorType, errorTypeOther))
+	}
+	span.SetAttributes(attrs...)
+	r.scratch = attrs
 }
