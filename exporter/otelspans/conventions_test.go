@@ -298,3 +298,11 @@ func TestMCPMetadataBecomesAttributes(t *testing.T) {
 		})
 	}
 }
+
+func TestGenAIParametersDecodedFromJSON(t *testing.T) {
+	a := modelCallSpan(t, genAIOnly, flowtrace.ModelCall{Model: "m", Parameters: map[string]any{
+		"max_tokens": 512.0, "seed": 1.5, "n": 1e300}})
+	assert.Equal(t, int64(512), a[otelspans.KeyGenAIRequestMaxTokens].AsInt64(), "a whole float is a count")
+	assert.NotContains(t, a, otelspans.KeyGenAIRequestSeed, "a fraction is not a seed")
+	assert.NotContains(t, a, otelspans.KeyGenAIRequestChoiceCount, "out of int64's range")
+}

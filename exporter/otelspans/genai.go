@@ -1,6 +1,8 @@
 package otelspans
 
 import (
+	"math"
+
 	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/flowtrace/flowtrace"
@@ -76,8 +78,10 @@ func asInt(v any) (int64, bool) {
 		return n, true
 	case uint64:
 		return int64(n), n <= 1<<63-1
-	case float64:
-		return int64(n), n == float64(int64(n))
+	case float64: // a count decoded from JSON
+		if n >= -(1<<63) && n < 1<<63 && n == math.Trunc(n) {
+			return int64(n), true
+		}
 	}
 	return 0, false
 }
