@@ -43,6 +43,12 @@ type Message struct {
 // parameters, messages, token usage and cost. Every field is optional.
 type ModelCall struct {
 	Model, Provider string
+	// ResponseID is the ID the API gave its answer; ResponseModel the
+	// model that answered, which may name a version Model did not.
+	ResponseID, ResponseModel string
+	// Stream reports whether the answer was asked for as a stream. A
+	// Stream's own record (see Stream) sets it.
+	Stream bool
 	// Parameters are the invocation parameters: temperature, max_tokens...
 	Parameters    map[string]any
 	Input, Output []Message
@@ -63,7 +69,7 @@ type ModelCall struct {
 //
 // Every string of it gets the masking and scrubbing of a log message:
 // parameters and message contents and arguments are values, masked and
-// limited like any; the model, the provider, roles, names, tool call IDs
+// limited like any; the model, the provider, the response ID and model, roles, names, tool call IDs
 // and names and finish reasons are labels (trimmed, valid UTF-8, at most
 // MaxTagLen bytes), with the user info of a URL masked and the run's
 // secrets scrubbed. Its lists are bounded like any list, by WithMaxItems
@@ -116,6 +122,7 @@ func (s *TraceService) RecordModelCall(ctx context.Context, call ModelCall) {
 		Usage:            call.Usage.valid(),
 		Cost:             svc.cost(call.Cost),
 		TimeToFirstChunk: max(call.TimeToFirstChunk, 0),
+		Stream:           call.Stream,
 	}}
 	var p pass
 	rs.write(ctx, sc, sc.event(rec, &rec.ComponentID), &p, func() { p.modelCall(&rec.Call, &call) })
@@ -168,6 +175,9 @@ func (r *ModelCallRecord) asLog() LogEntry {
 	}
 	put("model", c.Model, c.Model != "")
 	put("provider", c.Provider, c.Provider != "")
+	put("response_id", c.ResponseID, c.ResponseID != "")
+	put("response_model", c.ResponseModel, c.ResponseModel != "")
+	put("stream", true, c.Stream)
 	put("parameters", c.Parameters, len(c.Parameters) > 0)
 	put("input_messages", messagesAny(c.Input), len(c.Input) > 0)
 	put("output_messages", messagesAny(c.Output), len(c.Output) > 0)
@@ -392,7 +402,7 @@ func (c *Component) recordStream(now time.Time) (ev event, ok bool) {
 		return event{}, false
 	}
 	rs := c.run
-	rec := &ModelCallRecord{RunID: rs.info.RunID, Time: now, Call: ModelCall{TimeToFirstChunk: ttfc}}
+	rec := &ModelCallRecord{RunID: rs.info.RunID, Time: now, Call: ModelCall{TimeToFirstChunk: ttfc, Stream: true}}
 	ev = c.event(rec, &rec.ComponentID)
 	var p pass
 	rs.write(nil, nil, ev, &p, func() { p.streamed(&rec.Call.Output, text, cut) })

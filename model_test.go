@@ -135,3 +135,41 @@ func TestMessagesRecordCompactly(t *testing.T) {
 		map[string]any{"role": "assistant", "content": "", "tool_calls": []any{map[string]any{"id": "1", "name": "f", "arguments": "{}"}}},
 	}, run.Outputs["messages"], "messages by their fields, without the empty ones")
 }
+
+func TestModelCallResponseFieldsAreLabels(t *testing.T) {
+	plain := &logOnly{Exporter: memory.New()}
+	svc, rec, _ := newService(t, flowtrace.WithExporter(plain))
+	const key = "sk-live-0123456789abcdef"
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{Inputs: map[string]any{"api_key": key}})
+	require.NoError(t, err)
+	lctx, llm := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "llm", Type: flowtrace.TypeLLM})
+	svc.RecordModelCall(lctx, flowtrace.ModelCall{
+		Model: "gpt-4o", ResponseID: "  chatcmpl-" + key + " ", ResponseModel: "gpt-4o-2024-08-06" + strings.Repeat("x", 2*flowtrace.MaxTagLen),
+		Stream: true,
+	})
+	llm.End(nil)
+	sctx, streamed := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "streamed", Type: flowtrace.TypeLLM})
+	svc.StartStream(sctx).Chunk("hi")
+	streamed.End(nil)
+	_, err = svc.EndTracers(within(t, ctx), nil, nil)
+	require.NoError(t, err)
+
+	run, _ := rec.Run(runID(t, ctx))
+	mc := component(t, run, "llm").ModelCalls
+	require.Len(t, mc, 1)
+	c := mc[0].Call
+	assert.True(t, strings.HasPrefix(c.ResponseID, "chatcmpl-"), "a label is trimmed: %q", c.ResponseID)
+	assert.NotContains(t, c.ResponseID, key, "the run's secrets are scrubbed from the response ID")
+	assert.LessOrEqual(t, len(c.ResponseModel), flowtrace.MaxTagLen, "a label is bounded")
+	assert.True(t, strings.HasPrefix(c.ResponseModel, "gpt-4o-2024-08-06"))
+	assert.True(t, c.Stream, "Stream is recorded")
+	sm := component(t, run, "streamed").ModelCalls
+	require.Len(t, sm, 1)
+	assert.True(t, sm[0].Call.Stream, "a Stream's own record says it was streamed")
+
+	prun, _ := plain.Run(runID(t, ctx))
+	m := component(t, prun, "llm").Logs[0].Message.(map[string]any)
+	assert.Equal(t, c.ResponseID, m["response_id"], "the fallback log carries the response ID")
+	assert.Equal(t, c.ResponseModel, m["response_model"])
+	assert.Equal(t, true, m["stream"])
+}

@@ -207,6 +207,8 @@ func (p *pass) tags(dst *[]string, in []string) {
 func (p *pass) modelCall(dst, src *ModelCall) {
 	p.label(&dst.Model, src.Model)
 	p.label(&dst.Provider, src.Provider)
+	p.label(&dst.ResponseID, src.ResponseID)
+	p.label(&dst.ResponseModel, src.ResponseModel)
 	p.mapValue(&dst.Parameters, src.Parameters)
 	p.messages(&dst.Input, src.Input)
 	p.messages(&dst.Output, src.Output)

@@ -42,6 +42,19 @@
 // on every span, first, so that span limits never drop it and backends
 // can filter any span by it.
 //
+// With GenAI, a run is gen_ai.operation.name=invoke_workflow with
+// gen_ai.workflow.name, and a model call writes the gen_ai.request.*,
+// gen_ai.response.* and gen_ai.usage.* keys of keys.go; its messages only
+// when OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT is true. With
+// GenAI alone, spans are named as its conventions say: "invoke_workflow
+// {run}", "invoke_agent {name}", "execute_tool {tool}", and "chat {model}"
+// or "embeddings {model}" once a model call names the model; with
+// OpenInference as well they keep flowtrace's names, which the
+// OpenInference backends show. The OPENINFERENCE_HIDE_* variables of
+// privacy.go hide OpenInference's values and messages. Both are read when
+// New or NewOTLP builds the bridge. The MCP keys of a start's metadata
+// (mcp.method.name, gen_ai.tool.name, ...) are attributes of their own.
+//
 // # Backends
 //
 // NewOTLP alone sends to a Collector or Jaeger (OTEL_EXPORTER_OTLP_ENDPOINT,

@@ -56,6 +56,7 @@ const (
 	KeyLLMTokensCacheWrite    = "llm.token_count.prompt_details.cache_write"
 	KeyLLMTokensReasoning     = "llm.token_count.completion_details.reasoning"
 	KeyLLMCostTotal           = "llm.cost.total"
+	KeyLLMFinishReason        = "llm.finish_reason" // the first of the call's finish reasons
 	KeyLLMInputMessagesPrefix = "llm.input_messages"
 	KeyLLMOutputMsgsPrefix    = "llm.output_messages"
 
@@ -71,7 +72,34 @@ const (
 	KeyGenAIInputTokens    = "gen_ai.usage.input_tokens"
 	KeyGenAIOutputTokens   = "gen_ai.usage.output_tokens"
 	KeyGenAIFinishReasons  = "gen_ai.response.finish_reasons"
-	KeyGenAITimeToFirst    = "gen_ai.response.time_to_first_chunk"
+	KeyGenAITimeToFirst    = "gen_ai.response.time_to_first_chunk" // seconds
+	KeyGenAIWorkflowName   = "gen_ai.workflow.name"
+	KeyGenAIResponseID     = "gen_ai.response.id"
+	KeyGenAIResponseModel  = "gen_ai.response.model"
+	KeyGenAIRequestStream  = "gen_ai.request.stream"
+	// Token counts besides input and output; each is a part of one of
+	// those, as the conventions define them and flowtrace.Usage records
+	// them.
+	KeyGenAICacheReadTokens     = "gen_ai.usage.cache_read.input_tokens"
+	KeyGenAICacheCreationTokens = "gen_ai.usage.cache_creation.input_tokens"
+	KeyGenAIReasoningTokens     = "gen_ai.usage.reasoning.output_tokens"
+	// Request parameters, from a model call's Parameters (see
+	// genAIParams for the names each is read from).
+	KeyGenAIRequestMaxTokens        = "gen_ai.request.max_tokens"
+	KeyGenAIRequestTemperature      = "gen_ai.request.temperature"
+	KeyGenAIRequestTopP             = "gen_ai.request.top_p"
+	KeyGenAIRequestTopK             = "gen_ai.request.top_k"
+	KeyGenAIRequestFrequencyPenalty = "gen_ai.request.frequency_penalty"
+	KeyGenAIRequestPresencePenalty  = "gen_ai.request.presence_penalty"
+	KeyGenAIRequestSeed             = "gen_ai.request.seed"
+	KeyGenAIRequestStopSequences    = "gen_ai.request.stop_sequences"
+	KeyGenAIRequestChoiceCount      = "gen_ai.request.choice.count"
+	KeyGenAIRequestEncodingFormats  = "gen_ai.request.encoding_formats"
+	// Message content, as JSON in the conventions' message schema; written
+	// only when EnvCaptureMessageContent is true.
+	KeyGenAIInputMessages      = "gen_ai.input.messages"
+	KeyGenAIOutputMessages     = "gen_ai.output.messages"
+	KeyGenAISystemInstructions = "gen_ai.system_instructions"
 
 	mimeJSON = "application/json"
 )
@@ -101,6 +129,22 @@ var (
 	httpStartKeys = [...]string{KeyHTTPRequestMethod, KeyURLPath, KeyURLFull, KeyServerAddress, KeyServerPort, KeyHTTPResendCount}
 	httpEndKeys   = [...]string{KeyHTTPRoute, KeyHTTPStatusCode, KeyErrorType}
 )
+
+// OpenTelemetry's MCP semantic conventions, as contrib/ftmcp records them
+// in a run's or a component's metadata. The bridge writes them as
+// attributes of their own too, and a tool's gen_ai.tool.name is the one of
+// its metadata when there is one.
+const (
+	KeyMCPMethodName       = "mcp.method.name"
+	KeyMCPSessionID        = "mcp.session.id"
+	KeyJSONRPCRequestID    = "jsonrpc.request.id"
+	KeyNetworkTransport    = "network.transport"
+	opInvokeWorkflow       = "invoke_workflow"
+	genAIOperationExecTool = "execute_tool"
+)
+
+// mcpKeys are the keys lifted from a start's metadata.
+var mcpKeys = [...]string{KeyMCPMethodName, KeyGenAIToolName, KeyGenAIOperationName, KeyJSONRPCRequestID, KeyMCPSessionID, KeyNetworkTransport}
 
 // openInferenceKind maps a component type to an OpenInference span kind.
 func openInferenceKind(componentType string) string {
@@ -135,7 +179,7 @@ func genAIOperation(componentType string) string {
 	case "embedding":
 		return "embeddings"
 	case "tool":
-		return "execute_tool"
+		return genAIOperationExecTool
 	case "agent":
 		return "invoke_agent"
 	}

@@ -16,18 +16,26 @@ var (
 
 // RecordModelCall writes a model call on its component's span: model,
 // provider, parameters, token counts, cost and messages as OpenInference
-// keys (llm.*), and with GenAI conventions as gen_ai.* keys.
+// keys (llm.*), as the OPENINFERENCE_HIDE_* variables allow, and with
+// GenAI conventions as gen_ai.* keys, the messages only when
+// OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT is true. With GenAI
+// alone, an llm or embedding component's span is renamed "chat {model}"
+// or "embeddings {model}" once a record names the model.
 func (r *runExporter) RecordModelCall(_ context.Context, rec flowtrace.ModelCallRecord) error {
 	span := r.span
+	op := ""
 	if p, ok := r.open[rec.ComponentID]; ok {
-		span = p.span
+		span, op = p.span, p.op
 	}
 	c := &rec.Call
+	pv := &r.e.cfg.privacy
 	attrs := r.scratch[:0]
 	if r.e.cfg.conventions&OpenInference != 0 {
 		attrs = appendStr(attrs, KeyLLMModelName, c.Model)
 		attrs = appendStr(attrs, KeyLLMProvider, c.Provider)
-		attrs = appendJSON(attrs, KeyLLMInvocationParams, c.Parameters)
+		if !pv.hideInvocationParams {
+			attrs = appendJSON(attrs, KeyLLMInvocationParams, c.Parameters)
+		}
 		u := c.Usage
 		attrs = appendInt(attrs, KeyLLMTokensPrompt, u.InputTokens)
 		attrs = appendInt(attrs, KeyLLMTokensCompletion, u.OutputTokens)
@@ -38,19 +46,39 @@ func (r *runExporter) RecordModelCall(_ context.Context, rec flowtrace.ModelCall
 		if c.Cost != 0 {
 			attrs = append(attrs, attribute.Float64(KeyLLMCostTotal, c.Cost))
 		}
-		attrs = appendMessages(attrs, KeyLLMInputMessagesPrefix, c.Input)
-		attrs = appendMessages(attrs, KeyLLMOutputMsgsPrefix, c.Output)
+		if len(c.FinishReasons) > 0 {
+			attrs = appendStr(attrs, KeyLLMFinishReason, c.FinishReasons[0])
+		}
+		if !pv.hideInputMessages {
+			attrs = appendMessages(attrs, KeyLLMInputMessagesPrefix, c.Input, pv.hideInputText)
+		}
+		if !pv.hideOutputMessages {
+			attrs = appendMessages(attrs, KeyLLMOutputMsgsPrefix, c.Output, pv.hideOutputText)
+		}
 	}
 	if r.e.cfg.conventions&GenAI != 0 {
 		attrs = appendStr(attrs, KeyGenAIRequestModel, c.Model)
 		attrs = appendStr(attrs, KeyGenAIProviderName, c.Provider)
-		attrs = appendInt(attrs, KeyGenAIInputTokens, c.Usage.InputTokens)
-		attrs = appendInt(attrs, KeyGenAIOutputTokens, c.Usage.OutputTokens)
+		attrs = appendStr(attrs, KeyGenAIResponseModel, c.ResponseModel)
+		attrs = appendStr(attrs, KeyGenAIResponseID, c.ResponseID)
+		attrs = appendGenAIParams(attrs, c.Parameters, c.Stream)
+		u := c.Usage
+		attrs = appendInt(attrs, KeyGenAIInputTokens, u.InputTokens)
+		attrs = appendInt(attrs, KeyGenAIOutputTokens, u.OutputTokens)
+		attrs = appendInt(attrs, KeyGenAICacheReadTokens, u.CacheReadTokens)
+		attrs = appendInt(attrs, KeyGenAICacheCreationTokens, u.CacheWriteTokens)
+		attrs = appendInt(attrs, KeyGenAIReasoningTokens, u.ReasoningTokens)
 		if len(c.FinishReasons) > 0 {
 			attrs = append(attrs, attribute.StringSlice(KeyGenAIFinishReasons, c.FinishReasons))
 		}
 		if c.TimeToFirstChunk > 0 {
 			attrs = append(attrs, attribute.Float64(KeyGenAITimeToFirst, c.TimeToFirstChunk.Seconds()))
+		}
+		if pv.captureContent {
+			attrs = appendGenAIContent(attrs, c)
+		}
+		if r.e.cfg.conventions == GenAI && c.Model != "" && (op == "chat" || op == "embeddings") {
+			span.SetName(op + " " + c.Model)
 		}
 	}
 	span.SetAttributes(attrs...)
@@ -93,12 +121,17 @@ func appendInt(attrs []attribute.KeyValue, key string, v int64) []attribute.KeyV
 
 // appendMessages writes messages as OpenInference flattens them:
 // prefix.N.message.role, .content, .name, .tool_call_id and
-// .tool_calls.M.tool_call.{id,function.name,function.arguments}.
-func appendMessages(attrs []attribute.KeyValue, prefix string, ms []flowtrace.Message) []attribute.KeyValue {
+// .tool_calls.M.tool_call.{id,function.name,function.arguments}; with
+// hideText, each content is Redacted.
+func appendMessages(attrs []attribute.KeyValue, prefix string, ms []flowtrace.Message, hideText bool) []attribute.KeyValue {
 	for i, m := range ms {
 		p := prefix + "." + strconv.Itoa(i) + ".message."
 		attrs = appendStr(attrs, p+"role", m.Role)
-		attrs = appendStr(attrs, p+"content", m.Content)
+		if hideText && m.Content != "" {
+			attrs = append(attrs, attribute.String(p+"content", Redacted))
+		} else {
+			attrs = appendStr(attrs, p+"content", m.Content)
+		}
 		attrs = appendStr(attrs, p+"name", m.Name)
 		attrs = appendStr(attrs, p+"tool_call_id", m.ToolCallID)
 		for j, tc := range m.ToolCalls {

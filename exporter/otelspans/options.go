@@ -28,6 +28,7 @@ type Option func(*config)
 type config struct {
 	name        string
 	conventions Conventions
+	privacy     privacy // read from the environment by newConfig
 
 	// NewOTLP only.
 	serviceName   string
@@ -43,7 +44,7 @@ type config struct {
 }
 
 func newConfig(opts []Option) config {
-	c := config{name: "otelspans", conventions: OpenInference, onError: defaultErrorHandler}
+	c := config{name: "otelspans", conventions: OpenInference, onError: defaultErrorHandler, privacy: privacyFromEnv()}
 	for _, o := range opts {
 		if o != nil {
 			o(&c)

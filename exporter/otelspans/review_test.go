@@ -106,12 +106,12 @@ func TestGenAIOnlyKeepsTheValues(t *testing.T) {
 	b.svc.SetOutputs(tctx, map[string]any{"y": 4})
 	tool.End(nil)
 	b.end(t, ctx, map[string]any{"answer": 4}, nil)
-	calc := b.byName(t, "calc")
+	calc := b.byName(t, "execute_tool calc")
 	assert.JSONEq(t, `{"x":2}`, str(t, calc, otelspans.KeyInputs))
 	assert.JSONEq(t, `{"y":4}`, str(t, calc, otelspans.KeyOutputs))
 	assert.JSONEq(t, `{"x":2}`, str(t, calc, otelspans.KeyGenAIToolArguments))
 	assert.JSONEq(t, `{"y":4}`, str(t, calc, otelspans.KeyGenAIToolResult))
-	assert.JSONEq(t, `{"env":"prod"}`, str(t, b.byName(t, "run"), otelspans.KeyMetadata))
+	assert.JSONEq(t, `{"env":"prod"}`, str(t, b.byName(t, "invoke_workflow"), otelspans.KeyMetadata))
 }
 
 func TestSpanContextParentsOtherInstrumentation(t *testing.T) {

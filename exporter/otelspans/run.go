@@ -29,6 +29,7 @@ type openSpan struct {
 	span    trace.Span
 	id      [8]byte // flowtrace's span ID
 	tool    bool
+	op      string           // its GenAI operation, or ""
 	http    bool             // a client span: an outgoing HTTP request
 	start   flowtrace.Fields // the start's inputs
 	inputs  map[string]any   // nil, or start merged with the inputs set after it
@@ -54,10 +55,7 @@ func (e *Exporter) startRun(run flowtrace.RunStart) *runExporter {
 	}
 	if e.cfg.conventions&OpenInference != 0 {
 		attrs = append(attrs, attribute.String(KeyOISpanKind, "CHAIN"))
-		if run.Inputs.Len() > 0 {
-			attrs = appendFields(attrs, KeyOIInputValue, run.Inputs)
-			attrs = append(attrs, attribute.String(KeyOIInputMimeType, mimeJSON))
-		}
+		attrs = e.appendOIInput(attrs, run.Inputs)
 		attrs = appendFields(attrs, KeyOIMetadata, run.Metadata)
 		if len(run.Tags) > 0 {
 			attrs = append(attrs, attribute.StringSlice(KeyOITags, run.Tags))
@@ -75,7 +73,19 @@ func (e *Exporter) startRun(run flowtrace.RunStart) *runExporter {
 		kind, r.http = trace.SpanKindServer, true
 		attrs = appendHTTP(attrs, run.Metadata, httpStartKeys[:])
 	}
+	attrs = appendHTTP(attrs, run.Metadata, mcpKeys[:])
 	name := run.RunName
+	// A run is a workflow to GenAI, unless it serves a request (HTTP or
+	// MCP) that names its operation itself.
+	_, mcp := run.Metadata.Get(KeyMCPMethodName)
+	_, op := run.Metadata.Get(KeyGenAIOperationName)
+	if e.cfg.conventions&GenAI != 0 && !r.http && !mcp && !op {
+		attrs = append(attrs, attribute.String(KeyGenAIOperationName, opInvokeWorkflow))
+		attrs = appendStr(attrs, KeyGenAIWorkflowName, run.RunName)
+		if e.cfg.conventions == GenAI {
+			name = opInvokeWorkflow + suffix(run.RunName)
+		}
+	}
 	if name == "" {
 		name = "run"
 	}
@@ -125,25 +135,40 @@ func (r *runExporter) StartComponent(_ context.Context, c flowtrace.ComponentSta
 	}
 	if conv&OpenInference != 0 {
 		attrs = append(attrs, attribute.String(KeyOISpanKind, openInferenceKind(c.Type)))
-		if c.Inputs.Len() > 0 {
-			attrs = appendFields(attrs, KeyOIInputValue, c.Inputs)
-			attrs = append(attrs, attribute.String(KeyOIInputMimeType, mimeJSON))
-		}
+		attrs = r.e.appendOIInput(attrs, c.Inputs)
 		attrs = appendFields(attrs, KeyOIMetadata, c.Metadata)
 	} else {
 		attrs = appendFields(attrs, KeyInputs, c.Inputs)
 		attrs = appendFields(attrs, KeyMetadata, c.Metadata)
 	}
+	// The MCP keys of the metadata are attributes of their own; a
+	// metadata's operation and tool name win over the ones of its type.
+	attrs = appendHTTP(attrs, c.Metadata, mcpKeys[:])
+	op, opSet := mdString(c.Metadata, KeyGenAIOperationName)
+	if !opSet {
+		op = genAIOperation(c.Type)
+	}
+	name := c.Name
 	if conv&GenAI != 0 {
-		if op := genAIOperation(c.Type); op != "" {
+		if !opSet && op != "" {
 			attrs = append(attrs, attribute.String(KeyGenAIOperationName, op))
 		}
 		switch c.Type {
 		case "tool":
-			attrs = append(attrs, attribute.String(KeyGenAIToolName, c.Name))
+			tool, toolSet := mdString(c.Metadata, KeyGenAIToolName)
+			if !toolSet {
+				tool = c.Name
+				attrs = append(attrs, attribute.String(KeyGenAIToolName, tool))
+			}
 			attrs = appendFields(attrs, KeyGenAIToolArguments, c.Inputs)
+			if conv == GenAI {
+				name = genAIOperationExecTool + suffix(tool)
+			}
 		case "agent":
 			attrs = append(attrs, attribute.String(KeyGenAIAgentName, c.Name))
+			if conv == GenAI {
+				name = "invoke_agent" + suffix(c.Name)
+			}
 		}
 	}
 	kind := trace.SpanKindInternal
@@ -152,7 +177,6 @@ func (r *runExporter) StartComponent(_ context.Context, c flowtrace.ComponentSta
 		kind = trace.SpanKindClient
 		attrs = appendHTTP(attrs, c.Metadata, httpStartKeys[:])
 	}
-	name := c.Name
 	if name == "" {
 		name = "component"
 	}
@@ -161,7 +185,7 @@ func (r *runExporter) StartComponent(_ context.Context, c flowtrace.ComponentSta
 		trace.WithTimestamp(c.Time), trace.WithAttributes(attrs...), trace.WithSpanKind(kind))
 	r.scratch = attrs
 	r.e.links.started(c.SpanID, span)
-	r.open[c.ComponentID] = &openSpan{span: span, id: c.SpanID, tool: c.Type == "tool", http: web, start: c.Inputs}
+	r.open[c.ComponentID] = &openSpan{span: span, id: c.SpanID, tool: c.Type == "tool", op: op, http: web, start: c.Inputs}
 	return nil
 }
 
@@ -261,18 +285,25 @@ func (r *runExporter) EndRun(_ context.Context, end flowtrace.RunEnd) error {
 // finish writes a span's outputs and error and ends it at the time
 // recorded on the caller's goroutine.
 func (r *runExporter) finish(span trace.Span, inputs map[string]any, outputs string, err error, c flowtrace.ComponentEnd) {
+	pv := &r.e.cfg.privacy
 	if len(inputs) > 0 { // set after the start: the value written then is replaced
-		if r.e.cfg.conventions&OpenInference != 0 {
-			span.SetAttributes(attribute.String(KeyOIInputValue, jsonString(inputs)), attribute.String(KeyOIInputMimeType, mimeJSON))
-		} else {
+		switch {
+		case r.e.cfg.conventions&OpenInference == 0:
 			span.SetAttributes(attribute.String(KeyInputs, jsonString(inputs)))
+		case pv.hideInputs:
+			span.SetAttributes(attribute.String(KeyOIInputValue, Redacted))
+		default:
+			span.SetAttributes(attribute.String(KeyOIInputValue, jsonString(inputs)), attribute.String(KeyOIInputMimeType, mimeJSON))
 		}
 	}
 	if outputs != "" {
-		if r.e.cfg.conventions&OpenInference != 0 {
-			span.SetAttributes(attribute.String(KeyOIOutputValue, outputs), attribute.String(KeyOIOutputMimeType, mimeJSON))
-		} else {
+		switch {
+		case r.e.cfg.conventions&OpenInference == 0:
 			span.SetAttributes(attribute.String(KeyOutputs, outputs))
+		case pv.hideOutputs:
+			span.SetAttributes(attribute.String(KeyOIOutputValue, Redacted))
+		default:
+			span.SetAttributes(attribute.String(KeyOIOutputValue, outputs), attribute.String(KeyOIOutputMimeType, mimeJSON))
 		}
 	}
 	if err != nil {
@@ -320,4 +351,34 @@ func (r *runExporter) httpEnd(span trace.Span, o *outputs, err error) {
 	}
 	span.SetAttributes(attrs...)
 	r.scratch = attrs
+}
+
+// appendOIInput writes a start's inputs as input.value, or Redacted (and no
+// mime type) when OPENINFERENCE_HIDE_INPUTS says so.
+func (e *Exporter) appendOIInput(attrs []attribute.KeyValue, in flowtrace.Fields) []attribute.KeyValue {
+	switch {
+	case in.Len() == 0:
+		return attrs
+	case e.cfg.privacy.hideInputs:
+		return append(attrs, attribute.String(KeyOIInputValue, Redacted))
+	}
+	attrs = appendFields(attrs, KeyOIInputValue, in)
+	return append(attrs, attribute.String(KeyOIInputMimeType, mimeJSON))
+}
+
+// mdString returns the string f holds under key; set reports whether it
+// holds a non-empty one.
+func mdString(f flowtrace.Fields, key string) (v string, set bool) {
+	x, _ := f.Get(key)
+	v, _ = x.(string)
+	return v, v != ""
+}
+
+// suffix returns " "+s, or "" for an empty s: a GenAI span name without
+// its target is the operation alone.
+func suffix(s string) string {
+	if s == "" {
+		return ""
+	}
+	return " " + s
 }
