@@ -449,3 +449,24 @@ func TestSuspendedFlagsAreKept(t *testing.T) {
 	assert.True(t, run.Components[0].Suspended, "Component.Suspended is ComponentEnd.Suspended")
 	assert.NoError(t, run.Components[0].Err)
 }
+
+func TestModelCallMergesTheRequestAndTheAnswer(t *testing.T) {
+	ctx := context.Background()
+	e := memory.New()
+	re, err := e.StartRun(ctx, flowtrace.RunStart{RunID: "r", Time: at(0)})
+	require.NoError(t, err)
+	mre := re.(flowtrace.ModelCallExporter)
+	require.NoError(t, re.StartComponent(ctx, flowtrace.ComponentStart{RunID: "r", ComponentID: "c", Time: at(1)}))
+	require.NoError(t, mre.RecordModelCall(ctx, flowtrace.ModelCallRecord{RunID: "r", ComponentID: "c",
+		Call: flowtrace.ModelCall{Provider: "openai", Model: "gpt-4o", Stream: true}}))
+	require.NoError(t, mre.RecordModelCall(ctx, flowtrace.ModelCallRecord{RunID: "r", ComponentID: "c",
+		Call: flowtrace.ModelCall{ResponseID: "chatcmpl-1", ResponseModel: "gpt-4o-2024-08-06", Usage: flowtrace.Usage{InputTokens: 3}}}))
+	run, _ := e.Run("r")
+	got := run.Components[0].ModelCall()
+	assert.Equal(t, "openai", got.Provider, "the request's fields stay")
+	assert.Equal(t, "gpt-4o", got.Model)
+	assert.True(t, got.Stream, "a stream stays a stream")
+	assert.Equal(t, "chatcmpl-1", got.ResponseID, "the answer's fields are added")
+	assert.Equal(t, "gpt-4o-2024-08-06", got.ResponseModel)
+	assert.Equal(t, int64(3), got.Usage.InputTokens)
+}

@@ -21,6 +21,13 @@ func mergeCall(m, n flowtrace.ModelCall) flowtrace.ModelCall {
 	if n.Provider != "" {
 		m.Provider = n.Provider
 	}
+	if n.ResponseID != "" {
+		m.ResponseID = n.ResponseID
+	}
+	if n.ResponseModel != "" {
+		m.ResponseModel = n.ResponseModel
+	}
+	m.Stream = m.Stream || n.Stream
 	if len(n.Parameters) > 0 {
 		m.Parameters = n.Parameters
 	}
