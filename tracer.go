@@ -167,7 +167,9 @@ func (s *TraceService) off() bool { return s == nil || s.pipe == nil }
 // trace under it, with its sampling decision and trace state, as a local
 // child. Started under a remote parent (see ContextWithRemoteParent), it
 // continues the remote caller's trace the same way, as a remote child; a
-// local OpenTelemetry span in ctx comes first, being nearer. Otherwise it is a top-level run: its trace ID is derived from
+// local OpenTelemetry span in ctx comes first, being nearer (the remote
+// parent, if of the same trace, still gives the parent run, session and
+// user). Otherwise it is a top-level run: its trace ID is derived from
 // its run ID, and the service's Sampler decides whether it is recorded.
 //
 // After Shutdown it returns ctx unchanged and ErrShutdown.
