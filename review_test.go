@@ -5,13 +5,18 @@ package flowtrace_test
 import (
 	"context"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/flowtrace/flowtrace"
+	"github.com/flowtrace/flowtrace/exporter/memory"
 )
 
 // TestTagIsMaskedBeforeItIsCut: a run's tags are labels, and a label is
@@ -56,4 +61,132 @@ func TestCheckpointFromARefusedStartContinuesAnExistingSpan(t *testing.T) {
 	assert.Equal(t, hex.EncodeToString(span[:]), cp.SpanID, "the checkpoint of a refused start continues under the run's span, as its OpenTelemetry span does")
 	_, err = svc.EndTracers(within(t, ctx), nil, nil)
 	require.NoError(t, err)
+}
+
+// TestSuspendRacesEndShutdownAndHolds suspends a run while its components
+// end, holds are released, writes arrive, EndTracers is called and the
+// service shuts down, all at once. Whoever closes the run, exporters see
+// one closed tree: every component ended, the run ended once, suspended
+// exactly when SuspendTracers closed it; and nothing waits past its ctx.
+func TestSuspendRacesEndShutdownAndHolds(t *testing.T) {
+	for i := range 40 {
+		svc, rec, _ := newServiceNoCleanup(t)
+		ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{RunID: "r"})
+		require.NoError(t, err)
+		const n = 8
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for j := range n {
+			cctx, c := svc.TraceComponent(ctx, flowtrace.ComponentInfo{ID: fmt.Sprint(j)})
+			release := flowtrace.Hold(cctx)
+			wg.Go(func() {
+				<-start
+				flowtrace.AddLog(cctx, flowtrace.Log{Name: "l", Message: j})
+				if j%2 == 0 {
+					c.End(nil)
+				}
+				release()
+				flowtrace.SetOutputs(cctx, map[string]any{"j": j})
+			})
+		}
+		var suspendErr, endErr error
+		wg.Go(func() {
+			<-start
+			_, _, suspendErr = svc.SuspendTracers(within(t, ctx), map[string]any{"at": "approval"})
+		})
+		wg.Go(func() {
+			<-start
+			_, endErr = svc.EndTracers(within(t, ctx), nil, errors.New("failed"))
+		})
+		var shutErr error
+		if i%2 == 1 {
+			wg.Go(func() {
+				<-start
+				shutErr = svc.Shutdown(deadline(t))
+			})
+		}
+		close(start)
+		wg.Wait()
+		require.NoError(t, svc.Shutdown(deadline(t)))
+		require.NoError(t, shutErr, "round %d", i)
+
+		run, ok := rec.Run("r")
+		require.True(t, ok)
+		require.True(t, run.Ended, "round %d: the run ended", i)
+		require.Len(t, run.Components, n)
+		for _, c := range run.Components {
+			require.True(t, c.Ended, "round %d: component %s ended", i, c.Info.ComponentID)
+		}
+		switch {
+		case suspendErr == nil:
+			require.ErrorIs(t, endErr, flowtrace.ErrRunEnded, "round %d", i)
+			require.True(t, run.Suspended, "round %d: SuspendTracers closed the run", i)
+			require.NoError(t, run.Err)
+		case endErr == nil:
+			require.ErrorIs(t, suspendErr, flowtrace.ErrRunEnded, "round %d", i)
+			require.False(t, run.Suspended, "round %d", i)
+			require.Error(t, run.Err)
+		default:
+			// Shutdown closed the run: while they waited (ErrShutdown), or
+			// before they looked (ErrRunEnded, as after Shutdown returned).
+			for _, err := range []error{suspendErr, endErr} {
+				if !errors.Is(err, flowtrace.ErrShutdown) {
+					require.ErrorIs(t, err, flowtrace.ErrRunEnded, "round %d", i)
+				}
+			}
+			require.False(t, run.Suspended)
+			require.ErrorIs(t, run.Err, flowtrace.ErrShutdown)
+		}
+		requireStatsBalanced(t, svc.Stats())
+	}
+}
+
+// newServiceNoCleanup is newService for a test that shuts the service down
+// itself.
+func newServiceNoCleanup(t testing.TB, opts ...flowtrace.Option) (*flowtrace.TraceService, *memory.Exporter, *errorLog) {
+	t.Helper()
+	rec := memory.New()
+	log := &errorLog{}
+	all := append([]flowtrace.Option{flowtrace.WithExporter(rec), flowtrace.WithErrorHandler(log.handle)}, opts...)
+	svc, err := flowtrace.NewTraceService(all...)
+	require.NoError(t, err)
+	return svc, rec, log
+}
+
+// TestRunUnderALocalOTelSpanKeepsTheRemoteCallersIdentity: behind
+// otelhttp's handler, tracing.Middleware puts the caller's run (its run
+// ID, session and user, from baggage) in ctx with ContextWithRemoteParent,
+// under otelhttp's local server span of the same trace. The local span is
+// the nearer parent; but the run lost the caller's run ID, session and
+// user with it, though they name the same trace's caller.
+func TestRunUnderALocalOTelSpanKeepsTheRemoteCallersIdentity(t *testing.T) {
+	svc, rec, _ := newService(t)
+	traceID := trace.TraceID{1, 2, 3}
+	rp := flowtrace.RemoteParent{TraceID: traceID, SpanID: [8]byte{9}, Sampled: true, RunID: "caller-run", SessionID: "s-1", UserID: "u-1"}
+	ctx := flowtrace.ContextWithRemoteParent(context.Background(), rp)
+	local := trace.NewSpanContext(trace.SpanContextConfig{TraceID: traceID, SpanID: trace.SpanID{7}, TraceFlags: trace.FlagsSampled})
+	ctx = trace.ContextWithSpanContext(ctx, local) // otelhttp's server span, child of the remote one
+
+	rctx, err := svc.StartTracers(ctx, flowtrace.RunInfo{RunID: "callee"})
+	require.NoError(t, err)
+	_, err = svc.EndTracers(within(t, rctx), nil, nil)
+	require.NoError(t, err)
+	run, ok := rec.Run("callee")
+	require.True(t, ok)
+	assert.Equal(t, [16]byte(traceID), run.Info.TraceID)
+	assert.Equal(t, [8]byte{7}, run.Info.ParentSpanID, "the local OpenTelemetry span is the nearer parent")
+	assert.False(t, run.Info.ParentRemote)
+	assert.Equal(t, "caller-run", run.Info.ParentRunID, "the remote caller's run is still the parent run")
+	assert.Equal(t, "s-1", run.Info.SessionID)
+	assert.Equal(t, "u-1", run.Info.UserID)
+
+	// A remote parent of another trace names another caller: nothing of it.
+	other := flowtrace.ContextWithRemoteParent(context.Background(), flowtrace.RemoteParent{TraceID: [16]byte{5}, SpanID: [8]byte{5}, Sampled: true, RunID: "other", SessionID: "s-2"})
+	rctx, err = svc.StartTracers(trace.ContextWithSpanContext(other, local), flowtrace.RunInfo{RunID: "callee-2"})
+	require.NoError(t, err)
+	_, err = svc.EndTracers(within(t, rctx), nil, nil)
+	require.NoError(t, err)
+	run, _ = rec.Run("callee-2")
+	assert.Empty(t, run.Info.ParentRunID)
+	assert.Empty(t, run.Info.SessionID)
 }
