@@ -190,3 +190,59 @@ func TestRunUnderALocalOTelSpanKeepsTheRemoteCallersIdentity(t *testing.T) {
 	assert.Empty(t, run.Info.ParentRunID)
 	assert.Empty(t, run.Info.SessionID)
 }
+
+// TestEndTracersFromTheErrorHandlerDoesNotWaitForItsCallersHold: the
+// README promises that "an error handler ending a run or shutting the
+// service down" never waits for itself. Shutdown from the handler waits
+// for no hold; EndTracers (and SuspendTracers) did: a handler that ends
+// the run on any error, called on the goroutine holding the run, waited
+// for that goroutine's own hold, for ever under a ctx without deadline.
+func TestEndTracersFromTheErrorHandlerDoesNotWaitForItsCallersHold(t *testing.T) {
+	for _, suspend := range []bool{false, true} {
+		t.Run(fmt.Sprint("suspend=", suspend), func(t *testing.T) {
+			var (
+				svc    *flowtrace.TraceService
+				runCtx context.Context
+				endErr = make(chan error, 1)
+			)
+			rec := memory.New()
+			svc, err := flowtrace.NewTraceService(flowtrace.WithExporter(rec), flowtrace.WithErrorHandler(func(err error) {
+				if !errors.Is(err, flowtrace.ErrDuplicateComponent) {
+					return
+				}
+				if suspend {
+					_, _, err = svc.SuspendTracers(runCtx, nil) // no deadline
+				} else {
+					_, err = svc.EndTracers(runCtx, nil, errors.New("duplicate")) // no deadline
+				}
+				endErr <- err
+			}))
+			require.NoError(t, err)
+			defer func() { require.NoError(t, svc.Shutdown(deadline(t))) }()
+			runCtx, err = svc.StartTracers(context.Background(), flowtrace.RunInfo{RunID: "r"})
+			require.NoError(t, err)
+
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				release := svc.Hold(runCtx)
+				defer release()
+				_, a := svc.TraceComponent(runCtx, flowtrace.ComponentInfo{ID: "x"})
+				_, b := svc.TraceComponent(runCtx, flowtrace.ComponentInfo{ID: "x"}) // reported: the handler ends the run
+				a.End(nil)
+				b.End(nil)
+			}()
+			select {
+			case <-done:
+			case <-deadline(t).Done():
+				t.Fatal("the error handler's EndTracers waits for the hold of the goroutine it runs on")
+			}
+			err = <-endErr
+			assert.ErrorIs(t, err, flowtrace.ErrHoldsOpen, "it names the hold it did not wait for")
+			run, ok := rec.Run("r")
+			require.True(t, ok)
+			assert.True(t, run.Ended)
+			assert.Equal(t, suspend, run.Suspended)
+		})
+	}
+}

@@ -315,8 +315,11 @@ func traceIDFor(runID string) [16]byte {
 // ErrExportTimeout. Called from inside a call of one of the run's exporters,
 // whatever ctx it is given, it queues the run's end and returns
 // ErrInDelivery rather than wait for that call — nor for the run's holds,
-// which it reports still open at once. The error handler has been
-// told of the run's failures by the time it returns.
+// which it reports still open at once. Called from the error handler,
+// it does not wait for the run's holds either (one may be held by the
+// goroutine the handler runs on), and reports them the same way. The
+// error handler has been told of the run's failures by the time it
+// returns.
 //
 // A run is often ended with the ctx of the request it traced, which may be
 // cancelled by then: ending it with that ctx still closes the run, but
