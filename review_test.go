@@ -246,3 +246,24 @@ func TestEndTracersFromTheErrorHandlerDoesNotWaitForItsCallersHold(t *testing.T)
 		})
 	}
 }
+
+// TestDuplicateComponentReportMasksTheName: every other report naming a
+// component gives its recorded name, masked and scrubbed; the report of a
+// duplicate ID gave the caller's raw name, and with it a URL's password,
+// to the error handler (slog's default logger when none is set).
+func TestDuplicateComponentReportMasksTheName(t *testing.T) {
+	svc, _, log := newService(t)
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+	require.NoError(t, err)
+	name := "fetch https://bob:hunter2hunter2@example.com/"
+	_, a := svc.TraceComponent(ctx, flowtrace.ComponentInfo{ID: "x", Name: name})
+	_, b := svc.TraceComponent(ctx, flowtrace.ComponentInfo{ID: "x", Name: name})
+	a.End(nil)
+	b.End(nil)
+	require.Equal(t, 1, log.count(flowtrace.ErrDuplicateComponent))
+	for _, e := range log.all() {
+		assert.NotContains(t, e.Error(), "hunter2", "no report gives a URL's password")
+	}
+	_, err = svc.EndTracers(within(t, ctx), nil, nil)
+	require.NoError(t, err)
+}

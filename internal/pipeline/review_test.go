@@ -76,3 +76,33 @@ func TestManyRunsAroundAStall(t *testing.T) {
 	}
 	shutdown(t, p)
 }
+
+// TestRunStartedAsAnAbandonedOpenReturnsIsDelivered is
+// TestRunStartedAsTheStallEndsIsDelivered with the stall in a run's Open:
+// the run whose Open was abandoned and a run started at the moment it
+// returns both reach the backend, start, later events and end.
+func TestRunStartedAsAnAbandonedOpenReturnsIsDelivered(t *testing.T) {
+	p, l, b := newStallPipeline(t)
+	for i := range 100 {
+		release := make(chan struct{})
+		stuck := startRun(t, p, stallRun{name: fmt.Sprint("stuck", i), hang: release})
+		b.wait(t, stuck.ID+": hangs")
+		abandonNow(l)
+
+		close(release)
+		r := startRun(t, p, stallRun{name: fmt.Sprint("r", i)})
+		b.wait(t, "open "+r.ID)
+		emit(t, r, "later")
+		d, err := end(t, r)
+		require.NoError(t, err, "round %d", i)
+		require.Equal(t, Delivery{Emitted: 3, Delivered: 3}, d, "round %d", i)
+		require.Equal(t, []string{"open " + r.ID, r.ID + ": later", "end " + r.ID}, b.of(r.ID), "round %d", i)
+		emit(t, stuck, "later")
+		_, err = end(t, stuck)
+		require.ErrorIs(t, err, ErrExportTimeout)
+		calls := b.of(stuck.ID)
+		require.Equal(t, "end "+stuck.ID, calls[len(calls)-1], "round %d: the abandoned run is closed last: %q", i, calls)
+		require.Contains(t, calls, stuck.ID+": later", "round %d", i)
+	}
+	shutdown(t, p)
+}
