@@ -267,3 +267,141 @@ func TestDuplicateComponentReportMasksTheName(t *testing.T) {
 	_, err = svc.EndTracers(within(t, ctx), nil, nil)
 	require.NoError(t, err)
 }
+
+// TestReusedIDOfAHeldComponentRacingSuspend ends a held component (its End
+// pending), reuses its ID at once, and suspends the run while the hold is
+// released: the old component ends with its caller's End, never
+// suspended; the new one, still open, ends suspended; exporters tell them
+// apart.
+func TestReusedIDOfAHeldComponentRacingSuspend(t *testing.T) {
+	for i := range 100 {
+		svc, rec, log := newServiceNoCleanup(t)
+		ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{RunID: "r"})
+		require.NoError(t, err)
+		octx, old := svc.TraceComponent(ctx, flowtrace.ComponentInfo{ID: "x", Name: "old"})
+		release := svc.Hold(octx)
+		old.End(errors.New("old failed")) // pending on the hold
+		_, fresh := svc.TraceComponent(ctx, flowtrace.ComponentInfo{ID: "x", Name: "new"})
+		_, found := svc.ComponentByID(ctx, "x")
+		require.Same(t, fresh, found, "round %d: the ID finds the new component", i)
+
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		wg.Go(func() {
+			<-start
+			svc.SetOutputs(octx, map[string]any{"drained": true})
+			release()
+		})
+		var sErr error
+		wg.Go(func() {
+			<-start
+			_, _, sErr = svc.SuspendTracers(within(t, ctx), nil)
+		})
+		close(start)
+		wg.Wait()
+		require.NoError(t, sErr, "round %d", i)
+		require.NoError(t, svc.Shutdown(deadline(t)))
+		assert.Empty(t, log.all(), "round %d", i)
+
+		run, ok := rec.Run("r")
+		require.True(t, ok)
+		require.True(t, run.Suspended)
+		require.Len(t, run.Components, 2, "round %d", i)
+		o, n := component(t, run, "old"), component(t, run, "new")
+		assert.NotEqual(t, o.Info.ComponentID, n.Info.ComponentID, "round %d: exporters tell them apart", i)
+		assert.True(t, o.Ended)
+		assert.False(t, o.Suspended, "round %d: the old one's End came first", i)
+		require.Error(t, o.Err)
+		assert.Equal(t, "old failed", o.Err.Error())
+		assert.True(t, n.Ended)
+		assert.True(t, n.Suspended, "round %d: the new one was open", i)
+	}
+}
+
+// TestContinuationStartsWhileTheSuspendedRunStillDelivers suspends a run
+// without waiting for its delivery to a gated exporter, starts its
+// continuation at once in the same service, ends it, and shuts down: both
+// runs reach every exporter whole, the suspended one's end before it
+// finished, the continuation's start naming it.
+func TestContinuationStartsWhileTheSuspendedRunStillDelivers(t *testing.T) {
+	for i := range 30 {
+		gate := make(chan struct{})
+		var once sync.Once
+		slow := newFuncExporter("slow", func(ctx context.Context, _ string) error {
+			select {
+			case <-gate:
+			case <-ctx.Done():
+			}
+			return nil
+		})
+		svc, rec, log := newServiceNoCleanup(t, flowtrace.WithExporter(slow))
+		ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{RunID: "first", SessionID: "s"})
+		require.NoError(t, err)
+		cctx, _ := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "approval"})
+		flowtrace.AddLog(cctx, flowtrace.Log{Name: "asked"})
+		quick, cancel := context.WithCancel(ctx)
+		cancel() // do not wait for delivery
+		cp, _, err := svc.SuspendTracers(quick, map[string]any{"waiting": true})
+		require.ErrorIs(t, err, context.Canceled)
+
+		rctx, err := svc.StartTracers(flowtrace.ContextWithCheckpoint(context.Background(), cp), flowtrace.RunInfo{RunID: "second"})
+		require.NoError(t, err)
+		_, step := flowtrace.TraceComponent(rctx, flowtrace.ComponentInfo{Name: "ship"})
+		step.End(nil)
+		go once.Do(func() { close(gate) })
+		sum, err := svc.EndTracers(within(t, rctx), nil, nil)
+		require.NoError(t, err, "round %d", i)
+		requireBalanced(t, sum)
+		require.NoError(t, svc.Shutdown(deadline(t)))
+		requireStatsBalanced(t, svc.Stats())
+		for name, st := range svc.Stats().Exporters {
+			assert.Zero(t, st.Failed+st.Dropped, "round %d: exporter %s lost nothing: %+v", i, name, st)
+		}
+		assert.Empty(t, log.all(), "round %d", i)
+		for _, r := range []*memory.Exporter{rec, slow.rec} {
+			first, ok := r.Run("first")
+			require.True(t, ok)
+			assert.True(t, first.Suspended, "round %d", i)
+			require.Len(t, first.Components, 1)
+			assert.True(t, first.Components[0].Suspended)
+			assert.Len(t, first.Components[0].Logs, 1)
+			second, ok := r.Run("second")
+			require.True(t, ok)
+			assert.True(t, second.Ended)
+			assert.True(t, second.Info.Resumed)
+			assert.Equal(t, "first", second.Info.ParentRunID)
+			assert.Equal(t, "s", second.Info.SessionID)
+			require.Len(t, second.Components, 1)
+		}
+	}
+}
+
+// TestRunNestedUnderARefusedStartHangsUnderADeliveredSpan: a run started
+// in the ctx of a refused TraceComponent was nested under the marker's
+// span and component ID, which no exporter ever sees: its parent, in the
+// exported trace, did not exist. As the marker's OpenTelemetry span, and
+// its checkpoint, it is the run's own scope that it stands for.
+func TestRunNestedUnderARefusedStartHangsUnderADeliveredSpan(t *testing.T) {
+	svc, rec, _ := newService(t)
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{RunID: "outer"})
+	require.NoError(t, err)
+	pctx, parent := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "parent"})
+	parent.End(nil)
+	mctx, c := svc.TraceComponent(pctx, flowtrace.ComponentInfo{Name: "refused"})
+	require.Nil(t, c)
+
+	nctx, err := svc.StartTracers(mctx, flowtrace.RunInfo{RunID: "inner"})
+	require.NoError(t, err)
+	_, err = svc.EndTracers(within(t, nctx), nil, nil)
+	require.NoError(t, err)
+	_, err = svc.EndTracers(within(t, ctx), nil, nil)
+	require.NoError(t, err)
+
+	outer, _ := rec.Run("outer")
+	inner, ok := rec.Run("inner")
+	require.True(t, ok)
+	assert.Equal(t, "outer", inner.Info.ParentRunID)
+	assert.Equal(t, outer.Info.SpanID, inner.Info.ParentSpanID, "the nested run hangs under a span that was delivered")
+	assert.Empty(t, inner.Info.ParentComponentID, "no component was started: none is the parent")
+	assert.Equal(t, trace.SpanContextFromContext(mctx).SpanID(), trace.SpanID(inner.Info.ParentSpanID), "as the marker's OpenTelemetry span says")
+}

@@ -202,11 +202,16 @@ func (s *TraceService) StartTracers(ctx context.Context, info RunInfo) (context.
 	if parent := scopeFromContext(ctx); parent != nil {
 		pi := &parent.run.info
 		rs.info.ParentRunID = pi.RunID
-		if !parent.isRun {
-			rs.info.ParentComponentID = parent.info.ComponentID
-		}
 		rs.info.TraceID = pi.TraceID
-		rs.info.ParentSpanID = parent.info.SpanID
+		switch {
+		case parent.skipped: // a refused start, never delivered: the run's scope, as its OTel span
+			rs.info.ParentSpanID = pi.SpanID
+		case parent.isRun:
+			rs.info.ParentSpanID = parent.info.SpanID
+		default:
+			rs.info.ParentComponentID = parent.info.ComponentID
+			rs.info.ParentSpanID = parent.info.SpanID
+		}
 		rs.inherit(pi.SessionID, pi.UserID)
 		rs.sampled = parent.run.sampled
 		rs.traceState = parent.run.traceState
