@@ -98,16 +98,16 @@ func checkpointOf(ctx context.Context) (Checkpoint, bool) {
 
 // CheckpointFromContext returns a checkpoint of the scope ctx carries, for
 // an engine that checkpoints a run without suspending it: its run, the
-// scope's span (the innermost component's, or the run's), the run's
-// session, user and sampling decision. It reports false when ctx carries
-// no run.
+// scope's span (the innermost component's, or the run's — also under a
+// refused start, whose span is never delivered), the run's session, user
+// and sampling decision. It reports false when ctx carries no run.
 func CheckpointFromContext(ctx context.Context) (Checkpoint, bool) {
 	sc := scopeFromContext(ctx)
 	if sc == nil {
 		return Checkpoint{}, false
 	}
 	span := sc.info.SpanID
-	if sc.isRun {
+	if sc.isRun || sc.skipped { // as its OpenTelemetry span (scopeCtx.SpanContext)
 		span = sc.run.info.SpanID
 	}
 	return sc.run.checkpoint(span), true

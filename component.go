@@ -150,7 +150,7 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 	parent.leave()
 	rs.pr.Report(report) // the error handler runs outside every scope
 	if dup {
-		s.onError(fmt.Errorf("TraceComponent %q in run %s: ID %q: %w; it was given ID %s", info.Name, rs.info.RunID, info.ID, ErrDuplicateComponent, c.info.ComponentID))
+		s.onError(fmt.Errorf("TraceComponent %q in run %s: ID %q: %w; it was given ID %s", c.info.Name, rs.info.RunID, info.ID, ErrDuplicateComponent, c.info.ComponentID))
 	}
 	return cctx, c
 }

@@ -73,10 +73,18 @@ func RemoteParentFromContext(ctx context.Context) (RemoteParent, bool) {
 // another process: a local OpenTelemetry span (the nearest), else a
 // remote parent set with ContextWithRemoteParent, else an OpenTelemetry
 // span context extracted from a request. ok is false when ctx has none.
+//
+// A local span of the remote parent's trace (otelhttp's server span, with
+// tracing.Middleware inside it) is the span the run is started under, but
+// the remote parent still names the caller's run, session and user.
 func parentOf(ctx context.Context) (p RemoteParent, remote, ok bool) {
 	osc, otelOK := otelParent(ctx)
 	if otelOK && !osc.IsRemote() {
-		return fromOTel(osc), false, true
+		p = fromOTel(osc)
+		if rp, ok := RemoteParentFromContext(ctx); ok && rp.TraceID == p.TraceID {
+			p.RunID, p.SessionID, p.UserID = rp.RunID, rp.SessionID, rp.UserID
+		}
+		return p, false, true
 	}
 	if rp, ok := RemoteParentFromContext(ctx); ok {
 		return rp, true, true

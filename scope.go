@@ -58,8 +58,8 @@ import (
 //     open, until nholds is 0 (the last release closes holdsFree), their
 //     ctx is done, or another call closes the run (which closes holdsFree
 //     too: an EndTracers woken so by Shutdown reports ErrShutdown, not a
-//     second end). Called from inside an exporter's call (awaitHolds),
-//     EndTracers does not wait for holds at all, nor does Shutdown called
+//     second end). Called from inside an exporter's call or from the
+//     error handler (awaitHolds), EndTracers does not wait for holds at all, nor does Shutdown called
 //     there or from the error handler (endRuns). Shutdown closes the runs
 //     without holds first, and waits for the holds of the others
 //     together.
@@ -219,12 +219,14 @@ func (rs *runState) holdsToWaitFor() bool {
 // from inside a call of one of the run's exporters, it waits for nothing
 // and reports the holds still open: that exporter's lane delivers nothing
 // while its call waits, and the holder may be waiting for room in its
-// queue. The in-delivery rule comes before any wait.
+// queue. The in-delivery rule comes before any wait. Nor does it wait
+// from inside the error handler, for the reason Shutdown does not (see
+// endRuns): the hold may be the one of the goroutine the handler runs on.
 func (rs *runState) awaitHolds(ctx context.Context) error {
 	if !rs.holdsToWaitFor() {
 		return nil
 	}
-	if inDelivery(ctx, rs.pr) {
+	if rs.svc.handlers.self() || inDelivery(ctx, rs.pr) {
 		return rs.openHolds(ErrInDelivery)
 	}
 	return rs.waitHolds(ctx)

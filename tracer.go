@@ -168,7 +168,9 @@ func (s *TraceService) off() bool { return s == nil || s.pipe == nil }
 // trace under it, with its sampling decision and trace state, as a local
 // child. Started under a remote parent (see ContextWithRemoteParent), it
 // continues the remote caller's trace the same way, as a remote child; a
-// local OpenTelemetry span in ctx comes first, being nearer. Otherwise it is a top-level run: its trace ID is derived from
+// local OpenTelemetry span in ctx comes first, being nearer (the remote
+// parent, if of the same trace, still gives the parent run, session and
+// user). Otherwise it is a top-level run: its trace ID is derived from
 // its run ID, and the service's Sampler decides whether it is recorded.
 //
 // After Shutdown it returns ctx unchanged and ErrShutdown.
@@ -201,11 +203,16 @@ func (s *TraceService) StartTracers(ctx context.Context, info RunInfo) (context.
 	if parent := scopeFromContext(ctx); parent != nil {
 		pi := &parent.run.info
 		rs.info.ParentRunID = pi.RunID
-		if !parent.isRun {
-			rs.info.ParentComponentID = parent.info.ComponentID
-		}
 		rs.info.TraceID = pi.TraceID
-		rs.info.ParentSpanID = parent.info.SpanID
+		switch {
+		case parent.skipped: // a refused start, never delivered: the run's scope, as its OTel span
+			rs.info.ParentSpanID = pi.SpanID
+		case parent.isRun:
+			rs.info.ParentSpanID = parent.info.SpanID
+		default:
+			rs.info.ParentComponentID = parent.info.ComponentID
+			rs.info.ParentSpanID = parent.info.SpanID
+		}
 		rs.inherit(pi.SessionID, pi.UserID)
 		rs.sampled = parent.run.sampled
 		rs.random = parent.run.random
@@ -317,8 +324,11 @@ func traceIDFor(runID string) [16]byte {
 // ErrExportTimeout. Called from inside a call of one of the run's exporters,
 // whatever ctx it is given, it queues the run's end and returns
 // ErrInDelivery rather than wait for that call — nor for the run's holds,
-// which it reports still open at once. The error handler has been
-// told of the run's failures by the time it returns.
+// which it reports still open at once. Called from the error handler,
+// it does not wait for the run's holds either (one may be held by the
+// goroutine the handler runs on), and reports them the same way. The
+// error handler has been told of the run's failures by the time it
+// returns.
 //
 // A run is often ended with the ctx of the request it traced, which may be
 // cancelled by then: ending it with that ctx still closes the run, but

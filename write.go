@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/flowtrace/flowtrace/internal/values"
 )
@@ -192,13 +193,31 @@ func (p *pass) labels(dst *[]string, in []string) {
 	*dst = out
 }
 
-// tags records a run's tags (see copyTags), each a label.
+// tags records a run's tags (see copyTags), each a label: masked before
+// copyTags cuts it, as every label is.
 func (p *pass) tags(dst *[]string, in []string) {
-	if !p.scrubbing() {
-		*dst = copyTags(in)
+	if p.scrubbing() {
+		for i := range *dst {
+			p.label(&(*dst)[i], (*dst)[i])
+		}
+		return
 	}
-	for i := range *dst {
-		p.label(&(*dst)[i], (*dst)[i])
+	if len(in) == 0 {
+		*dst = nil
+		return
+	}
+	masked := make([]string, 0, min(len(in), MaxTags))
+	for _, t := range in {
+		if len(masked) == MaxTags {
+			break
+		}
+		if t = p.svc.snap.Clean(&p.b, t); strings.TrimSpace(t) != "" { // copyTags drops it
+			masked = append(masked, t)
+		}
+	}
+	*dst = copyTags(masked)
+	for _, t := range *dst {
+		p.b.Charge(len(t) + 2)
 	}
 }
 
