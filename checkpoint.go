@@ -79,7 +79,10 @@ type checkpointKey struct{}
 // ContextWithCheckpoint returns a ctx under which StartTracers starts the
 // continuation of the run cp was taken from: the same trace, session and
 // user, the checkpoint's run as its ParentRunID, its span under the
-// checkpoint's span, cp's sampling decision, and RunStart.Resumed set. A
+// checkpoint's span, cp's sampling decision, and RunStart.Resumed set.
+// The continuation is a run of its own: leave RunInfo.RunID empty, or give
+// it an ID other than the suspended run's, which exporters have already
+// closed. A
 // run already carried by ctx takes precedence: a run started inside a
 // local run is nested in it. A zero or malformed cp is kept as it is;
 // StartTracers reports it, wrapping ErrInvalidCheckpoint, to the error
