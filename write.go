@@ -28,24 +28,32 @@ import (
 //     and the event's bytes are charged to one Budget;
 //  2. learn: the secrets the snapshots masked join the run's set;
 //  3. scrub: when they add to the set the snapshots were scrubbed with,
-//     fill runs again, its pass scrubbing what it took (the values taken
-//     before the secret was found in the same event);
+//     fill runs again, from the caller's values, with the new set known
+//     from the start: the values taken before the secret was found in the
+//     same event are scrubbed of it, and scrubbed before they are cut, so
+//     that no part of it survives a cut. (This runs the caller's code a
+//     second time, only for an event that teaches the run a secret.)
 //  4. emit: with a scope sc, ev is queued in it, or counted late once it
 //     has ended. Without one (sc nil), the caller queues ev itself, as
 //     part of a scope's lifecycle: a run's start and end, a component's
 //     start, the stream recorded at a component's end.
 //
 // fill names each string and value of the record once, through the
-// methods of p, which snapshot in the first pass and scrub in the second:
-// a field cannot be snapshotted without also being scrubbed. p is the
+// methods of p, which snapshot, mask, scrub and bound together: a field
+// cannot be snapshotted without also being scrubbed. p is the
 // caller's, and fill a closure over it, so that neither escapes: a write
 // allocates only its record.
 func (rs *runState) write(ctx context.Context, sc *Component, ev event, p *pass, fill func()) {
 	p.svc = rs.svc
 	p.b = rs.budget()
 	fill()
-	if set := rs.learn(&p.b); set != nil {
-		p.set = set
+	if rs.learn(&p.b) != nil {
+		// The event taught the run a secret that what it took before
+		// finding it was not scrubbed of; and a string cut at a limit
+		// may hold part of it only, which no scrub of the cut text would
+		// find. So the pass runs again, the secret known from the start:
+		// every string is scrubbed before it is cut.
+		p.b = rs.budget()
 		fill()
 	}
 	if sc == nil {
@@ -71,16 +79,12 @@ func (c *Component) event(data record, componentID *string) event {
 }
 
 // pass is one pass of a write's fill over its record: the snapshot of the
-// caller's values, or (set not nil) the scrub of what the snapshot took.
-// Each method takes the record's field and the caller's value for it; the
-// scrub ignores the latter.
+// caller's values. Each method takes the record's field and the caller's
+// value for it.
 type pass struct {
 	svc *TraceService
 	b   values.Budget
-	set *values.Secrets // the run's new set, while scrubbing
 }
-
-func (p *pass) scrubbing() bool { return p.set != nil }
 
 // exhausted reports whether the event's byte budget is spent: lists stop
 // there, with a marker of what was cut.
@@ -99,38 +103,22 @@ func (p *pass) room(n int) int {
 // fields records m as Fields, in kv's room when it has enough (see
 // withKVs).
 func (p *pass) fields(dst *Fields, m map[string]any, kv []values.KV) {
-	if p.scrubbing() {
-		dst.kv = p.set.ScrubKVs(dst.kv)
-		return
-	}
 	dst.kv = p.svc.snap.FieldsInto(&p.b, m, kv)
 }
 
 // value records v as the value of key: masked when key is (a log's
 // message under its name).
 func (p *pass) value(dst *any, key string, v any) {
-	if p.scrubbing() {
-		*dst = p.set.ScrubTree(*dst)
-		return
-	}
 	*dst = p.svc.snap.Keyed(&p.b, key, v)
 }
 
 // mapValue records m as a map value.
 func (p *pass) mapValue(dst *map[string]any, m map[string]any) {
-	if p.scrubbing() {
-		p.set.ScrubMap(*dst)
-		return
-	}
 	*dst = p.svc.snap.Map(&p.b, m)
 }
 
 // text records a string value: cut at the string limit, like any.
 func (p *pass) text(dst *string, v string) {
-	if p.scrubbing() {
-		*dst = p.set.Scrub(*dst)
-		return
-	}
 	if v == "" {
 		*dst = ""
 		return
@@ -147,10 +135,6 @@ func (p *pass) text(dst *string, v string) {
 // event's byte budget, which bounds its values: a long name does not cut
 // the inputs recorded with it.
 func (p *pass) name(dst *string, v string) {
-	if p.scrubbing() {
-		*dst = p.set.Scrub(*dst)
-		return
-	}
 	*dst = p.svc.snap.Clean(&p.b, v)
 }
 
@@ -159,10 +143,6 @@ func (p *pass) name(dst *string, v string) {
 // it; then trimmed, valid UTF-8 and at most MaxTagLen bytes (see
 // TraceService.label).
 func (p *pass) label(dst *string, v string) {
-	if p.scrubbing() {
-		*dst = p.set.Scrub(*dst)
-		return
-	}
 	*dst = p.svc.label(p.svc.snap.Clean(&p.b, v))
 	p.b.Charge(len(*dst) + 2)
 }
@@ -171,12 +151,6 @@ func (p *pass) label(dst *string, v string) {
 // (MaxItems, then the event's byte limit) with a last label that counts
 // what was cut.
 func (p *pass) labels(dst *[]string, in []string) {
-	if p.scrubbing() {
-		for i := range *dst {
-			p.label(&(*dst)[i], (*dst)[i])
-		}
-		return
-	}
 	if len(in) == 0 {
 		return
 	}
@@ -196,12 +170,6 @@ func (p *pass) labels(dst *[]string, in []string) {
 // tags records a run's tags (see copyTags), each a label: masked before
 // copyTags cuts it, as every label is.
 func (p *pass) tags(dst *[]string, in []string) {
-	if p.scrubbing() {
-		for i := range *dst {
-			p.label(&(*dst)[i], (*dst)[i])
-		}
-		return
-	}
 	if len(in) == 0 {
 		*dst = nil
 		return
@@ -238,12 +206,6 @@ func (p *pass) modelCall(dst, src *ModelCall) {
 // the event's byte limit): what is cut is counted in a last message of
 // role "!truncated".
 func (p *pass) messages(dst *[]Message, in []Message) {
-	if p.scrubbing() {
-		for i := range *dst {
-			p.message(&(*dst)[i], &(*dst)[i])
-		}
-		return
-	}
 	if len(in) == 0 {
 		return
 	}
@@ -278,12 +240,6 @@ func (p *pass) message(dst, src *Message) {
 // (MaxItems, then the event's byte limit): what is cut is counted in a
 // last tool call named "!truncated".
 func (p *pass) toolCalls(dst *[]ToolCall, in []ToolCall) {
-	if p.scrubbing() {
-		for i := range *dst {
-			p.toolCall(&(*dst)[i], &(*dst)[i])
-		}
-		return
-	}
 	if len(in) == 0 {
 		return
 	}
@@ -311,10 +267,6 @@ func (p *pass) toolCall(dst, src *ToolCall) {
 // streamed records a Stream's text as the one message of an answer; the
 // text was cut at the string limit as it was joined, cut bytes counted.
 func (p *pass) streamed(dst *[]Message, text string, cut int) {
-	if p.scrubbing() {
-		p.messages(dst, nil)
-		return
-	}
 	p.messages(dst, []Message{{Role: "assistant", Content: text}})
 	if cut > 0 {
 		(*dst)[0].Content += values.Truncated(cut)

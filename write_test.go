@@ -237,3 +237,32 @@ func TestStreamRecordedOnceWhileChunking(t *testing.T) {
 		assert.Equal(t, strings.Repeat("x", len(text)), text)
 	}
 }
+
+// TestSecretLearntInAnEventIsScrubbedBeforeItsLabelsAreCut records labels
+// that hold a secret the same event masks elsewhere (a parameter named
+// api_key, an input named password), placed where the label limit cuts
+// it: no part of the secret may reach an exporter.
+func TestSecretLearntInAnEventIsScrubbedBeforeItsLabelsAreCut(t *testing.T) {
+	const secret = "sk-live-0123456789abcdef"
+	label := strings.Repeat("x", flowtrace.MaxTagLen-6) + " " + secret // the cut falls inside the secret
+	svc, rec, _ := newService(t)
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{
+		RunID: "r", Tags: []string{label}, Inputs: map[string]any{"password": secret},
+	})
+	require.NoError(t, err)
+	cctx, c := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "llm"})
+	flowtrace.RecordModelCall(cctx, flowtrace.ModelCall{
+		Provider: label, Model: label, Parameters: map[string]any{"api_key": secret},
+		FinishReasons: []string{label},
+	})
+	c.End(nil)
+	_, err = svc.EndTracers(within(t, ctx), nil, nil)
+	require.NoError(t, err)
+	run, _ := rec.Run("r")
+	mc := run.Components[0].ModelCall()
+	for what, got := range map[string]string{
+		"tag": run.Info.Tags[0], "provider": mc.Provider, "model": mc.Model, "finish reason": mc.FinishReasons[0],
+	} {
+		assert.NotContains(t, got, "sk-l", "%s: no part of the secret survives the cut: %q", what, got)
+	}
+}
