@@ -76,7 +76,7 @@ func record(req *http.Request, next option.MiddlewareNext) (*http.Response, erro
 	}
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt == "text/event-stream" && resp.Body != nil {
 		c.stream = flowtrace.StartStream(ctx)
-		resp.Body = &sseBody{rc: resp.Body, c: c, acc: streamAcc{stream: c.stream}}
+		resp.Body = newStreamBody(resp.Body, c, streamAcc{stream: c.stream})
 		return resp, nil
 	}
 	b, rerr := rereadBody(resp)

@@ -94,7 +94,7 @@ func (cfg config) record(req *http.Request, next option.MiddlewareNext, op opera
 	}
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt == "text/event-stream" && resp.Body != nil {
 		c.stream = flowtrace.StartStream(ctx)
-		resp.Body = &sseBody{rc: resp.Body, c: c, acc: streamAcc{op: op, stream: c.stream}}
+		resp.Body = newStreamBody(resp.Body, c, streamAcc{op: op, stream: c.stream})
 		return resp, nil
 	}
 	b, rerr := rereadBody(resp)

@@ -7,17 +7,17 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/flowtrace/flowtrace"
+	"github.com/flowtrace/flowtrace/internal/sse"
 )
 
-// This file parses a streamed answer as it flows to the caller. sseBody
-// replaces the response's body: each Read passes the bytes on unchanged
-// and feeds them to a server-sent-events parser, which keeps only the line
-// it has not yet seen the end of and the data of the event being read. So
-// the stream is never held whole a second time, and what arrived is known
-// whenever the stream stops.
+// This file reads a streamed answer as it flows to the caller: the
+// response's body is replaced by an sse.Reader, which passes each byte on
+// unchanged and tells streamAcc each event, so the stream is never held
+// whole a second time, and what arrived is known whenever the stream
+// stops. Event names are not needed: the Responses API repeats them in the
+// data's type, and chat chunks have none.
 //
 // The stream's component ends once, at the first of:
 //
@@ -26,121 +26,41 @@ import (
 //	a read error         ErrStreamCut wrapping it
 //	Close                before the last event: ErrStreamClosed
 
-// maxLine bounds the line being parsed; a longer one (no event is near
-// it) is skipped rather than kept.
-const maxLine = 8 << 20
+var _ sse.Handler = (*streamAcc)(nil)
 
-type sseBody struct {
-	rc io.ReadCloser
-
-	mu   sync.Mutex // Read and Close may race when a ctx is cancelled
-	c    *call
-	acc  streamAcc
-	line []byte // the start of a line whose end has not arrived
-	skip bool   // the line being read is past maxLine
-	evt  []byte // the data of the event being read
-	done bool
+// newStreamBody returns the body that replaces resp.Body, rc, for the
+// stream of call c, whose answer acc accumulates.
+func newStreamBody(rc io.ReadCloser, c *call, acc streamAcc) *sse.Reader {
+	acc.c = c
+	return sse.NewReader(rc, &acc)
 }
 
-func (b *sseBody) Read(p []byte) (int, error) {
-	n, err := b.rc.Read(p)
-	b.mu.Lock()
-	if b.done {
-		b.mu.Unlock()
-		return n, err
-	}
-	b.feed(p[:n])
-	var end bool
-	var endErr error
-	switch {
-	case b.acc.last:
-		end, endErr = true, b.acc.err
-	case err == io.EOF:
-		end, endErr = true, ErrStreamCut
-	case err != nil:
-		end, endErr = true, fmt.Errorf("%w: %w", ErrStreamCut, err)
-	}
-	c := b.finish(end)
-	b.mu.Unlock()
-	c.end(endErr) // outside the lock: ending a component may run the caller's redactor
-	return n, err
+// Event handles the data of one event and reports whether it was the last.
+func (a *streamAcc) Event(_, data []byte) bool {
+	a.event(data)
+	return a.last
 }
 
-func (b *sseBody) Close() error {
-	err := b.rc.Close()
-	b.mu.Lock()
-	c := b.finish(true)
-	last, lastErr := b.acc.last, b.acc.err
-	b.mu.Unlock()
-	if last {
-		c.end(lastErr)
-	} else {
-		c.end(ErrStreamClosed)
+// End sets in the call what arrived and ends its component with the
+// stream's error.
+func (a *streamAcc) End(why sse.Why, err error) {
+	a.answer(&a.c.ans)
+	switch why {
+	case sse.Last:
+		err = a.err
+	case sse.EOF:
+		err = ErrStreamCut
+	case sse.ReadError:
+		err = fmt.Errorf("%w: %w", ErrStreamCut, err)
+	case sse.Closed:
+		err = ErrStreamClosed
 	}
-	return err
-}
-
-// finish marks the body done, when end, and returns its call with what
-// arrived, the first time only; otherwise nil. b.mu is held.
-func (b *sseBody) finish(end bool) *call {
-	if !end || b.done {
-		return nil
-	}
-	b.done = true
-	b.acc.answer(&b.c.ans)
-	b.line, b.evt = nil, nil
-	return b.c
-}
-
-// feed parses p, the bytes of one Read, line by line.
-func (b *sseBody) feed(p []byte) {
-	for len(p) > 0 && !b.acc.last {
-		i := bytes.IndexByte(p, '\n')
-		if i < 0 {
-			if !b.skip && len(b.line)+len(p) <= maxLine {
-				b.line = append(b.line, p...)
-			} else {
-				b.skip, b.line = true, b.line[:0]
-			}
-			return
-		}
-		line := p[:i]
-		p = p[i+1:]
-		if len(b.line) > 0 {
-			b.line = append(b.line, line...)
-			line = b.line
-		}
-		if !b.skip {
-			b.onLine(bytes.TrimSuffix(line, []byte{'\r'}))
-		}
-		b.skip, b.line = false, b.line[:0]
-	}
-}
-
-// onLine handles one line of the event stream: a data line adds to the
-// event, an empty line dispatches it. Event names are not needed: the
-// Responses API repeats them in the data's type, and chat chunks have none.
-func (b *sseBody) onLine(line []byte) {
-	if len(line) == 0 {
-		if len(b.evt) > 0 {
-			b.acc.event(b.evt)
-			b.evt = b.evt[:0]
-		}
-		return
-	}
-	name, value, _ := bytes.Cut(line, []byte{':'})
-	if string(name) != "data" {
-		return
-	}
-	value = bytes.TrimPrefix(value, []byte{' '})
-	if len(b.evt) > 0 {
-		b.evt = append(b.evt, '\n')
-	}
-	b.evt = append(b.evt, value...)
+	a.c.end(err)
 }
 
 // streamAcc accumulates a stream's events into an answer.
 type streamAcc struct {
+	c      *call // whose answer it sets, whose component it ends
 	op     operation
 	stream *flowtrace.Stream // the component's: time to first chunk, choice 0's text
 	last   bool              // the last event has been seen
