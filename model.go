@@ -54,8 +54,10 @@ type ModelCall struct {
 	Input, Output []Message
 	Usage         Usage
 	// Cost is the call's total cost in US dollars; 0 means unknown.
-	Cost          float64
-	FinishReasons []string
+	// InputCost and OutputCost are its parts for the input (prompt) and
+	// output (completion) tokens, where the caller knows them.
+	Cost, InputCost, OutputCost float64
+	FinishReasons               []string
 	// TimeToFirstChunk is, for a streamed answer, the time from the
 	// component's start to its first chunk (see Stream). It is never
 	// recorded negative: a negative one (a ComponentInfo.Start from a
@@ -121,6 +123,8 @@ func (s *TraceService) RecordModelCall(ctx context.Context, call ModelCall) {
 	rec := &ModelCallRecord{RunID: rs.info.RunID, Time: now, Call: ModelCall{
 		Usage:            call.Usage.valid(),
 		Cost:             svc.cost(call.Cost),
+		InputCost:        svc.cost(call.InputCost),
+		OutputCost:       svc.cost(call.OutputCost),
 		TimeToFirstChunk: max(call.TimeToFirstChunk, 0),
 		Stream:           call.Stream,
 	}}
@@ -191,6 +195,8 @@ func (r *ModelCallRecord) asLog() LogEntry {
 	}
 	put("usage", usage, len(usage) > 0)
 	put("cost", c.Cost, c.Cost != 0)
+	put("input_cost", c.InputCost, c.InputCost != 0)
+	put("output_cost", c.OutputCost, c.OutputCost != 0)
 	if len(c.FinishReasons) > 0 {
 		fr := make([]any, len(c.FinishReasons))
 		for i, r := range c.FinishReasons {

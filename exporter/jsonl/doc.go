@@ -50,6 +50,8 @@
 //	output_messages      model_call       array      none
 //	usage                model_call       object     all counts zero
 //	cost                 model_call       number     zero (unknown)
+//	input_cost           model_call       number     zero (unknown)
+//	output_cost          model_call       number     zero (unknown)
 //	finish_reasons       model_call       array      none
 //	time_to_first_chunk_ms model_call     number     zero
 //

@@ -162,6 +162,12 @@ func (x *runExporter) RecordModelCall(_ context.Context, mc flowtrace.ModelCallR
 	if c.Cost != 0 {
 		b.value("cost", c.Cost)
 	}
+	if c.InputCost != 0 {
+		b.value("input_cost", c.InputCost)
+	}
+	if c.OutputCost != 0 {
+		b.value("output_cost", c.OutputCost)
+	}
 	if len(c.FinishReasons) > 0 {
 		b.key("finish_reasons")
 		b.encode(c.FinishReasons)

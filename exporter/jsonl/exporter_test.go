@@ -526,8 +526,9 @@ func BenchmarkAddLog(b *testing.B) {
 func TestFieldOrderIsTheDocumented(t *testing.T) {
 	order := []string{"event", "time", "run_id", "component_id", "parent_run_id", "parent_component_id",
 		"run_name", "project_name", "user_id", "session_id", "trace_id", "parent_id", "name", "type",
-		"inputs", "metadata", "tags", "span_id", "parent_span_id", "message", "values", "outputs", "error",
-		"model", "provider", "parameters", "input_messages", "output_messages", "usage", "cost", "finish_reasons", "time_to_first_chunk_ms"}
+		"inputs", "metadata", "tags", "span_id", "parent_span_id", "resumed", "message", "values", "outputs", "error", "suspended",
+		"model", "provider", "parameters", "input_messages", "output_messages", "usage", "cost", "input_cost", "output_cost",
+		"finish_reasons", "time_to_first_chunk_ms"}
 	rank := make(map[string]int, len(order))
 	for i, f := range order {
 		rank[f] = i
@@ -537,7 +538,7 @@ func TestFieldOrderIsTheDocumented(t *testing.T) {
 	ctx := context.Background()
 	now := time.Now()
 	re, err := e.StartRun(ctx, flowtrace.RunStart{RunID: "r", ParentRunID: "p", ParentComponentID: "pc", RunName: "n",
-		ProjectName: "pr", UserID: "u", SessionID: "s", Inputs: flowtrace.FieldsOf(map[string]any{"i": 1}), Metadata: flowtrace.FieldsOf(map[string]any{"m": 1}), Tags: []string{"t"}, Time: now})
+		ProjectName: "pr", UserID: "u", SessionID: "s", Inputs: flowtrace.FieldsOf(map[string]any{"i": 1}), Metadata: flowtrace.FieldsOf(map[string]any{"m": 1}), Tags: []string{"t"}, Resumed: true, Time: now})
 	require.NoError(t, err)
 	require.NoError(t, re.StartComponent(ctx, flowtrace.ComponentStart{RunID: "r", ComponentID: "c", ParentID: "p", Name: "n",
 		Type: "t", Inputs: flowtrace.FieldsOf(map[string]any{"i": 1}), Metadata: flowtrace.FieldsOf(map[string]any{"m": 1}), Time: now}))
@@ -547,11 +548,12 @@ func TestFieldOrderIsTheDocumented(t *testing.T) {
 		Model: "m", Provider: "p", Parameters: map[string]any{"t": 0.5},
 		Input:  []flowtrace.Message{{Role: "user", Content: "<q>"}},
 		Output: []flowtrace.Message{{Role: "assistant", ToolCalls: []flowtrace.ToolCall{{ID: "1", Name: "f", Arguments: "{}"}}}},
-		Usage:  flowtrace.Usage{InputTokens: 1, OutputTokens: 2}, Cost: 0.5, FinishReasons: []string{"stop"}, TimeToFirstChunk: time.Millisecond,
+		Usage:  flowtrace.Usage{InputTokens: 1, OutputTokens: 2}, Cost: 0.5, InputCost: 0.1, OutputCost: 0.4, FinishReasons: []string{"stop"}, TimeToFirstChunk: time.Millisecond,
 	}}))
 	require.NoError(t, re.SetOutputs(ctx, flowtrace.Outputs{RunID: "r", ComponentID: "c", Values: flowtrace.FieldsOf(map[string]any{"v": 1}), Time: now}))
-	require.NoError(t, re.EndComponent(ctx, flowtrace.ComponentEnd{RunID: "r", ComponentID: "c", Err: errors.New("e"), Time: now}))
-	require.NoError(t, re.EndRun(ctx, flowtrace.RunEnd{RunID: "r", Outputs: flowtrace.FieldsOf(map[string]any{"o": 1}), Err: errors.New("e"), Time: now}))
+	require.NoError(t, re.EndComponent(ctx, flowtrace.ComponentEnd{RunID: "r", ComponentID: "c", Err: errors.New("e"), Suspended: true, Time: now}))
+	require.NoError(t, re.EndRun(ctx, flowtrace.RunEnd{RunID: "r", Outputs: flowtrace.FieldsOf(map[string]any{"o": 1}), Err: errors.New("e"), Suspended: true, Time: now}))
+	require.Contains(t, buf.String(), `"input_cost":0.1,"output_cost":0.4`)
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
 	require.Contains(t, lines[4], `"usage":{"input_tokens":1,"output_tokens":2,"total_tokens":0`)
 	require.Contains(t, lines[4], `"input_messages":[{"role":"user","content":"<q>"}]`)

@@ -43,6 +43,12 @@ func mergeCall(m, n flowtrace.ModelCall) flowtrace.ModelCall {
 	if n.Cost != 0 {
 		m.Cost = n.Cost
 	}
+	if n.InputCost != 0 {
+		m.InputCost = n.InputCost
+	}
+	if n.OutputCost != 0 {
+		m.OutputCost = n.OutputCost
+	}
 	if len(n.FinishReasons) > 0 {
 		m.FinishReasons = n.FinishReasons
 	}

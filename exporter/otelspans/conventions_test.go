@@ -191,9 +191,13 @@ func TestGenAIMessageContent(t *testing.T) {
 }
 
 func TestOpenInferenceFinishReasonAndPromptKind(t *testing.T) {
-	a := modelCallSpan(t, nil, flowtrace.ModelCall{FinishReasons: []string{"length", "stop"}, Cost: 0.25})
+	a := modelCallSpan(t, nil, flowtrace.ModelCall{FinishReasons: []string{"length", "stop"}, Cost: 0.25, InputCost: 0.05, OutputCost: 0.2})
 	assert.Equal(t, "length", a[otelspans.KeyLLMFinishReason].AsString())
 	assert.InDelta(t, 0.25, a[otelspans.KeyLLMCostTotal].AsFloat64(), 1e-12)
+	assert.InDelta(t, 0.05, a[otelspans.KeyLLMCostPrompt].AsFloat64(), 1e-12, "llm.cost.prompt")
+	assert.InDelta(t, 0.2, a[otelspans.KeyLLMCostCompletion].AsFloat64(), 1e-12, "llm.cost.completion")
+	a = modelCallSpan(t, nil, flowtrace.ModelCall{Cost: 0.25})
+	assert.NotContains(t, a, otelspans.KeyLLMCostPrompt, "an unknown part is not written")
 
 	b := newBridge(t, nil, withIDs)
 	ctx, err := b.svc.StartTracers(context.Background(), flowtrace.RunInfo{})

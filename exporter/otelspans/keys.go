@@ -56,6 +56,8 @@ const (
 	KeyLLMTokensCacheWrite    = "llm.token_count.prompt_details.cache_write"
 	KeyLLMTokensReasoning     = "llm.token_count.completion_details.reasoning"
 	KeyLLMCostTotal           = "llm.cost.total"
+	KeyLLMCostPrompt          = "llm.cost.prompt"
+	KeyLLMCostCompletion      = "llm.cost.completion"
 	KeyLLMFinishReason        = "llm.finish_reason" // the first of the call's finish reasons
 	KeyLLMInputMessagesPrefix = "llm.input_messages"
 	KeyLLMOutputMsgsPrefix    = "llm.output_messages"

@@ -43,8 +43,13 @@ func (r *runExporter) RecordModelCall(_ context.Context, rec flowtrace.ModelCall
 		attrs = appendInt(attrs, KeyLLMTokensCacheRead, u.CacheReadTokens)
 		attrs = appendInt(attrs, KeyLLMTokensCacheWrite, u.CacheWriteTokens)
 		attrs = appendInt(attrs, KeyLLMTokensReasoning, u.ReasoningTokens)
-		if c.Cost != 0 {
-			attrs = append(attrs, attribute.Float64(KeyLLMCostTotal, c.Cost))
+		for _, kv := range [...]struct {
+			key  string
+			cost float64
+		}{{KeyLLMCostTotal, c.Cost}, {KeyLLMCostPrompt, c.InputCost}, {KeyLLMCostCompletion, c.OutputCost}} {
+			if kv.cost != 0 {
+				attrs = append(attrs, attribute.Float64(kv.key, kv.cost))
+			}
 		}
 		if len(c.FinishReasons) > 0 {
 			attrs = appendStr(attrs, KeyLLMFinishReason, c.FinishReasons[0])
