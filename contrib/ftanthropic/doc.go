@@ -42,8 +42,9 @@
 // the prompt cache; flowtrace's InputTokens count them (its
 // CacheReadTokens and CacheWriteTokens, from cache_read_input_tokens and
 // cache_creation_input_tokens, are parts of it), so InputTokens is their
-// sum, and TotalTokens is input plus output. The response's ID and model
-// are the component's outputs "response_id" and "response_model".
+// sum, and TotalTokens is input plus output. The response's ID and the
+// model that answered are the ModelCall's ResponseID and ResponseModel (its
+// Model stays the requested one), and a streamed call's Stream is true.
 //
 // Nothing is read from headers: the API key and any header the caller set
 // never reach a record.

@@ -37,12 +37,12 @@
 // "[its type]", never its data); when the answer is complete, the output
 // message(s) with their tool calls, the finish reasons (for the Responses
 // API, the response's status, or why it is incomplete), the token usage
-// (input, output, total, cached input as CacheReadTokens, reasoning) and,
-// for a stream, the time to its first chunk. ModelCall has one model, the
-// requested one: the model that answered (a dated snapshot, usually) and
-// the response's ID are the component's outputs "response_model" and
-// "response_id". An embeddings call records its input as the component's
-// input "input" and the number of vectors as its output "embeddings".
+// (input, output, total, cached input as CacheReadTokens, reasoning), the
+// response's ID as ResponseID and the model that answered (a dated
+// snapshot, usually; Model stays the requested one) as ResponseModel, and,
+// for a stream, Stream and the time to its first chunk. An embeddings call
+// records its input as the component's input "input" and the number of
+// vectors as its output "embeddings".
 //
 // Nothing is read from headers: the API key, the organization and any
 // header the caller set never reach a record.

@@ -114,24 +114,16 @@ func (c *call) end(err error) {
 		return
 	}
 	a := &c.ans
-	mc := flowtrace.ModelCall{Output: a.output, Usage: a.usage, FinishReasons: a.finish, TimeToFirstChunk: c.stream.TimeToFirstChunk()}
-	if mc.Output != nil || mc.Usage != (flowtrace.Usage{}) || mc.FinishReasons != nil || mc.TimeToFirstChunk != 0 {
+	mc := flowtrace.ModelCall{
+		Output: a.output, Usage: a.usage, FinishReasons: a.finish, TimeToFirstChunk: c.stream.TimeToFirstChunk(),
+		ResponseID: a.id, ResponseModel: a.model, Stream: c.stream != nil,
+	}
+	if mc.Output != nil || mc.Usage != (flowtrace.Usage{}) || mc.FinishReasons != nil || mc.TimeToFirstChunk != 0 ||
+		mc.ResponseID != "" || mc.ResponseModel != "" {
 		flowtrace.RecordModelCall(c.ctx, mc)
 	}
-	// ModelCall has one model, the requested one; the one that answered
-	// (a dated snapshot, usually) and the response's ID are outputs.
-	out := make(map[string]any, 3)
-	if a.id != "" {
-		out["response_id"] = a.id
-	}
-	if a.model != "" {
-		out["response_model"] = a.model
-	}
 	if a.count > 0 {
-		out["embeddings"] = a.count
-	}
-	if len(out) > 0 {
-		flowtrace.SetOutputs(c.ctx, out)
+		flowtrace.SetOutputs(c.ctx, map[string]any{"embeddings": a.count})
 	}
 	c.comp.End(err)
 }

@@ -50,6 +50,7 @@ func TestChat(t *testing.T) {
 	assert.Zero(t, ttfc, "wanted no time to first chunk for a whole answer")
 	assert.Equal(t, flowtrace.ModelCall{
 		Model: "gpt-4o", Provider: "openai",
+		ResponseID: "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT", ResponseModel: "gpt-4o-2024-08-06",
 		Parameters:    params(map[string]any{"temperature": 0.2, "max_tokens": 64, "top_p": 0.9, "seed": 7}),
 		Input:         chatInput,
 		Output:        []flowtrace.Message{{Role: "assistant", Content: "Hello! How can I assist you today?"}},
@@ -58,8 +59,7 @@ func TestChat(t *testing.T) {
 	}, mc)
 	c := run.Components[0]
 	assert.Equal(t, flowtrace.TypeLLM, c.Info.Type)
-	assert.Equal(t, memory.Snapshot(map[string]any{"response_id": "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT",
-		"response_model": "gpt-4o-2024-08-06"}), c.Outputs)
+	assert.Nil(t, c.Outputs, "wanted no outputs: the response's ID and model are the ModelCall's")
 	assert.Empty(t, reported.all(), "wanted nothing reported")
 	assertNoSecrets(t, run)
 }
@@ -97,6 +97,7 @@ func TestChatToolCalls(t *testing.T) {
 	mc, _ := call(t, run, 0)
 	assert.Equal(t, flowtrace.ModelCall{
 		Model: "gpt-4o", Provider: "openai",
+		ResponseID: "chatcmpl-tool1", ResponseModel: "gpt-4o-2024-08-06",
 		Parameters: params(map[string]any{"tools": []any{"get_weather"}}),
 		Input: []flowtrace.Message{
 			{Role: "user", Content: "Weather in Paris?"},
@@ -159,6 +160,7 @@ func TestChatStream(t *testing.T) {
 			assert.Positive(t, ttfc, "wanted the time to first chunk")
 			want := flowtrace.ModelCall{
 				Model: "gpt-4o", Provider: "openai",
+				ResponseID: "chatcmpl-stream1", ResponseModel: "gpt-4o-2024-08-06", Stream: true,
 				Parameters:    params(map[string]any{"temperature": 0.2, "max_tokens": 64, "top_p": 0.9, "seed": 7, "stream": true}),
 				Input:         chatInput,
 				Output:        []flowtrace.Message{{Role: "assistant", Content: "Hello there!"}},
@@ -171,8 +173,7 @@ func TestChatStream(t *testing.T) {
 			}
 			assert.Equal(t, want, mc)
 			assert.Equal(t, "stream ok\n  chat gpt-4o (llm) ok model=gpt-4o"+tokens+"\n", run.Tree())
-			assert.Equal(t, memory.Snapshot(map[string]any{"response_id": "chatcmpl-stream1", "response_model": "gpt-4o-2024-08-06"}),
-				run.Components[0].Outputs)
+			assert.Nil(t, run.Components[0].Outputs, "wanted no outputs: the response's ID and model are the ModelCall's")
 			assert.Empty(t, reported.all())
 			assertNoSecrets(t, run)
 		})
@@ -211,7 +212,6 @@ func TestResponsesAPI(t *testing.T) {
 		params responses.ResponseNewParams
 		want   flowtrace.ModelCall
 		tree   string
-		outs   map[string]any
 	}{{
 		name: "text",
 		body: responseJSON,
@@ -219,12 +219,12 @@ func TestResponsesAPI(t *testing.T) {
 			Input:           responses.ResponseNewParamsInputUnion{OfString: openai.String("Tell me a story")},
 			MaxOutputTokens: openai.Int(200), Temperature: openai.Float(1)},
 		want: flowtrace.ModelCall{Model: "gpt-4.1", Provider: "openai",
+			ResponseID: "resp_67ccd2bed1ec8190b14f964abc054267", ResponseModel: "gpt-4.1-2025-04-14",
 			Parameters: params(map[string]any{"max_output_tokens": 200, "temperature": 1}),
 			Input:      []flowtrace.Message{{Role: "system", Content: "Be brief."}, {Role: "user", Content: "Tell me a story"}},
 			Output:     []flowtrace.Message{{Role: "assistant", Content: "In a peaceful grove, a unicorn slept."}},
 			Usage:      flowtrace.Usage{InputTokens: 36, OutputTokens: 87, TotalTokens: 123}, FinishReasons: []string{"completed"}},
 		tree: "responses ok\n  responses gpt-4.1 (llm) ok model=gpt-4.1 tokens=36/87\n",
-		outs: map[string]any{"response_id": "resp_67ccd2bed1ec8190b14f964abc054267", "response_model": "gpt-4.1-2025-04-14"},
 	}, {
 		name: "tool call",
 		body: responseToolJSON,
@@ -234,13 +234,13 @@ func TestResponsesAPI(t *testing.T) {
 			out,
 		}}},
 		want: flowtrace.ModelCall{Model: "gpt-4.1", Provider: "openai",
+			ResponseID: "resp_tool", ResponseModel: "gpt-4.1-2025-04-14",
 			Input: []flowtrace.Message{{Role: "user", Content: "Weather?"},
 				{Role: "assistant", ToolCalls: []flowtrace.ToolCall{{ID: "call_w0", Name: "get_location", Arguments: "{}"}}},
 				{Role: "tool", ToolCallID: "call_w0", Content: "18°C"}},
 			Output: []flowtrace.Message{{Role: "assistant", ToolCalls: []flowtrace.ToolCall{{ID: "call_w1", Name: "get_weather", Arguments: `{"city":"Paris"}`}}}},
 			Usage:  flowtrace.Usage{InputTokens: 50, OutputTokens: 20, TotalTokens: 70, CacheReadTokens: 10, ReasoningTokens: 5}, FinishReasons: []string{"completed"}},
 		tree: "responses ok\n  responses gpt-4.1 (llm) ok model=gpt-4.1 tokens=50/20\n",
-		outs: map[string]any{"response_id": "resp_tool", "response_model": "gpt-4.1-2025-04-14"},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := newServer(t, func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, tc.body) })
@@ -253,7 +253,7 @@ func TestResponsesAPI(t *testing.T) {
 			assert.Equal(t, tc.tree, run.Tree())
 			mc, _ := call(t, run, 0)
 			assert.Equal(t, tc.want, mc)
-			assert.Equal(t, memory.Snapshot(tc.outs), run.Components[0].Outputs)
+			assert.Nil(t, run.Components[0].Outputs, "wanted no outputs: the response's ID and model are the ModelCall's")
 			assert.Empty(t, reported.all())
 		})
 	}
@@ -278,12 +278,13 @@ func TestResponsesStream(t *testing.T) {
 	mc, ttfc := call(t, run, 0)
 	assert.Positive(t, ttfc)
 	assert.Equal(t, flowtrace.ModelCall{Model: "gpt-4.1", Provider: "openai",
+		ResponseID: "resp_s1", ResponseModel: "gpt-4.1-2025-04-14", Stream: true,
 		Parameters: params(map[string]any{"stream": true}),
 		Input:      []flowtrace.Message{{Role: "user", Content: "Say hi"}},
 		Output:     []flowtrace.Message{{Role: "assistant", Content: "Hi there"}},
 		Usage:      flowtrace.Usage{InputTokens: 37, OutputTokens: 11, TotalTokens: 48}, FinishReasons: []string{"completed"}}, mc)
 	assert.Equal(t, "responses ok\n  responses gpt-4.1 (llm) ok model=gpt-4.1 tokens=37/11\n", run.Tree())
-	assert.Equal(t, memory.Snapshot(map[string]any{"response_id": "resp_s1", "response_model": "gpt-4.1-2025-04-14"}), run.Components[0].Outputs)
+	assert.Nil(t, run.Components[0].Outputs, "wanted no outputs: the response's ID and model are the ModelCall's")
 }
 
 func TestEmbeddings(t *testing.T) {
@@ -299,12 +300,12 @@ func TestEmbeddings(t *testing.T) {
 	})
 	assert.Equal(t, "embed ok\n  embeddings text-embedding-3-small (embedding) ok model=text-embedding-3-small tokens=8/0\n", run.Tree())
 	mc, _ := call(t, run, 0)
-	assert.Equal(t, flowtrace.ModelCall{Model: "text-embedding-3-small", Provider: "openai",
+	assert.Equal(t, flowtrace.ModelCall{Model: "text-embedding-3-small", Provider: "openai", ResponseModel: "text-embedding-3-small",
 		Parameters: params(map[string]any{"encoding_format": "float", "dimensions": 3}),
 		Usage:      flowtrace.Usage{InputTokens: 8, TotalTokens: 8}}, mc)
 	c := run.Components[0]
 	assert.Equal(t, memory.Snapshot(map[string]any{"input": []any{"first", "second"}}), c.Inputs)
-	assert.Equal(t, memory.Snapshot(map[string]any{"response_model": "text-embedding-3-small", "embeddings": 2}), c.Outputs)
+	assert.Equal(t, memory.Snapshot(map[string]any{"embeddings": 2}), c.Outputs)
 }
 
 func TestErrors(t *testing.T) {
