@@ -63,13 +63,22 @@ func TestSlowExporterDoesNotHoldBackOthers(t *testing.T) {
 }
 
 // TestHangingExporterIsAbandoned has an exporter that ignores its ctx and
-// blocks until the test ends. EndTracers and Shutdown must still return by
-// their deadlines and name it; the other exporter receives everything.
+// blocks until the test ends. Once the call is abandoned, EndTracers and
+// Shutdown must still return by their deadlines and name it; the other
+// exporter receives everything.
+//
+// The watchdog is made to abandon the hanging call (AbandonCall) once it
+// hangs, under an export timeout of an hour. With a timeout of 50 ms, any
+// call of the other exporter, or a StartRun of this one, that a loaded
+// machine preempted past it was abandoned too, and the test failed. That
+// the watchdog abandons a call by its deadline is pipeline's to test.
 func TestHangingExporterIsAbandoned(t *testing.T) {
 	release := make(chan struct{})
+	hangs := make(chan struct{})
 	var hung atomic.Int32
 	hanging := newFuncExporter("hanging", func(_ context.Context, m string) error {
 		if m == "AddLog" && hung.Add(1) == 1 {
+			close(hangs)
 			<-release // ignores ctx
 		}
 		return nil
@@ -77,7 +86,7 @@ func TestHangingExporterIsAbandoned(t *testing.T) {
 	log := &errorLog{}
 	rec := memory.New()
 	svc, err := flowtrace.NewTraceService(flowtrace.WithExporter(rec), flowtrace.WithExporter(hanging),
-		flowtrace.WithExportTimeout(50*time.Millisecond), flowtrace.WithErrorHandler(log.handle))
+		flowtrace.WithExportTimeout(time.Hour), flowtrace.WithErrorHandler(log.handle))
 	require.NoError(t, err)
 	unblock := sync.OnceFunc(func() { close(release) })
 	defer unblock() // let the abandoned call return before goleak looks
@@ -87,13 +96,16 @@ func TestHangingExporterIsAbandoned(t *testing.T) {
 	for i := range 10 {
 		svc.AddLog(ctx, flowtrace.Log{Name: "l", Message: i})
 	}
+	select {
+	case <-hangs:
+	case <-deadline(t).Done():
+		t.Fatal("the hanging exporter never received its first log")
+	}
+	require.True(t, flowtrace.AbandonCall(svc, "hanging"))
 	sum, err := svc.EndTracers(ctx, nil, nil)
 	require.ErrorIs(t, err, flowtrace.ErrExportTimeout)
 	assert.Contains(t, err.Error(), `"hanging"`, "the error names the stuck exporter")
 	requireBalanced(t, sum)
-	// A call of the other exporter, or a StartRun of this one, preempted
-	// past the 50 ms export timeout on a loaded machine is abandoned too:
-	// the error log then names it.
 	assert.Equal(t, uint64(12), sum.Exporters["memory"].Delivered, "the other exporter gets everything; reports: %v", log.all())
 	assert.NotZero(t, sum.Exporters["hanging"].Failed)
 

@@ -109,7 +109,7 @@ func checkCompleteRun(h *harness) {
 	if ok {
 		_, inner := svc.TraceComponent(nctx, flowtrace.ComponentInfo{Name: "inner"})
 		inner.End(nil)
-		h.endRun(nctx, map[string]any{"nested": true}, nil, false)
+		_, ok = h.endRun(nctx, map[string]any{"nested": true}, nil, false)
 	}
 
 	tool.End(errors.New("tool failed"))
@@ -118,7 +118,10 @@ func checkCompleteRun(h *harness) {
 	llm.End(nil)
 	svc.SetOutputs(ctx, map[string]any{})
 	svc.SetOutputs(ctx, sampleValues())
-	sum := h.endRun(ctx, map[string]any{"answer": "hello"}, errors.New("run failed"), false)
+	sum, ended := h.endRun(ctx, map[string]any{"answer": "hello"}, errors.New("run failed"), false)
+	if !ended {
+		return // reported; the run may still be delivering
+	}
 
 	llmID := componentID(lctx)
 	h.wantCalls(sum.RunID, []call{
@@ -136,7 +139,7 @@ func checkCompleteRun(h *harness) {
 		{kind: "SetOutputs"},
 		{kind: "EndRun"},
 	})
-	if ok {
+	if ok { // the nested run ended: its calls are complete too
 		h.wantCalls(runID(nctx), []call{
 			{kind: "StartComponent", componentID: componentIDOfFirst(h, runID(nctx))},
 			{kind: "EndComponent", componentID: componentIDOfFirst(h, runID(nctx))},
@@ -157,7 +160,10 @@ func checkOpenComponents(h *harness) {
 	svc.AddLog(ictx, flowtrace.Log{Name: "last words", Message: "still running"})
 	_, done := svc.TraceComponent(ctx, flowtrace.ComponentInfo{ID: "done", Name: "done"})
 	done.End(nil)
-	sum := h.endRun(ctx, map[string]any{"partial": true}, nil, false)
+	sum, ended := h.endRun(ctx, map[string]any{"partial": true}, nil, false)
+	if !ended {
+		return // reported; the run may still be delivering
+	}
 
 	r := h.spy.run(sum.RunID)
 	if r == nil {
@@ -201,6 +207,9 @@ func checkConcurrentRuns(h *harness) {
 	}
 	close(ended[n])
 	ids := make([]string, n)
+	// delivered[i] is set once EndTracers of run i returned nil: only then
+	// may its calls be read (see endRun).
+	delivered := make([]bool, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Add(1)
@@ -219,6 +228,7 @@ func checkConcurrentRuns(h *harness) {
 			select {
 			case <-all:
 			case <-h.ctx.Done():
+				h.errorf("run %d: the check's deadline passed while it waited for the other runs to start", i)
 				return
 			}
 			for j := range steps {
@@ -234,9 +244,10 @@ func checkConcurrentRuns(h *harness) {
 			select {
 			case <-ended[i+1]:
 			case <-h.ctx.Done():
+				h.errorf("run %d: the check's deadline passed while it waited for run %d to end", i, i+1)
 				return
 			}
-			h.endRun(ctx, map[string]any{"i": i}, nil, false)
+			_, delivered[i] = h.endRun(ctx, map[string]any{"i": i}, nil, false)
 		}()
 	}
 	ready.Wait()
@@ -248,6 +259,8 @@ func checkConcurrentRuns(h *harness) {
 		r := h.spy.run(id)
 		switch {
 		case id == "":
+		case !delivered[i]:
+			// reported: not started, not ended, or still delivering
 		case r == nil:
 			h.errorf("run %d (%s) never reached the exporter", i, id)
 		case len(r.calls) != calls:
@@ -323,14 +336,15 @@ func checkDroppedRecords(h *harness) {
 	d.End(nil)
 	c.End(nil)
 	let("b")
-	sum := h.endRun(ctx, map[string]any{"done": true}, nil, true)
+	sum, _ := h.endRun(ctx, map[string]any{"done": true}, nil, true)
 	if d := sum.Exporters[h.spy.name]; d.Dropped == 0 {
 		h.errorf("service: nothing was dropped from a queue of 2 while its delivery was held: %+v", d)
 	}
 }
 
 // wantCalls reports the difference between the calls run id received and
-// want.
+// want. The run's EndTracers must have returned nil (see endRun): before
+// that, its delivery goroutine may still be appending to them.
 func (h *harness) wantCalls(id string, want []call) {
 	r := h.spy.run(id)
 	if r == nil {

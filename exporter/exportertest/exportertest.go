@@ -242,12 +242,17 @@ func (h *harness) startRun(ctx context.Context, info flowtrace.RunInfo) (context
 }
 
 // endRun ends the run of ctx and checks that every record reached the
-// exporter (lossy: that none failed and each was accounted for).
-func (h *harness) endRun(ctx context.Context, outputs map[string]any, runErr error, lossy bool) flowtrace.RunSummary {
+// exporter (lossy: that none failed and each was accounted for). It
+// reports whether EndTracers returned nil: only then has every record of
+// the run been delivered, dropped or failed, so that what the spy
+// recorded of the run is complete and no delivery goroutine writes it any
+// more. Otherwise (h.ctx ended first, or a call was abandoned) the run may
+// still be delivering, and the check must not read its calls.
+func (h *harness) endRun(ctx context.Context, outputs map[string]any, runErr error, lossy bool) (flowtrace.RunSummary, bool) {
 	sum, err := h.svc.EndTracers(ctx, outputs, runErr) // ctx descends from h.ctx
 	if err != nil {
 		h.errorf("EndTracers of run %s: %v", sum.RunID, err)
-		return sum
+		return sum, false
 	}
 	d, ok := sum.Exporters[h.spy.name]
 	switch {
@@ -260,7 +265,7 @@ func (h *harness) endRun(ctx context.Context, outputs map[string]any, runErr err
 	case !lossy && d.Dropped != 0:
 		h.errorf("run %s: %d records dropped where the queue never filled: %+v", sum.RunID, d.Dropped, d)
 	}
-	return sum
+	return sum, true
 }
 
 // finish shuts the service down, then calls the exporter's Shutdown a

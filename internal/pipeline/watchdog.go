@@ -147,6 +147,25 @@ func (l *lane[O, E]) watch() {
 	go l.work(ng, inh) // owned by the Pipeline like the first generation
 }
 
+// AbandonCall makes the watchdog of the lane of backend name abandon the
+// call in progress there at once, as if its deadline had passed, and
+// reports whether there is such a lane. The caller must know that the call
+// is in progress and will not return meanwhile (it blocks until the caller
+// releases it), or the next call could be abandoned instead. It is for
+// tests, of this package's users too: they abandon a call without waiting
+// out a short export timeout, which any other call preempted long enough
+// on a loaded machine would outlive as well.
+func (p *Pipeline[O, E]) AbandonCall(name string) bool {
+	for _, l := range p.lanes.Load().lanes {
+		if l.name == name {
+			l.deadline.Store(0)
+			l.watch()
+			return true
+		}
+	}
+	return false
+}
+
 // settleAbandoned accounts, in the new generation, for the call the stuck
 // generation was making, and does what it would have done next: count the
 // event processed, or finish the run. The run is not lost to the stall

@@ -276,31 +276,47 @@ func TestWatchdogAbandonsEachKindOfCall(t *testing.T) {
 // one that stays put for the rest of the call. A call starts after the
 // previous one returned, so the previous call's last clock reading is a
 // lower bound of its start.
+//
+// The watchdog is run by the "watched" calls themselves, before they ask,
+// rather than given time to run by a sleep; and the timeout is an hour,
+// so that no call is abandoned however long a loaded machine preempts it.
+// (With 50 ms, and a 25 ms sleep for the watchdog to look, a call that
+// lost its CPU for 25 ms more was abandoned, and Wait failed.)
 func TestCallDeadlineIsATimeoutAfterItsStart(t *testing.T) {
-	const timeout = 50 * time.Millisecond
-	type seen struct{ before, first, again time.Time }
+	const timeout = time.Hour
+	type seen struct {
+		before, first, again time.Time
+		watched, fixedBefore bool // fixedBefore: before the call asked
+	}
 	got := make(chan seen, 64)
-	var last time.Time // written and read by the worker only, in turn
+	var last time.Time    // written and read by the worker only, in turn
+	var l *lane[any, any] // set before the first event is emitted
 	b := &funcBackend{deliver: func(ctx context.Context, rec any) error {
-		before := last
-		if rec == "slow" {
-			// Long enough for the watchdog to fix the deadline first.
-			time.Sleep(timeout / 2)
+		s := seen{before: last, watched: rec == "watched"}
+		if s.watched {
+			// The watchdog sees the call first and fixes its deadline,
+			// from a goroutine of its own as the lane's timer would.
+			looked := make(chan struct{})
+			go func() { l.watch(); close(looked) }()
+			<-looked
 		}
-		first, ok := ctx.Deadline()
+		s.fixedBefore = l.deadline.Load() >= 0
+		var ok bool
+		s.first, ok = ctx.Deadline()
 		require.True(t, ok)
-		again, _ := ctx.Deadline()
-		got <- seen{before, first, again}
+		s.again, _ = ctx.Deadline()
+		got <- s
 		last = time.Now()
 		return nil
 	}}
 	p := New[any, any](Config{QueueSize: 64, ExportTimeout: timeout})
 	require.NoError(t, p.Add(b.Name(), b, b))
+	l = p.lanes.Load().lanes[0]
 	r, err := p.StartRun("r", nil)
 	require.NoError(t, err)
 	require.True(t, r.Enter())
 	last = time.Now() // before the worker can see any event
-	for _, ev := range []any{1, "slow", 2, 3, "slow", 4} {
+	for _, ev := range []any{1, "watched", 2, 3, "watched", 4} {
 		r.Emit(nil, Event[any]{Data: ev})
 	}
 	r.Leave()
@@ -314,6 +330,7 @@ func TestCallDeadlineIsATimeoutAfterItsStart(t *testing.T) {
 	n := 0
 	for s := range got {
 		n++
+		require.Equal(t, s.watched, s.fixedBefore, "the watchdog fixes the deadline of a call it sees first; otherwise the call's asking does")
 		require.False(t, s.first.Before(s.before.Add(timeout)), "deadline %v is less than the timeout after the call's start (after %v)", s.first, s.before)
 		require.Equal(t, s.first, s.again, "a call's deadline does not move")
 	}
