@@ -221,10 +221,11 @@ func TestComponentStartedWhileStuckGetsNothingElse(t *testing.T) {
 	release := make(chan struct{})
 	var once sync.Once
 	var ends atomic.Int32
+	hangs := make(chan struct{})
 	stuck := newFuncExporter("stuck", func(_ context.Context, m string) error {
 		switch m {
 		case "AddLog":
-			once.Do(func() { <-release }) // ignores ctx
+			once.Do(func() { close(hangs); <-release }) // ignores ctx
 		case "EndComponent":
 			ends.Add(1)
 		}
@@ -239,8 +240,10 @@ func TestComponentStartedWhileStuckGetsNothingElse(t *testing.T) {
 			abandonedOnce.Do(func() { close(abandoned) })
 		}
 	}
+	// The call is abandoned by the test, not by a deadline that an ordinary
+	// call, preempted on a loaded machine, could pass too.
 	svc, err := flowtrace.NewTraceService(flowtrace.WithExporter(stuck), flowtrace.WithErrorHandler(handler),
-		flowtrace.WithExportTimeout(20*time.Millisecond))
+		flowtrace.WithExportTimeout(time.Hour))
 	require.NoError(t, err)
 	defer func() { require.NoError(t, svc.Shutdown(deadline(t))) }()
 	failed := func() uint64 { return svc.Stats().Exporters["stuck"].Failed }
@@ -253,6 +256,8 @@ func TestComponentStartedWhileStuckGetsNothingElse(t *testing.T) {
 	hanging, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
 	require.NoError(t, err)
 	svc.AddLog(hanging, flowtrace.Log{Name: "hangs"})
+	<-hangs
+	require.True(t, flowtrace.AbandonCall(svc, "stuck"))
 	<-abandoned
 	cctx, c := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "during"})
 	waitFor(t, "the component's start has failed", func() bool { return failed() >= 2 }) // and the hanging log
@@ -284,8 +289,10 @@ func TestComponentStartedWhileStuckGetsNothingElse(t *testing.T) {
 func TestShutdownAfterAStallHasEndedReportsNothing(t *testing.T) {
 	release := make(chan struct{})
 	var hung atomic.Int32
+	hangs := make(chan struct{})
 	stuck := newFuncExporter("stuck", func(_ context.Context, m string) error {
 		if m == "AddLog" && hung.Add(1) == 1 {
+			close(hangs)
 			<-release // ignores ctx
 		}
 		return nil
@@ -299,7 +306,7 @@ func TestShutdownAfterAStallHasEndedReportsNothing(t *testing.T) {
 	}
 	abandoned := make(chan struct{})
 	var once sync.Once
-	svc, err := flowtrace.NewTraceService(flowtrace.WithExporter(stuck), flowtrace.WithExportTimeout(50*time.Millisecond),
+	svc, err := flowtrace.NewTraceService(flowtrace.WithExporter(stuck), flowtrace.WithExportTimeout(time.Hour),
 		flowtrace.WithErrorHandler(func(err error) {
 			if errors.Is(err, flowtrace.ErrExportTimeout) {
 				once.Do(func() { close(abandoned) })
@@ -309,6 +316,8 @@ func TestShutdownAfterAStallHasEndedReportsNothing(t *testing.T) {
 	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{RunName: "open"})
 	require.NoError(t, err)
 	svc.AddLog(ctx, flowtrace.Log{Name: "hangs"})
+	<-hangs
+	require.True(t, flowtrace.AbandonCall(svc, "stuck"), "the test abandons the call, not a deadline")
 	<-abandoned
 	close(release)
 	// The exporter is called again once the call has returned: the stall
