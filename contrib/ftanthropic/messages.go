@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/flowtrace/flowtrace"
+	"github.com/flowtrace/flowtrace/internal/jsonvalue"
 )
 
 // This file reads the Messages API's JSON: what a request asks for, what
@@ -41,7 +42,7 @@ func parseRequest(body []byte) request {
 		if r.params == nil {
 			r.params = make(map[string]any, 8)
 		}
-		r.params[k] = jsonValue(raw)
+		r.params[k] = jsonvalue.Decode(raw)
 	}
 	var tools []struct {
 		Name string `json:"name"`
@@ -157,38 +158,6 @@ func compact(raw json.RawMessage) []byte {
 		return raw
 	}
 	return b.Bytes()
-}
-
-// jsonValue decodes raw JSON as a value to record: integers as int64,
-// other numbers as float64.
-func jsonValue(raw json.RawMessage) any {
-	d := json.NewDecoder(bytes.NewReader(raw))
-	d.UseNumber()
-	var v any
-	if d.Decode(&v) != nil {
-		return nil
-	}
-	return numbers(v)
-}
-
-func numbers(v any) any {
-	switch v := v.(type) {
-	case json.Number:
-		if i, err := v.Int64(); err == nil {
-			return i
-		}
-		f, _ := v.Float64()
-		return f
-	case map[string]any:
-		for k, e := range v {
-			v[k] = numbers(e)
-		}
-	case []any:
-		for i, e := range v {
-			v[i] = numbers(e)
-		}
-	}
-	return v
 }
 
 // answer is what a call answered, whole or streamed.

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/flowtrace/flowtrace"
+	"github.com/flowtrace/flowtrace/internal/jsonvalue"
 )
 
 // This file reads what a request asks for from its JSON body: model,
@@ -105,7 +106,7 @@ func parseRequest(op operation, body []byte) request {
 		if r.params == nil {
 			r.params = make(map[string]any, 8)
 		}
-		r.params[k] = jsonValue(raw)
+		r.params[k] = jsonvalue.Decode(raw)
 	}
 	if tools := toolNames(fields["tools"]); len(tools) > 0 {
 		if r.params == nil {
@@ -135,42 +136,10 @@ func parseRequest(op operation, body []byte) request {
 		r.input = append(r.input, responsesInput(fields["input"])...)
 	case opEmbeddings:
 		if raw, ok := fields["input"]; ok {
-			r.inputs = map[string]any{"input": jsonValue(raw)}
+			r.inputs = map[string]any{"input": jsonvalue.Decode(raw)}
 		}
 	}
 	return r
-}
-
-// jsonValue decodes raw JSON as a value to record: integers as int64,
-// other numbers as float64, null (or invalid JSON) as nil.
-func jsonValue(raw json.RawMessage) any {
-	d := json.NewDecoder(bytes.NewReader(raw))
-	d.UseNumber()
-	var v any
-	if d.Decode(&v) != nil {
-		return nil
-	}
-	return numbers(v)
-}
-
-func numbers(v any) any {
-	switch v := v.(type) {
-	case json.Number:
-		if i, err := v.Int64(); err == nil {
-			return i
-		}
-		f, _ := v.Float64()
-		return f
-	case map[string]any:
-		for k, e := range v {
-			v[k] = numbers(e)
-		}
-	case []any:
-		for i, e := range v {
-			v[i] = numbers(e)
-		}
-	}
-	return v
 }
 
 // toolNames returns the names of the tools a request offers: a function's
