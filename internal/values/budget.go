@@ -27,9 +27,9 @@ func (b *Budget) Used() int {
 // Found returns the strings masked by the snapshots taken with b (under a
 // masked key or field, of a secret type, a URL's user info) that are at
 // least MinSecretLen long, in no particular order, possibly repeated. The
-// caller adds them to its run's Secrets, and scrubs what it snapshotted
-// with the new set (Secrets.ScrubTree): values snapshotted before the
-// secret was found in the same event were not scrubbed of it.
+// caller adds them to its run's Secrets, and snapshots the event again
+// with the new set as Seen: values snapshotted before the secret was found
+// in the same event were not scrubbed of it.
 func (b *Budget) Found() []string {
 	if b == nil {
 		return nil

@@ -144,24 +144,3 @@ func KVsOf(m map[string]any) []KV {
 	}
 	return sortKVs(out)
 }
-
-// ScrubKVs is ScrubTree for the entries of an ordered snapshot, rewritten
-// in place; a key a secret renames may change the order, so it is sorted
-// again then.
-func (s *Secrets) ScrubKVs(kvs []KV) []KV {
-	if s == nil {
-		return kvs
-	}
-	renamed := false
-	for i := range kvs {
-		kvs[i].Value = s.ScrubTree(kvs[i].Value)
-		if nk := s.Scrub(kvs[i].Key); nk != kvs[i].Key {
-			kvs[i].Key = nk
-			renamed = true
-		}
-	}
-	if renamed {
-		return sortKVs(kvs)
-	}
-	return kvs
-}

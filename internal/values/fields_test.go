@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 )
 
 func kvMap(kvs []KV) map[string]any {
@@ -57,17 +56,6 @@ func TestFieldsMatchesMap(t *testing.T) {
 			assert.Equal(t, bm.Used(), bf.Used(), "the same budget spent as Map")
 		})
 	}
-}
-
-func TestScrubKVs(t *testing.T) {
-	s := newSnap(t, Config{})
-	b := s.NewBudget()
-	s.Map(&b, map[string]any{"token": "s3cr3t-value-1234"})
-	set := (*Secrets)(nil).With(b.Found())
-	require.NotNil(t, set, "the masked value is remembered")
-	got := set.ScrubKVs([]KV{{"a", "x s3cr3t-value-1234 y"}, {"s3cr3t-value-1234", 1}, {"z", []any{"s3cr3t-value-1234"}}})
-	assert.Equal(t, []KV{{Masked, 1}, {"a", "x " + Masked + " y"}, {"z", []any{Masked}}}, got, "values and keys scrubbed, order kept")
-	assert.Equal(t, []KV{{"a", 1}}, (*Secrets)(nil).ScrubKVs([]KV{{"a", 1}}), "no secrets: unchanged")
 }
 
 func BenchmarkFieldsVsMap(b *testing.B) {

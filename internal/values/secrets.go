@@ -79,47 +79,6 @@ func (s *Secrets) Scrub(x string) string {
 	return x
 }
 
-// ScrubTree replaces, in a snapshot just taken and not yet shared, every
-// occurrence of a secret of s in its strings and keys. It rewrites the
-// snapshot's maps and slices in place and returns the new root.
-func (s *Secrets) ScrubTree(v any) any {
-	if s == nil {
-		return v
-	}
-	switch x := v.(type) {
-	case string:
-		return s.Scrub(x)
-	case map[string]any:
-		s.ScrubMap(x)
-	case []any:
-		for i, e := range x {
-			x[i] = s.ScrubTree(e)
-		}
-	}
-	return v
-}
-
-// ScrubMap is ScrubTree for a map.
-func (s *Secrets) ScrubMap(m map[string]any) {
-	if s == nil {
-		return
-	}
-	var renamed map[string]any
-	for k, e := range m {
-		m[k] = s.ScrubTree(e)
-		if nk := s.Scrub(k); nk != k {
-			if renamed == nil {
-				renamed = map[string]any{}
-			}
-			renamed[nk] = m[k]
-			delete(m, k)
-		}
-	}
-	for k, e := range renamed {
-		m[k] = e
-	}
-}
-
 // remember collects the strings of a value being masked, so that the run
 // can mask them wherever they occur later. Only strings of at least
 // MinSecretLen bytes are kept, at most maxRemembered of one value, found
