@@ -5,11 +5,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 )
 
 // ErrInvalidCheckpoint reports a checkpoint (see ContextWithCheckpoint)
 // that names no run to continue: IDs of the wrong length, not hex, or all
-// zero. StartTracers reports it to the error handler and starts a fresh
+// zero; a run, session or user ID over 256 bytes or not valid UTF-8. StartTracers reports it to the error handler and starts a fresh
 // run instead.
 var ErrInvalidCheckpoint = errors.New("flowtrace: invalid checkpoint")
 
@@ -43,9 +44,10 @@ type Checkpoint struct {
 	TraceState string `json:"trace_state,omitempty"`
 }
 
-// maxCheckpointRunID bounds the run ID a checkpoint may carry, so that a
-// hostile checkpoint cannot make every record of its continuation large.
-const maxCheckpointRunID = 256
+// maxCheckpointID bounds the run, session and user IDs a checkpoint may
+// carry, so that a hostile checkpoint cannot make every record of its
+// continuation large.
+const maxCheckpointID = 256
 
 // parse returns the checkpoint's IDs, or an error wrapping
 // ErrInvalidCheckpoint that says what is wrong with it. The error names no
@@ -55,8 +57,10 @@ func (cp Checkpoint) parse() (trace [16]byte, span [8]byte, err error) {
 	switch {
 	case cp.RunID == "":
 		return trace, span, bad("no run ID")
-	case len(cp.RunID) > maxCheckpointRunID:
-		return trace, span, bad(fmt.Sprintf("run ID of %d bytes (at most %d)", len(cp.RunID), maxCheckpointRunID))
+	case len(cp.RunID) > maxCheckpointID || len(cp.SessionID) > maxCheckpointID || len(cp.UserID) > maxCheckpointID:
+		return trace, span, bad(fmt.Sprintf("run, session or user ID over %d bytes", maxCheckpointID))
+	case !utf8.ValidString(cp.RunID) || !utf8.ValidString(cp.SessionID) || !utf8.ValidString(cp.UserID):
+		return trace, span, bad("run, session or user ID not valid UTF-8")
 	case len(cp.TraceID) != 32:
 		return trace, span, bad(fmt.Sprintf("trace ID of %d characters (want 32 hex digits)", len(cp.TraceID)))
 	case len(cp.SpanID) != 16:
