@@ -266,7 +266,7 @@ func (s *TraceService) StartTracers(ctx context.Context, info RunInfo) (context.
 func (rs *runState) resume(cp Checkpoint) bool {
 	traceID, spanID, err := cp.parse()
 	if err != nil {
-		rs.svc.onError(fmt.Errorf("StartTracers: run %s starts a fresh trace: %w", rs.info.RunID, err))
+		rs.svc.onError(fmt.Errorf("StartTracers: run %s does not continue its checkpoint: %w", rs.info.RunID, err))
 		return false
 	}
 	rs.info.ParentRunID = cp.RunID
