@@ -130,12 +130,18 @@ func (p *pass) text(dst *string, v string) {
 	*dst = Masked
 }
 
-// name records a name kept whole (a run's, a component's, a log's):
-// masked and scrubbed as a string value is, never cut, and outside the
-// event's byte budget, which bounds its values: a long name does not cut
-// the inputs recorded with it.
+// name records a name (a run's, a component's, a log's): masked and
+// scrubbed as a string value is, then cut at the string limit with the
+// usual marker, like any string value; it stays outside the event's byte
+// budget, which bounds its values, so that a long name does not cut the
+// inputs recorded with it.
 func (p *pass) name(dst *string, v string) {
-	*dst = p.svc.snap.Clean(&p.b, v)
+	n := p.svc.snap.Clean(&p.b, v)
+	if len(n) > p.svc.maxString {
+		kept := cutUTF8(n, p.svc.maxString)
+		n = strings.Clone(kept) + values.Truncated(len(n)-len(kept)) // the caller's large string is not kept
+	}
+	*dst = n
 }
 
 // label records a label (a model, a role, a tag): masked and scrubbed as

@@ -266,3 +266,29 @@ func TestSecretLearntInAnEventIsScrubbedBeforeItsLabelsAreCut(t *testing.T) {
 		assert.NotContains(t, got, "sk-l", "%s: no part of the secret survives the cut: %q", what, got)
 	}
 }
+
+// TestNamesAreCutAtTheStringLimit records a run, a component and a log
+// with names of a megabyte: each is kept to the string limit, with the
+// usual marker, rather than making a megabyte event.
+func TestNamesAreCutAtTheStringLimit(t *testing.T) {
+	const limit = 1024
+	huge := strings.Repeat("n", 1<<20)
+	svc, rec, _ := newService(t, flowtrace.WithMaxStringLen(limit))
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{RunID: "r", RunName: huge})
+	require.NoError(t, err)
+	cctx, c := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: huge, Type: huge})
+	flowtrace.AddLog(cctx, flowtrace.Log{Name: huge, Type: huge, Message: "m"})
+	c.End(nil)
+	_, err = svc.EndTracers(within(t, ctx), nil, nil)
+	require.NoError(t, err)
+	run, _ := rec.Run("r")
+	comp := run.Components[0]
+	for what, got := range map[string]string{
+		"run name": run.Info.RunName, "component name": comp.Info.Name, "component type": comp.Info.Type,
+		"log name": comp.Logs[0].Name, "log type": comp.Logs[0].Type,
+	} {
+		assert.LessOrEqual(t, len(got), limit+len("…(truncated 1023.0 KiB)"), "%s is cut", what)
+		assert.True(t, strings.HasPrefix(got, strings.Repeat("n", limit)), "%s keeps its first %d bytes", what, limit)
+		assert.Contains(t, got, "…(truncated ", "%s says it was cut", what)
+	}
+}
