@@ -2,7 +2,7 @@
 // SDK several times and prints a markdown table of medians, spreads and
 // flowtrace/SDK ratios, with the machine it ran on.
 //
-//	go run ./internal/cmd/benchtable [-count 6] [-bench regexp] [-benchtime 200ms]
+//	go run ./internal/cmd/benchtable [-count 6] [-bench regexp] [-benchtime 200ms] [-overhead off]
 //
 // It runs `go test -run '^$' -bench ... -count 1 -benchmem` count times in a
 // loop, so that each repetition measures flowtrace and the SDK side by side
@@ -10,7 +10,9 @@
 // named flowtrace is paired with the one of the same name with otel-sdk in
 // its place. Ratios are flowtrace over the SDK, the median of the paired
 // repetitions with their min–max. With -scale it also runs the scale tests
-// once and prints the figures they log.
+// once and prints the figures they log; unless -overhead is off, it runs
+// the end-to-end program internal/cmd/overhead. Last it prints each of the
+// performance targets with what was measured and whether it was met.
 package main
 
 import (
@@ -20,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 )
 
@@ -27,8 +30,9 @@ func main() {
 	count := flag.Int("count", 6, "repetitions, each a whole go test -bench run")
 	benchRe := flag.String("bench", defaultBench, "benchmarks to run (go test -bench)")
 	benchtime := flag.String("benchtime", "200ms", "go test -benchtime")
-	pkg := flag.String("pkg", ".", "package whose benchmarks to run")
-	scale := flag.Bool("scale", true, "also run the scale tests once (go test -run TestScale -v) and print their figures")
+	pkgs := flag.String("pkg", ". ./exporter/otelspans", "packages whose benchmarks to run, separated by spaces")
+	scale := flag.Bool("scale", true, "also run the root package's scale tests once (go test -run TestScale -v) and print their figures")
+	overhead := flag.String("overhead", "-rounds 5", "also run the end-to-end program (go run ./internal/cmd/overhead) with these flags; \"off\" skips it")
 	flag.Parse()
 	if *count < 1 {
 		fmt.Fprintln(os.Stderr, "benchtable: -count must be at least 1")
@@ -37,7 +41,8 @@ func main() {
 	var reps []output
 	for i := range *count {
 		fmt.Fprintf(os.Stderr, "benchtable: repetition %d of %d\n", i+1, *count)
-		out, err := goTest("-run", "^$", "-bench", *benchRe, "-benchtime", *benchtime, "-count", "1", "-benchmem", *pkg)
+		args := []string{"-run", "^$", "-bench", *benchRe, "-benchtime", *benchtime, "-count", "1", "-benchmem"}
+		out, err := goTest(append(args, strings.Fields(*pkgs)...)...)
 		if err != nil {
 			fail(err)
 		}
@@ -49,13 +54,31 @@ func main() {
 	}
 	var figures []string
 	if *scale {
-		out, err := goTest("-run", "^TestScale", "-v", "-count", "1", *pkg)
+		out, err := goTest("-run", "^TestScale", "-v", "-count", "1", ".")
 		if err != nil {
 			fail(err)
 		}
 		figures = scaleFigures(out)
 	}
+	var ratios []float64
+	var report string
+	if *overhead != "off" {
+		fmt.Fprintln(os.Stderr, "benchtable: go run ./internal/cmd/overhead", *overhead)
+		cmd := exec.Command("go", append([]string{"run", "./internal/cmd/overhead"}, strings.Fields(*overhead)...)...)
+		cmd.Stderr = os.Stderr
+		out, err := cmd.Output()
+		if err != nil {
+			fail(fmt.Errorf("go run ./internal/cmd/overhead: %w\n%s", err, out))
+		}
+		if ratios, report, err = parseOverhead(out); err != nil {
+			fail(err)
+		}
+	}
 	fmt.Print(render(reps, *count, *benchRe, *benchtime, figures))
+	if report != "" {
+		fmt.Printf("\nEnd to end (go run ./internal/cmd/overhead %s):\n\n%s", *overhead, report)
+	}
+	fmt.Print(renderTargets(newMeasured(reps, figures, ratios)))
 }
 
 // goTest runs go test with args, its stderr passed through, and returns its
@@ -105,4 +128,31 @@ func machineLines(reps []output) []string {
 }
 
 // defaultBench selects the benchmarks of the performance table.
-const defaultBench = "^Benchmark(Component|Run10|Throughput|OTelBridge|SpanContext|Disabled|NoRun|Unsampled)$"
+const defaultBench = "^Benchmark(Component|Run10|Throughput|OTelBridge|SpanContext|Disabled|NoRun|Unsampled|OTLPExport)$"
+
+// parseOverhead returns the per-round ratios the end-to-end program
+// printed on its "ratios:" line, and the rest of its output, its table.
+func parseOverhead(out []byte) ([]float64, string, error) {
+	var ratios []float64
+	var rest strings.Builder
+	found := false
+	for _, l := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
+		f, ok := strings.CutPrefix(l, "ratios:")
+		if !ok {
+			rest.WriteString(l + "\n")
+			continue
+		}
+		found = true
+		for _, v := range strings.Fields(f) {
+			r, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return nil, "", fmt.Errorf("overhead: ratio %q: %w", v, err)
+			}
+			ratios = append(ratios, r)
+		}
+	}
+	if !found {
+		return nil, "", fmt.Errorf("overhead: no \"ratios:\" line in its output")
+	}
+	return ratios, rest.String(), nil
+}
