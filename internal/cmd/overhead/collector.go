@@ -113,7 +113,7 @@ func (c *collector) drain(keep bool) (received, error) {
 	return rec, errors.Join(errs...)
 }
 
-// close stops the server; requests in flight are finished first.
+// close stops the server, once every exporter has shut down.
 func (c *collector) close() error {
 	err := c.srv.Close()
 	if serveErr := <-c.done; !errors.Is(serveErr, http.ErrServerClosed) {

@@ -57,6 +57,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -224,6 +225,10 @@ func table(w io.Writer, cfg config, rounds [][]sample, command string) {
 			ratio = append(ratio, f/o)
 		}
 	}
+	skipped := ""
+	if n := len(base) - len(ratio); n > 0 {
+		skipped = fmt.Sprintf(" (%d rounds left out of the ratio: OpenTelemetry added nothing measurable in them)", n)
+	}
 	sb, so, sf, sr := spreadOf(baseCPU), spreadOf(otelAdded), spreadOf(ftAdded), spreadOf(ratio)
 	fmt.Fprintf(w, "| two services, one traced request (%d rounds of %v, %g req/s, %d clients) | CPU per request | added by tracing | vs OpenTelemetry |\n", cfg.rounds, cfg.duration, cfg.rate, cfg.clients)
 	fmt.Fprintln(w, "|---|---|---|---|")
@@ -239,10 +244,25 @@ func table(w io.Writer, cfg config, rounds [][]sample, command string) {
 	}
 	og, ow, or := spans(otel)
 	fg, fw, fr := spans(ft)
-	fmt.Fprintf(w, "Spans at the collector: OpenTelemetry %d of %d (%d requests), flowtrace %d of %d (%d requests).\n", og, ow, or, fg, fw, fr)
-	fmt.Fprintf(w, "Medians and ranges over the rounds; added CPU is the variant's minus the untraced services' of the same round, and the ratio is flowtrace's over OpenTelemetry's of the same round. %s, %d CPUs, %s/%s, %s.\n",
-		runtime.Version(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, time.Now().UTC().Format("2006-01-02"))
+	fmt.Fprintf(w, "Spans at the collector: OpenTelemetry %s of %s (%s requests), flowtrace %s of %s (%s requests).\n",
+		thousands(og), thousands(ow), thousands(or), thousands(fg), thousands(fw), thousands(fr))
+	fmt.Fprintf(w, "Medians and ranges over the rounds; added CPU is the variant's minus the untraced services' of the same round, and the ratio is flowtrace's over OpenTelemetry's of the same round%s. %s, %d CPUs, %s/%s, %s.\n",
+		skipped, runtime.Version(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, time.Now().UTC().Format("2006-01-02"))
 	fmt.Fprintf(w, "\n    %s\n", command)
+}
+
+// thousands writes n with a comma between groups of three digits.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	if neg {
+		s = "-" + s
+	}
+	return s
 }
 
 func main() {

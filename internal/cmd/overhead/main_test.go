@@ -208,3 +208,9 @@ func TestSpreadOf(t *testing.T) {
 	assert.Equal(t, spread{median: 2.5, low: 1, high: 4}, spreadOf([]float64{4, 1, 3, 2}))
 	assert.Equal(t, spread{}, spreadOf(nil))
 }
+
+func TestThousands(t *testing.T) {
+	for n, want := range map[int]string{0: "0", 999: "999", 1000: "1,000", 69447: "69,447", 1234567: "1,234,567", -1234: "-1,234"} {
+		assert.Equal(t, want, thousands(n), "thousands(%d)", n)
+	}
+}
