@@ -40,7 +40,8 @@
 // each variant's added CPU per request and of flowtrace's over
 // OpenTelemetry's, as a markdown table, and the spans the collector
 // received; it exits with status 1 if any span of any request is missing,
-// or if any request failed.
+// or if any request failed. Its last line, "ratios:" and the ratio of each
+// round, is for internal/cmd/benchtable, which runs it.
 //
 // The figures are CPU time, not latency: they count work wherever it runs
 // (the exporters' goroutines included), so a busy machine makes them
@@ -248,7 +249,12 @@ func table(w io.Writer, cfg config, rounds [][]sample, command string) {
 		thousands(og), thousands(ow), thousands(or), thousands(fg), thousands(fw), thousands(fr))
 	fmt.Fprintf(w, "Medians and ranges over the rounds; added CPU is the variant's minus the untraced services' of the same round, and the ratio is flowtrace's over OpenTelemetry's of the same round%s. %s, %d CPUs, %s/%s, %s.\n",
 		skipped, runtime.Version(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, time.Now().UTC().Format("2006-01-02"))
-	fmt.Fprintf(w, "\n    %s\n", command)
+	fmt.Fprintf(w, "\n    %s\n\n", command)
+	fmt.Fprint(w, "ratios:")
+	for _, r := range ratio {
+		fmt.Fprintf(w, " %.3f", r)
+	}
+	fmt.Fprintln(w)
 }
 
 // thousands writes n with a comma between groups of three digits.

@@ -54,6 +54,7 @@ func TestEveryVariantDeliversEveryTree(t *testing.T) {
 	table(&out, cfg, rounds, "go run ./internal/cmd/overhead")
 	assert.Contains(t, out.String(), "| flowtrace: Middleware, Transport, otelspans.NewOTLP (gzip) |")
 	assert.Contains(t, out.String(), "go run ./internal/cmd/overhead")
+	assert.Regexp(t, `\nratios:( [0-9.]+)*\n$`, out.String(), "the last line has the rounds' ratios, for benchtable")
 }
 
 // span is a decoded span with the service that sent it.
