@@ -3,7 +3,7 @@
 // services answering requests, per request, over the same services
 // untraced.
 //
-//	go run ./internal/cmd/overhead [-rounds 5] [-duration 2s] [-rate 1000] [-clients 8]
+//	go run ./internal/cmd/overhead [-rounds 5] [-duration 2s] [-rate 1000] [-clients 8] [-cpuprofile prefix]
 //
 // Everything runs in this one process, on 127.0.0.1: service A answers a
 // question (a plan, a call to service B for documents, a model's answer,
@@ -57,6 +57,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -73,6 +74,9 @@ type config struct {
 	keep bool
 	// progress, when not nil, receives a line per window.
 	progress io.Writer
+	// profile, when not empty, is the path prefix of a CPU profile written
+	// for each window.
+	profile string
 }
 
 func (c config) validate() error {
@@ -163,16 +167,25 @@ func window(ctx context.Context, cfg config, coll *collector, v variant, round i
 	s := sample{variant: v.name, round: round}
 	st, err := v.start(ctx, coll.url, cfg.clients)
 	var start time.Duration
+	stopProfile := func() error { return nil }
 	if err == nil {
 		runtime.GC() // the previous window's garbage, and the start's, are not this window's
-		if start, err = cpuTime(); err == nil {
-			s.load = generate(st.url, cfg.rate, cfg.clients, cfg.duration)
+		start, err = cpuTime()
+	}
+	if err == nil && cfg.profile != "" {
+		var stop func() error
+		if stop, err = startProfile(fmt.Sprintf("%s-round%d-%s.pprof", cfg.profile, round, v.name)); err == nil {
+			stopProfile = stop
 		}
+	}
+	if err == nil {
+		s.load = generate(st.url, cfg.rate, cfg.clients, cfg.duration)
 	}
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if serr := st.shutdown(sctx); serr != nil || err != nil {
-		return s, errors.Join(err, serr)
+	serr := st.shutdown(sctx)
+	if err := errors.Join(err, serr, stopProfile()); err != nil {
+		return s, err
 	}
 	end, err := cpuTime()
 	if err != nil {
@@ -182,6 +195,22 @@ func window(ctx context.Context, cfg config, coll *collector, v variant, round i
 	s.wantSpans = s.load.served * v.spansPerRequest
 	s.received, err = coll.drain(cfg.keep)
 	return s, err
+}
+
+// startProfile writes a CPU profile to path until the function it returns
+// is called.
+func startProfile(path string) (func() error, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return nil, errors.Join(err, f.Close())
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		return f.Close()
+	}, nil
 }
 
 func micros(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
@@ -277,6 +306,7 @@ func main() {
 	flag.DurationVar(&cfg.duration, "duration", 2*time.Second, "length of each variant's window")
 	flag.Float64Var(&cfg.rate, "rate", 1000, "requests per second to service A, all clients together")
 	flag.IntVar(&cfg.clients, "clients", 8, "client goroutines of the load generator")
+	flag.StringVar(&cfg.profile, "cpuprofile", "", "write a CPU profile of each window to `prefix`-round<N>-<variant>.pprof")
 	flag.Parse()
 	rounds, err := measure(context.Background(), cfg)
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +28,8 @@ func TestMain(m *testing.M) {
 // the services traced it.
 func TestEveryVariantDeliversEveryTree(t *testing.T) {
 	var progress bytes.Buffer
-	cfg := config{rounds: 1, duration: 200 * time.Millisecond, rate: 40, clients: 2, keep: true, progress: &progress}
+	dir := t.TempDir()
+	cfg := config{rounds: 1, duration: 200 * time.Millisecond, rate: 40, clients: 2, keep: true, progress: &progress, profile: filepath.Join(dir, "cpu")}
 	rounds, err := measure(context.Background(), cfg)
 	require.NoError(t, err)
 	require.Len(t, rounds, 1)
@@ -49,6 +52,12 @@ func TestEveryVariantDeliversEveryTree(t *testing.T) {
 		})
 	}
 	assert.Contains(t, progress.String(), "round 1 flowtrace")
+	for _, v := range variants {
+		info, err := os.Stat(filepath.Join(dir, "cpu-round1-"+v.name+".pprof"))
+		if assert.NoError(t, err, "a CPU profile of each window") {
+			assert.Positive(t, info.Size())
+		}
+	}
 
 	var out bytes.Buffer
 	table(&out, cfg, rounds, "go run ./internal/cmd/overhead")
