@@ -41,7 +41,9 @@
 // OpenTelemetry's, as a markdown table, and the spans the collector
 // received; it exits with status 1 if any span of any request is missing,
 // or if any request failed. Its last line, "ratios:" and the ratio of each
-// round, is for internal/cmd/benchtable, which runs it.
+// round, is for internal/cmd/benchtable, which runs it. With -cpuprofile,
+// each window's CPU profile is written to prefix-round<N>-<variant>.pprof,
+// for go tool pprof: what limits the figures.
 //
 // The figures are CPU time, not latency: they count work wherever it runs
 // (the exporters' goroutines included), so a busy machine makes them
