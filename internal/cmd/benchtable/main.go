@@ -30,7 +30,7 @@ func main() {
 	count := flag.Int("count", 6, "repetitions, each a whole go test -bench run")
 	benchRe := flag.String("bench", defaultBench, "benchmarks to run (go test -bench)")
 	benchtime := flag.String("benchtime", "200ms", "go test -benchtime")
-	pkgs := flag.String("pkg", ". ./exporter/otelspans", "packages whose benchmarks to run, separated by spaces")
+	pkgs := flag.String("pkg", ". ./exporter/otelspans ./tracing", "packages whose benchmarks to run, separated by spaces")
 	scale := flag.Bool("scale", true, "also run the root package's scale tests once (go test -run TestScale -v) and print their figures")
 	overhead := flag.String("overhead", "-rounds 5", "also run the end-to-end program (go run ./internal/cmd/overhead) with these flags; \"off\" skips it")
 	flag.Parse()
@@ -128,7 +128,7 @@ func machineLines(reps []output) []string {
 }
 
 // defaultBench selects the benchmarks of the performance table.
-const defaultBench = "^Benchmark(Component|Run10|Throughput|OTelBridge|SpanContext|Disabled|NoRun|Unsampled|OTLPExport)$"
+const defaultBench = "^Benchmark(Component|Run10|Throughput|OTelBridge|SpanContext|Disabled|NoRun|Unsampled|OTLPExport|HTTPRequest)$"
 
 // parseOverhead returns the per-round ratios the end-to-end program
 // printed on its "ratios:" line, and the rest of its output, its table.
