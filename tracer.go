@@ -57,9 +57,14 @@ type RunInfo struct {
 // runState is one run's record. It is reached only through the ctx values
 // StartTracers and TraceComponent return (and, at Shutdown, through the
 // pipeline's list of open runs); the service never holds it.
+//
+// A recorded run is one allocation: the pipeline's run (with its state on
+// its first lane), the first exporter's session and a generated run ID's
+// text live here.
 type runState struct {
+	prun    deliveryRun // pr's storage; first, for its cache-line layout (see pipeline.Run)
 	svc     *TraceService
-	pr      *deliveryRun // nil for an unsampled run
+	pr      *deliveryRun // &prun; nil for an unsampled run
 	info    RunStart
 	root    Component // the run's own scope
 	sampled bool
@@ -79,6 +84,9 @@ type runState struct {
 	components   atomic.Int64
 	lateReported atomic.Bool
 	secrets      atomic.Pointer[values.Secrets] // seen by the run; see run_secrets.go
+
+	sess  session  // the session of the run's first exporter (see backend.Open)
+	idBuf [36]byte // a generated run ID's text
 }
 
 // now returns the current time for a record of the run: the run's start
@@ -185,12 +193,12 @@ func (s *TraceService) StartTracers(ctx context.Context, info RunInfo) (context.
 		return ctx, ErrShutdown
 	}
 	now := time.Now()
+	rs := &runState{svc: s}
 	id := info.RunID
 	var generated [16]byte
 	if id == "" {
-		id, generated = newRunID()
+		id, generated = newRunID(&rs.idBuf)
 	}
-	rs := &runState{svc: s}
 	rs.info = RunStart{
 		RunID:       id,
 		RunName:     info.RunName,
@@ -252,11 +260,10 @@ func (s *TraceService) StartTracers(ctx context.Context, info RunInfo) (context.
 		p.fields(&rs.info.Metadata, info.Metadata, nil)
 		p.tags(&rs.info.Tags, info.Tags)
 	})
-	pr, err := s.pipe.StartRun(id, rs)
-	if err != nil {
+	rs.pr = &rs.prun
+	if err := s.pipe.StartRunIn(rs.pr, id, rs); err != nil {
 		return ctx, err
 	}
-	rs.pr = pr
 	return withScope(ctx, &rs.root), nil
 }
 

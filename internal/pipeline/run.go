@@ -10,6 +10,12 @@ import (
 // Run is one run's delivery state. Its events go to the lanes that were
 // registered when it started.
 type Run[O, E any] struct {
+	// inline holds the run's state on its lane when it has only one, the
+	// common case: no allocation of its own. It comes first, so that in a
+	// Run allocated on its own, or first in its owner's record, it keeps
+	// runLane's cache-line layout (see runLane).
+	inline [1]runLane[O, E]
+
 	ID string
 	// Owner is the caller's record of the run: what Backend.Open is told,
 	// and what the caller finds in ActiveRuns to end open runs at
