@@ -193,7 +193,10 @@ func (s *TraceService) StartTracers(ctx context.Context, info RunInfo) (context.
 		return ctx, ErrShutdown
 	}
 	now := time.Now()
-	rs := &runState{svc: s}
+	// One allocation holds the run's state and its inputs' entries (see
+	// withKVs).
+	rs, kv := withKVs[runState](len(info.Inputs))
+	rs.svc = s
 	id := info.RunID
 	var generated [16]byte
 	if id == "" {
@@ -256,7 +259,7 @@ func (s *TraceService) StartTracers(ctx context.Context, info RunInfo) (context.
 	rs.write(ctx, nil, event{}, &p, func() { // queued by StartRun
 		p.name(&rs.info.RunName, info.RunName)
 		p.name(&rs.info.ProjectName, info.ProjectName)
-		p.fields(&rs.info.Inputs, info.Inputs, nil)
+		p.fields(&rs.info.Inputs, info.Inputs, kv)
 		p.fields(&rs.info.Metadata, info.Metadata, nil)
 		p.tags(&rs.info.Tags, info.Tags)
 	})
@@ -380,7 +383,10 @@ func (s *TraceService) endRun(ctx context.Context, op string, outputs map[string
 		return Checkpoint{}, RunSummary{}, ErrNoRun
 	}
 	rs := sc.run
-	cp := rs.checkpoint(rs.info.SpanID)
+	var cp Checkpoint // EndTracers returns none: it costs two strings
+	if suspend {
+		cp = rs.checkpoint(rs.info.SpanID)
+	}
 	if !rs.sampled {
 		if rs.unsampledEnded.Swap(true) {
 			err := fmt.Errorf("%s: run %s: %w", op, rs.info.RunID, ErrRunEnded)
@@ -392,7 +398,7 @@ func (s *TraceService) endRun(ctx context.Context, op string, outputs map[string
 	if rs.pr.Ended() {
 		err := fmt.Errorf("%s: run %s: %w", op, rs.info.RunID, ErrRunEnded)
 		rs.svc.onError(err)
-		return cp, rs.summary(rs.pr.Summary()), err
+		return cp, rs.summary(), err
 	}
 	holdErr := rs.awaitHolds(ctx)
 	how := closeEnd
@@ -403,25 +409,28 @@ func (s *TraceService) endRun(ctx context.Context, op string, outputs map[string
 		if rs.closedByShutdown() {
 			// Shutdown ended the run after this call found it open (while
 			// it waited for the holds, say): an answer, not a second end.
-			lanes, err := rs.pr.Wait(ctx)
+			err := rs.pr.WaitErr(ctx)
 			shut := fmt.Errorf("%s: run %s: ended by Shutdown first, its outputs and error not recorded: %w", op, rs.info.RunID, ErrShutdown)
-			return cp, rs.summary(lanes), errors.Join(shut, rs.openHolds(ErrShutdown), err)
+			return cp, rs.summary(), errors.Join(shut, rs.openHolds(ErrShutdown), err)
 		}
 		err := fmt.Errorf("%s: run %s: %w", op, rs.info.RunID, ErrRunEnded)
 		rs.svc.onError(err)
-		return cp, rs.summary(rs.pr.Summary()), errors.Join(holdErr, err)
+		return cp, rs.summary(), errors.Join(holdErr, err)
 	}
-	lanes, err := rs.pr.Wait(ctx)
-	return cp, rs.summary(lanes), errors.Join(holdErr, err)
+	err := rs.pr.WaitErr(ctx)
+	return cp, rs.summary(), errors.Join(holdErr, err)
 }
 
-func (rs *runState) summary(lanes []pipeline.LaneDelivery) RunSummary {
+// summary returns the run's summary as its lanes count it now.
+func (rs *runState) summary() RunSummary {
+	n := rs.pr.Lanes()
 	sum := RunSummary{
 		RunID:      rs.info.RunID,
 		Components: int(rs.components.Load()),
-		Exporters:  make(map[string]Delivery, len(lanes)),
+		Exporters:  make(map[string]Delivery, n),
 	}
-	for _, l := range lanes {
+	for i := range n {
+		l := rs.pr.Delivery(i)
 		sum.Exporters[l.Name] = Delivery(l.Delivery)
 	}
 	return sum
