@@ -219,7 +219,7 @@ func (s *TraceService) StartTracers(ctx context.Context, info RunInfo) (context.
 		case parent.skipped: // a refused start, never delivered: the run's scope, as its OTel span
 			rs.info.ParentSpanID = pi.SpanID
 		case parent.isRun:
-			rs.info.ParentSpanID = parent.info.SpanID
+			rs.info.ParentSpanID = parent.spanID()
 		default:
 			rs.info.ParentComponentID = parent.info.ComponentID
 			rs.info.ParentSpanID = parent.info.SpanID
@@ -248,7 +248,7 @@ func (s *TraceService) StartTracers(ctx context.Context, info RunInfo) (context.
 		}
 		rs.sampled = s.sampler == nil || s.sampler.ShouldSample(rs.info.TraceID)
 	}
-	rs.root = Component{run: rs, isRun: true, info: ComponentStart{RunID: id, SpanID: rs.info.SpanID}}
+	rs.root = Component{run: rs, isRun: true, info: &noStart}
 	if !rs.sampled {
 		// Identity only: nested runs and outgoing requests inherit the
 		// decision, and every write through it is a no-op.
