@@ -60,7 +60,6 @@ type Component struct {
 
 	prev, next *Component // run.open list; guarded by run.mu
 
-	id   [16]byte                      // a generated ID's text, ComponentID's bytes; never written again
 	tail atomic.Pointer[componentTail] // the end record and the first log and outputs; made by the first of them
 
 	ctx scopeCtx // the ctx TraceComponent returns; set before it is published
@@ -103,8 +102,8 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 	spanID := newSpanID()
 	id := info.ID
 	if id == "" {
-		hex.Encode(c.id[:], spanID[:])
-		id = unsafe.String(&c.id[0], len(c.id)) // never written again
+		hex.Encode(b.id[:], spanID[:])
+		id = unsafe.String(&b.id[0], len(b.id)) // never written again
 	}
 	var parentID string
 	if !parent.isRun {
@@ -152,10 +151,10 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 	dup := rs.link(c, info.ID, spanID)
 	rs.mu.Unlock()
 	rs.components.Add(1)
-	report := rs.pr.Emit(ctx, event{Data: c.info, Scope: &c.scope, Opens: true})
+	report := rs.pr().Emit(ctx, event{Data: c.info, Scope: &c.scope, Opens: true})
 	c.gate.Leave()
 	parent.leave()
-	rs.pr.Report(report) // the error handler runs outside every scope
+	rs.pr().Report(report) // the error handler runs outside every scope
 	if dup {
 		s.onError(fmt.Errorf("TraceComponent %q in run %s: ID %q: %w; it was given ID %s", c.info.Name, rs.info.RunID, info.ID, ErrDuplicateComponent, c.info.ComponentID))
 	}
@@ -167,6 +166,7 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 type componentBlock struct {
 	c     Component
 	start ComponentStart
+	id    [16]byte // a generated ID's text, ComponentID's bytes; never written again
 }
 
 // noStart is the start record of every run's own scope: empty, never
