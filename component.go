@@ -182,33 +182,47 @@ func (c *Component) spanID() [8]byte {
 }
 
 // componentTail holds the records of a component besides its start: its
-// end, and a slot for its first log and its first outputs (or inputs set
-// after the start) with room for their entries. It is made by the first of
-// them, so that an open component that has written nothing is one
-// allocation, and one with a log and outputs two. Each slot is claimed
-// once (logTaken, outTaken); a later record of the kind gets an allocation
-// of its own. A record is never changed once queued. The records of a
-// component's start (and the ComponentID and inputs they share) live in
-// the Component: an exporter that keeps them keeps the component's
-// memory, its ctx included.
+// end, and a slot for its first outputs (or inputs set after the start)
+// with room for their entries; made by the first of them, or by the first
+// log, which makes it a tailWithLog, with a slot for that log too. So an
+// open component that has written nothing is one allocation, one with a
+// log and outputs two, and one without a log pays nothing for the slot.
+// Each slot is claimed once (outTaken, logTaken); a later record of the
+// kind gets an allocation of its own. A record is never changed once
+// queued. The records of a component's start (and the ComponentID and
+// inputs they share) live in the Component's allocation: an exporter that
+// keeps them keeps the component's memory, its ctx included.
 type componentTail struct {
 	end      ComponentEnd // written once, by the End that closed the gate, before it is queued
-	log      LogEntry
 	out      Outputs
 	outKV    [tailKVs]values.KV
-	logTaken atomic.Bool
 	outTaken atomic.Bool
+	logTaken atomic.Bool // set from the start in a tail with no log slot
+}
+
+// tailWithLog is a tail made by a log. Its componentTail comes first, so
+// that the *componentTail of one is a pointer to the whole.
+type tailWithLog struct {
+	componentTail
+	log LogEntry
 }
 
 // tailKVs is the room for the entries of the outputs kept in a tail.
-const tailKVs = 4
+const tailKVs = 2
 
-// tailOf returns c's tail, made by the first caller.
-func (c *Component) tailOf() *componentTail {
+// tailOf returns c's tail, made by the first caller: with a log slot when
+// withLog.
+func (c *Component) tailOf(withLog bool) *componentTail {
 	if t := c.tail.Load(); t != nil {
 		return t
 	}
-	t := new(componentTail)
+	var t *componentTail
+	if withLog {
+		t = &new(tailWithLog).componentTail
+	} else {
+		t = new(componentTail)
+		t.logTaken.Store(true) // no slot: published with the tail
+	}
 	if c.tail.CompareAndSwap(nil, t) {
 		return t
 	}
@@ -216,10 +230,11 @@ func (c *Component) tailOf() *componentTail {
 }
 
 // newLog returns a log record of the scope c to fill: the tail's slot
-// for the first, an allocation of its own for the others.
+// for the first, when the tail has one, else an allocation of its own.
 func (c *Component) newLog() *LogEntry {
-	if t := c.tailOf(); t.logTaken.CompareAndSwap(false, true) {
-		return &t.log
+	if t := c.tailOf(true); t.logTaken.CompareAndSwap(false, true) {
+		// Not taken, so the tail was made with a slot: t is a tailWithLog's.
+		return &(*tailWithLog)(unsafe.Pointer(t)).log
 	}
 	return new(LogEntry)
 }
@@ -228,7 +243,7 @@ func (c *Component) newLog() *LogEntry {
 // for n entries (see withKVs): the tail's slot for the first that fits.
 func (c *Component) newOutputs(n int) (*Outputs, []values.KV) {
 	if n <= tailKVs {
-		if t := c.tailOf(); t.outTaken.CompareAndSwap(false, true) {
+		if t := c.tailOf(false); t.outTaken.CompareAndSwap(false, true) {
 			return &t.out, t.outKV[:0]
 		}
 	}
