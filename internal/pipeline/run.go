@@ -12,8 +12,8 @@ import (
 type Run[O, E any] struct {
 	// inline holds the run's state on its lane when it has only one, the
 	// common case: no allocation of its own. It comes first, so that in a
-	// Run allocated on its own, or first in its owner's record, it keeps
-	// runLane's cache-line layout (see runLane).
+	// Run first in its owner's record it keeps runLane's cache-line layout
+	// (see runLane).
 	inline [1]runLane[O, E]
 
 	ID string
@@ -45,11 +45,15 @@ func (r *Run[O, E]) Abort() { r.abort.fire() }
 // runLane is a run's state on one lane. Fields without atomics belong to the
 // lane's worker.
 //
-// The fields are laid out in two cache lines of 64 bytes (Go's size
-// classes from 64 bytes up are multiples of 64, so a slice of runLanes is
-// line-aligned): the first holds what the worker writes on every call, the
-// second what producers read or write on every event. Sharing a line made
-// each event move it between cores twice. TestRunLaneLayout keeps it so.
+// The fields are laid out in two halves of 64 bytes: the first holds what
+// the worker writes on every call, the second what producers read or
+// write on every event. Sharing a cache line made each event move it
+// between cores twice. A runLane starts at a line (a slice of them, in the
+// size classes that are multiples of 64), or 8 bytes past one (Run.inline
+// first in an allocation over 512 bytes, which Go gives an 8-byte header):
+// either way, the worker's per-event fields (its first 64 bytes but the
+// last two flags) and the producers' stay on separate lines.
+// TestRunLaneLayout keeps the halves so.
 type runLane[O, E any] struct {
 	// The worker's line.
 	c         counters
