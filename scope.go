@@ -488,9 +488,10 @@ func (rs *runState) close(ctx context.Context, pr *deliveryRun, outputs map[stri
 		pr.Leave()
 		pr.Report(streamed)
 	}
-	end := &RunEnd{RunID: rs.info.RunID, Suspended: how == closeSuspend, Time: now}
+	end, kv := withKVs[RunEnd](len(outputs)) // the record and its outputs, one allocation
+	*end = RunEnd{RunID: rs.info.RunID, Suspended: how == closeSuspend, Time: now}
 	var p pass
-	rs.write(ctx, nil, event{}, &p, func() { p.fields(&end.Outputs, outputs, nil) }) // queued by Close
+	rs.write(ctx, nil, event{}, &p, func() { p.fields(&end.Outputs, outputs, kv) }) // queued by Close
 	end.Err = rs.recordErr(runErr)
 	return pr.Close(ctx, end)
 }
