@@ -41,7 +41,10 @@ func exporterKey(e Exporter) any {
 	return new(byte)
 }
 
-func (b *backend) Open(ctx context.Context, rs *runState) (pipeline.Session[record], error) {
+// Open starts the run on the exporter. The session of the run's first lane
+// lives in the run's own record, so that a run with one exporter costs no
+// allocation for it.
+func (b *backend) Open(ctx context.Context, rs *runState, lane int) (pipeline.Session[record], error) {
 	re, err := b.e.StartRun(ctx, rs.info)
 	if err != nil {
 		return nil, fmt.Errorf("StartRun: %w", err)
@@ -49,22 +52,39 @@ func (b *backend) Open(ctx context.Context, rs *runState) (pipeline.Session[reco
 	if re == nil {
 		return nil, errors.New("StartRun returned no RunExporter")
 	}
-	in, _ := re.(InputsExporter)
-	mc, _ := re.(ModelCallExporter)
-	return session{re: re, in: in, mc: mc}, nil
+	var has uint8
+	if _, ok := re.(InputsExporter); ok {
+		has |= hasInputs
+	}
+	if _, ok := re.(ModelCallExporter); ok {
+		has |= hasModelCalls
+	}
+	var s *session
+	if lane == 0 {
+		s = &rs.sess // written by this lane's worker only, once
+	} else {
+		s = new(session)
+	}
+	*s = session{re: re, has: has}
+	return s, nil
 }
 
 func (b *backend) Shutdown(ctx context.Context) error { return b.e.Shutdown(ctx) }
 
 // session adapts a RunExporter to the pipeline. The optional interfaces
-// are looked up once, when the run opens.
+// are looked up once, when the run opens (has); a record for one of them
+// converts re to it, which cannot fail then.
 type session struct {
-	re RunExporter
-	in InputsExporter    // nil: inputs go as a log
-	mc ModelCallExporter // nil: model calls go as a log
+	re  RunExporter
+	has uint8 // hasInputs, hasModelCalls: else they go as logs
 }
 
-func (s session) Deliver(ctx context.Context, rec record) error {
+const (
+	hasInputs     = 1 << iota // re is an InputsExporter
+	hasModelCalls             // re is a ModelCallExporter
+)
+
+func (s *session) Deliver(ctx context.Context, rec record) error {
 	if err := rec.deliverTo(ctx, s); err != nil {
 		return fmt.Errorf("%s: %w", rec.op(), err)
 	}
@@ -76,31 +96,31 @@ func (s session) Deliver(ctx context.Context, rec record) error {
 // changed once queued. It hands itself to the RunExporter method it is
 // for, so no type switch stands between the two.
 type record interface {
-	deliverTo(ctx context.Context, s session) error
+	deliverTo(ctx context.Context, s *session) error
 	op() string // the method's name, for errors
 }
 
-func (c *ComponentStart) deliverTo(ctx context.Context, s session) error {
+func (c *ComponentStart) deliverTo(ctx context.Context, s *session) error {
 	return s.re.StartComponent(ctx, *c)
 }
-func (l *LogEntry) deliverTo(ctx context.Context, s session) error { return s.re.AddLog(ctx, *l) }
-func (o *Outputs) deliverTo(ctx context.Context, s session) error  { return s.re.SetOutputs(ctx, *o) }
-func (c *ComponentEnd) deliverTo(ctx context.Context, s session) error {
+func (l *LogEntry) deliverTo(ctx context.Context, s *session) error { return s.re.AddLog(ctx, *l) }
+func (o *Outputs) deliverTo(ctx context.Context, s *session) error  { return s.re.SetOutputs(ctx, *o) }
+func (c *ComponentEnd) deliverTo(ctx context.Context, s *session) error {
 	return s.re.EndComponent(ctx, *c)
 }
-func (r *RunEnd) deliverTo(ctx context.Context, s session) error { return s.re.EndRun(ctx, *r) }
+func (r *RunEnd) deliverTo(ctx context.Context, s *session) error { return s.re.EndRun(ctx, *r) }
 
 // Inputs and model calls reach an exporter written before they existed
 // as logs, so that nothing is lost.
-func (in *Inputs) deliverTo(ctx context.Context, s session) error {
-	if s.in != nil {
-		return s.in.SetInputs(ctx, *in)
+func (in *Inputs) deliverTo(ctx context.Context, s *session) error {
+	if s.has&hasInputs != 0 {
+		return s.re.(InputsExporter).SetInputs(ctx, *in)
 	}
 	return s.re.AddLog(ctx, LogEntry{RunID: in.RunID, ComponentID: in.ComponentID, Name: "inputs", Type: "inputs", Message: in.Values.Map(), Time: in.Time})
 }
-func (m *ModelCallRecord) deliverTo(ctx context.Context, s session) error {
-	if s.mc != nil {
-		return s.mc.RecordModelCall(ctx, *m)
+func (m *ModelCallRecord) deliverTo(ctx context.Context, s *session) error {
+	if s.has&hasModelCalls != 0 {
+		return s.re.(ModelCallExporter).RecordModelCall(ctx, *m)
 	}
 	return s.re.AddLog(ctx, m.asLog())
 }

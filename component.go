@@ -10,6 +10,7 @@ import (
 	"unsafe"
 
 	"github.com/flowtrace/flowtrace/internal/pipeline"
+	"github.com/flowtrace/flowtrace/internal/values"
 )
 
 // ComponentInfo describes a component to TraceComponent. ID is generated
@@ -38,25 +39,28 @@ type ComponentInfo struct {
 // ended with End. Its methods are safe for concurrent use. A nil *Component
 // and the zero Component are valid: End on them does nothing.
 type Component struct {
-	run    *runState
-	info   ComponentStart // immutable once published
-	scope  pipeline.Scope
-	gate   pipeline.Gate
-	isRun  bool
-	linked bool // in run.open; guarded by run.mu
+	run *runState
+	// info is the start record, immutable once published: in the
+	// component's own allocation (see componentBlock); for a run's own
+	// scope, the shared noStart, never written.
+	info  *ComponentStart
+	scope pipeline.Scope
+	gate  pipeline.Gate
 
-	forced  atomic.Bool // ended by EndTracers or Shutdown, not by its caller
-	skipped bool        // a start that was refused: a marker, never delivered
+	isRun   bool
+	linked  bool         // in run.open; guarded by run.mu
+	skipped bool         // a start that was refused: a marker, never delivered
+	forced  atomic.Bool  // ended by EndTracers or Shutdown, not by its caller
+	holds   atomic.Int32 // open Holds taken in the component; changed under run.mu
 
 	parent *Component             // the enclosing scope (a component, or the run's own)
 	stream atomic.Pointer[Stream] // the component's Stream, once StartStream made one
 
-	holds   atomic.Int32 // open Holds taken in the component; changed under run.mu
-	pending *pendingEnd  // an End waiting for the last Hold's release; guarded by run.mu
+	pending *pendingEnd // an End waiting for the last Hold's release; guarded by run.mu
 
 	prev, next *Component // run.open list; guarded by run.mu
 
-	records *componentRecords // the start record's data and the end record; nil for a run's scope
+	tail atomic.Pointer[componentTail] // the end record and the first log and outputs; made by the first of them
 
 	ctx scopeCtx // the ctx TraceComponent returns; set before it is published
 }
@@ -90,14 +94,16 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 	if now.IsZero() {
 		now = rs.now()
 	}
-	c := &Component{run: rs, parent: parent}
+	// One allocation holds the scope, its start record, its ctx and its
+	// inputs' entries (see withKVs).
+	b, kv := withKVs[componentBlock](len(info.Inputs))
+	c := &b.c
+	c.run, c.parent, c.info = rs, parent, &b.start
 	spanID := newSpanID()
-	recs, kv := withKVs[componentRecords](len(info.Inputs))
-	c.records = recs
 	id := info.ID
 	if id == "" {
-		hex.Encode(recs.id[:], spanID[:])
-		id = unsafe.String(&recs.id[0], len(recs.id)) // never written again
+		hex.Encode(b.id[:], spanID[:])
+		id = unsafe.String(&b.id[0], len(b.id)) // never written again
 	}
 	var parentID string
 	if !parent.isRun {
@@ -106,11 +112,11 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 	// The snapshot runs the caller's code (String, MarshalJSON, a
 	// Redactor), so it is taken before entering any scope: ending a scope
 	// waits only for enqueues, never for the caller's code.
-	c.info = ComponentStart{
+	*c.info = ComponentStart{
 		RunID:        rs.info.RunID,
 		ComponentID:  id,
 		ParentID:     parentID,
-		ParentSpanID: parent.info.SpanID,
+		ParentSpanID: parent.spanID(),
 		SpanID:       spanID,
 		Time:         now,
 	}
@@ -145,24 +151,103 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 	dup := rs.link(c, info.ID, spanID)
 	rs.mu.Unlock()
 	rs.components.Add(1)
-	report := rs.pr.Emit(ctx, event{Data: &c.info, Scope: &c.scope, Opens: true})
+	report := rs.pr().Emit(ctx, event{Data: c.info, Scope: &c.scope, Opens: true})
 	c.gate.Leave()
 	parent.leave()
-	rs.pr.Report(report) // the error handler runs outside every scope
+	rs.pr().Report(report) // the error handler runs outside every scope
 	if dup {
 		s.onError(fmt.Errorf("TraceComponent %q in run %s: ID %q: %w; it was given ID %s", c.info.Name, rs.info.RunID, info.ID, ErrDuplicateComponent, c.info.ComponentID))
 	}
 	return cctx, c
 }
 
-// componentRecords is what a component's records are made of besides the
-// Component: the generated ID, the end record, and (allocated with them,
-// see withKVs) the inputs' Fields. They share one allocation, apart from
-// the Component, so that an exporter keeping a record keeps only record
-// data, never the live component and the caller's ctx chain it holds.
-type componentRecords struct {
-	id  [16]byte
-	end ComponentEnd // written once, by the End that closed the gate, before it is queued
+// componentBlock is the one allocation of a component: the live scope
+// and its start record (which a run's own scope does without).
+type componentBlock struct {
+	c     Component
+	start ComponentStart
+	id    [16]byte // a generated ID's text, ComponentID's bytes; never written again
+}
+
+// noStart is the start record of every run's own scope: empty, never
+// written.
+var noStart ComponentStart
+
+// spanID returns the span ID of the scope c: its component's, or its run's.
+func (c *Component) spanID() [8]byte {
+	if c.isRun {
+		return c.run.info.SpanID
+	}
+	return c.info.SpanID
+}
+
+// componentTail holds the records of a component besides its start: its
+// end, and a slot for its first outputs (or inputs set after the start)
+// with room for their entries; made by the first of them, or by the first
+// log, which makes it a tailWithLog, with a slot for that log too. So an
+// open component that has written nothing is one allocation, one with a
+// log and outputs two, and one without a log pays nothing for the slot.
+// Each slot is claimed once (outTaken, logTaken); a later record of the
+// kind gets an allocation of its own. A record is never changed once
+// queued. The records of a component's start (and the ComponentID and
+// inputs they share) live in the Component's allocation: an exporter that
+// keeps them keeps the component's memory, its ctx included.
+type componentTail struct {
+	end      ComponentEnd // written once, by the End that closed the gate, before it is queued
+	out      Outputs
+	outKV    [tailKVs]values.KV
+	outTaken atomic.Bool
+	logTaken atomic.Bool // set from the start in a tail with no log slot
+}
+
+// tailWithLog is a tail made by a log. Its componentTail comes first, so
+// that the *componentTail of one is a pointer to the whole.
+type tailWithLog struct {
+	componentTail
+	log LogEntry
+}
+
+// tailKVs is the room for the entries of the outputs kept in a tail.
+const tailKVs = 2
+
+// tailOf returns c's tail, made by the first caller: with a log slot when
+// withLog.
+func (c *Component) tailOf(withLog bool) *componentTail {
+	if t := c.tail.Load(); t != nil {
+		return t
+	}
+	var t *componentTail
+	if withLog {
+		t = &new(tailWithLog).componentTail
+	} else {
+		t = new(componentTail)
+		t.logTaken.Store(true) // no slot: published with the tail
+	}
+	if c.tail.CompareAndSwap(nil, t) {
+		return t
+	}
+	return c.tail.Load()
+}
+
+// newLog returns a log record of the scope c to fill: the tail's slot
+// for the first, when the tail has one, else an allocation of its own.
+func (c *Component) newLog() *LogEntry {
+	if t := c.tailOf(true); t.logTaken.CompareAndSwap(false, true) {
+		// Not taken, so the tail was made with a slot: t is a tailWithLog's.
+		return &(*tailWithLog)(unsafe.Pointer(t)).log
+	}
+	return new(LogEntry)
+}
+
+// newOutputs returns an Outputs record of the scope c to fill, with room
+// for n entries (see withKVs): the tail's slot for the first that fits.
+func (c *Component) newOutputs(n int) (*Outputs, []values.KV) {
+	if n <= tailKVs {
+		if t := c.tailOf(false); t.outTaken.CompareAndSwap(false, true) {
+			return &t.out, t.outKV[:0]
+		}
+	}
+	return withKVs[Outputs](n)
 }
 
 func newSpanID() [8]byte {
@@ -213,7 +298,8 @@ func (s *TraceService) AddLog(ctx context.Context, l Log) {
 		return
 	}
 	rs := sc.run
-	e := &LogEntry{RunID: rs.info.RunID, Time: rs.now()}
+	e := sc.newLog()
+	*e = LogEntry{RunID: rs.info.RunID, Time: rs.now()}
 	var p pass
 	rs.write(ctx, sc, sc.event(e, &e.ComponentID), &p, func() {
 		p.name(&e.Name, l.Name)
@@ -241,7 +327,7 @@ func (s *TraceService) setFields(ctx context.Context, op int, m map[string]any, 
 		return
 	}
 	rs := sc.run
-	o, kv := withKVs[Outputs](len(m))
+	o, kv := sc.newOutputs(len(m))
 	*o = Outputs{RunID: rs.info.RunID, Time: rs.now()}
 	var data record = o
 	if asInputs {

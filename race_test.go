@@ -354,3 +354,48 @@ func TestBurstFromManyRunsLosesNothing(t *testing.T) {
 
 var _ flowtrace.Exporter = (*plainExporter)(nil)
 var _ = memory.New
+
+// TestFirstLogAndOutputsRaceForTheirSlots has a component's first log and
+// first outputs written at once from two goroutines, many times over: each
+// claims a slot kept with the component's end (made by whichever comes
+// first, with room for a log only when a log made it), and neither may
+// lose, share or overwrite the other's record.
+func TestFirstLogAndOutputsRaceForTheirSlots(t *testing.T) {
+	const comps = 200
+	svc, rec, _ := newService(t)
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+	require.NoError(t, err)
+	for i := range comps {
+		cctx, c := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: fmt.Sprint("c", i)})
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			<-start
+			svc.AddLog(cctx, flowtrace.Log{Name: "first", Message: i})
+			svc.AddLog(cctx, flowtrace.Log{Name: "second", Message: -i})
+		})
+		wg.Go(func() {
+			<-start
+			svc.SetOutputs(cctx, map[string]any{"i": i})
+			svc.SetOutputs(cctx, map[string]any{"j": -i})
+		})
+		close(start)
+		wg.Wait()
+		c.End(nil)
+	}
+	sum, err := svc.EndTracers(ctx, nil, nil)
+	require.NoError(t, err)
+	requireBalanced(t, sum)
+	run, _ := rec.Run(runID(t, ctx))
+	require.Len(t, run.Components, comps)
+	for i, c := range run.Components {
+		require.Len(t, c.Logs, 2, "component %d keeps both logs", i)
+		byName := map[string]any{}
+		for _, l := range c.Logs {
+			byName[l.Name] = l.Message
+		}
+		assert.Equal(t, map[string]any{"first": int64(i), "second": int64(-i)}, byName, "component %d's logs are its own", i)
+		assert.Equal(t, map[string]any{"i": int64(i), "j": int64(-i)}, c.Outputs, "component %d's outputs merge, none lost", i)
+		assert.True(t, c.Ended, "component %d ended", i)
+	}
+}

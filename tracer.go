@@ -57,29 +57,39 @@ type RunInfo struct {
 // runState is one run's record. It is reached only through the ctx values
 // StartTracers and TraceComponent return (and, at Shutdown, through the
 // pipeline's list of open runs); the service never holds it.
+//
+// A recorded run is one allocation: the pipeline's run (with its state on
+// its first lane), the first exporter's session and a generated run ID's
+// text live here.
 type runState struct {
-	svc     *TraceService
-	pr      *deliveryRun // nil for an unsampled run
-	info    RunStart
-	root    Component // the run's own scope
-	sampled bool
-	random  bool // the trace ID's right-most 7 bytes are random (W3C Level 2)
+	prun       deliveryRun // pr's storage; first, for its cache-line layout (see pipeline.Run)
+	svc        *TraceService
+	info       RunStart
+	root       Component        // the run's own scope
+	traceState trace.TraceState // W3C tracestate, passed on unchanged
 
-	unsampledEnded atomic.Bool      // EndTracers of an unsampled run happened
-	traceState     trace.TraceState // W3C tracestate, passed on unchanged
+	sampled        bool
+	random         bool // the trace ID's right-most 7 bytes are random (W3C Level 2)
+	closing        bool // see scope.go; guarded by mu
+	byShutdown     bool // closed by Shutdown; guarded by mu
+	lateReported   atomic.Bool
+	unsampledEnded atomic.Bool // EndTracers of an unsampled run happened
+	nholds         int32       // open holds; guarded by mu
 
-	mu         sync.Mutex    // guards open, closing, byShutdown, holds, nholds, holdsFree
-	open       openList      // the run's open components
-	closing    bool          // see scope.go
-	byShutdown bool          // closed by Shutdown
-	holds      hold          // sentinel of the list of open holds; lazily linked
-	nholds     int           // open holds
-	holdsFree  chan struct{} // closed, while a call waits for the holds, when nholds drops to 0 or the run closes
+	mu        sync.Mutex    // guards open, closing, byShutdown, holds, nholds, holdsFree
+	open      openList      // the run's open components
+	holds     *hold         // sentinel of the list of open holds; made by the first
+	holdsFree chan struct{} // closed, while a call waits for the holds, when nholds drops to 0 or the run closes
 
-	components   atomic.Int64
-	lateReported atomic.Bool
-	secrets      atomic.Pointer[values.Secrets] // seen by the run; see run_secrets.go
+	components atomic.Int64
+	secrets    atomic.Pointer[values.Secrets] // seen by the run; see run_secrets.go
+
+	sess  session  // the session of the run's first exporter (see backend.Open)
+	idBuf [36]byte // a generated run ID's text
 }
+
+// pr returns the run's delivery record (unused by an unsampled run).
+func (rs *runState) pr() *deliveryRun { return &rs.prun }
 
 // now returns the current time for a record of the run: the run's start
 // plus the monotonic time elapsed since, as the OpenTelemetry SDK times a
@@ -185,12 +195,15 @@ func (s *TraceService) StartTracers(ctx context.Context, info RunInfo) (context.
 		return ctx, ErrShutdown
 	}
 	now := time.Now()
+	// One allocation holds the run's state and its inputs' entries (see
+	// withKVs).
+	rs, kv := withKVs[runState](len(info.Inputs))
+	rs.svc = s
 	id := info.RunID
 	var generated [16]byte
 	if id == "" {
-		id, generated = newRunID()
+		id, generated = newRunID(&rs.idBuf)
 	}
-	rs := &runState{svc: s}
 	rs.info = RunStart{
 		RunID:       id,
 		RunName:     info.RunName,
@@ -208,7 +221,7 @@ func (s *TraceService) StartTracers(ctx context.Context, info RunInfo) (context.
 		case parent.skipped: // a refused start, never delivered: the run's scope, as its OTel span
 			rs.info.ParentSpanID = pi.SpanID
 		case parent.isRun:
-			rs.info.ParentSpanID = parent.info.SpanID
+			rs.info.ParentSpanID = parent.spanID()
 		default:
 			rs.info.ParentComponentID = parent.info.ComponentID
 			rs.info.ParentSpanID = parent.info.SpanID
@@ -237,7 +250,7 @@ func (s *TraceService) StartTracers(ctx context.Context, info RunInfo) (context.
 		}
 		rs.sampled = s.sampler == nil || s.sampler.ShouldSample(rs.info.TraceID)
 	}
-	rs.root = Component{run: rs, isRun: true, info: ComponentStart{RunID: id, SpanID: rs.info.SpanID}}
+	rs.root = Component{run: rs, isRun: true, info: &noStart}
 	if !rs.sampled {
 		// Identity only: nested runs and outgoing requests inherit the
 		// decision, and every write through it is a no-op.
@@ -248,15 +261,13 @@ func (s *TraceService) StartTracers(ctx context.Context, info RunInfo) (context.
 	rs.write(ctx, nil, event{}, &p, func() { // queued by StartRun
 		p.name(&rs.info.RunName, info.RunName)
 		p.name(&rs.info.ProjectName, info.ProjectName)
-		p.fields(&rs.info.Inputs, info.Inputs, nil)
+		p.fields(&rs.info.Inputs, info.Inputs, kv)
 		p.fields(&rs.info.Metadata, info.Metadata, nil)
 		p.tags(&rs.info.Tags, info.Tags)
 	})
-	pr, err := s.pipe.StartRun(id, rs)
-	if err != nil {
+	if err := s.pipe.StartRunIn(&rs.prun, id, rs); err != nil {
 		return ctx, err
 	}
-	rs.pr = pr
 	return withScope(ctx, &rs.root), nil
 }
 
@@ -373,7 +384,10 @@ func (s *TraceService) endRun(ctx context.Context, op string, outputs map[string
 		return Checkpoint{}, RunSummary{}, ErrNoRun
 	}
 	rs := sc.run
-	cp := rs.checkpoint(rs.info.SpanID)
+	var cp Checkpoint // EndTracers returns none: it costs two strings
+	if suspend {
+		cp = rs.checkpoint(rs.info.SpanID)
+	}
 	if !rs.sampled {
 		if rs.unsampledEnded.Swap(true) {
 			err := fmt.Errorf("%s: run %s: %w", op, rs.info.RunID, ErrRunEnded)
@@ -382,39 +396,42 @@ func (s *TraceService) endRun(ctx context.Context, op string, outputs map[string
 		}
 		return cp, RunSummary{RunID: rs.info.RunID}, nil
 	}
-	if rs.pr.Ended() {
+	if rs.pr().Ended() {
 		err := fmt.Errorf("%s: run %s: %w", op, rs.info.RunID, ErrRunEnded)
 		rs.svc.onError(err)
-		return cp, rs.summary(rs.pr.Summary()), err
+		return cp, rs.summary(), err
 	}
 	holdErr := rs.awaitHolds(ctx)
 	how := closeEnd
 	if suspend {
 		how = closeSuspend
 	}
-	if !rs.close(ctx, rs.pr, outputs, runErr, rs.now(), how) {
+	if !rs.close(ctx, rs.pr(), outputs, runErr, rs.now(), how) {
 		if rs.closedByShutdown() {
 			// Shutdown ended the run after this call found it open (while
 			// it waited for the holds, say): an answer, not a second end.
-			lanes, err := rs.pr.Wait(ctx)
+			err := rs.pr().WaitErr(ctx)
 			shut := fmt.Errorf("%s: run %s: ended by Shutdown first, its outputs and error not recorded: %w", op, rs.info.RunID, ErrShutdown)
-			return cp, rs.summary(lanes), errors.Join(shut, rs.openHolds(ErrShutdown), err)
+			return cp, rs.summary(), errors.Join(shut, rs.openHolds(ErrShutdown), err)
 		}
 		err := fmt.Errorf("%s: run %s: %w", op, rs.info.RunID, ErrRunEnded)
 		rs.svc.onError(err)
-		return cp, rs.summary(rs.pr.Summary()), errors.Join(holdErr, err)
+		return cp, rs.summary(), errors.Join(holdErr, err)
 	}
-	lanes, err := rs.pr.Wait(ctx)
-	return cp, rs.summary(lanes), errors.Join(holdErr, err)
+	err := rs.pr().WaitErr(ctx)
+	return cp, rs.summary(), errors.Join(holdErr, err)
 }
 
-func (rs *runState) summary(lanes []pipeline.LaneDelivery) RunSummary {
+// summary returns the run's summary as its lanes count it now.
+func (rs *runState) summary() RunSummary {
+	n := rs.pr().Lanes()
 	sum := RunSummary{
 		RunID:      rs.info.RunID,
 		Components: int(rs.components.Load()),
-		Exporters:  make(map[string]Delivery, len(lanes)),
+		Exporters:  make(map[string]Delivery, n),
 	}
-	for _, l := range lanes {
+	for i := range n {
+		l := rs.pr().Delivery(i)
 		sum.Exporters[l.Name] = Delivery(l.Delivery)
 	}
 	return sum

@@ -10,6 +10,12 @@ import (
 // Run is one run's delivery state. Its events go to the lanes that were
 // registered when it started.
 type Run[O, E any] struct {
+	// inline holds the run's state on its lane when it has only one, the
+	// common case: no allocation of its own. It comes first, so that in a
+	// Run first in its owner's record it keeps runLane's cache-line layout
+	// (see runLane).
+	inline [1]runLane[O, E]
+
 	ID string
 	// Owner is the caller's record of the run: what Backend.Open is told,
 	// and what the caller finds in ActiveRuns to end open runs at
@@ -22,8 +28,8 @@ type Run[O, E any] struct {
 	gate         Gate
 	lanes        []runLane[O, E]
 	remaining    atomic.Int32
-	done         signal // every lane has accounted for the run
 	dropReported atomic.Bool
+	done         signal // every lane has accounted for the run
 
 	lastReport atomic.Uint64 // number of the run's last report to the error handler
 
@@ -39,11 +45,15 @@ func (r *Run[O, E]) Abort() { r.abort.fire() }
 // runLane is a run's state on one lane. Fields without atomics belong to the
 // lane's worker.
 //
-// The fields are laid out in two cache lines of 64 bytes (Go's size
-// classes from 64 bytes up are multiples of 64, so a slice of runLanes is
-// line-aligned): the first holds what the worker writes on every call, the
-// second what producers read or write on every event. Sharing a line made
-// each event move it between cores twice. TestRunLaneLayout keeps it so.
+// The fields are laid out in two halves of 64 bytes: the first holds what
+// the worker writes on every call, the second what producers read or
+// write on every event. Sharing a cache line made each event move it
+// between cores twice. A runLane starts at a line (a slice of them, in the
+// size classes that are multiples of 64), or 8 bytes past one (Run.inline
+// first in an allocation over 512 bytes, which Go gives an 8-byte header):
+// either way, the worker's per-event fields (its first 64 bytes but the
+// last two flags) and the producers' stay on separate lines.
+// TestRunLaneLayout keeps the halves so.
 type runLane[O, E any] struct {
 	// The worker's line.
 	c         counters
@@ -254,16 +264,23 @@ func (r *Run[O, E]) Close(ctx context.Context, end E) bool {
 // Wait waits until every lane has accounted for all of the closed run's
 // events, or until ctx is done, and returns the run's delivery per lane.
 func (r *Run[O, E]) Wait(ctx context.Context) ([]LaneDelivery, error) {
+	err := r.WaitErr(ctx)
+	return r.Summary(), err
+}
+
+// WaitErr is Wait without the summary, for a caller that reads the run's
+// delivery with Lanes and Delivery rather than allocate it.
+func (r *Run[O, E]) WaitErr(ctx context.Context) error {
 	if r.done.Fired() {
 		return r.finished(ctx)
 	}
 	if r.inOwnDelivery(ctx) {
-		return r.Summary(), r.p.errs.InDelivery
+		return r.p.errs.InDelivery
 	}
 	select {
 	case <-r.done.C():
 	case <-ctx.Done():
-		return r.Summary(), r.pendingError(ctx.Err())
+		return r.pendingError(ctx.Err())
 	}
 	return r.finished(ctx)
 }
@@ -290,23 +307,31 @@ func (r *Run[O, E]) Await(ctx context.Context) error {
 	}
 }
 
-// finished is Wait's result once every lane has accounted for the run: the
+// finished is Wait's error once every lane has accounted for the run: the
 // error handler has been told of the run's failures before it returns.
-func (r *Run[O, E]) finished(ctx context.Context) ([]LaneDelivery, error) {
+func (r *Run[O, E]) finished(ctx context.Context) error {
 	err := r.timeoutError()
 	if werr := r.p.rep.waitFor(ctx, r.lastReport.Load()); werr != nil {
 		err = errors.Join(err, werr)
 	}
-	return r.Summary(), err
+	return err
 }
 
 // Summary returns the run's delivery per lane, in registration order.
 func (r *Run[O, E]) Summary() []LaneDelivery {
 	out := make([]LaneDelivery, len(r.lanes))
 	for i := range r.lanes {
-		out[i] = LaneDelivery{Name: r.lanes[i].lane.name, Delivery: r.lanes[i].counts()}
+		out[i] = r.Delivery(i)
 	}
 	return out
+}
+
+// Lanes returns the number of the run's lanes.
+func (r *Run[O, E]) Lanes() int { return len(r.lanes) }
+
+// Delivery returns the run's delivery on its lane i (0 ≤ i < Lanes()).
+func (r *Run[O, E]) Delivery(i int) LaneDelivery {
+	return LaneDelivery{Name: r.lanes[i].lane.name, Delivery: r.lanes[i].counts()}
 }
 
 func (r *Run[O, E]) pendingError(cause error) error {
