@@ -21,7 +21,7 @@ type runExporter struct {
 	outputs  outputs              // the run's outputs
 	inputs   map[string]any       // nil, or the run's inputs merged with those set after its start
 	open     map[string]*openSpan // by component ID
-	ctx      context.Context      // the run's span as the current span: its components' parent
+	ctx      context.Context      // the run's span as the current span, made when a component first needs it
 	free     []*openSpan          // of ended components, reused: a run's records are its own
 	// Reused for each call's attributes and options: the SDK copies
 	// attributes and reads options during the call, and a variadic
@@ -103,7 +103,6 @@ func (e *Exporter) startRun(run flowtrace.RunStart) *runExporter {
 	ctx := contextWithIDs(parent, run.TraceID, run.SpanID)
 	_, r.span = e.tracer.Start(ctx, name,
 		trace.WithTimestamp(run.Time), trace.WithAttributes(attrs...), trace.WithSpanKind(kind))
-	r.ctx = trace.ContextWithSpan(context.Background(), r.span)
 	e.links.started(run.SpanID, r.span)
 	if isRoot(run) {
 		sc := r.span.SpanContext()
@@ -138,6 +137,9 @@ func (r *runExporter) StartComponent(_ context.Context, c flowtrace.ComponentSta
 		}
 		parent = p.ctx
 	} else if c.ParentID == "" {
+		if r.ctx == nil {
+			r.ctx = trace.ContextWithSpan(context.Background(), r.span)
+		}
 		parent = r.ctx
 	} else {
 		parent = r.e.links.orphanParent(r, c)
