@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
@@ -26,12 +24,8 @@ type Exporter struct {
 	cfg    config
 	tracer trace.Tracer
 	tp     trace.TracerProvider
-	owned  *sdktrace.TracerProvider // built by NewOTLP, shut down by Shutdown
 	links  links
-	failed *reportingExporter // NewOTLP's span exporter, counting failures
-	// transport is NewOTLP's own, closed at Shutdown so that no idle
-	// connection outlives the exporter.
-	transport *http.Transport
+	otlp   *sender // NewOTLP's queue and sender, shut down by Shutdown
 }
 
 var _ flowtrace.Exporter = (*Exporter)(nil)
@@ -83,10 +77,10 @@ var errZero = errors.New("otelspans: zero Exporter: make one with New or NewOTLP
 // SpanStats returns the span counts of an exporter NewOTLP built; the zero
 // SpanStats for one New built. It is safe to call at any time.
 func (e *Exporter) SpanStats() SpanStats {
-	if e == nil || e.failed == nil {
+	if e == nil || e.otlp == nil {
 		return SpanStats{}
 	}
-	return e.failed.stats()
+	return e.otlp.stats()
 }
 
 // Shutdown flushes the spans of every ended run. A provider NewOTLP built
@@ -98,13 +92,8 @@ func (e *Exporter) Shutdown(ctx context.Context) error {
 	if e == nil || e.tp == nil {
 		return nil
 	}
-	if e.owned != nil {
-		defer e.transport.CloseIdleConnections()
-		var err error
-		if serr := e.owned.Shutdown(ctx); serr != nil {
-			err = fmt.Errorf("otelspans: shutdown: %w", serr)
-		}
-		return errors.Join(err, e.failed.err())
+	if e.otlp != nil {
+		return e.otlp.shutdown(ctx)
 	}
 	if f, ok := e.tp.(interface{ ForceFlush(context.Context) error }); ok {
 		if err := f.ForceFlush(ctx); err != nil {

@@ -13,9 +13,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/sdk/resource"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
 // Environment variables NewOTLP reads, as the OpenTelemetry specification
@@ -113,43 +111,38 @@ func NewOTLP(ctx context.Context, opts ...Option) (*Exporter, error) {
 	if err != nil {
 		return nil, err
 	}
-	hopts := []otlptracehttp.Option{
-		otlptracehttp.WithHTTPClient(&http.Client{Transport: transport, Timeout: cmp.Or(cfg.timeout, defaultExportTimeout)}),
-		// Scheme, host and path only: the SDK logs a URL it cannot parse,
-		// and sends neither user info nor query anyway.
-		otlptracehttp.WithEndpointURL((&url.URL{Scheme: endpoint.Scheme, Host: endpoint.Host, Path: endpoint.Path, RawPath: endpoint.RawPath}).String()),
-		otlptracehttp.WithHeaders(headers),
+	q := newSender()
+	// Scheme, host and path only: user info and query are never sent, nor
+	// printed in an error.
+	q.url = (&url.URL{Scheme: endpoint.Scheme, Host: endpoint.Host, Path: endpoint.Path, RawPath: endpoint.RawPath}).String()
+	q.header = make(http.Header, len(headers)+3)
+	for k, v := range headers {
+		q.header.Set(k, v)
 	}
+	q.header.Set("Content-Type", "application/x-protobuf")
+	q.header.Set("User-Agent", userAgent)
 	if compression == "gzip" {
-		hopts = append(hopts, otlptracehttp.WithCompression(otlptracehttp.GzipCompression))
-	} else {
-		hopts = append(hopts, otlptracehttp.WithCompression(otlptracehttp.NoCompression))
+		q.gzip = true
+		q.header.Set("Content-Encoding", "gzip")
 	}
-	if cfg.timeout > 0 {
-		hopts = append(hopts, otlptracehttp.WithTimeout(cfg.timeout))
-	}
-	exp, err := otlptracehttp.New(ctx, hopts...)
-	if err != nil {
-		return nil, fmt.Errorf("otelspans: OTLP exporter: %w", err)
-	}
-	rep := &reportingExporter{SpanExporter: exp, onError: safe(cfg.onError)}
-	// Blocking: a full queue holds the span's End, and so the lane's
-	// delivery call, instead of dropping the span without a word. The
-	// wait reaches flowtrace's own queue, which drops and counts (or, past
-	// the export timeout, abandons the call and counts its events failed).
-	batch := []sdktrace.BatchSpanProcessorOption{sdktrace.WithBlocking()}
-	if cfg.batchTimeout > 0 {
-		batch = append(batch, sdktrace.WithBatchTimeout(cfg.batchTimeout))
-	}
-	tp := sdktrace.NewTracerProvider(
-		sdktrace.WithSpanProcessor(&countingProcessor{SpanProcessor: sdktrace.NewBatchSpanProcessor(rep, batch...), rep: rep}),
-		sdktrace.WithResource(res),
-		sdktrace.WithIDGenerator(IDGenerator()),
-	)
-	e := newExporter(tp, cfg)
-	e.owned, e.failed, e.transport = tp, rep, transport
+	q.client = &http.Client{Transport: transport}
+	q.transport = transport
+	q.timeout = cmp.Or(cfg.timeout, defaultExportTimeout)
+	q.interval = cmp.Or(cfg.batchTimeout, defaultBatchTimeout)
+	q.resource, q.resSchema = encodeResource(res), res.SchemaURL()
+	q.onError = safe(cfg.onError)
+	q.start()
+	e := newExporter(&otlpProvider{q: q}, cfg)
+	e.otlp = q
 	return e, nil
 }
+
+// userAgent names the exporter in its requests.
+const userAgent = "flowtrace-otelspans OTLP/HTTP exporter"
+
+// defaultBatchTimeout is how long a batch that is not full waits, as the
+// SDK's default.
+const defaultBatchTimeout = 5 * time.Second
 
 // traceEndpoint returns the URL traces are sent to: the option's, else
 // the traces endpoint of the environment, else its base endpoint with
