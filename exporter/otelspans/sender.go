@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -330,6 +332,9 @@ func (q *sender) post(payload []byte) (partial, error) {
 			if ctx.Err() != nil {
 				return partial{}, q.ctxErr(ctx, attempt, err)
 			}
+			if !retryable(err) {
+				return partial{}, err
+			}
 		} else {
 			q.resp = readBody(q.resp[:0], resp.Body)
 			_ = resp.Body.Close()
@@ -360,6 +365,17 @@ func (q *sender) post(payload []byte) (partial, error) {
 			return partial{}, q.ctxErr(ctx, attempt, err)
 		}
 	}
+}
+
+// retryable reports whether a request that got no response may succeed
+// if sent again: not when the server's certificate is refused, which a
+// retry cannot change.
+func retryable(err error) bool {
+	var cert *tls.CertificateVerificationError
+	var unknown x509.UnknownAuthorityError
+	var host x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	return !errors.As(err, &cert) && !errors.As(err, &unknown) && !errors.As(err, &host) && !errors.As(err, &invalid)
 }
 
 // ctxErr says why an export stopped: its timeout, or Shutdown's ctx.
