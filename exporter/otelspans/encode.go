@@ -115,12 +115,84 @@ func appendLen(b []byte, num protowire.Number, n int) []byte {
 }
 
 // validUTF8 returns s, with invalid UTF-8 replaced: a receiver refuses a
-// whole request for one invalid string.
+// whole request for one invalid string. The encoding functions take valid
+// strings: what a span recorded is made valid once, when it ends
+// (spanRecord.makeValid).
 func validUTF8(s string) string {
 	if utf8.ValidString(s) {
 		return s
 	}
 	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// validAttr returns kv with its key and every string of its value valid
+// UTF-8, and whether it had to change it.
+func validAttr(kv attribute.KeyValue) (attribute.KeyValue, bool) {
+	changed := false
+	if !utf8.ValidString(string(kv.Key)) {
+		kv.Key, changed = attribute.Key(validUTF8(string(kv.Key))), true
+	}
+	switch kv.Value.Type() {
+	case attribute.STRING:
+		if s := kv.Value.AsString(); !utf8.ValidString(s) {
+			kv.Value, changed = attribute.StringValue(validUTF8(s)), true
+		}
+	case attribute.STRINGSLICE:
+		ss := kv.Value.AsStringSlice()
+		for i, s := range ss {
+			if !utf8.ValidString(s) {
+				ss[i], changed = validUTF8(s), true
+			}
+		}
+		if changed {
+			kv.Value = attribute.StringSliceValue(ss)
+		}
+	case attribute.SLICE:
+		vs := kv.Value.AsSlice()
+		c := false
+		for i, v := range vs {
+			var ch bool
+			if vs[i], ch = validValue(v); ch {
+				c = true
+			}
+		}
+		if c {
+			kv.Value, changed = attribute.SliceValue(vs...), true
+		}
+	case attribute.MAP:
+		m := kv.Value.AsMap()
+		if validAttrsInPlace(m) {
+			kv.Value, changed = attribute.MapValue(m...), true
+		}
+	}
+	return kv, changed
+}
+
+func validValue(v attribute.Value) (attribute.Value, bool) {
+	kv, changed := validAttr(attribute.KeyValue{Key: "k", Value: v})
+	return kv.Value, changed
+}
+
+// validAttrsInPlace makes every attribute of kvs valid UTF-8, and reports
+// whether it changed one.
+func validAttrsInPlace(kvs []attribute.KeyValue) bool {
+	changed := false
+	for i := range kvs {
+		var c bool
+		if kvs[i], c = validAttr(kvs[i]); c {
+			changed = true
+		}
+	}
+	return changed
+}
+
+// validAttrs returns kvs, or a copy made valid UTF-8.
+func validAttrs(kvs []attribute.KeyValue) []attribute.KeyValue {
+	cp := append([]attribute.KeyValue(nil), kvs...)
+	if validAttrsInPlace(cp) {
+		return cp
+	}
+	return kvs
 }
 
 func appendString(b []byte, num protowire.Number, s string) []byte {
@@ -188,7 +260,7 @@ func anyValueSize(v attribute.Value) int {
 	case attribute.FLOAT64:
 		return tagSize(fAnyDouble) + 8
 	case attribute.STRING:
-		return lenSize(fAnyString, len(validUTF8(v.AsString())))
+		return lenSize(fAnyString, len(v.AsString()))
 	case attribute.BYTESLICE:
 		return lenSize(fAnyBytes, len(v.AsByteSlice()))
 	case attribute.BOOLSLICE, attribute.INT64SLICE, attribute.FLOAT64SLICE, attribute.STRINGSLICE, attribute.SLICE:
@@ -214,7 +286,7 @@ func appendAnyValue(b []byte, v attribute.Value) []byte {
 		b = protowire.AppendTag(b, fAnyDouble, protowire.Fixed64Type)
 		return protowire.AppendFixed64(b, math.Float64bits(v.AsFloat64()))
 	case attribute.STRING:
-		return appendString(b, fAnyString, validUTF8(v.AsString()))
+		return appendString(b, fAnyString, v.AsString())
 	case attribute.BYTESLICE:
 		return appendBytes(b, fAnyBytes, v.AsByteSlice())
 	case attribute.EMPTY:
@@ -245,7 +317,7 @@ func arrayBodySize(v attribute.Value) int {
 		n = len(v.AsFloat64Slice()) * lenSize(fListValues, tagSize(fAnyDouble)+8)
 	case attribute.STRINGSLICE:
 		for _, s := range v.AsStringSlice() {
-			n += lenSize(fListValues, lenSize(fAnyString, len(validUTF8(s))))
+			n += lenSize(fListValues, lenSize(fAnyString, len(s)))
 		}
 	case attribute.SLICE:
 		for _, x := range v.AsSlice() {
@@ -287,13 +359,7 @@ func appendArrayBody(b []byte, v attribute.Value) []byte {
 
 // keyValueSize returns the size of kv's KeyValue message.
 func keyValueSize(kv attribute.KeyValue) int {
-	return lenSize(fKVKey, len(validUTF8(string(kv.Key)))) + lenSize(fKVValue, anyValueSize(kv.Value))
-}
-
-func appendKeyValue(b []byte, kv attribute.KeyValue) []byte {
-	b = appendString(b, fKVKey, validUTF8(string(kv.Key)))
-	b = appendLen(b, fKVValue, anyValueSize(kv.Value))
-	return appendAnyValue(b, kv.Value)
+	return lenSize(fKVKey, len(kv.Key)) + lenSize(fKVValue, anyValueSize(kv.Value))
 }
 
 // keyValuesSize returns the size of kvs as repeated field num.
@@ -307,15 +373,18 @@ func keyValuesSize(num protowire.Number, kvs []attribute.KeyValue) int {
 
 func appendKeyValues(b []byte, num protowire.Number, kvs []attribute.KeyValue) []byte {
 	for _, kv := range kvs {
-		b = appendLen(b, num, keyValueSize(kv))
-		b = appendKeyValue(b, kv)
+		vs := anyValueSize(kv.Value)
+		b = appendLen(b, num, lenSize(fKVKey, len(kv.Key))+lenSize(fKVValue, vs))
+		b = appendString(b, fKVKey, string(kv.Key))
+		b = appendLen(b, fKVValue, vs)
+		b = appendAnyValue(b, kv.Value)
 	}
 	return b
 }
 
 // statusSize returns the size of a span's Status message.
 func statusSize(code codes.Code, msg string) int {
-	return varintFieldSize(fStatusCode, otlpStatus(code)) + optStringSize(fStatusMessage, validUTF8(msg))
+	return varintFieldSize(fStatusCode, otlpStatus(code)) + optStringSize(fStatusMessage, msg)
 }
 
 func otlpStatus(code codes.Code) uint64 {
@@ -338,7 +407,7 @@ func encodeResource(res *resource.Resource) []byte {
 	if res == nil {
 		return nil
 	}
-	attrs := res.Attributes() // sorted by key, as res.Iter gives them
+	attrs := validAttrs(res.Attributes()) // sorted by key, as res.Iter gives them
 	b := make([]byte, 0, keyValuesSize(fResAttributes, attrs))
 	return appendKeyValues(b, fResAttributes, attrs)
 }
@@ -352,7 +421,7 @@ func encodeScope(name, version string, attrs []attribute.KeyValue) []byte {
 	var b []byte
 	b = appendOptString(b, fScopeName, validUTF8(name))
 	b = appendOptString(b, fScopeVersion, validUTF8(version))
-	return appendKeyValues(b, fScopeAttributes, attrs)
+	return appendKeyValues(b, fScopeAttributes, validAttrs(attrs))
 }
 
 // parsePartialSuccess reads an ExportTraceServiceResponse: the number of

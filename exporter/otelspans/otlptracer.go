@@ -307,8 +307,22 @@ func (s *otlpSpan) End(opts ...trace.SpanEndOption) {
 	if rec.dirty {
 		rec.attrs = dedupe(rec.attrs)
 	}
+	rec.makeValid()
 	s.t.p.q.enqueue(s.t, &s.sc, rec)
 	rec.release()
+}
+
+// makeValid makes every string the span recorded valid UTF-8: the
+// encoding writes them as they are, and a receiver refuses a request for
+// one invalid string.
+func (r *spanRecord) makeValid() {
+	r.name = validUTF8(r.name)
+	r.statusMsg = validUTF8(r.statusMsg)
+	validAttrsInPlace(r.attrs)
+	validAttrsInPlace(r.arena)
+	for i := range r.events {
+		r.events[i].name = validUTF8(r.events[i].name)
+	}
 }
 
 // setAttributes adds kv as the SDK does: appended while under the limit;
@@ -429,7 +443,7 @@ func spanSize(sc *trace.SpanContext, r *spanRecord) int {
 	if r.parent.SpanID().IsValid() {
 		n += lenSize(fSpanParentSpanID, 8)
 	}
-	n += optStringSize(fSpanName, validUTF8(r.name))
+	n += optStringSize(fSpanName, r.name)
 	n += varintFieldSize(fSpanKind, uint64(r.kind))
 	n += fixed64FieldSize(fSpanStart, unixNano(r.start.UnixNano()))
 	n += fixed64FieldSize(fSpanEnd, unixNano(r.end.UnixNano()))
@@ -448,7 +462,7 @@ func spanSize(sc *trace.SpanContext, r *spanRecord) int {
 }
 
 func (r *spanRecord) eventSize(e *spanEvent) int {
-	return fixed64FieldSize(fEventTime, unixNano(e.time)) + optStringSize(fEventName, validUTF8(e.name)) +
+	return fixed64FieldSize(fEventTime, unixNano(e.time)) + optStringSize(fEventName, e.name) +
 		keyValuesSize(fEventAttrs, r.arena[e.lo:e.hi]) + varintFieldSize(fEventDropped, uint64(e.dropped))
 }
 
@@ -478,7 +492,7 @@ func appendSpan(b []byte, num protowire.Number, sc *trace.SpanContext, r *spanRe
 	if psid := r.parent.SpanID(); psid.IsValid() {
 		b = appendBytes(b, fSpanParentSpanID, psid[:])
 	}
-	b = appendOptString(b, fSpanName, validUTF8(r.name))
+	b = appendOptString(b, fSpanName, r.name)
 	b = appendVarintField(b, fSpanKind, uint64(r.kind))
 	b = appendFixed64Field(b, fSpanStart, unixNano(r.start.UnixNano()))
 	b = appendFixed64Field(b, fSpanEnd, unixNano(r.end.UnixNano()))
@@ -488,7 +502,7 @@ func appendSpan(b []byte, num protowire.Number, sc *trace.SpanContext, r *spanRe
 		e := &r.events[i]
 		b = appendLen(b, fSpanEvents, r.eventSize(e))
 		b = appendFixed64Field(b, fEventTime, unixNano(e.time))
-		b = appendOptString(b, fEventName, validUTF8(e.name))
+		b = appendOptString(b, fEventName, e.name)
 		b = appendKeyValues(b, fEventAttrs, r.arena[e.lo:e.hi])
 		b = appendVarintField(b, fEventDropped, uint64(e.dropped))
 	}
@@ -507,7 +521,7 @@ func appendSpan(b []byte, num protowire.Number, sc *trace.SpanContext, r *spanRe
 	b = appendVarintField(b, fSpanDroppedLinks, uint64(r.droppedLinks))
 	b = appendLen(b, fSpanStatus, statusSize(r.status, r.statusMsg))
 	b = appendVarintField(b, fStatusCode, otlpStatus(r.status))
-	b = appendOptString(b, fStatusMessage, validUTF8(r.statusMsg))
+	b = appendOptString(b, fStatusMessage, r.statusMsg)
 	b = protowire.AppendTag(b, fSpanFlags, protowire.Fixed32Type)
 	return protowire.AppendFixed32(b, spanFlags(sc.TraceFlags(), &r.parent))
 }
