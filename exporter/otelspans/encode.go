@@ -178,9 +178,20 @@ func validValue(v attribute.Value) (attribute.Value, bool) {
 func validAttrsInPlace(kvs []attribute.KeyValue) bool {
 	changed := false
 	for i := range kvs {
-		var c bool
-		if kvs[i], c = validAttr(kvs[i]); c {
-			changed = true
+		kv := &kvs[i]
+		if utf8.ValidString(string(kv.Key)) {
+			switch kv.Value.Type() {
+			case attribute.STRING:
+				if utf8.ValidString(kv.Value.AsString()) {
+					continue
+				}
+			case attribute.STRINGSLICE, attribute.SLICE, attribute.MAP:
+			default:
+				continue
+			}
+		}
+		if fixed, c := validAttr(*kv); c {
+			*kv, changed = fixed, true
 		}
 	}
 	return changed
