@@ -60,7 +60,8 @@ func (e *Exporter) Name() string {
 }
 
 // TracerProvider returns the provider the exporter starts its spans with:
-// the one given to New, or the one NewOTLP built.
+// the one given to New, or NewOTLP's own, whose tracers send to the same
+// endpoint and which has a ForceFlush(ctx) error method, as the SDK's.
 func (e *Exporter) TracerProvider() trace.TracerProvider { return e.tp }
 
 // StartRun starts the run's span and returns the RunExporter that adds
@@ -83,11 +84,10 @@ func (e *Exporter) SpanStats() SpanStats {
 	return e.otlp.stats()
 }
 
-// Shutdown flushes the spans of every ended run. A provider NewOTLP built
-// is shut down too, and the spans it did not export — refused, unsent, or
-// still queued when ctx ended — are counted in the error returned
-// (wrapping ErrExport); a provider given to New is only
-// flushed. It honours ctx's deadline and may be called more than once.
+// Shutdown flushes the spans of every ended run. An exporter NewOTLP built
+// then stops, and the spans it did not export — refused, unreachable, or
+// still unsent when ctx ended — are counted in the error returned
+// (wrapping ErrExport); a provider given to New is only flushed. It honours ctx's deadline and may be called more than once.
 func (e *Exporter) Shutdown(ctx context.Context) error {
 	if e == nil || e.tp == nil {
 		return nil
