@@ -1,0 +1,546 @@
+package otelspans
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/embedded"
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// The tracer of an exporter NewOTLP builds. It records spans as the
+// OpenTelemetry SDK does with its default sampler (parent-based, always
+// on) and span limits, IDGenerator installed, and at End encodes each one
+// into its batch (encode.go) for the sender (sender.go). No SDK span,
+// snapshot or proto message is built on the way.
+
+// Span limits, the SDK's defaults.
+const (
+	attrCountLimit     = 128
+	eventCountLimit    = 128
+	linkCountLimit     = 128
+	attrPerEventLimit  = 128
+	attrPerLinkLimit   = 128
+	exceptionEventName = "exception"
+)
+
+// otlpProvider is the trace.TracerProvider of an exporter NewOTLP built:
+// TracerProvider returns it. Spans of its tracers go to the exporter's
+// backend, each under its tracer's instrumentation scope. It is safe for
+// concurrent use.
+type otlpProvider struct {
+	embedded.TracerProvider
+	q *sender
+
+	mu      sync.Mutex
+	tracers map[scopeKey]*otlpTracer
+}
+
+type scopeKey struct{ name, version, schemaURL string }
+
+var _ trace.TracerProvider = (*otlpProvider)(nil)
+
+// Tracer returns the tracer of an instrumentation scope, the same one for
+// the same name, version and schema URL.
+func (p *otlpProvider) Tracer(name string, opts ...trace.TracerOption) trace.Tracer {
+	c := trace.NewTracerConfig(opts...)
+	k := scopeKey{name, c.InstrumentationVersion(), c.SchemaURL()}
+	attrs := c.InstrumentationAttributes()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if t, ok := p.tracers[k]; ok && attrs.Len() == 0 {
+		return t
+	}
+	t := &otlpTracer{p: p, scope: encodeScope(name, k.version, attrs.ToSlice()), schemaURL: k.schemaURL}
+	if attrs.Len() == 0 {
+		if p.tracers == nil {
+			p.tracers = make(map[scopeKey]*otlpTracer)
+		}
+		p.tracers[k] = t
+	}
+	return t
+}
+
+// ForceFlush sends every span ended before the call, and returns when the
+// backend has answered for them (counted exported or failed), or ctx is
+// done.
+func (p *otlpProvider) ForceFlush(ctx context.Context) error { return p.q.flush(ctx) }
+
+// otlpTracer starts spans of one instrumentation scope.
+type otlpTracer struct {
+	embedded.Tracer
+	p         *otlpProvider
+	scope     []byte // the encoded InstrumentationScope
+	schemaURL string
+}
+
+var _ trace.Tracer = (*otlpTracer)(nil)
+
+// Start starts a span as the SDK's tracer does with IDGenerator: the IDs
+// the ctx carries (contextWithIDs), else random ones; the trace of the
+// parent in ctx, sampled unless that parent is not.
+func (t *otlpTracer) Start(ctx context.Context, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	cfg := trace.NewSpanStartConfig(opts...)
+	var psc trace.SpanContext
+	if !cfg.NewRoot() {
+		psc = trace.SpanContextFromContext(ctx)
+	}
+	var tid trace.TraceID
+	var sid trace.SpanID
+	if !psc.TraceID().IsValid() {
+		tid, sid = idGenerator{}.NewIDs(ctx)
+	} else {
+		tid = psc.TraceID()
+		sid = idGenerator{}.NewSpanID(ctx, tid)
+	}
+	flags := psc.TraceFlags() | trace.FlagsSampled
+	sampled := !psc.IsValid() || psc.IsSampled()
+	if !sampled {
+		flags = psc.TraceFlags() &^ trace.FlagsSampled
+	}
+	sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: flags, TraceState: psc.TraceState()})
+	if !sampled {
+		s := &nonRecordingSpan{sc: sc, p: t.p}
+		return trace.ContextWithSpan(ctx, s), s
+	}
+	rec := recordPool.Get().(*spanRecord)
+	rec.parent, rec.name, rec.kind = psc, name, trace.ValidateSpanKind(cfg.SpanKind())
+	rec.start = cfg.Timestamp()
+	if rec.start.IsZero() {
+		rec.start = time.Now()
+	}
+	s := &otlpSpan{t: t, sc: sc, rec: rec}
+	for _, l := range cfg.Links() {
+		rec.addLink(l)
+	}
+	rec.setAttributes(cfg.Attributes())
+	return trace.ContextWithSpan(ctx, s), s
+}
+
+// otlpSpan is a recording span of NewOTLP's tracer. Its record returns
+// to a pool when it ends; after that its methods do nothing, as the
+// SDK's do on an ended span. It is safe for concurrent use.
+type otlpSpan struct {
+	embedded.Span
+	t  *otlpTracer
+	sc trace.SpanContext
+
+	mu  sync.Mutex
+	rec *spanRecord // nil once ended
+}
+
+var _ trace.Span = (*otlpSpan)(nil)
+
+// spanRecord is what a span records until it ends.
+type spanRecord struct {
+	parent       trace.SpanContext
+	name         string
+	kind         trace.SpanKind
+	start, end   time.Time
+	attrs        []attribute.KeyValue
+	dirty        bool // attrs may hold a key twice
+	droppedAttrs int
+	events       []spanEvent
+	droppedEvts  int
+	links        []spanLink
+	droppedLinks int
+	arena        []attribute.KeyValue // the attributes of events and links
+	status       codes.Code
+	statusMsg    string
+}
+
+type spanEvent struct {
+	name    string
+	time    int64
+	lo, hi  int // its attributes in arena
+	dropped int
+}
+
+type spanLink struct {
+	sc      trace.SpanContext
+	lo, hi  int
+	dropped int
+}
+
+var recordPool = sync.Pool{New: func() any { return new(spanRecord) }}
+
+// release clears r and returns it to the pool, its slices kept.
+func (r *spanRecord) release() {
+	clear(r.attrs)
+	clear(r.arena)
+	clear(r.events)
+	clear(r.links)
+	*r = spanRecord{attrs: r.attrs[:0], events: r.events[:0], links: r.links[:0], arena: r.arena[:0]}
+	recordPool.Put(r)
+}
+
+func (s *otlpSpan) SpanContext() trace.SpanContext {
+	if s == nil {
+		return trace.SpanContext{}
+	}
+	return s.sc
+}
+
+func (s *otlpSpan) IsRecording() bool {
+	if s == nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rec != nil
+}
+
+func (s *otlpSpan) TracerProvider() trace.TracerProvider { return s.t.p }
+
+func (s *otlpSpan) SetName(name string) {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	if s.rec != nil {
+		s.rec.name = name
+	}
+	s.mu.Unlock()
+}
+
+// SetStatus sets the status as the SDK does: Ok is final, Error's
+// description is kept, Unset changes nothing.
+func (s *otlpSpan) SetStatus(code codes.Code, description string) {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.rec == nil || s.rec.status > code {
+		return
+	}
+	s.rec.status, s.rec.statusMsg = code, ""
+	if code == codes.Error {
+		s.rec.statusMsg = description
+	}
+}
+
+func (s *otlpSpan) SetAttributes(kv ...attribute.KeyValue) {
+	if s == nil || len(kv) == 0 {
+		return
+	}
+	s.mu.Lock()
+	if s.rec != nil {
+		s.rec.setAttributes(kv)
+	}
+	s.mu.Unlock()
+}
+
+func (s *otlpSpan) AddEvent(name string, opts ...trace.EventOption) {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.rec == nil {
+		return
+	}
+	c := trace.NewEventConfig(opts...)
+	s.rec.addEvent(name, c.Timestamp(), c.Attributes())
+}
+
+func (s *otlpSpan) AddLink(l trace.Link) {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	if s.rec != nil {
+		s.rec.addLink(l)
+	}
+	s.mu.Unlock()
+}
+
+// RecordError adds an "exception" event with the error's type and
+// message, as the SDK does.
+func (s *otlpSpan) RecordError(err error, opts ...trace.EventOption) {
+	if s == nil || err == nil {
+		return
+	}
+	opts = append(opts, trace.WithAttributes(
+		attribute.String("exception.type", typeStr(err)),
+		attribute.String("exception.message", err.Error()),
+	))
+	s.AddEvent(exceptionEventName, opts...)
+}
+
+func typeStr(i any) string {
+	t := reflect.TypeOf(i)
+	if t.PkgPath() == "" && t.Name() == "" {
+		return t.String()
+	}
+	return fmt.Sprintf("%s.%s", t.PkgPath(), t.Name())
+}
+
+// End ends the span at the time its option gives (else now) and hands it
+// to the exporter's queue, waiting while the queue is full. Calls after
+// the first do nothing.
+func (s *otlpSpan) End(opts ...trace.SpanEndOption) {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	rec := s.rec
+	s.rec = nil
+	s.mu.Unlock()
+	if rec == nil {
+		return
+	}
+	c := trace.NewSpanEndConfig(opts...)
+	rec.end = c.Timestamp()
+	if rec.end.IsZero() {
+		rec.end = rec.start.Add(time.Since(rec.start))
+	}
+	if rec.dirty {
+		rec.attrs = dedupe(rec.attrs)
+	}
+	rec.makeValid()
+	s.t.p.q.enqueue(s.t, &s.sc, rec)
+	rec.release()
+}
+
+// makeValid makes every string the span recorded valid UTF-8: the
+// encoding writes them as they are, and a receiver refuses a request for
+// one invalid string.
+func (r *spanRecord) makeValid() {
+	r.name = validUTF8(r.name)
+	r.statusMsg = validUTF8(r.statusMsg)
+	validAttrsInPlace(r.attrs)
+	validAttrsInPlace(r.arena)
+	for i := range r.events {
+		r.events[i].name = validUTF8(r.events[i].name)
+	}
+}
+
+// setAttributes adds kv as the SDK does: appended while under the limit;
+// over it, duplicates removed first, a key set again keeps its place, and
+// a new key is dropped, counted.
+func (r *spanRecord) setAttributes(kv []attribute.KeyValue) {
+	if len(r.attrs)+len(kv) > attrCountLimit {
+		r.attrs = dedupe(r.attrs)
+		r.dirty = false
+		for _, a := range kv {
+			if !a.Valid() {
+				r.droppedAttrs++
+				continue
+			}
+			if i := indexOf(r.attrs, a.Key); i >= 0 {
+				r.attrs[i] = a
+				continue
+			}
+			if len(r.attrs) >= attrCountLimit {
+				r.droppedAttrs++
+				continue
+			}
+			r.attrs = append(r.attrs, a)
+		}
+		return
+	}
+	for _, a := range kv {
+		if !a.Valid() {
+			r.droppedAttrs++
+			continue
+		}
+		r.attrs = append(r.attrs, a)
+		r.dirty = true
+	}
+}
+
+func indexOf(kv []attribute.KeyValue, k attribute.Key) int {
+	for i := range kv {
+		if kv[i].Key == k {
+			return i
+		}
+	}
+	return -1
+}
+
+// dedupe keeps the first place and the last value of each key, as the
+// SDK does.
+func dedupe(kv []attribute.KeyValue) []attribute.KeyValue {
+	if len(kv) > 32 {
+		idx := make(map[attribute.Key]int, len(kv))
+		out := kv[:0]
+		for _, a := range kv {
+			if i, ok := idx[a.Key]; ok {
+				out[i] = a
+				continue
+			}
+			idx[a.Key] = len(out)
+			out = append(out, a)
+		}
+		clear(kv[len(out):])
+		return out
+	}
+	out := kv[:0]
+	for _, a := range kv {
+		if i := indexOf(out, a.Key); i >= 0 {
+			out[i] = a
+			continue
+		}
+		out = append(out, a)
+	}
+	clear(kv[len(out):])
+	return out
+}
+
+// addEvent adds an event, the oldest dropped beyond the limit, as the
+// SDK's queue of events does.
+func (r *spanRecord) addEvent(name string, at time.Time, kv []attribute.KeyValue) {
+	lo := len(r.arena)
+	r.arena = append(r.arena, kv...)
+	attrs := dedupe(r.arena[lo:])
+	e := spanEvent{name: name, time: at.UnixNano(), lo: lo, hi: lo + len(attrs)}
+	if len(attrs) > attrPerEventLimit {
+		e.dropped, e.hi = len(attrs)-attrPerEventLimit, lo+attrPerEventLimit
+	}
+	r.arena = r.arena[:lo+len(attrs)]
+	if len(r.events) >= eventCountLimit {
+		copy(r.events, r.events[1:])
+		r.events = r.events[:len(r.events)-1]
+		r.droppedEvts++
+	}
+	r.events = append(r.events, e)
+}
+
+func (r *spanRecord) addLink(l trace.Link) {
+	if !l.SpanContext.IsValid() && len(l.Attributes) == 0 && l.SpanContext.TraceState().Len() == 0 {
+		return
+	}
+	lo := len(r.arena)
+	r.arena = append(r.arena, l.Attributes...)
+	attrs := dedupe(r.arena[lo:])
+	k := spanLink{sc: l.SpanContext, lo: lo, hi: lo + len(attrs)}
+	if len(attrs) > attrPerLinkLimit {
+		k.dropped, k.hi = len(attrs)-attrPerLinkLimit, lo+attrPerLinkLimit
+	}
+	r.arena = r.arena[:lo+len(attrs)]
+	if len(r.links) >= linkCountLimit {
+		copy(r.links, r.links[1:])
+		r.links = r.links[:len(r.links)-1]
+		r.droppedLinks++
+	}
+	r.links = append(r.links, k)
+}
+
+// spanSize returns the size of the Span message of a span that ended.
+func spanSize(sc *trace.SpanContext, r *spanRecord) int {
+	n := lenSize(fSpanTraceID, 16) + lenSize(fSpanSpanID, 8)
+	n += optStringSize(fSpanTraceState, sc.TraceState().String())
+	if r.parent.SpanID().IsValid() {
+		n += lenSize(fSpanParentSpanID, 8)
+	}
+	n += optStringSize(fSpanName, r.name)
+	n += varintFieldSize(fSpanKind, uint64(r.kind))
+	n += fixed64FieldSize(fSpanStart, unixNano(r.start.UnixNano()))
+	n += fixed64FieldSize(fSpanEnd, unixNano(r.end.UnixNano()))
+	n += keyValuesSize(fSpanAttributes, r.attrs)
+	n += varintFieldSize(fSpanDroppedAttrs, uint64(r.droppedAttrs))
+	for i := range r.events {
+		n += lenSize(fSpanEvents, r.eventSize(&r.events[i]))
+	}
+	n += varintFieldSize(fSpanDroppedEvts, uint64(r.droppedEvts))
+	for i := range r.links {
+		n += lenSize(fSpanLinks, r.linkSize(&r.links[i]))
+	}
+	n += varintFieldSize(fSpanDroppedLinks, uint64(r.droppedLinks))
+	n += lenSize(fSpanStatus, statusSize(r.status, r.statusMsg))
+	return n + tagSize(fSpanFlags) + 4
+}
+
+func (r *spanRecord) eventSize(e *spanEvent) int {
+	return fixed64FieldSize(fEventTime, unixNano(e.time)) + optStringSize(fEventName, e.name) +
+		keyValuesSize(fEventAttrs, r.arena[e.lo:e.hi]) + varintFieldSize(fEventDropped, uint64(e.dropped))
+}
+
+func (r *spanRecord) linkSize(l *spanLink) int {
+	return lenSize(fLinkTraceID, 16) + lenSize(fLinkSpanID, 8) + keyValuesSize(fLinkAttrs, r.arena[l.lo:l.hi]) +
+		varintFieldSize(fLinkDropped, uint64(l.dropped)) + tagSize(fLinkFlags) + 4
+}
+
+// spanFlags returns the OTLP flags of a span or link: its W3C flags, and
+// whether its parent (or the linked span) is remote.
+func spanFlags(tf trace.TraceFlags, parent *trace.SpanContext) uint32 {
+	f := uint32(tf) | flagHasIsRemote
+	if parent.IsRemote() {
+		f |= flagIsRemote
+	}
+	return f
+}
+
+// appendSpan appends a span that ended as field num, its size already
+// known.
+func appendSpan(b []byte, num protowire.Number, sc *trace.SpanContext, r *spanRecord, size int) []byte {
+	b = appendLen(b, num, size)
+	tid, sid := sc.TraceID(), sc.SpanID()
+	b = appendBytes(b, fSpanTraceID, tid[:])
+	b = appendBytes(b, fSpanSpanID, sid[:])
+	b = appendOptString(b, fSpanTraceState, sc.TraceState().String())
+	if psid := r.parent.SpanID(); psid.IsValid() {
+		b = appendBytes(b, fSpanParentSpanID, psid[:])
+	}
+	b = appendOptString(b, fSpanName, r.name)
+	b = appendVarintField(b, fSpanKind, uint64(r.kind))
+	b = appendFixed64Field(b, fSpanStart, unixNano(r.start.UnixNano()))
+	b = appendFixed64Field(b, fSpanEnd, unixNano(r.end.UnixNano()))
+	b = appendKeyValues(b, fSpanAttributes, r.attrs)
+	b = appendVarintField(b, fSpanDroppedAttrs, uint64(r.droppedAttrs))
+	for i := range r.events {
+		e := &r.events[i]
+		b = appendLen(b, fSpanEvents, r.eventSize(e))
+		b = appendFixed64Field(b, fEventTime, unixNano(e.time))
+		b = appendOptString(b, fEventName, e.name)
+		b = appendKeyValues(b, fEventAttrs, r.arena[e.lo:e.hi])
+		b = appendVarintField(b, fEventDropped, uint64(e.dropped))
+	}
+	b = appendVarintField(b, fSpanDroppedEvts, uint64(r.droppedEvts))
+	for i := range r.links {
+		l := &r.links[i]
+		b = appendLen(b, fSpanLinks, r.linkSize(l))
+		ltid, lsid := l.sc.TraceID(), l.sc.SpanID()
+		b = appendBytes(b, fLinkTraceID, ltid[:])
+		b = appendBytes(b, fLinkSpanID, lsid[:])
+		b = appendKeyValues(b, fLinkAttrs, r.arena[l.lo:l.hi])
+		b = appendVarintField(b, fLinkDropped, uint64(l.dropped))
+		b = protowire.AppendTag(b, fLinkFlags, protowire.Fixed32Type)
+		b = protowire.AppendFixed32(b, spanFlags(l.sc.TraceFlags(), &l.sc))
+	}
+	b = appendVarintField(b, fSpanDroppedLinks, uint64(r.droppedLinks))
+	b = appendLen(b, fSpanStatus, statusSize(r.status, r.statusMsg))
+	b = appendVarintField(b, fStatusCode, otlpStatus(r.status))
+	b = appendOptString(b, fStatusMessage, r.statusMsg)
+	b = protowire.AppendTag(b, fSpanFlags, protowire.Fixed32Type)
+	return protowire.AppendFixed32(b, spanFlags(sc.TraceFlags(), &r.parent))
+}
+
+// nonRecordingSpan is a span of a trace its parent did not sample: it
+// carries its context to children and records nothing.
+type nonRecordingSpan struct {
+	embedded.Span
+	sc trace.SpanContext
+	p  *otlpProvider
+}
+
+func (s *nonRecordingSpan) SpanContext() trace.SpanContext        { return s.sc }
+func (*nonRecordingSpan) IsRecording() bool                       { return false }
+func (*nonRecordingSpan) SetStatus(codes.Code, string)            {}
+func (*nonRecordingSpan) SetAttributes(...attribute.KeyValue)     {}
+func (*nonRecordingSpan) End(...trace.SpanEndOption)              {}
+func (*nonRecordingSpan) RecordError(error, ...trace.EventOption) {}
+func (*nonRecordingSpan) AddEvent(string, ...trace.EventOption)   {}
+func (*nonRecordingSpan) AddLink(trace.Link)                      {}
+func (*nonRecordingSpan) SetName(string)                          {}
+func (s *nonRecordingSpan) TracerProvider() trace.TracerProvider  { return s.p }
