@@ -41,7 +41,10 @@ func exporterKey(e Exporter) any {
 	return new(byte)
 }
 
-func (b *backend) Open(ctx context.Context, rs *runState) (pipeline.Session[record], error) {
+// Open starts the run on the exporter. The session of the run's first lane
+// lives in the run's own record, so that a run with one exporter costs no
+// allocation for it.
+func (b *backend) Open(ctx context.Context, rs *runState, lane int) (pipeline.Session[record], error) {
 	re, err := b.e.StartRun(ctx, rs.info)
 	if err != nil {
 		return nil, fmt.Errorf("StartRun: %w", err)
@@ -51,7 +54,14 @@ func (b *backend) Open(ctx context.Context, rs *runState) (pipeline.Session[reco
 	}
 	in, _ := re.(InputsExporter)
 	mc, _ := re.(ModelCallExporter)
-	return session{re: re, in: in, mc: mc}, nil
+	var s *session
+	if lane == 0 {
+		s = &rs.sess // written by this lane's worker only, once
+	} else {
+		s = new(session)
+	}
+	*s = session{re: re, in: in, mc: mc}
+	return s, nil
 }
 
 func (b *backend) Shutdown(ctx context.Context) error { return b.e.Shutdown(ctx) }
@@ -64,7 +74,7 @@ type session struct {
 	mc ModelCallExporter // nil: model calls go as a log
 }
 
-func (s session) Deliver(ctx context.Context, rec record) error {
+func (s *session) Deliver(ctx context.Context, rec record) error {
 	if err := rec.deliverTo(ctx, s); err != nil {
 		return fmt.Errorf("%s: %w", rec.op(), err)
 	}
@@ -76,29 +86,29 @@ func (s session) Deliver(ctx context.Context, rec record) error {
 // changed once queued. It hands itself to the RunExporter method it is
 // for, so no type switch stands between the two.
 type record interface {
-	deliverTo(ctx context.Context, s session) error
+	deliverTo(ctx context.Context, s *session) error
 	op() string // the method's name, for errors
 }
 
-func (c *ComponentStart) deliverTo(ctx context.Context, s session) error {
+func (c *ComponentStart) deliverTo(ctx context.Context, s *session) error {
 	return s.re.StartComponent(ctx, *c)
 }
-func (l *LogEntry) deliverTo(ctx context.Context, s session) error { return s.re.AddLog(ctx, *l) }
-func (o *Outputs) deliverTo(ctx context.Context, s session) error  { return s.re.SetOutputs(ctx, *o) }
-func (c *ComponentEnd) deliverTo(ctx context.Context, s session) error {
+func (l *LogEntry) deliverTo(ctx context.Context, s *session) error { return s.re.AddLog(ctx, *l) }
+func (o *Outputs) deliverTo(ctx context.Context, s *session) error  { return s.re.SetOutputs(ctx, *o) }
+func (c *ComponentEnd) deliverTo(ctx context.Context, s *session) error {
 	return s.re.EndComponent(ctx, *c)
 }
-func (r *RunEnd) deliverTo(ctx context.Context, s session) error { return s.re.EndRun(ctx, *r) }
+func (r *RunEnd) deliverTo(ctx context.Context, s *session) error { return s.re.EndRun(ctx, *r) }
 
 // Inputs and model calls reach an exporter written before they existed
 // as logs, so that nothing is lost.
-func (in *Inputs) deliverTo(ctx context.Context, s session) error {
+func (in *Inputs) deliverTo(ctx context.Context, s *session) error {
 	if s.in != nil {
 		return s.in.SetInputs(ctx, *in)
 	}
 	return s.re.AddLog(ctx, LogEntry{RunID: in.RunID, ComponentID: in.ComponentID, Name: "inputs", Type: "inputs", Message: in.Values.Map(), Time: in.Time})
 }
-func (m *ModelCallRecord) deliverTo(ctx context.Context, s session) error {
+func (m *ModelCallRecord) deliverTo(ctx context.Context, s *session) error {
 	if s.mc != nil {
 		return s.mc.RecordModelCall(ctx, *m)
 	}

@@ -10,6 +10,7 @@ import (
 	"unsafe"
 
 	"github.com/flowtrace/flowtrace/internal/pipeline"
+	"github.com/flowtrace/flowtrace/internal/values"
 )
 
 // ComponentInfo describes a component to TraceComponent. ID is generated
@@ -56,7 +57,8 @@ type Component struct {
 
 	prev, next *Component // run.open list; guarded by run.mu
 
-	records *componentRecords // the start record's data and the end record; nil for a run's scope
+	id   [16]byte                      // a generated ID's text, ComponentID's bytes; never written again
+	tail atomic.Pointer[componentTail] // the end record and the first log and outputs; made by the first of them
 
 	ctx scopeCtx // the ctx TraceComponent returns; set before it is published
 }
@@ -90,14 +92,15 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 	if now.IsZero() {
 		now = rs.now()
 	}
-	c := &Component{run: rs, parent: parent}
+	// One allocation holds the scope, its start record, its ctx and its
+	// inputs' entries (see withKVs).
+	c, kv := withKVs[Component](len(info.Inputs))
+	c.run, c.parent = rs, parent
 	spanID := newSpanID()
-	recs, kv := withKVs[componentRecords](len(info.Inputs))
-	c.records = recs
 	id := info.ID
 	if id == "" {
-		hex.Encode(recs.id[:], spanID[:])
-		id = unsafe.String(&recs.id[0], len(recs.id)) // never written again
+		hex.Encode(c.id[:], spanID[:])
+		id = unsafe.String(&c.id[0], len(c.id)) // never written again
 	}
 	var parentID string
 	if !parent.isRun {
@@ -155,14 +158,58 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 	return cctx, c
 }
 
-// componentRecords is what a component's records are made of besides the
-// Component: the generated ID, the end record, and (allocated with them,
-// see withKVs) the inputs' Fields. They share one allocation, apart from
-// the Component, so that an exporter keeping a record keeps only record
-// data, never the live component and the caller's ctx chain it holds.
-type componentRecords struct {
-	id  [16]byte
-	end ComponentEnd // written once, by the End that closed the gate, before it is queued
+// componentTail holds the records of a component besides its start: its
+// end, and a slot for its first log and its first outputs (or inputs set
+// after the start) with room for their entries. It is made by the first of
+// them, so that an open component that has written nothing is one
+// allocation, and one with a log and outputs two. Each slot is claimed
+// once (logTaken, outTaken); a later record of the kind gets an allocation
+// of its own. A record is never changed once queued. The records of a
+// component's start (and the ComponentID and inputs they share) live in
+// the Component: an exporter that keeps them keeps the component's
+// memory, its ctx included.
+type componentTail struct {
+	end      ComponentEnd // written once, by the End that closed the gate, before it is queued
+	log      LogEntry
+	out      Outputs
+	outKV    [tailKVs]values.KV
+	logTaken atomic.Bool
+	outTaken atomic.Bool
+}
+
+// tailKVs is the room for the entries of the outputs kept in a tail.
+const tailKVs = 4
+
+// tailOf returns c's tail, made by the first caller.
+func (c *Component) tailOf() *componentTail {
+	if t := c.tail.Load(); t != nil {
+		return t
+	}
+	t := new(componentTail)
+	if c.tail.CompareAndSwap(nil, t) {
+		return t
+	}
+	return c.tail.Load()
+}
+
+// newLog returns a log record of the scope c to fill: the tail's slot
+// for the first, an allocation of its own for the others.
+func (c *Component) newLog() *LogEntry {
+	if t := c.tailOf(); t.logTaken.CompareAndSwap(false, true) {
+		return &t.log
+	}
+	return new(LogEntry)
+}
+
+// newOutputs returns an Outputs record of the scope c to fill, with room
+// for n entries (see withKVs): the tail's slot for the first that fits.
+func (c *Component) newOutputs(n int) (*Outputs, []values.KV) {
+	if n <= tailKVs {
+		if t := c.tailOf(); t.outTaken.CompareAndSwap(false, true) {
+			return &t.out, t.outKV[:0]
+		}
+	}
+	return withKVs[Outputs](n)
 }
 
 func newSpanID() [8]byte {
@@ -213,7 +260,8 @@ func (s *TraceService) AddLog(ctx context.Context, l Log) {
 		return
 	}
 	rs := sc.run
-	e := &LogEntry{RunID: rs.info.RunID, Time: rs.now()}
+	e := sc.newLog()
+	*e = LogEntry{RunID: rs.info.RunID, Time: rs.now()}
 	var p pass
 	rs.write(ctx, sc, sc.event(e, &e.ComponentID), &p, func() {
 		p.name(&e.Name, l.Name)
@@ -241,7 +289,7 @@ func (s *TraceService) setFields(ctx context.Context, op int, m map[string]any, 
 		return
 	}
 	rs := sc.run
-	o, kv := withKVs[Outputs](len(m))
+	o, kv := sc.newOutputs(len(m))
 	*o = Outputs{RunID: rs.info.RunID, Time: rs.now()}
 	var data record = o
 	if asInputs {

@@ -11,7 +11,7 @@ import (
 func TestNewRunIDIsAVersion4UUID(t *testing.T) {
 	seen := map[string]bool{}
 	for range 1000 {
-		s, b := newRunID()
+		s, b := newRunID(new([36]byte))
 		u, err := uuid.Parse(s)
 		require.NoError(t, err, "%q", s)
 		assert.Equal(t, uuid.Version(4), u.Version(), "%q", s)

@@ -427,8 +427,8 @@ func (c *Component) end(pr *deliveryRun, err error, now time.Time, how endKind) 
 	streamed := c.emitStream(&c.ctx, pr, now) // what its Stream joined, before its end
 	// The end record is built here, on the caller's goroutine, and never
 	// changed once queued: the worker reads only records, never the live
-	// component. It is kept in the component to spare an allocation.
-	rec := &c.records.end
+	// component. It is kept in the component's tail to spare an allocation.
+	rec := &c.tailOf().end
 	*rec = ComponentEnd{RunID: c.info.RunID, ComponentID: c.info.ComponentID, Err: err, Suspended: how == endSuspended, Time: now}
 	report := pr.Emit(&c.ctx, event{Data: rec, Scope: &c.scope})
 	pr.Leave()

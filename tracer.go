@@ -57,9 +57,14 @@ type RunInfo struct {
 // runState is one run's record. It is reached only through the ctx values
 // StartTracers and TraceComponent return (and, at Shutdown, through the
 // pipeline's list of open runs); the service never holds it.
+//
+// A recorded run is one allocation: the pipeline's run (with its state on
+// its first lane), the first exporter's session and a generated run ID's
+// text live here.
 type runState struct {
+	prun    deliveryRun // pr's storage; first, for its cache-line layout (see pipeline.Run)
 	svc     *TraceService
-	pr      *deliveryRun // nil for an unsampled run
+	pr      *deliveryRun // &prun; nil for an unsampled run
 	info    RunStart
 	root    Component // the run's own scope
 	sampled bool
@@ -79,6 +84,9 @@ type runState struct {
 	components   atomic.Int64
 	lateReported atomic.Bool
 	secrets      atomic.Pointer[values.Secrets] // seen by the run; see run_secrets.go
+
+	sess  session  // the session of the run's first exporter (see backend.Open)
+	idBuf [36]byte // a generated run ID's text
 }
 
 // now returns the current time for a record of the run: the run's start
@@ -185,12 +193,15 @@ func (s *TraceService) StartTracers(ctx context.Context, info RunInfo) (context.
 		return ctx, ErrShutdown
 	}
 	now := time.Now()
+	// One allocation holds the run's state and its inputs' entries (see
+	// withKVs).
+	rs, kv := withKVs[runState](len(info.Inputs))
+	rs.svc = s
 	id := info.RunID
 	var generated [16]byte
 	if id == "" {
-		id, generated = newRunID()
+		id, generated = newRunID(&rs.idBuf)
 	}
-	rs := &runState{svc: s}
 	rs.info = RunStart{
 		RunID:       id,
 		RunName:     info.RunName,
@@ -248,15 +259,14 @@ func (s *TraceService) StartTracers(ctx context.Context, info RunInfo) (context.
 	rs.write(ctx, nil, event{}, &p, func() { // queued by StartRun
 		p.name(&rs.info.RunName, info.RunName)
 		p.name(&rs.info.ProjectName, info.ProjectName)
-		p.fields(&rs.info.Inputs, info.Inputs, nil)
+		p.fields(&rs.info.Inputs, info.Inputs, kv)
 		p.fields(&rs.info.Metadata, info.Metadata, nil)
 		p.tags(&rs.info.Tags, info.Tags)
 	})
-	pr, err := s.pipe.StartRun(id, rs)
-	if err != nil {
+	rs.pr = &rs.prun
+	if err := s.pipe.StartRunIn(rs.pr, id, rs); err != nil {
 		return ctx, err
 	}
-	rs.pr = pr
 	return withScope(ctx, &rs.root), nil
 }
 
@@ -373,7 +383,10 @@ func (s *TraceService) endRun(ctx context.Context, op string, outputs map[string
 		return Checkpoint{}, RunSummary{}, ErrNoRun
 	}
 	rs := sc.run
-	cp := rs.checkpoint(rs.info.SpanID)
+	var cp Checkpoint // EndTracers returns none: it costs two strings
+	if suspend {
+		cp = rs.checkpoint(rs.info.SpanID)
+	}
 	if !rs.sampled {
 		if rs.unsampledEnded.Swap(true) {
 			err := fmt.Errorf("%s: run %s: %w", op, rs.info.RunID, ErrRunEnded)
@@ -385,7 +398,7 @@ func (s *TraceService) endRun(ctx context.Context, op string, outputs map[string
 	if rs.pr.Ended() {
 		err := fmt.Errorf("%s: run %s: %w", op, rs.info.RunID, ErrRunEnded)
 		rs.svc.onError(err)
-		return cp, rs.summary(rs.pr.Summary()), err
+		return cp, rs.summary(), err
 	}
 	holdErr := rs.awaitHolds(ctx)
 	how := closeEnd
@@ -396,25 +409,28 @@ func (s *TraceService) endRun(ctx context.Context, op string, outputs map[string
 		if rs.closedByShutdown() {
 			// Shutdown ended the run after this call found it open (while
 			// it waited for the holds, say): an answer, not a second end.
-			lanes, err := rs.pr.Wait(ctx)
+			err := rs.pr.WaitErr(ctx)
 			shut := fmt.Errorf("%s: run %s: ended by Shutdown first, its outputs and error not recorded: %w", op, rs.info.RunID, ErrShutdown)
-			return cp, rs.summary(lanes), errors.Join(shut, rs.openHolds(ErrShutdown), err)
+			return cp, rs.summary(), errors.Join(shut, rs.openHolds(ErrShutdown), err)
 		}
 		err := fmt.Errorf("%s: run %s: %w", op, rs.info.RunID, ErrRunEnded)
 		rs.svc.onError(err)
-		return cp, rs.summary(rs.pr.Summary()), errors.Join(holdErr, err)
+		return cp, rs.summary(), errors.Join(holdErr, err)
 	}
-	lanes, err := rs.pr.Wait(ctx)
-	return cp, rs.summary(lanes), errors.Join(holdErr, err)
+	err := rs.pr.WaitErr(ctx)
+	return cp, rs.summary(), errors.Join(holdErr, err)
 }
 
-func (rs *runState) summary(lanes []pipeline.LaneDelivery) RunSummary {
+// summary returns the run's summary as its lanes count it now.
+func (rs *runState) summary() RunSummary {
+	n := rs.pr.Lanes()
 	sum := RunSummary{
 		RunID:      rs.info.RunID,
 		Components: int(rs.components.Load()),
-		Exporters:  make(map[string]Delivery, len(lanes)),
+		Exporters:  make(map[string]Delivery, n),
 	}
-	for _, l := range lanes {
+	for i := range n {
+		l := rs.pr.Delivery(i)
 		sum.Exporters[l.Name] = Delivery(l.Delivery)
 	}
 	return sum

@@ -57,9 +57,12 @@ const MaxLanes = 64
 
 // Backend is the consumer at the end of a lane: O is the caller's record of
 // a run (what Open is told), E the records the lane carries. Its methods
-// are called only by the lane's worker, except Shutdown.
+// are called only by the lane's worker, except Shutdown. Open is told the
+// run's lane index (the order of registration when the run started, from
+// 0), which is the run's alone on that lane: the backend may keep the
+// session in storage of the run's indexed by it, rather than allocate it.
 type Backend[O, E any] interface {
-	Open(ctx context.Context, run O) (Session[E], error)
+	Open(ctx context.Context, run O, lane int) (Session[E], error)
 	Shutdown(ctx context.Context) error
 }
 
@@ -256,9 +259,24 @@ func (p *Pipeline[O, E]) Names() []string {
 // StartRun opens a run on every lane registered now; owner becomes
 // Run.Owner, what each Backend.Open is told.
 func (p *Pipeline[O, E]) StartRun(id string, owner O) (*Run[O, E], error) {
+	r := new(Run[O, E])
+	if err := p.StartRunIn(r, id, owner); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// StartRunIn is StartRun into r, the zero Run, for a caller that keeps the
+// run inside its own record of it (one allocation per run rather than
+// two). r must not be copied or reused afterwards.
+func (p *Pipeline[O, E]) StartRunIn(r *Run[O, E], id string, owner O) error {
 	set := p.lanes.Load()
-	r := &Run[O, E]{ID: id, Owner: owner, p: p}
-	r.lanes = make([]runLane[O, E], 0, len(set.lanes))
+	r.ID, r.Owner, r.p = id, owner, p
+	if len(set.lanes) <= len(r.inline) {
+		r.lanes = r.inline[:0]
+	} else {
+		r.lanes = make([]runLane[O, E], 0, len(set.lanes))
+	}
 	for _, l := range set.lanes {
 		if !l.acquire() { // removed meanwhile
 			continue
@@ -271,7 +289,7 @@ func (p *Pipeline[O, E]) StartRun(id string, owner O) (*Run[O, E], error) {
 		for i := range r.lanes {
 			r.lanes[i].lane.release()
 		}
-		return nil, p.errs.Shutdown
+		return p.errs.Shutdown
 	}
 	// The run is complete (its count of lanes set, its opening queued on
 	// each) before Shutdown can see it in active and end it: an end queued
@@ -290,7 +308,7 @@ func (p *Pipeline[O, E]) StartRun(id string, owner O) (*Run[O, E], error) {
 	if len(r.lanes) == 0 {
 		r.done.fire()
 	}
-	return r, nil
+	return nil
 }
 
 func (p *Pipeline[O, E]) runFinished(r *Run[O, E]) {

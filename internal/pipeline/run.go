@@ -10,6 +10,12 @@ import (
 // Run is one run's delivery state. Its events go to the lanes that were
 // registered when it started.
 type Run[O, E any] struct {
+	// inline holds the run's state on its lane when it has only one, the
+	// common case: no allocation of its own. It comes first, so that in a
+	// Run allocated on its own, or first in its owner's record, it keeps
+	// runLane's cache-line layout (see runLane).
+	inline [1]runLane[O, E]
+
 	ID string
 	// Owner is the caller's record of the run: what Backend.Open is told,
 	// and what the caller finds in ActiveRuns to end open runs at
@@ -254,16 +260,23 @@ func (r *Run[O, E]) Close(ctx context.Context, end E) bool {
 // Wait waits until every lane has accounted for all of the closed run's
 // events, or until ctx is done, and returns the run's delivery per lane.
 func (r *Run[O, E]) Wait(ctx context.Context) ([]LaneDelivery, error) {
+	err := r.WaitErr(ctx)
+	return r.Summary(), err
+}
+
+// WaitErr is Wait without the summary, for a caller that reads the run's
+// delivery with Lanes and Delivery rather than allocate it.
+func (r *Run[O, E]) WaitErr(ctx context.Context) error {
 	if r.done.Fired() {
 		return r.finished(ctx)
 	}
 	if r.inOwnDelivery(ctx) {
-		return r.Summary(), r.p.errs.InDelivery
+		return r.p.errs.InDelivery
 	}
 	select {
 	case <-r.done.C():
 	case <-ctx.Done():
-		return r.Summary(), r.pendingError(ctx.Err())
+		return r.pendingError(ctx.Err())
 	}
 	return r.finished(ctx)
 }
@@ -290,23 +303,31 @@ func (r *Run[O, E]) Await(ctx context.Context) error {
 	}
 }
 
-// finished is Wait's result once every lane has accounted for the run: the
+// finished is Wait's error once every lane has accounted for the run: the
 // error handler has been told of the run's failures before it returns.
-func (r *Run[O, E]) finished(ctx context.Context) ([]LaneDelivery, error) {
+func (r *Run[O, E]) finished(ctx context.Context) error {
 	err := r.timeoutError()
 	if werr := r.p.rep.waitFor(ctx, r.lastReport.Load()); werr != nil {
 		err = errors.Join(err, werr)
 	}
-	return r.Summary(), err
+	return err
 }
 
 // Summary returns the run's delivery per lane, in registration order.
 func (r *Run[O, E]) Summary() []LaneDelivery {
 	out := make([]LaneDelivery, len(r.lanes))
 	for i := range r.lanes {
-		out[i] = LaneDelivery{Name: r.lanes[i].lane.name, Delivery: r.lanes[i].counts()}
+		out[i] = r.Delivery(i)
 	}
 	return out
+}
+
+// Lanes returns the number of the run's lanes.
+func (r *Run[O, E]) Lanes() int { return len(r.lanes) }
+
+// Delivery returns the run's delivery on its lane i (0 ≤ i < Lanes()).
+func (r *Run[O, E]) Delivery(i int) LaneDelivery {
+	return LaneDelivery{Name: r.lanes[i].lane.name, Delivery: r.lanes[i].counts()}
 }
 
 func (r *Run[O, E]) pendingError(cause error) error {

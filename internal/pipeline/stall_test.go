@@ -82,7 +82,7 @@ func (b *stallBackend) of(name string) []string {
 
 func (b *stallBackend) Shutdown(context.Context) error { return nil }
 
-func (b *stallBackend) Open(_ context.Context, owner any) (Session[any], error) {
+func (b *stallBackend) Open(_ context.Context, owner any, _ int) (Session[any], error) {
 	r := owner.(stallRun)
 	if r.hang != nil {
 		b.add(r.name + ": hangs")

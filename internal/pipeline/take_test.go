@@ -20,7 +20,7 @@ type recBackend struct {
 
 func (b *recBackend) Shutdown(context.Context) error { return nil }
 
-func (b *recBackend) Open(_ context.Context, run any) (Session[any], error) {
+func (b *recBackend) Open(_ context.Context, run any, _ int) (Session[any], error) {
 	b.add("open " + run.(string))
 	return recSession{b, run.(string)}, nil
 }

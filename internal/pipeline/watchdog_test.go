@@ -25,7 +25,7 @@ func (b *funcBackend) Name() string {
 	return b.name
 }
 func (b *funcBackend) Shutdown(context.Context) error { return nil }
-func (b *funcBackend) Open(ctx context.Context, _ any) (Session[any], error) {
+func (b *funcBackend) Open(ctx context.Context, _ any, _ int) (Session[any], error) {
 	if b.open != nil {
 		if err := b.open(ctx); err != nil {
 			return nil, err
