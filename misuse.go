@@ -50,49 +50,67 @@ var noRunErrs = func() (errs [numOps]error) {
 // the interval, are counted and reported together when it ends, through
 // the pipeline's reporter. The zero value is ready to use.
 type misuse struct {
-	kinds [numOps]misuseKind
+	counts striped
+	kinds  [numOps]misuseKind
 
 	mu     sync.Mutex // guards the timers and closed
 	closed bool
 }
 
 type misuseKind struct {
-	count striped
 	armed atomic.Bool // a report was made in the current interval
 	base  uint64      // count at the last report; guarded by misuse.mu
 	timer *time.Timer // guarded by misuse.mu
-	_     [cacheLine - 24]byte
 }
 
 // cacheLine is the size that keeps counters written by different cores apart.
 const cacheLine = 64
 
-// striped is a counter spread over cache lines, so that goroutines on
-// different cores counting at once (a misconfigured engine calling without
-// a run from every goroutine) do not contend for one line: a call without
-// a run stays a few nanoseconds on every core. The zero value is zero.
+// numStripes is the number of stripes of a striped counter.
+const numStripes = 16
+
+// striped counts the calls of each kind, spread over stripes on cache
+// lines of their own, so that goroutines on different cores counting at
+// once (a misconfigured engine calling without a run from every goroutine)
+// do not contend for one line: a call without a run stays a few
+// nanoseconds on every core. A stripe holds the counts of every kind, so
+// that a goroutine making calls of several kinds (a component's four)
+// writes one line. The zero value is zero.
 type striped struct {
-	stripes [8]struct {
-		n atomic.Uint64
-		_ [cacheLine - 8]byte
+	_       [cacheLine]byte // apart from the fields before it, whatever its alignment
+	stripes [numStripes]struct {
+		n [numOps]atomic.Uint64
+		// A full line of padding: the counts of two stripes never share
+		// a line, whatever the alignment of the counter.
+		_ [cacheLine]byte
 	}
 }
 
-// Add adds one to the caller's stripe, picked from the address of its
-// stack: goroutines have stacks of their own (8 KiB at least), so those
+// Add adds one to the count of kind op in the caller's stripe, picked from
+// the address of its stack: goroutines have stacks of their own, so those
 // running at once mostly count on different lines, for the price of a
-// shift where a random pick cost more than the add.
-func (c *striped) Add() {
+// shift where a random pick cost more than the add. The shift is that of
+// the smallest stack, 2 KiB (the runtime's minimum): two live stacks are
+// disjoint and at least that large, so the same frame in two of them lies
+// a multiple of their size apart, and lands on different stripes unless
+// the stacks are numStripes times that far apart. Goroutines started
+// together (a worker pool, RunParallel) get neighbouring stacks, often 2
+// or 4 KiB apart: a larger shift put those on one stripe, and the line
+// bounced between their cores.
+func (c *striped) Add(op int) {
 	var here byte
-	i := uintptr(unsafe.Pointer(&here)) >> 13 % uintptr(len(c.stripes))
-	c.stripes[i].n.Add(1)
+	i := uintptr(unsafe.Pointer(&here)) >> stackShift % numStripes
+	c.stripes[i].n[op].Add(1)
 }
 
-// Load returns the sum of the stripes.
-func (c *striped) Load() uint64 {
+// stackShift is log2 of the runtime's smallest goroutine stack (2 KiB).
+const stackShift = 11
+
+// Load returns the count of kind op, the sum of its stripes.
+func (c *striped) Load(op int) uint64 {
 	var n uint64
 	for i := range c.stripes {
-		n += c.stripes[i].n.Load()
+		n += c.stripes[i].n[op].Load()
 	}
 	return n
 }
@@ -102,8 +120,8 @@ func (c *striped) Load() uint64 {
 // a load.
 func (s *TraceService) noRun(op int) {
 	m := &s.misuse
+	m.counts.Add(op)
 	k := &m.kinds[op]
-	k.count.Add()
 	if k.armed.Load() || !k.armed.CompareAndSwap(false, true) {
 		return
 	}
@@ -117,7 +135,7 @@ func (s *TraceService) startInterval(op int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	k := &m.kinds[op]
-	k.base = k.count.Load()
+	k.base = m.counts.Load(op)
 	if m.closed {
 		return // after Shutdown no goroutine is started: the calls are only counted
 	}
@@ -138,15 +156,15 @@ func (s *TraceService) endInterval(op int) {
 		return
 	}
 	k := &m.kinds[op]
-	n := k.count.Load() - k.base
+	n := m.counts.Load(op) - k.base
 	if n == 0 {
 		k.armed.Store(false)
 		// A call counted between the load and the store found the kind
 		// armed and did not report: it is reported at the next interval.
-		if k.count.Load() == k.base || !k.armed.CompareAndSwap(false, true) {
+		if m.counts.Load(op) == k.base || !k.armed.CompareAndSwap(false, true) {
 			return
 		}
-		n = k.count.Load() - k.base
+		n = m.counts.Load(op) - k.base
 	}
 	k.base += n
 	k.timer.Reset(interval())
@@ -159,7 +177,7 @@ func (s *TraceService) endInterval(op int) {
 func (m *misuse) total() uint64 {
 	var n uint64
 	for i := range m.kinds {
-		n += m.kinds[i].count.Load()
+		n += m.counts.Load(i)
 	}
 	return n
 }

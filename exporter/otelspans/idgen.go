@@ -17,8 +17,23 @@ type ids struct {
 	span  trace.SpanID
 }
 
+// idsCtx is ctx with the ids of one tracer.Start: context.WithValue
+// would cost a second allocation, for the ids boxed, and a third each
+// time the IDGenerator asked for them.
+type idsCtx struct {
+	context.Context
+	ids ids
+}
+
+func (c *idsCtx) Value(key any) any {
+	if _, ok := key.(idsKey); ok {
+		return &c.ids
+	}
+	return c.Context.Value(key)
+}
+
 func contextWithIDs(ctx context.Context, t trace.TraceID, s trace.SpanID) context.Context {
-	return context.WithValue(ctx, idsKey{}, ids{trace: t, span: s})
+	return &idsCtx{Context: ctx, ids: ids{trace: t, span: s}}
 }
 
 // IDGenerator returns an sdktrace.IDGenerator that gives the spans the
@@ -40,7 +55,7 @@ func IDGenerator() sdktrace.IDGenerator { return idGenerator{} }
 type idGenerator struct{}
 
 func (idGenerator) NewIDs(ctx context.Context) (trace.TraceID, trace.SpanID) {
-	if v, ok := ctx.Value(idsKey{}).(ids); ok && v.trace.IsValid() && v.span.IsValid() {
+	if v, ok := ctx.Value(idsKey{}).(*ids); ok && v.trace.IsValid() && v.span.IsValid() {
 		return v.trace, v.span
 	}
 	var t trace.TraceID
@@ -54,7 +69,7 @@ func (idGenerator) NewIDs(ctx context.Context) (trace.TraceID, trace.SpanID) {
 }
 
 func (idGenerator) NewSpanID(ctx context.Context, _ trace.TraceID) trace.SpanID {
-	if v, ok := ctx.Value(idsKey{}).(ids); ok && v.span.IsValid() {
+	if v, ok := ctx.Value(idsKey{}).(*ids); ok && v.span.IsValid() {
 		return v.span
 	}
 	return randomSpanID()

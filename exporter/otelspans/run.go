@@ -2,6 +2,7 @@ package otelspans
 
 import (
 	"context"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -20,14 +21,23 @@ type runExporter struct {
 	outputs  outputs              // the run's outputs
 	inputs   map[string]any       // nil, or the run's inputs merged with those set after its start
 	open     map[string]*openSpan // by component ID
-	scratch  []attribute.KeyValue // reused for each span's attributes: the SDK copies them
-	root     *trace.SpanContext   // in links.roots while the run is open, if it is a root
-	http     bool                 // a server span: the run of an HTTP request
+	ctx      context.Context      // the run's span as the current span: its components' parent
+	free     []*openSpan          // of ended components, reused: a run's records are its own
+	// Reused for each call's attributes and options: the SDK copies
+	// attributes and reads options during the call, and a variadic
+	// argument passed to an interface method is otherwise allocated.
+	scratch   []attribute.KeyValue
+	startOpts []trace.SpanStartOption
+	eventOpts []trace.EventOption
+	endOpts   []trace.SpanEndOption
+	root      *trace.SpanContext // in links.roots while the run is open, if it is a root
+	http      bool               // a server span: the run of an HTTP request
 }
 
 type openSpan struct {
 	span    trace.Span
-	id      [8]byte // flowtrace's span ID
+	ctx     context.Context // span as the current span, made when a child first needs it
+	id      [8]byte         // flowtrace's span ID
 	tool    bool
 	op      string           // its GenAI operation, or ""
 	http    bool             // a client span: an outgoing HTTP request
@@ -92,6 +102,7 @@ func (e *Exporter) startRun(run flowtrace.RunStart) *runExporter {
 	ctx := contextWithIDs(parent, run.TraceID, run.SpanID)
 	_, r.span = e.tracer.Start(ctx, name,
 		trace.WithTimestamp(run.Time), trace.WithAttributes(attrs...), trace.WithSpanKind(kind))
+	r.ctx = trace.ContextWithSpan(context.Background(), r.span)
 	e.links.started(run.SpanID, r.span)
 	if isRoot(run) {
 		sc := r.span.SpanContext()
@@ -121,9 +132,12 @@ func (e *Exporter) identity(run flowtrace.RunStart) []attribute.KeyValue {
 func (r *runExporter) StartComponent(_ context.Context, c flowtrace.ComponentStart) error {
 	var parent context.Context
 	if p, ok := r.open[c.ParentID]; ok {
-		parent = trace.ContextWithSpan(context.Background(), p.span)
+		if p.ctx == nil {
+			p.ctx = trace.ContextWithSpan(context.Background(), p.span)
+		}
+		parent = p.ctx
 	} else if c.ParentID == "" {
-		parent = trace.ContextWithSpan(context.Background(), r.span)
+		parent = r.ctx
 	} else {
 		parent = r.e.links.orphanParent(r, c)
 	}
@@ -181,12 +195,41 @@ func (r *runExporter) StartComponent(_ context.Context, c flowtrace.ComponentSta
 		name = "component"
 	}
 	ctx := contextWithIDs(parent, r.info.TraceID, c.SpanID)
-	_, span := r.e.tracer.Start(ctx, name,
-		trace.WithTimestamp(c.Time), trace.WithAttributes(attrs...), trace.WithSpanKind(kind))
-	r.scratch = attrs
+	opts := append(r.startOpts[:0], trace.WithTimestamp(c.Time), trace.WithAttributes(attrs...), spanKind(kind))
+	_, span := r.e.tracer.Start(ctx, name, opts...)
+	r.scratch, r.startOpts = attrs, opts
 	r.e.links.started(c.SpanID, span)
-	r.open[c.ComponentID] = &openSpan{span: span, id: c.SpanID, tool: c.Type == "tool", op: op, http: web, start: c.Inputs}
+	p := r.newOpenSpan()
+	*p = openSpan{span: span, id: c.SpanID, tool: c.Type == "tool", op: op, http: web, start: c.Inputs}
+	r.open[c.ComponentID] = p
 	return nil
+}
+
+// newOpenSpan returns the record of an ended component of the run, or a
+// new one. A record is reached only through r.open, which forgets it when
+// its component ends.
+func (r *runExporter) newOpenSpan() *openSpan {
+	if n := len(r.free); n > 0 {
+		p := r.free[n-1]
+		r.free[n-1] = nil
+		r.free = r.free[:n-1]
+		return p
+	}
+	return new(openSpan)
+}
+
+// spanKinds are the options of each span kind, boxed once.
+var spanKinds = [...]trace.SpanStartOption{
+	trace.SpanKindInternal: trace.WithSpanKind(trace.SpanKindInternal),
+	trace.SpanKindServer:   trace.WithSpanKind(trace.SpanKindServer),
+	trace.SpanKindClient:   trace.WithSpanKind(trace.SpanKindClient),
+}
+
+func spanKind(k trace.SpanKind) trace.SpanStartOption {
+	if int(k) < len(spanKinds) && spanKinds[k] != nil {
+		return spanKinds[k]
+	}
+	return trace.WithSpanKind(k)
 }
 
 func (r *runExporter) AddLog(_ context.Context, l flowtrace.LogEntry) error {
@@ -207,8 +250,9 @@ func (r *runExporter) AddLog(_ context.Context, l flowtrace.LogEntry) error {
 	if l.Type != "" {
 		attrs = append(attrs, attribute.String(KeyLogType, l.Type))
 	}
-	span.AddEvent(name, trace.WithTimestamp(l.Time), trace.WithAttributes(attrs...))
-	r.scratch = attrs
+	opts := append(r.eventOpts[:0], trace.WithTimestamp(l.Time), trace.WithAttributes(attrs...))
+	span.AddEvent(name, opts...)
+	r.scratch, r.eventOpts = attrs, opts
 	return nil
 }
 
@@ -246,35 +290,39 @@ func (r *runExporter) EndComponent(_ context.Context, c flowtrace.ComponentEnd) 
 	delete(r.open, c.ComponentID)
 	r.e.links.ended(p.id)
 	out := p.outputs.json()
+	attrs := r.scratch[:0]
 	if p.tool && r.e.cfg.conventions&GenAI != 0 && out != "" {
-		p.span.SetAttributes(attribute.String(KeyGenAIToolResult, out))
+		attrs = append(attrs, attribute.String(KeyGenAIToolResult, out))
 	}
 	if c.Suspended {
-		p.span.SetAttributes(attribute.String(KeyComponentStatus, StatusSuspended))
+		attrs = append(attrs, attribute.String(KeyComponentStatus, StatusSuspended))
 	}
 	if p.http {
-		r.httpEnd(p.span, &p.outputs, c.Err)
+		attrs = appendHTTPEnd(attrs, &p.outputs, c.Err)
 	}
-	r.finish(p.span, p.inputs, out, c.Err, c)
+	r.finish(p.span, attrs, p.inputs, out, c.Err, c.Time)
+	*p = openSpan{}
+	r.free = append(r.free, p)
 	return nil
 }
 
 func (r *runExporter) EndRun(_ context.Context, end flowtrace.RunEnd) error {
 	// Components whose end was dropped close with the run, marked.
 	for id, p := range r.open {
-		p.span.SetAttributes(attribute.Bool(KeyEndNotDelivered, true))
-		r.finish(p.span, p.inputs, p.outputs.json(), nil, flowtrace.ComponentEnd{Time: end.Time})
+		attrs := append(r.scratch[:0], attribute.Bool(KeyEndNotDelivered, true))
+		r.finish(p.span, attrs, p.inputs, p.outputs.json(), nil, end.Time)
 		r.e.links.ended(p.id)
 		delete(r.open, id)
 	}
 	r.outputs.add(end.Outputs)
+	attrs := r.scratch[:0]
 	if end.Suspended {
-		r.span.SetAttributes(attribute.String(KeyRunStatus, StatusSuspended))
+		attrs = append(attrs, attribute.String(KeyRunStatus, StatusSuspended))
 	}
 	if r.http {
-		r.httpEnd(r.span, &r.outputs, end.Err)
+		attrs = appendHTTPEnd(attrs, &r.outputs, end.Err)
 	}
-	r.finish(r.span, r.inputs, r.outputs.json(), end.Err, flowtrace.ComponentEnd{Time: end.Time})
+	r.finish(r.span, attrs, r.inputs, r.outputs.json(), end.Err, end.Time)
 	r.e.links.ended(r.info.SpanID)
 	if r.root != nil {
 		r.e.links.roots.CompareAndDelete(r.info.TraceID, r.root)
@@ -282,36 +330,45 @@ func (r *runExporter) EndRun(_ context.Context, end flowtrace.RunEnd) error {
 	return nil
 }
 
-// finish writes a span's outputs and error and ends it at the time
-// recorded on the caller's goroutine.
-func (r *runExporter) finish(span trace.Span, inputs map[string]any, outputs string, err error, c flowtrace.ComponentEnd) {
+// finish writes a span's last attributes (attrs, in r.scratch, then its
+// inputs set after the start and its outputs) and its error, and ends it
+// at the time recorded on the caller's goroutine.
+func (r *runExporter) finish(span trace.Span, attrs []attribute.KeyValue, inputs map[string]any, outputs string, err error, end time.Time) {
 	pv := &r.e.cfg.privacy
 	if len(inputs) > 0 { // set after the start: the value written then is replaced
 		switch {
 		case r.e.cfg.conventions&OpenInference == 0:
-			span.SetAttributes(attribute.String(KeyInputs, jsonString(inputs)))
+			attrs = append(attrs, attribute.String(KeyInputs, jsonString(inputs)))
 		case pv.hideInputs:
-			span.SetAttributes(attribute.String(KeyOIInputValue, Redacted))
+			attrs = append(attrs, attribute.String(KeyOIInputValue, Redacted))
 		default:
-			span.SetAttributes(attribute.String(KeyOIInputValue, jsonString(inputs)), attribute.String(KeyOIInputMimeType, mimeJSON))
+			attrs = append(attrs, attribute.String(KeyOIInputValue, jsonString(inputs)), attribute.String(KeyOIInputMimeType, mimeJSON))
 		}
 	}
 	if outputs != "" {
 		switch {
 		case r.e.cfg.conventions&OpenInference == 0:
-			span.SetAttributes(attribute.String(KeyOutputs, outputs))
+			attrs = append(attrs, attribute.String(KeyOutputs, outputs))
 		case pv.hideOutputs:
-			span.SetAttributes(attribute.String(KeyOIOutputValue, Redacted))
+			attrs = append(attrs, attribute.String(KeyOIOutputValue, Redacted))
 		default:
-			span.SetAttributes(attribute.String(KeyOIOutputValue, outputs), attribute.String(KeyOIOutputMimeType, mimeJSON))
+			attrs = append(attrs, attribute.String(KeyOIOutputValue, outputs), attribute.String(KeyOIOutputMimeType, mimeJSON))
 		}
 	}
+	if len(attrs) > 0 {
+		span.SetAttributes(attrs...)
+	}
+	at := trace.WithTimestamp(end)
 	if err != nil {
 		msg := err.Error() // already masked and limited when recorded
 		span.SetStatus(codes.Error, msg)
-		span.AddEvent("exception", trace.WithTimestamp(c.Time), trace.WithAttributes(attribute.String(KeyExceptionMsg, msg)))
+		attrs = append(attrs[:0], attribute.String(KeyExceptionMsg, msg))
+		span.AddEvent("exception", at, trace.WithAttributes(attrs...))
 	}
-	span.End(trace.WithTimestamp(c.Time))
+	r.scratch = attrs
+	opts := append(r.endOpts[:0], at)
+	span.End(opts...)
+	r.endOpts = opts
 }
 
 // isHTTP reports whether a start's metadata describe an HTTP request:
@@ -338,19 +395,18 @@ func appendHTTP(attrs []attribute.KeyValue, f flowtrace.Fields, keys []string) [
 	return attrs
 }
 
-// httpEnd writes the attributes an HTTP span knows at its end: route,
-// status code, and error.type when it failed.
-func (r *runExporter) httpEnd(span trace.Span, o *outputs, err error) {
+// appendHTTPEnd appends the attributes an HTTP span knows at its end:
+// route, status code, and error.type when it failed.
+func appendHTTPEnd(attrs []attribute.KeyValue, o *outputs, err error) []attribute.KeyValue {
 	f := o.one
 	if o.merged != nil {
 		f = flowtrace.FieldsOf(o.merged)
 	}
-	attrs := appendHTTP(r.scratch[:0], f, httpEndKeys[:])
+	attrs = appendHTTP(attrs, f, httpEndKeys[:])
 	if _, ok := f.Get(KeyErrorType); !ok && err != nil {
 		attrs = append(attrs, attribute.String(KeyErrorType, errorTypeOther))
 	}
-	span.SetAttributes(attrs...)
-	r.scratch = attrs
+	return attrs
 }
 
 // appendOIInput writes a start's inputs as input.value, or Redacted (and no

@@ -82,6 +82,7 @@ type Snapshotter struct {
 	maxDepth, maxItems, maxString, maxBytes int
 
 	types sync.Map // reflect.Type -> *typeInfo
+	cache *keyCache
 }
 
 var defaultSnapshotter = mustNew(Config{})
@@ -113,6 +114,7 @@ func New(cfg Config) (*Snapshotter, error) {
 		maxItems:  limit("MaxItems", cfg.MaxItems, DefaultMaxItems),
 		maxString: limit("MaxString", cfg.MaxString, DefaultMaxString),
 		maxBytes:  limit("MaxBytes", cfg.MaxBytes, DefaultMaxBytes),
+		cache:     newKeyCache(),
 	}
 	if s.maxDepth > MaxDepthLimit {
 		errs = append(errs, fmt.Errorf("%w: MaxDepth %d, want <= %d", ErrInvalidConfig, s.maxDepth, MaxDepthLimit))

@@ -160,7 +160,9 @@
 // time.Duration and []byte. Strings and numbers already of an output type
 // are not boxed again, masking allocates nothing, paths for the Redactor are
 // only built when there is one, and what the Snapshotter learns about a
-// struct type is cached. A snapshot of map[string]any{"q": "hello", "n": 3}
+// struct type is cached. So is, for up to 512 keys of up to 32 bytes,
+// whether a map key is masked and the size of its entry: a key seen
+// before costs a hash, where the rules scan it and split it into words. A snapshot of map[string]any{"q": "hello", "n": 3}
 // allocates the new map only, one of an empty map the new empty map, and
 // one of a nil map nothing.
 package values

@@ -85,11 +85,11 @@ func (s *Snapshotter) FieldsInto(b *Budget, m map[string]any, dst []KV) (out []K
 // kv snapshots the entry key: v of a map, reporting false once the budget
 // refuses its key; entry writes it into a map snapshot, Fields appends it.
 func (w *walker) kv(key string, v any) (KV, bool) {
-	k, size := w.key(key)
+	k, size, masked := w.entryKey(key)
 	if !w.charge(size) {
 		return KV{}, false
 	}
-	if w.s.masked(key) {
+	if masked {
 		if w.collect {
 			w.remember(reflect.ValueOf(v))
 		}

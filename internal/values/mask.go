@@ -184,10 +184,8 @@ func is(key string, w span, lower string) bool {
 // by the rules that look at the last words ("token_2" is a token).
 func numeric(key string, w span) bool { return isDigit(key[w.a]) }
 
-// masked reports whether the value under key is masked: by a redact key of
-// the Config, by the default rules (unless the key is allowed). It does
-// not allocate for keys of up to 16 words.
-func (s *Snapshotter) masked(key string) bool {
+// maskedRules is masked without the cache: the rules applied to key.
+func (s *Snapshotter) maskedRules(key string) bool {
 	if !s.index.mayMask(key) {
 		return false
 	}
