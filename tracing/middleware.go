@@ -243,13 +243,11 @@ func (m *middleware) end(s *serving, r *http.Request, p any, abnormal bool) {
 	// The ctx carries the run and ignores the request's cancellation.
 	// Without a delivery wait it is done before EndTracers is called:
 	// EndTracers then closes the run, queues its end and returns at once.
-	ctx := context.WithoutCancel(s)
+	var ctx context.Context = doneCtx{s}
 	if m.cfg.deliveryWait > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, m.cfg.deliveryWait)
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(s), m.cfg.deliveryWait)
 		defer cancel()
-	} else {
-		ctx = doneCtx{ctx}
 	}
 	// Its only errors are holds still open and a delivery still pending
 	// when ctx is done: delivery goes on in the background, its failures
@@ -258,9 +256,10 @@ func (m *middleware) end(s *serving, r *http.Request, p any, abnormal bool) {
 	_, _ = m.svc.EndTracers(ctx, outputs, err)
 }
 
-// doneCtx has the values of the ctx it wraps, no deadline, and is done
-// from the start.
-type doneCtx struct{ context.Context }
+// doneCtx has the values of the request's ctx, and neither its deadline
+// nor its cancellation: it is done from the start. (One pointer: it is a
+// Context without an allocation.)
+type doneCtx struct{ *serving }
 
 func (doneCtx) Deadline() (time.Time, bool) { return time.Time{}, false }
 func (doneCtx) Done() <-chan struct{}       { return closedChan }

@@ -223,15 +223,8 @@ func redactURL(u *url.URL) string {
 	v.User = nil
 	v.Fragment, v.RawFragment = "", ""
 	if q, ok := redactQuery(v.RawQuery); ok {
-		v.RawQuery = ""
-		if q == "" {
-			return v.String()
-		}
-		v.ForceQuery = false // the '?' is written below
-		base := v.String()
-		b := make([]byte, 0, len(base)+1+len(q))
-		b = append(append(append(b, base...), '?'), q...)
-		return string(b)
+		v.RawQuery = q
+		return v.String()
 	}
 	if v.RawQuery != "" {
 		q := v.Query()
