@@ -257,7 +257,19 @@ func appendMember(dst []byte, key, value string) []byte {
 // the existing lines as they are, when the result would pass the W3C
 // limits: the caller's baggage is never cut short for flowtrace's.
 func mergeBaggage(existing []string, id identity, withIdentity bool) (string, bool) {
-	buf := make([]byte, 0, 128)
+	buf, ok := appendMergedBaggage(make([]byte, 0, 128), existing, id, withIdentity)
+	if !ok {
+		return "", false
+	}
+	return string(buf), true
+}
+
+// appendMergedBaggage appends to dst the baggage header mergeBaggage
+// returns. It reports false, and returns dst as it was, when mergeBaggage
+// would.
+func appendMergedBaggage(dst []byte, existing []string, id identity, withIdentity bool) ([]byte, bool) {
+	start := len(dst)
+	buf := dst
 	members := 0
 	add := func(key, value string) {
 		if value == "" {
@@ -282,8 +294,8 @@ func mergeBaggage(existing []string, id identity, withIdentity bool) (string, bo
 			if m == "" || identityIndex(memberKey(m)) >= 0 {
 				continue
 			}
-			if len(buf)+1+len(m) > maxBaggageBytes || members+1 > maxBaggageMembers {
-				return "", false
+			if len(buf)-start+1+len(m) > maxBaggageBytes || members+1 > maxBaggageMembers {
+				return dst[:start], false
 			}
 			if members > 0 {
 				buf = append(buf, ',')
@@ -292,10 +304,10 @@ func mergeBaggage(existing []string, id identity, withIdentity bool) (string, bo
 			members++
 		}
 	}
-	if members == 0 || len(buf) > maxBaggageBytes {
-		return "", false
+	if members == 0 || len(buf)-start > maxBaggageBytes {
+		return dst[:start], false
 	}
-	return string(buf), true
+	return buf, true
 }
 
 // memberKey returns the key of a list member, whether or not the member is

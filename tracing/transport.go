@@ -128,9 +128,13 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			delete(h.h, keyTracestate)
 		}
 	}
-	h.set(keyTraceparent, out.tp.String())
-	if v, ok := mergeBaggage(req.Header[keyBaggage], out.id, t.cfg.identityBaggage); ok {
-		h.set(keyBaggage, v)
+	// The traceparent and the baggage share one string.
+	buf := out.tp.appendTo(make([]byte, 0, 256))
+	buf, merged := appendMergedBaggage(buf, req.Header[keyBaggage], out.id, t.cfg.identityBaggage)
+	fields := string(buf)
+	h.set(keyTraceparent, fields[:traceparentLen])
+	if merged {
+		h.set(keyBaggage, fields[traceparentLen:])
 	}
 	r2.Header = h.h
 	resp, err := t.base.RoundTrip(r2)
