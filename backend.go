@@ -52,27 +52,37 @@ func (b *backend) Open(ctx context.Context, rs *runState, lane int) (pipeline.Se
 	if re == nil {
 		return nil, errors.New("StartRun returned no RunExporter")
 	}
-	in, _ := re.(InputsExporter)
-	mc, _ := re.(ModelCallExporter)
+	var has uint8
+	if _, ok := re.(InputsExporter); ok {
+		has |= hasInputs
+	}
+	if _, ok := re.(ModelCallExporter); ok {
+		has |= hasModelCalls
+	}
 	var s *session
 	if lane == 0 {
 		s = &rs.sess // written by this lane's worker only, once
 	} else {
 		s = new(session)
 	}
-	*s = session{re: re, in: in, mc: mc}
+	*s = session{re: re, has: has}
 	return s, nil
 }
 
 func (b *backend) Shutdown(ctx context.Context) error { return b.e.Shutdown(ctx) }
 
 // session adapts a RunExporter to the pipeline. The optional interfaces
-// are looked up once, when the run opens.
+// are looked up once, when the run opens (has); a record for one of them
+// converts re to it, which cannot fail then.
 type session struct {
-	re RunExporter
-	in InputsExporter    // nil: inputs go as a log
-	mc ModelCallExporter // nil: model calls go as a log
+	re  RunExporter
+	has uint8 // hasInputs, hasModelCalls: else they go as logs
 }
+
+const (
+	hasInputs     = 1 << iota // re is an InputsExporter
+	hasModelCalls             // re is a ModelCallExporter
+)
 
 func (s *session) Deliver(ctx context.Context, rec record) error {
 	if err := rec.deliverTo(ctx, s); err != nil {
@@ -103,14 +113,14 @@ func (r *RunEnd) deliverTo(ctx context.Context, s *session) error { return s.re.
 // Inputs and model calls reach an exporter written before they existed
 // as logs, so that nothing is lost.
 func (in *Inputs) deliverTo(ctx context.Context, s *session) error {
-	if s.in != nil {
-		return s.in.SetInputs(ctx, *in)
+	if s.has&hasInputs != 0 {
+		return s.re.(InputsExporter).SetInputs(ctx, *in)
 	}
 	return s.re.AddLog(ctx, LogEntry{RunID: in.RunID, ComponentID: in.ComponentID, Name: "inputs", Type: "inputs", Message: in.Values.Map(), Time: in.Time})
 }
 func (m *ModelCallRecord) deliverTo(ctx context.Context, s *session) error {
-	if s.mc != nil {
-		return s.mc.RecordModelCall(ctx, *m)
+	if s.has&hasModelCalls != 0 {
+		return s.re.(ModelCallExporter).RecordModelCall(ctx, *m)
 	}
 	return s.re.AddLog(ctx, m.asLog())
 }

@@ -39,25 +39,27 @@ type ComponentInfo struct {
 // ended with End. Its methods are safe for concurrent use. A nil *Component
 // and the zero Component are valid: End on them does nothing.
 type Component struct {
-	run    *runState
-	info   ComponentStart // immutable once published
-	scope  pipeline.Scope
-	gate   pipeline.Gate
-	isRun  bool
-	linked bool // in run.open; guarded by run.mu
+	run *runState
+	// info is the start record, immutable once published: in the
+	// component's own allocation (see componentBlock); for a run's own
+	// scope, the shared noStart, never written.
+	info  *ComponentStart
+	scope pipeline.Scope
+	gate  pipeline.Gate
 
-	forced  atomic.Bool // ended by EndTracers or Shutdown, not by its caller
-	skipped bool        // a start that was refused: a marker, never delivered
+	isRun   bool
+	linked  bool         // in run.open; guarded by run.mu
+	skipped bool         // a start that was refused: a marker, never delivered
+	forced  atomic.Bool  // ended by EndTracers or Shutdown, not by its caller
+	holds   atomic.Int32 // open Holds taken in the component; changed under run.mu
 
 	parent *Component             // the enclosing scope (a component, or the run's own)
 	stream atomic.Pointer[Stream] // the component's Stream, once StartStream made one
 
-	holds   atomic.Int32 // open Holds taken in the component; changed under run.mu
-	pending *pendingEnd  // an End waiting for the last Hold's release; guarded by run.mu
+	pending *pendingEnd // an End waiting for the last Hold's release; guarded by run.mu
 
 	prev, next *Component // run.open list; guarded by run.mu
 
-	id   [16]byte                      // a generated ID's text, ComponentID's bytes; never written again
 	tail atomic.Pointer[componentTail] // the end record and the first log and outputs; made by the first of them
 
 	ctx scopeCtx // the ctx TraceComponent returns; set before it is published
@@ -94,13 +96,14 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 	}
 	// One allocation holds the scope, its start record, its ctx and its
 	// inputs' entries (see withKVs).
-	c, kv := withKVs[Component](len(info.Inputs))
-	c.run, c.parent = rs, parent
+	b, kv := withKVs[componentBlock](len(info.Inputs))
+	c := &b.c
+	c.run, c.parent, c.info = rs, parent, &b.start
 	spanID := newSpanID()
 	id := info.ID
 	if id == "" {
-		hex.Encode(c.id[:], spanID[:])
-		id = unsafe.String(&c.id[0], len(c.id)) // never written again
+		hex.Encode(b.id[:], spanID[:])
+		id = unsafe.String(&b.id[0], len(b.id)) // never written again
 	}
 	var parentID string
 	if !parent.isRun {
@@ -109,11 +112,11 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 	// The snapshot runs the caller's code (String, MarshalJSON, a
 	// Redactor), so it is taken before entering any scope: ending a scope
 	// waits only for enqueues, never for the caller's code.
-	c.info = ComponentStart{
+	*c.info = ComponentStart{
 		RunID:        rs.info.RunID,
 		ComponentID:  id,
 		ParentID:     parentID,
-		ParentSpanID: parent.info.SpanID,
+		ParentSpanID: parent.spanID(),
 		SpanID:       spanID,
 		Time:         now,
 	}
@@ -148,14 +151,34 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 	dup := rs.link(c, info.ID, spanID)
 	rs.mu.Unlock()
 	rs.components.Add(1)
-	report := rs.pr.Emit(ctx, event{Data: &c.info, Scope: &c.scope, Opens: true})
+	report := rs.pr().Emit(ctx, event{Data: c.info, Scope: &c.scope, Opens: true})
 	c.gate.Leave()
 	parent.leave()
-	rs.pr.Report(report) // the error handler runs outside every scope
+	rs.pr().Report(report) // the error handler runs outside every scope
 	if dup {
 		s.onError(fmt.Errorf("TraceComponent %q in run %s: ID %q: %w; it was given ID %s", c.info.Name, rs.info.RunID, info.ID, ErrDuplicateComponent, c.info.ComponentID))
 	}
 	return cctx, c
+}
+
+// componentBlock is the one allocation of a component: the live scope
+// and its start record (which a run's own scope does without).
+type componentBlock struct {
+	c     Component
+	start ComponentStart
+	id    [16]byte // a generated ID's text, ComponentID's bytes; never written again
+}
+
+// noStart is the start record of every run's own scope: empty, never
+// written.
+var noStart ComponentStart
+
+// spanID returns the span ID of the scope c: its component's, or its run's.
+func (c *Component) spanID() [8]byte {
+	if c.isRun {
+		return c.run.info.SpanID
+	}
+	return c.info.SpanID
 }
 
 // componentTail holds the records of a component besides its start: its

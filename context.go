@@ -167,7 +167,7 @@ func (cc ComponentContext) info() *ComponentStart {
 	if cc.c == nil {
 		return &ComponentStart{}
 	}
-	return &cc.c.info
+	return cc.c.info
 }
 
 // ID returns the component's ID.

@@ -92,7 +92,7 @@ import (
 func (c *Component) enter() bool {
 	rs := c.run
 	if c.isRun {
-		if !rs.pr.Enter() {
+		if !rs.pr().Enter() {
 			rs.late(nil)
 			return false
 		}
@@ -108,7 +108,7 @@ func (c *Component) enter() bool {
 // leave ends a write admitted by enter.
 func (c *Component) leave() {
 	if c.isRun {
-		c.run.pr.Leave()
+		c.run.pr().Leave()
 		return
 	}
 	c.gate.Leave()
@@ -138,10 +138,11 @@ func (rs *runState) hold(sc *Component) func() {
 		rs.late(nil)
 		return noRelease
 	}
-	if rs.holds.next == nil {
-		rs.holds.prev, rs.holds.next = &rs.holds, &rs.holds
+	if rs.holds == nil { // the run's first hold: a list of its own, kept until the run is gone
+		rs.holds = new(hold)
+		rs.holds.prev, rs.holds.next = rs.holds, rs.holds
 	}
-	h.prev, h.next = rs.holds.prev, &rs.holds
+	h.prev, h.next = rs.holds.prev, rs.holds
 	rs.holds.prev.next = h
 	rs.holds.prev = h
 	rs.nholds++
@@ -166,7 +167,7 @@ func (rs *runState) hold(sc *Component) func() {
 			// the holds, finds it ended rather than ending it itself. A
 			// run closing meanwhile carries out the same End.
 			rs.mu.Unlock()
-			sc.end(rs.pr, pend.err, pend.at, endPending)
+			sc.end(rs.pr(), pend.err, pend.at, endPending)
 			rs.mu.Lock()
 		}
 		rs.nholds--
@@ -226,7 +227,7 @@ func (rs *runState) awaitHolds(ctx context.Context) error {
 	if !rs.holdsToWaitFor() {
 		return nil
 	}
-	if rs.svc.handlers.self() || inDelivery(ctx, rs.pr) {
+	if rs.svc.handlers.self() || inDelivery(ctx, rs.pr()) {
 		return rs.openHolds(ErrInDelivery)
 	}
 	return rs.waitHolds(ctx)
@@ -318,7 +319,7 @@ func (rs *runState) openHolds(cause error) error {
 		return nil
 	}
 	var where []string
-	for h := rs.holds.next; h != &rs.holds && len(where) < 10; h = h.next {
+	for h := rs.holds.next; h != rs.holds && len(where) < 10; h = h.next {
 		if h.scope.isRun {
 			where = append(where, "the run itself")
 		} else {
@@ -338,7 +339,7 @@ func (c *Component) endBy(err error, at time.Time) {
 	if c.holds.Load() > 0 && c.deferEnd(rec, at) {
 		return
 	}
-	c.end(c.run.pr, rec, at, endByCaller)
+	c.end(c.run.pr(), rec, at, endByCaller)
 }
 
 // pendingEnd is an End waiting for the holds on its component. It is set
@@ -496,7 +497,7 @@ func (rs *runState) close(ctx context.Context, pr *deliveryRun, outputs map[stri
 
 // late counts a write through an ended scope and reports the run's first.
 func (rs *runState) late(c *Component) {
-	rs.pr.CountLate()
+	rs.pr().CountLate()
 	if !rs.lateReported.CompareAndSwap(false, true) {
 		return
 	}

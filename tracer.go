@@ -62,32 +62,34 @@ type RunInfo struct {
 // its first lane), the first exporter's session and a generated run ID's
 // text live here.
 type runState struct {
-	prun    deliveryRun // pr's storage; first, for its cache-line layout (see pipeline.Run)
-	svc     *TraceService
-	pr      *deliveryRun // &prun; nil for an unsampled run
-	info    RunStart
-	root    Component // the run's own scope
-	sampled bool
-	random  bool // the trace ID's right-most 7 bytes are random (W3C Level 2)
+	prun       deliveryRun // pr's storage; first, for its cache-line layout (see pipeline.Run)
+	svc        *TraceService
+	info       RunStart
+	root       Component        // the run's own scope
+	traceState trace.TraceState // W3C tracestate, passed on unchanged
 
-	unsampledEnded atomic.Bool      // EndTracers of an unsampled run happened
-	traceState     trace.TraceState // W3C tracestate, passed on unchanged
+	sampled        bool
+	random         bool // the trace ID's right-most 7 bytes are random (W3C Level 2)
+	closing        bool // see scope.go; guarded by mu
+	byShutdown     bool // closed by Shutdown; guarded by mu
+	lateReported   atomic.Bool
+	unsampledEnded atomic.Bool // EndTracers of an unsampled run happened
+	nholds         int32       // open holds; guarded by mu
 
-	mu         sync.Mutex    // guards open, closing, byShutdown, holds, nholds, holdsFree
-	open       openList      // the run's open components
-	closing    bool          // see scope.go
-	byShutdown bool          // closed by Shutdown
-	holds      hold          // sentinel of the list of open holds; lazily linked
-	nholds     int           // open holds
-	holdsFree  chan struct{} // closed, while a call waits for the holds, when nholds drops to 0 or the run closes
+	mu        sync.Mutex    // guards open, closing, byShutdown, holds, nholds, holdsFree
+	open      openList      // the run's open components
+	holds     *hold         // sentinel of the list of open holds; made by the first
+	holdsFree chan struct{} // closed, while a call waits for the holds, when nholds drops to 0 or the run closes
 
-	components   atomic.Int64
-	lateReported atomic.Bool
-	secrets      atomic.Pointer[values.Secrets] // seen by the run; see run_secrets.go
+	components atomic.Int64
+	secrets    atomic.Pointer[values.Secrets] // seen by the run; see run_secrets.go
 
 	sess  session  // the session of the run's first exporter (see backend.Open)
 	idBuf [36]byte // a generated run ID's text
 }
+
+// pr returns the run's delivery record (unused by an unsampled run).
+func (rs *runState) pr() *deliveryRun { return &rs.prun }
 
 // now returns the current time for a record of the run: the run's start
 // plus the monotonic time elapsed since, as the OpenTelemetry SDK times a
@@ -219,7 +221,7 @@ func (s *TraceService) StartTracers(ctx context.Context, info RunInfo) (context.
 		case parent.skipped: // a refused start, never delivered: the run's scope, as its OTel span
 			rs.info.ParentSpanID = pi.SpanID
 		case parent.isRun:
-			rs.info.ParentSpanID = parent.info.SpanID
+			rs.info.ParentSpanID = parent.spanID()
 		default:
 			rs.info.ParentComponentID = parent.info.ComponentID
 			rs.info.ParentSpanID = parent.info.SpanID
@@ -248,7 +250,7 @@ func (s *TraceService) StartTracers(ctx context.Context, info RunInfo) (context.
 		}
 		rs.sampled = s.sampler == nil || s.sampler.ShouldSample(rs.info.TraceID)
 	}
-	rs.root = Component{run: rs, isRun: true, info: ComponentStart{RunID: id, SpanID: rs.info.SpanID}}
+	rs.root = Component{run: rs, isRun: true, info: &noStart}
 	if !rs.sampled {
 		// Identity only: nested runs and outgoing requests inherit the
 		// decision, and every write through it is a no-op.
@@ -263,8 +265,7 @@ func (s *TraceService) StartTracers(ctx context.Context, info RunInfo) (context.
 		p.fields(&rs.info.Metadata, info.Metadata, nil)
 		p.tags(&rs.info.Tags, info.Tags)
 	})
-	rs.pr = &rs.prun
-	if err := s.pipe.StartRunIn(rs.pr, id, rs); err != nil {
+	if err := s.pipe.StartRunIn(&rs.prun, id, rs); err != nil {
 		return ctx, err
 	}
 	return withScope(ctx, &rs.root), nil
@@ -395,7 +396,7 @@ func (s *TraceService) endRun(ctx context.Context, op string, outputs map[string
 		}
 		return cp, RunSummary{RunID: rs.info.RunID}, nil
 	}
-	if rs.pr.Ended() {
+	if rs.pr().Ended() {
 		err := fmt.Errorf("%s: run %s: %w", op, rs.info.RunID, ErrRunEnded)
 		rs.svc.onError(err)
 		return cp, rs.summary(), err
@@ -405,11 +406,11 @@ func (s *TraceService) endRun(ctx context.Context, op string, outputs map[string
 	if suspend {
 		how = closeSuspend
 	}
-	if !rs.close(ctx, rs.pr, outputs, runErr, rs.now(), how) {
+	if !rs.close(ctx, rs.pr(), outputs, runErr, rs.now(), how) {
 		if rs.closedByShutdown() {
 			// Shutdown ended the run after this call found it open (while
 			// it waited for the holds, say): an answer, not a second end.
-			err := rs.pr.WaitErr(ctx)
+			err := rs.pr().WaitErr(ctx)
 			shut := fmt.Errorf("%s: run %s: ended by Shutdown first, its outputs and error not recorded: %w", op, rs.info.RunID, ErrShutdown)
 			return cp, rs.summary(), errors.Join(shut, rs.openHolds(ErrShutdown), err)
 		}
@@ -417,20 +418,20 @@ func (s *TraceService) endRun(ctx context.Context, op string, outputs map[string
 		rs.svc.onError(err)
 		return cp, rs.summary(), errors.Join(holdErr, err)
 	}
-	err := rs.pr.WaitErr(ctx)
+	err := rs.pr().WaitErr(ctx)
 	return cp, rs.summary(), errors.Join(holdErr, err)
 }
 
 // summary returns the run's summary as its lanes count it now.
 func (rs *runState) summary() RunSummary {
-	n := rs.pr.Lanes()
+	n := rs.pr().Lanes()
 	sum := RunSummary{
 		RunID:      rs.info.RunID,
 		Components: int(rs.components.Load()),
 		Exporters:  make(map[string]Delivery, n),
 	}
 	for i := range n {
-		l := rs.pr.Delivery(i)
+		l := rs.pr().Delivery(i)
 		sum.Exporters[l.Name] = Delivery(l.Delivery)
 	}
 	return sum

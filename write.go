@@ -62,9 +62,9 @@ func (rs *runState) write(ctx context.Context, sc *Component, ev event, p *pass,
 	if !sc.enter() {
 		return
 	}
-	report := rs.pr.Emit(ctx, ev)
+	report := rs.pr().Emit(ctx, ev)
 	sc.leave()
-	rs.pr.Report(report) // the error handler runs outside every scope
+	rs.pr().Report(report) // the error handler runs outside every scope
 }
 
 // event returns the event of a record written in the scope c, with the

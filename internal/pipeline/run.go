@@ -28,8 +28,8 @@ type Run[O, E any] struct {
 	gate         Gate
 	lanes        []runLane[O, E]
 	remaining    atomic.Int32
-	done         signal // every lane has accounted for the run
 	dropReported atomic.Bool
+	done         signal // every lane has accounted for the run
 
 	lastReport atomic.Uint64 // number of the run's last report to the error handler
 
