@@ -398,16 +398,15 @@ func dedupe(kv []attribute.KeyValue) []attribute.KeyValue {
 }
 
 // addEvent adds an event, the oldest dropped beyond the limit, as the
-// SDK's queue of events does.
+// SDK's queue of events does; its attributes beyond theirs are dropped,
+// counted.
 func (r *spanRecord) addEvent(name string, at time.Time, kv []attribute.KeyValue) {
 	lo := len(r.arena)
-	r.arena = append(r.arena, kv...)
-	attrs := dedupe(r.arena[lo:])
-	e := spanEvent{name: name, time: at.UnixNano(), lo: lo, hi: lo + len(attrs)}
-	if len(attrs) > attrPerEventLimit {
-		e.dropped, e.hi = len(attrs)-attrPerEventLimit, lo+attrPerEventLimit
+	r.arena = append(r.arena, kv...) // kept as given, duplicates too, as the SDK does
+	e := spanEvent{name: name, time: at.UnixNano(), lo: lo, hi: len(r.arena)}
+	if len(kv) > attrPerEventLimit {
+		e.dropped, e.hi = len(kv)-attrPerEventLimit, lo+attrPerEventLimit
 	}
-	r.arena = r.arena[:lo+len(attrs)]
 	if len(r.events) >= eventCountLimit {
 		copy(r.events, r.events[1:])
 		r.events = r.events[:len(r.events)-1]
@@ -422,12 +421,10 @@ func (r *spanRecord) addLink(l trace.Link) {
 	}
 	lo := len(r.arena)
 	r.arena = append(r.arena, l.Attributes...)
-	attrs := dedupe(r.arena[lo:])
-	k := spanLink{sc: l.SpanContext, lo: lo, hi: lo + len(attrs)}
-	if len(attrs) > attrPerLinkLimit {
-		k.dropped, k.hi = len(attrs)-attrPerLinkLimit, lo+attrPerLinkLimit
+	k := spanLink{sc: l.SpanContext, lo: lo, hi: len(r.arena)}
+	if len(l.Attributes) > attrPerLinkLimit {
+		k.dropped, k.hi = len(l.Attributes)-attrPerLinkLimit, lo+attrPerLinkLimit
 	}
-	r.arena = r.arena[:lo+len(attrs)]
 	if len(r.links) >= linkCountLimit {
 		copy(r.links, r.links[1:])
 		r.links = r.links[:len(r.links)-1]
