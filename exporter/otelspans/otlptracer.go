@@ -102,6 +102,39 @@ func (t *otlpTracer) Start(ctx context.Context, name string, opts ...trace.SpanS
 		tid = psc.TraceID()
 		sid = idGenerator{}.NewSpanID(ctx, tid)
 	}
+	start := cfg.Timestamp()
+	if start.IsZero() {
+		start = time.Now()
+	}
+	span := t.begin(psc, tid, sid, name, cfg.SpanKind(), start, cfg.Attributes(), cfg.Links())
+	return trace.ContextWithSpan(ctx, span), span
+}
+
+// StartAt starts a span as Start does from a ctx holding parent and, by
+// contextWithIDs, traceID and spanID, with WithTimestamp(at),
+// WithSpanKind(kind) and WithAttributes(attrs...) — without building the
+// ctx or the options: the bridge's way to start a span of NewOTLP's
+// tracer. attrs are copied; parent may be the zero SpanContext.
+func (t *otlpTracer) StartAt(parent trace.SpanContext, traceID trace.TraceID, spanID trace.SpanID, name string, kind trace.SpanKind, at time.Time, attrs []attribute.KeyValue) trace.Span {
+	if at.IsZero() {
+		at = time.Now()
+	}
+	tid, sid := traceID, spanID
+	switch {
+	case !parent.TraceID().IsValid() && !(tid.IsValid() && sid.IsValid()):
+		tid, sid = idGenerator{}.NewIDs(context.Background())
+	case parent.TraceID().IsValid():
+		tid = parent.TraceID()
+		if !sid.IsValid() {
+			sid = randomSpanID()
+		}
+	}
+	return t.begin(parent, tid, sid, name, kind, at, attrs, nil)
+}
+
+// begin starts a span of parent psc: sampled unless its parent is not,
+// as the SDK's default sampler decides.
+func (t *otlpTracer) begin(psc trace.SpanContext, tid trace.TraceID, sid trace.SpanID, name string, kind trace.SpanKind, start time.Time, attrs []attribute.KeyValue, links []trace.Link) trace.Span {
 	flags := psc.TraceFlags() | trace.FlagsSampled
 	sampled := !psc.IsValid() || psc.IsSampled()
 	if !sampled {
@@ -109,21 +142,15 @@ func (t *otlpTracer) Start(ctx context.Context, name string, opts ...trace.SpanS
 	}
 	sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: flags, TraceState: psc.TraceState()})
 	if !sampled {
-		s := &nonRecordingSpan{sc: sc, p: t.p}
-		return trace.ContextWithSpan(ctx, s), s
+		return &nonRecordingSpan{sc: sc, p: t.p}
 	}
 	rec := recordPool.Get().(*spanRecord)
-	rec.parent, rec.name, rec.kind = psc, name, trace.ValidateSpanKind(cfg.SpanKind())
-	rec.start = cfg.Timestamp()
-	if rec.start.IsZero() {
-		rec.start = time.Now()
-	}
-	s := &otlpSpan{t: t, sc: sc, rec: rec}
-	for _, l := range cfg.Links() {
+	rec.parent, rec.name, rec.kind, rec.start = psc, name, trace.ValidateSpanKind(kind), start
+	for _, l := range links {
 		rec.addLink(l)
 	}
-	rec.setAttributes(cfg.Attributes())
-	return trace.ContextWithSpan(ctx, s), s
+	rec.setAttributes(attrs)
+	return &otlpSpan{t: t, sc: sc, rec: rec}
 }
 
 // otlpSpan is a recording span of NewOTLP's tracer. Its record returns
@@ -253,6 +280,20 @@ func (s *otlpSpan) AddEvent(name string, opts ...trace.EventOption) {
 	s.rec.addEvent(name, c.Timestamp(), c.Attributes())
 }
 
+// AddEventAt adds an event as AddEvent(name, trace.WithTimestamp(at),
+// trace.WithAttributes(attrs...)) does, without the options; attrs are
+// copied.
+func (s *otlpSpan) AddEventAt(name string, at time.Time, attrs []attribute.KeyValue) {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	if s.rec != nil {
+		s.rec.addEvent(name, at, attrs)
+	}
+	s.mu.Unlock()
+}
+
 func (s *otlpSpan) AddLink(l trace.Link) {
 	if s == nil {
 		return
@@ -292,6 +333,16 @@ func (s *otlpSpan) End(opts ...trace.SpanEndOption) {
 	if s == nil {
 		return
 	}
+	c := trace.NewSpanEndConfig(opts...)
+	s.EndAt(c.Timestamp())
+}
+
+// EndAt ends the span as End(trace.WithTimestamp(at)) does, without the
+// option; a zero at is now.
+func (s *otlpSpan) EndAt(at time.Time) {
+	if s == nil {
+		return
+	}
 	s.mu.Lock()
 	rec := s.rec
 	s.rec = nil
@@ -299,8 +350,7 @@ func (s *otlpSpan) End(opts ...trace.SpanEndOption) {
 	if rec == nil {
 		return
 	}
-	c := trace.NewSpanEndConfig(opts...)
-	rec.end = c.Timestamp()
+	rec.end = at
 	if rec.end.IsZero() {
 		rec.end = rec.start.Add(time.Since(rec.start))
 	}
