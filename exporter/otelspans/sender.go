@@ -133,7 +133,6 @@ func (q *sender) start() { go q.run() }
 // enqueue encodes a span that ended into the current batch, waiting while
 // the queue is full. After Shutdown the span is counted failed.
 func (q *sender) enqueue(t *otlpTracer, sc *trace.SpanContext, rec *spanRecord) {
-	size := spanSize(sc, rec)
 	q.mu.Lock()
 	for q.queued >= q.maxQueue && !q.closed {
 		q.notFull.Wait()
@@ -145,7 +144,7 @@ func (q *sender) enqueue(t *otlpTracer, sc *trace.SpanContext, rec *spanRecord) 
 		return
 	}
 	buf := q.cur.spans(t)
-	*buf = appendSpan(*buf, fSSSpans, sc, rec, size)
+	*buf = appendSpan(*buf, fSSSpans, sc, rec)
 	q.cur.n++
 	q.queued++
 	full := q.cur.n >= q.maxBatch
