@@ -34,9 +34,9 @@ import (
 // counts what it drops).
 //
 // States: open (spans accepted) → closed (Shutdown called: a span that
-// ends is counted failed; the sender posts what was accepted, under
-// Shutdown's ctx, then exits) . Every span accepted is counted once,
-// exported or failed, by the time Shutdown returns.
+// ends is counted failed; the goroutine posts what was accepted, under
+// Shutdown's ctx, then exits). Every span is counted once, exported or
+// failed, by the time Shutdown returns.
 type sender struct {
 	url        string
 	header     http.Header
@@ -56,16 +56,14 @@ type sender struct {
 	exported atomic.Uint64
 	failed   atomic.Uint64
 
-	mu       sync.Mutex
-	notFull  sync.Cond
-	cur      *batch
-	sealed   []*batch
-	free     []*batch
-	queued   int // spans in cur and sealed
-	closed   bool
-	lastErr  error
-	shutErr  error
-	shutDone bool
+	mu      sync.Mutex
+	notFull sync.Cond
+	cur     *batch
+	sealed  []*batch
+	free    []*batch
+	queued  int // spans in cur and sealed
+	closed  bool
+	lastErr error
 
 	wake    chan struct{} // capacity 1: a batch was sealed
 	flushCh chan chan struct{}
@@ -180,17 +178,20 @@ func (q *sender) run() {
 	defer timer.Stop()
 	for {
 		var reply chan struct{}
-		stop := false
+		stop, seal := false, true
 		select {
-		case <-q.wake:
+		case <-q.wake: // a full batch: the current one keeps filling
+			seal = false
 		case <-timer.C:
 		case reply = <-q.flushCh:
 		case <-q.stopCh:
 			stop = true
 		}
-		q.mu.Lock()
-		q.sealLocked()
-		q.mu.Unlock()
+		if seal {
+			q.mu.Lock()
+			q.sealLocked()
+			q.mu.Unlock()
+		}
 		q.sendSealed()
 		if reply != nil {
 			close(reply)
