@@ -102,6 +102,39 @@ func (t *otlpTracer) Start(ctx context.Context, name string, opts ...trace.SpanS
 		tid = psc.TraceID()
 		sid = idGenerator{}.NewSpanID(ctx, tid)
 	}
+	start := cfg.Timestamp()
+	if start.IsZero() {
+		start = time.Now()
+	}
+	span := t.begin(psc, tid, sid, name, cfg.SpanKind(), start, cfg.Attributes(), cfg.Links())
+	return trace.ContextWithSpan(ctx, span), span
+}
+
+// StartAt starts a span as Start does from a ctx holding parent and, by
+// contextWithIDs, traceID and spanID, with WithTimestamp(at),
+// WithSpanKind(kind) and WithAttributes(attrs...) — without building the
+// ctx or the options: the bridge's way to start a span of NewOTLP's
+// tracer. attrs are copied; parent may be the zero SpanContext.
+func (t *otlpTracer) StartAt(parent trace.SpanContext, traceID trace.TraceID, spanID trace.SpanID, name string, kind trace.SpanKind, at time.Time, attrs []attribute.KeyValue) trace.Span {
+	if at.IsZero() {
+		at = time.Now()
+	}
+	tid, sid := traceID, spanID
+	switch {
+	case !parent.TraceID().IsValid() && !(tid.IsValid() && sid.IsValid()):
+		tid, sid = idGenerator{}.NewIDs(context.Background())
+	case parent.TraceID().IsValid():
+		tid = parent.TraceID()
+		if !sid.IsValid() {
+			sid = randomSpanID()
+		}
+	}
+	return t.begin(parent, tid, sid, name, kind, at, attrs, nil)
+}
+
+// begin starts a span of parent psc: sampled unless its parent is not,
+// as the SDK's default sampler decides.
+func (t *otlpTracer) begin(psc trace.SpanContext, tid trace.TraceID, sid trace.SpanID, name string, kind trace.SpanKind, start time.Time, attrs []attribute.KeyValue, links []trace.Link) trace.Span {
 	flags := psc.TraceFlags() | trace.FlagsSampled
 	sampled := !psc.IsValid() || psc.IsSampled()
 	if !sampled {
@@ -109,21 +142,15 @@ func (t *otlpTracer) Start(ctx context.Context, name string, opts ...trace.SpanS
 	}
 	sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: flags, TraceState: psc.TraceState()})
 	if !sampled {
-		s := &nonRecordingSpan{sc: sc, p: t.p}
-		return trace.ContextWithSpan(ctx, s), s
+		return &nonRecordingSpan{sc: sc, p: t.p}
 	}
 	rec := recordPool.Get().(*spanRecord)
-	rec.parent, rec.name, rec.kind = psc, name, trace.ValidateSpanKind(cfg.SpanKind())
-	rec.start = cfg.Timestamp()
-	if rec.start.IsZero() {
-		rec.start = time.Now()
-	}
-	s := &otlpSpan{t: t, sc: sc, rec: rec}
-	for _, l := range cfg.Links() {
+	rec.parent, rec.name, rec.kind, rec.start = psc, name, trace.ValidateSpanKind(kind), start
+	for _, l := range links {
 		rec.addLink(l)
 	}
-	rec.setAttributes(cfg.Attributes())
-	return trace.ContextWithSpan(ctx, s), s
+	rec.setAttributes(attrs)
+	return &otlpSpan{t: t, sc: sc, rec: rec}
 }
 
 // otlpSpan is a recording span of NewOTLP's tracer. Its record returns
@@ -253,6 +280,20 @@ func (s *otlpSpan) AddEvent(name string, opts ...trace.EventOption) {
 	s.rec.addEvent(name, c.Timestamp(), c.Attributes())
 }
 
+// AddEventAt adds an event as AddEvent(name, trace.WithTimestamp(at),
+// trace.WithAttributes(attrs...)) does, without the options; attrs are
+// copied.
+func (s *otlpSpan) AddEventAt(name string, at time.Time, attrs []attribute.KeyValue) {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	if s.rec != nil {
+		s.rec.addEvent(name, at, attrs)
+	}
+	s.mu.Unlock()
+}
+
 func (s *otlpSpan) AddLink(l trace.Link) {
 	if s == nil {
 		return
@@ -292,6 +333,16 @@ func (s *otlpSpan) End(opts ...trace.SpanEndOption) {
 	if s == nil {
 		return
 	}
+	c := trace.NewSpanEndConfig(opts...)
+	s.EndAt(c.Timestamp())
+}
+
+// EndAt ends the span as End(trace.WithTimestamp(at)) does, without the
+// option; a zero at is now.
+func (s *otlpSpan) EndAt(at time.Time) {
+	if s == nil {
+		return
+	}
 	s.mu.Lock()
 	rec := s.rec
 	s.rec = nil
@@ -299,30 +350,15 @@ func (s *otlpSpan) End(opts ...trace.SpanEndOption) {
 	if rec == nil {
 		return
 	}
-	c := trace.NewSpanEndConfig(opts...)
-	rec.end = c.Timestamp()
+	rec.end = at
 	if rec.end.IsZero() {
 		rec.end = rec.start.Add(time.Since(rec.start))
 	}
 	if rec.dirty {
 		rec.attrs = dedupe(rec.attrs)
 	}
-	rec.makeValid()
 	s.t.p.q.enqueue(s.t, &s.sc, rec)
 	rec.release()
-}
-
-// makeValid makes every string the span recorded valid UTF-8: the
-// encoding writes them as they are, and a receiver refuses a request for
-// one invalid string.
-func (r *spanRecord) makeValid() {
-	r.name = validUTF8(r.name)
-	r.statusMsg = validUTF8(r.statusMsg)
-	validAttrsInPlace(r.attrs)
-	validAttrsInPlace(r.arena)
-	for i := range r.events {
-		r.events[i].name = validUTF8(r.events[i].name)
-	}
 }
 
 // setAttributes adds kv as the SDK does: appended while under the limit;
@@ -398,16 +434,15 @@ func dedupe(kv []attribute.KeyValue) []attribute.KeyValue {
 }
 
 // addEvent adds an event, the oldest dropped beyond the limit, as the
-// SDK's queue of events does.
+// SDK's queue of events does; its attributes beyond theirs are dropped,
+// counted.
 func (r *spanRecord) addEvent(name string, at time.Time, kv []attribute.KeyValue) {
 	lo := len(r.arena)
-	r.arena = append(r.arena, kv...)
-	attrs := dedupe(r.arena[lo:])
-	e := spanEvent{name: name, time: at.UnixNano(), lo: lo, hi: lo + len(attrs)}
-	if len(attrs) > attrPerEventLimit {
-		e.dropped, e.hi = len(attrs)-attrPerEventLimit, lo+attrPerEventLimit
+	r.arena = append(r.arena, kv...) // kept as given, duplicates too, as the SDK does
+	e := spanEvent{name: name, time: at.UnixNano(), lo: lo, hi: len(r.arena)}
+	if len(kv) > attrPerEventLimit {
+		e.dropped, e.hi = len(kv)-attrPerEventLimit, lo+attrPerEventLimit
 	}
-	r.arena = r.arena[:lo+len(attrs)]
 	if len(r.events) >= eventCountLimit {
 		copy(r.events, r.events[1:])
 		r.events = r.events[:len(r.events)-1]
@@ -422,53 +457,16 @@ func (r *spanRecord) addLink(l trace.Link) {
 	}
 	lo := len(r.arena)
 	r.arena = append(r.arena, l.Attributes...)
-	attrs := dedupe(r.arena[lo:])
-	k := spanLink{sc: l.SpanContext, lo: lo, hi: lo + len(attrs)}
-	if len(attrs) > attrPerLinkLimit {
-		k.dropped, k.hi = len(attrs)-attrPerLinkLimit, lo+attrPerLinkLimit
+	k := spanLink{sc: l.SpanContext, lo: lo, hi: len(r.arena)}
+	if len(l.Attributes) > attrPerLinkLimit {
+		k.dropped, k.hi = len(l.Attributes)-attrPerLinkLimit, lo+attrPerLinkLimit
 	}
-	r.arena = r.arena[:lo+len(attrs)]
 	if len(r.links) >= linkCountLimit {
 		copy(r.links, r.links[1:])
 		r.links = r.links[:len(r.links)-1]
 		r.droppedLinks++
 	}
 	r.links = append(r.links, k)
-}
-
-// spanSize returns the size of the Span message of a span that ended.
-func spanSize(sc *trace.SpanContext, r *spanRecord) int {
-	n := lenSize(fSpanTraceID, 16) + lenSize(fSpanSpanID, 8)
-	n += optStringSize(fSpanTraceState, sc.TraceState().String())
-	if r.parent.SpanID().IsValid() {
-		n += lenSize(fSpanParentSpanID, 8)
-	}
-	n += optStringSize(fSpanName, r.name)
-	n += varintFieldSize(fSpanKind, uint64(r.kind))
-	n += fixed64FieldSize(fSpanStart, unixNano(r.start.UnixNano()))
-	n += fixed64FieldSize(fSpanEnd, unixNano(r.end.UnixNano()))
-	n += keyValuesSize(fSpanAttributes, r.attrs)
-	n += varintFieldSize(fSpanDroppedAttrs, uint64(r.droppedAttrs))
-	for i := range r.events {
-		n += lenSize(fSpanEvents, r.eventSize(&r.events[i]))
-	}
-	n += varintFieldSize(fSpanDroppedEvts, uint64(r.droppedEvts))
-	for i := range r.links {
-		n += lenSize(fSpanLinks, r.linkSize(&r.links[i]))
-	}
-	n += varintFieldSize(fSpanDroppedLinks, uint64(r.droppedLinks))
-	n += lenSize(fSpanStatus, statusSize(r.status, r.statusMsg))
-	return n + tagSize(fSpanFlags) + 4
-}
-
-func (r *spanRecord) eventSize(e *spanEvent) int {
-	return fixed64FieldSize(fEventTime, unixNano(e.time)) + optStringSize(fEventName, e.name) +
-		keyValuesSize(fEventAttrs, r.arena[e.lo:e.hi]) + varintFieldSize(fEventDropped, uint64(e.dropped))
-}
-
-func (r *spanRecord) linkSize(l *spanLink) int {
-	return lenSize(fLinkTraceID, 16) + lenSize(fLinkSpanID, 8) + keyValuesSize(fLinkAttrs, r.arena[l.lo:l.hi]) +
-		varintFieldSize(fLinkDropped, uint64(l.dropped)) + tagSize(fLinkFlags) + 4
 }
 
 // spanFlags returns the OTLP flags of a span or link: its W3C flags, and
@@ -481,10 +479,9 @@ func spanFlags(tf trace.TraceFlags, parent *trace.SpanContext) uint32 {
 	return f
 }
 
-// appendSpan appends a span that ended as field num, its size already
-// known.
-func appendSpan(b []byte, num protowire.Number, sc *trace.SpanContext, r *spanRecord, size int) []byte {
-	b = appendLen(b, num, size)
+// appendSpan appends a span that ended as message field num.
+func appendSpan(b []byte, num protowire.Number, sc *trace.SpanContext, r *spanRecord) []byte {
+	b, at := beginMsg(b, num)
 	tid, sid := sc.TraceID(), sc.SpanID()
 	b = appendBytes(b, fSpanTraceID, tid[:])
 	b = appendBytes(b, fSpanSpanID, sid[:])
@@ -492,7 +489,7 @@ func appendSpan(b []byte, num protowire.Number, sc *trace.SpanContext, r *spanRe
 	if psid := r.parent.SpanID(); psid.IsValid() {
 		b = appendBytes(b, fSpanParentSpanID, psid[:])
 	}
-	b = appendOptString(b, fSpanName, r.name)
+	b = appendOptString(b, fSpanName, validUTF8(r.name))
 	b = appendVarintField(b, fSpanKind, uint64(r.kind))
 	b = appendFixed64Field(b, fSpanStart, unixNano(r.start.UnixNano()))
 	b = appendFixed64Field(b, fSpanEnd, unixNano(r.end.UnixNano()))
@@ -500,16 +497,19 @@ func appendSpan(b []byte, num protowire.Number, sc *trace.SpanContext, r *spanRe
 	b = appendVarintField(b, fSpanDroppedAttrs, uint64(r.droppedAttrs))
 	for i := range r.events {
 		e := &r.events[i]
-		b = appendLen(b, fSpanEvents, r.eventSize(e))
+		var eat int
+		b, eat = beginMsg(b, fSpanEvents)
 		b = appendFixed64Field(b, fEventTime, unixNano(e.time))
-		b = appendOptString(b, fEventName, e.name)
+		b = appendOptString(b, fEventName, validUTF8(e.name))
 		b = appendKeyValues(b, fEventAttrs, r.arena[e.lo:e.hi])
 		b = appendVarintField(b, fEventDropped, uint64(e.dropped))
+		b = endMsg(b, eat)
 	}
 	b = appendVarintField(b, fSpanDroppedEvts, uint64(r.droppedEvts))
 	for i := range r.links {
 		l := &r.links[i]
-		b = appendLen(b, fSpanLinks, r.linkSize(l))
+		var lat int
+		b, lat = beginMsg(b, fSpanLinks)
 		ltid, lsid := l.sc.TraceID(), l.sc.SpanID()
 		b = appendBytes(b, fLinkTraceID, ltid[:])
 		b = appendBytes(b, fLinkSpanID, lsid[:])
@@ -517,13 +517,17 @@ func appendSpan(b []byte, num protowire.Number, sc *trace.SpanContext, r *spanRe
 		b = appendVarintField(b, fLinkDropped, uint64(l.dropped))
 		b = protowire.AppendTag(b, fLinkFlags, protowire.Fixed32Type)
 		b = protowire.AppendFixed32(b, spanFlags(l.sc.TraceFlags(), &l.sc))
+		b = endMsg(b, lat)
 	}
 	b = appendVarintField(b, fSpanDroppedLinks, uint64(r.droppedLinks))
-	b = appendLen(b, fSpanStatus, statusSize(r.status, r.statusMsg))
-	b = appendVarintField(b, fStatusCode, otlpStatus(r.status))
-	b = appendOptString(b, fStatusMessage, r.statusMsg)
+	msg := validUTF8(r.statusMsg)
+	code := otlpStatus(r.status)
+	b = appendLen(b, fSpanStatus, varintFieldSizeOf(fStatusCode, code)+optStringSize(fStatusMessage, msg))
+	b = appendVarintField(b, fStatusCode, code)
+	b = appendOptString(b, fStatusMessage, msg)
 	b = protowire.AppendTag(b, fSpanFlags, protowire.Fixed32Type)
-	return protowire.AppendFixed32(b, spanFlags(sc.TraceFlags(), &r.parent))
+	b = protowire.AppendFixed32(b, spanFlags(sc.TraceFlags(), &r.parent))
+	return endMsg(b, at)
 }
 
 // nonRecordingSpan is a span of a trace its parent did not sample: it
