@@ -34,7 +34,7 @@ func (r *runExporter) RecordModelCall(_ context.Context, rec flowtrace.ModelCall
 		attrs = appendStr(attrs, KeyLLMModelName, c.Model)
 		attrs = appendStr(attrs, KeyLLMProvider, c.Provider)
 		if !pv.hideInvocationParams {
-			attrs = appendJSON(attrs, KeyLLMInvocationParams, c.Parameters)
+			attrs = r.json.appendJSON(attrs, KeyLLMInvocationParams, c.Parameters)
 		}
 		u := c.Usage
 		attrs = appendInt(attrs, KeyLLMTokensPrompt, u.InputTokens)

@@ -30,6 +30,7 @@ type runExporter struct {
 	startOpts []trace.SpanStartOption
 	eventOpts []trace.EventOption
 	endOpts   []trace.SpanEndOption
+	json      jsonBuf
 	root      *trace.SpanContext // in links.roots while the run is open, if it is a root
 	http      bool               // a server span: the run of an HTTP request
 }
@@ -65,14 +66,14 @@ func (e *Exporter) startRun(run flowtrace.RunStart) *runExporter {
 	}
 	if e.cfg.conventions&OpenInference != 0 {
 		attrs = append(attrs, attribute.String(KeyOISpanKind, "CHAIN"))
-		attrs = e.appendOIInput(attrs, run.Inputs)
-		attrs = appendFields(attrs, KeyOIMetadata, run.Metadata)
+		attrs = e.appendOIInputIn(&r.json, attrs, run.Inputs)
+		attrs = r.json.appendFields(attrs, KeyOIMetadata, run.Metadata)
 		if len(run.Tags) > 0 {
 			attrs = append(attrs, attribute.StringSlice(KeyOITags, run.Tags))
 		}
 	} else {
-		attrs = appendFields(attrs, KeyInputs, run.Inputs)
-		attrs = appendFields(attrs, KeyMetadata, run.Metadata)
+		attrs = r.json.appendFields(attrs, KeyInputs, run.Inputs)
+		attrs = r.json.appendFields(attrs, KeyMetadata, run.Metadata)
 	}
 	if len(run.Tags) > 0 && e.cfg.conventions&OpenInference == 0 {
 		attrs = append(attrs, attribute.StringSlice(KeyOITags, run.Tags))
@@ -149,11 +150,11 @@ func (r *runExporter) StartComponent(_ context.Context, c flowtrace.ComponentSta
 	}
 	if conv&OpenInference != 0 {
 		attrs = append(attrs, attribute.String(KeyOISpanKind, openInferenceKind(c.Type)))
-		attrs = r.e.appendOIInput(attrs, c.Inputs)
-		attrs = appendFields(attrs, KeyOIMetadata, c.Metadata)
+		attrs = r.e.appendOIInputIn(&r.json, attrs, c.Inputs)
+		attrs = r.json.appendFields(attrs, KeyOIMetadata, c.Metadata)
 	} else {
-		attrs = appendFields(attrs, KeyInputs, c.Inputs)
-		attrs = appendFields(attrs, KeyMetadata, c.Metadata)
+		attrs = r.json.appendFields(attrs, KeyInputs, c.Inputs)
+		attrs = r.json.appendFields(attrs, KeyMetadata, c.Metadata)
 	}
 	// The MCP keys of the metadata are attributes of their own; a
 	// metadata's operation and tool name win over the ones of its type.
@@ -174,7 +175,7 @@ func (r *runExporter) StartComponent(_ context.Context, c flowtrace.ComponentSta
 				tool = c.Name
 				attrs = append(attrs, attribute.String(KeyGenAIToolName, tool))
 			}
-			attrs = appendFields(attrs, KeyGenAIToolArguments, c.Inputs)
+			attrs = r.json.appendFields(attrs, KeyGenAIToolArguments, c.Inputs)
 			if conv == GenAI {
 				name = genAIOperationExecTool + suffix(tool)
 			}
@@ -245,7 +246,7 @@ func (r *runExporter) AddLog(_ context.Context, l flowtrace.LogEntry) error {
 	if s, ok := l.Message.(string); ok {
 		attrs = append(attrs, attribute.String(KeyLogMessage, s))
 	} else if l.Message != nil {
-		attrs = appendJSON(attrs, KeyLogMessage, l.Message)
+		attrs = r.json.appendJSON(attrs, KeyLogMessage, l.Message)
 	}
 	if l.Type != "" {
 		attrs = append(attrs, attribute.String(KeyLogType, l.Type))
@@ -289,7 +290,7 @@ func (r *runExporter) EndComponent(_ context.Context, c flowtrace.ComponentEnd) 
 	}
 	delete(r.open, c.ComponentID)
 	r.e.links.ended(p.id)
-	out := p.outputs.json()
+	out := p.outputs.jsonIn(&r.json)
 	attrs := r.scratch[:0]
 	if p.tool && r.e.cfg.conventions&GenAI != 0 && out != "" {
 		attrs = append(attrs, attribute.String(KeyGenAIToolResult, out))
@@ -310,7 +311,7 @@ func (r *runExporter) EndRun(_ context.Context, end flowtrace.RunEnd) error {
 	// Components whose end was dropped close with the run, marked.
 	for id, p := range r.open {
 		attrs := append(r.scratch[:0], attribute.Bool(KeyEndNotDelivered, true))
-		r.finish(p.span, attrs, p.inputs, p.outputs.json(), nil, end.Time)
+		r.finish(p.span, attrs, p.inputs, p.outputs.jsonIn(&r.json), nil, end.Time)
 		r.e.links.ended(p.id)
 		delete(r.open, id)
 	}
@@ -322,7 +323,7 @@ func (r *runExporter) EndRun(_ context.Context, end flowtrace.RunEnd) error {
 	if r.http {
 		attrs = appendHTTPEnd(attrs, &r.outputs, end.Err)
 	}
-	r.finish(r.span, attrs, r.inputs, r.outputs.json(), end.Err, end.Time)
+	r.finish(r.span, attrs, r.inputs, r.outputs.jsonIn(&r.json), end.Err, end.Time)
 	r.e.links.ended(r.info.SpanID)
 	if r.root != nil {
 		r.e.links.roots.CompareAndDelete(r.info.TraceID, r.root)
@@ -338,11 +339,11 @@ func (r *runExporter) finish(span trace.Span, attrs []attribute.KeyValue, inputs
 	if len(inputs) > 0 { // set after the start: the value written then is replaced
 		switch {
 		case r.e.cfg.conventions&OpenInference == 0:
-			attrs = append(attrs, attribute.String(KeyInputs, jsonString(inputs)))
+			attrs = append(attrs, attribute.String(KeyInputs, r.json.value(inputs)))
 		case pv.hideInputs:
 			attrs = append(attrs, attribute.String(KeyOIInputValue, Redacted))
 		default:
-			attrs = append(attrs, attribute.String(KeyOIInputValue, jsonString(inputs)), attribute.String(KeyOIInputMimeType, mimeJSON))
+			attrs = append(attrs, attribute.String(KeyOIInputValue, r.json.value(inputs)), attribute.String(KeyOIInputMimeType, mimeJSON))
 		}
 	}
 	if outputs != "" {
@@ -412,13 +413,18 @@ func appendHTTPEnd(attrs []attribute.KeyValue, o *outputs, err error) []attribut
 // appendOIInput writes a start's inputs as input.value, or Redacted (and no
 // mime type) when OPENINFERENCE_HIDE_INPUTS says so.
 func (e *Exporter) appendOIInput(attrs []attribute.KeyValue, in flowtrace.Fields) []attribute.KeyValue {
+	return e.appendOIInputIn(nil, attrs, in)
+}
+
+// appendOIInputIn is appendOIInput encoding in j.
+func (e *Exporter) appendOIInputIn(j *jsonBuf, attrs []attribute.KeyValue, in flowtrace.Fields) []attribute.KeyValue {
 	switch {
 	case in.Len() == 0:
 		return attrs
 	case e.cfg.privacy.hideInputs:
 		return append(attrs, attribute.String(KeyOIInputValue, Redacted))
 	}
-	attrs = appendFields(attrs, KeyOIInputValue, in)
+	attrs = j.appendFields(attrs, KeyOIInputValue, in)
 	return append(attrs, attribute.String(KeyOIInputMimeType, mimeJSON))
 }
 

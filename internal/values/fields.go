@@ -63,24 +63,45 @@ func (s *Snapshotter) FieldsInto(b *Budget, m map[string]any, dst []KV) (out []K
 	} else {
 		out = make([]KV, 0, len(m))
 	}
+	// A small map's entries are gathered and sorted on the stack, then
+	// copied once: sorted where they are kept, every swap paid the write
+	// barriers of four pointers while the GC runs, which in a process
+	// that records is often.
+	if len(m) < smallFields { // with room for the cut marker
+		var small [smallFields]KV
+		kvs := w.kvs(m, small[:0])
+		w.leave(r)
+		w.finish(b)
+		return append(out, sortKVs(kvs)...)
+	}
+	out = w.kvs(m, out)
+	w.leave(r)
+	w.finish(b)
+	return sortKVs(out)
+}
+
+// kvs appends the entries of m to dst, unsorted, with the cut marker if
+// not all of them fit.
+func (w *walker) kvs(m map[string]any, dst []KV) []KV {
 	for k, v := range m {
 		kv, ok := w.kv(k, v)
 		if !ok {
 			break
 		}
-		out = append(out, kv)
+		dst = append(dst, kv)
 		if w.exhausted() {
 			break
 		}
 	}
-	if n := len(out); n < len(m) {
+	if n := len(dst); n < len(m) {
 		w.used += len(MarkerKey) + 4
-		out = append(out, KV{MarkerKey, w.marker(cutItems(len(m)-n, true))})
+		dst = append(dst, KV{MarkerKey, w.marker(cutItems(len(m)-n, true))})
 	}
-	w.leave(r)
-	w.finish(b)
-	return sortKVs(out)
+	return dst
 }
+
+// smallFields bounds the maps whose entries FieldsInto sorts on the stack.
+const smallFields = 16
 
 // kv snapshots the entry key: v of a map, reporting false once the budget
 // refuses its key; entry writes it into a map snapshot, Fields appends it.

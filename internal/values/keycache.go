@@ -1,7 +1,6 @@
 package values
 
 import (
-	"hash/maphash"
 	"strings"
 	"sync/atomic"
 )
@@ -24,7 +23,6 @@ import (
 // rules, as without a cache. Keys longer than maxCachedKey are not cached,
 // which bounds the memory the table keeps at about 40 KiB.
 type keyCache struct {
-	seed  maphash.Seed
 	slots [keyCacheSize]atomic.Pointer[keyEntry]
 }
 
@@ -46,11 +44,43 @@ type keyEntry struct {
 	size int32
 }
 
-func newKeyCache() *keyCache { return &keyCache{seed: maphash.MakeSeed()} }
+func newKeyCache() *keyCache { return new(keyCache) }
 
 // slot returns the slot of key.
 func (c *keyCache) slot(key string) *atomic.Pointer[keyEntry] {
-	return &c.slots[maphash.String(c.seed, key)&(keyCacheSize-1)]
+	return &c.slots[keyHash(key)>>(64-keyCacheBits)]
+}
+
+const keyCacheBits = 9 // log2(keyCacheSize)
+
+// keyHash hashes a key from its length and its first and last 8 bytes
+// (fewer for a shorter key), in a few nanoseconds where hash/maphash took
+// as long as the rules for a short key. Keys that differ only in their
+// middle collide: one of them is then decided by the rules each time,
+// which is the cost without a cache, and all a hostile caller can force.
+func keyHash(k string) uint64 {
+	var a, b uint64
+	switch n := len(k); {
+	case n >= 8:
+		a, b = le64(k), le64(k[n-8:])
+	case n >= 4:
+		a, b = le32(k), le32(k[n-4:])
+	case n > 0:
+		a = uint64(k[0])<<16 | uint64(k[n/2])<<8 | uint64(k[n-1])
+	}
+	h := (a^0x9e3779b97f4a7c15)*0xbf58476d1ce4e5b9 ^ (b^uint64(len(k)))*0x94d049bb133111eb
+	return h ^ h>>29
+}
+
+func le64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+func le32(s string) uint64 {
+	_ = s[3]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24
 }
 
 // get returns the entry of key, or nil.

@@ -565,7 +565,11 @@ func sliceOf[V any](w *walker, x []V, r ref) any {
 		return out
 	}
 	n := min(len(x), w.s.maxItems)
-	out := make([]any, 0, n+1)
+	room := n // a slice cut by the byte budget grows once for its marker: rare
+	if n < len(x) {
+		room++ // the marker of the items cut
+	}
+	out := make([]any, 0, room)
 	for i := range n {
 		if !w.charge(1) {
 			break
