@@ -174,13 +174,22 @@ func isToken(s string) bool {
 	return true
 }
 
-func isTchar(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
+func isTchar(c byte) bool { return tchars[c] }
+
+// tchars marks the bytes of an RFC 9110 token: letters, digits and
+// "!#$%&'*+-.^_`|~".
+var tchars = func() (t [256]bool) {
+	for c := range 256 {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+			t[c] = true
+		}
 	}
-	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
-}
+	for _, c := range []byte("!#$%&'*+-.^_`|~") {
+		t[c] = true
+	}
+	return t
+}()
 
 // isValue reports whether s is a W3C baggage value: baggage-octets, with
 // '%' only as the start of a percent escape.
@@ -248,7 +257,19 @@ func appendMember(dst []byte, key, value string) []byte {
 // the existing lines as they are, when the result would pass the W3C
 // limits: the caller's baggage is never cut short for flowtrace's.
 func mergeBaggage(existing []string, id identity, withIdentity bool) (string, bool) {
-	buf := make([]byte, 0, 128)
+	buf, ok := appendMergedBaggage(make([]byte, 0, 128), existing, id, withIdentity)
+	if !ok {
+		return "", false
+	}
+	return string(buf), true
+}
+
+// appendMergedBaggage appends to dst the baggage header mergeBaggage
+// returns. It reports false, and returns dst as it was, when mergeBaggage
+// would.
+func appendMergedBaggage(dst []byte, existing []string, id identity, withIdentity bool) ([]byte, bool) {
+	start := len(dst)
+	buf := dst
 	members := 0
 	add := func(key, value string) {
 		if value == "" {
@@ -273,8 +294,8 @@ func mergeBaggage(existing []string, id identity, withIdentity bool) (string, bo
 			if m == "" || identityIndex(memberKey(m)) >= 0 {
 				continue
 			}
-			if len(buf)+1+len(m) > maxBaggageBytes || members+1 > maxBaggageMembers {
-				return "", false
+			if len(buf)-start+1+len(m) > maxBaggageBytes || members+1 > maxBaggageMembers {
+				return dst[:start], false
 			}
 			if members > 0 {
 				buf = append(buf, ',')
@@ -283,10 +304,10 @@ func mergeBaggage(existing []string, id identity, withIdentity bool) (string, bo
 			members++
 		}
 	}
-	if members == 0 || len(buf) > maxBaggageBytes {
-		return "", false
+	if members == 0 || len(buf)-start > maxBaggageBytes {
+		return dst[:start], false
 	}
-	return string(buf), true
+	return buf, true
 }
 
 // memberKey returns the key of a list member, whether or not the member is

@@ -191,3 +191,11 @@ func FuzzBaggage(f *testing.F) {
 		}
 	})
 }
+
+func TestTcharsAreRFC9110Tchars(t *testing.T) {
+	for c := range 256 {
+		want := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			strings.IndexByte("!#$%&'*+-.^_`|~", byte(c)) >= 0
+		assert.Equal(t, want, isTchar(byte(c)), "byte %#x", c)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/flowtrace/flowtrace"
@@ -106,7 +107,9 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ctx = continueRemote(ctx, r.Header[keyTraceparent], r.Header[keyTracestate], r.Header[keyBaggage])
 	}
 	outer, _ := flowtrace.RunFromContext(ctx)
-	rctx, err := m.svc.StartTracers(ctx, m.runInfo(r))
+	info := m.runInfo(r)
+	rctx, err := m.svc.StartTracers(ctx, info)
+	putFields(info.Metadata) // snapshotted by StartTracers
 	// A disabled service returns ctx as it was: no run, or the run a
 	// caller's ctx already carried. (Contexts are not compared: a
 	// context type need not be comparable.)
@@ -121,17 +124,16 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		m.next.ServeHTTP(w, r.WithContext(rctx))
 		return
 	}
-	rec, ww := newRecorder(w)
-	cause := &errorSlot{} // what SetError attaches
-	rctx = context.WithValue(rctx, errorSlotKey{}, cause)
-	r = r.WithContext(rctx)
+	s := &serving{Context: rctx}
+	ww := s.rec.wrap(w)
+	r = r.WithContext(s)
 	done := false
 	defer func() {
 		if done {
 			return
 		}
 		p := recover()
-		m.end(rctx, r, rec, cause, p, true)
+		m.end(s, r, p, true)
 		if p != nil {
 			panic(p) // inside the deferred call, so the original stack is still printed
 		}
@@ -139,7 +141,26 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	m.next.ServeHTTP(ww, r)
 	done = true
-	m.end(rctx, r, rec, cause, nil, false)
+	m.end(s, r, nil, false)
+}
+
+// serving is what the Middleware keeps for one recorded request, in one
+// allocation: it is the ctx the handler gets (the run's, which it
+// embeds, answering SetError's key with cause), and the recorder of the
+// response.
+type serving struct {
+	context.Context
+	cause errorSlot // what SetError attaches
+	rec   recorder
+}
+
+// Value returns the request's error slot for SetError's key, and what the
+// run's ctx holds for any other.
+func (s *serving) Value(key any) any {
+	if _, ok := key.(errorSlotKey); ok {
+		return &s.cause
+	}
+	return s.Context.Value(key)
 }
 
 // route returns the path part of the pattern a ServeMux matched r with
@@ -163,26 +184,32 @@ func (m *middleware) runInfo(r *http.Request) flowtrace.RunInfo {
 	if info.RunName == "" {
 		info.RunName = defaultRunName(r)
 	}
-	md := make(map[string]any, len(info.Metadata)+3)
+	md := getFields()
 	for k, v := range info.Metadata {
 		md[k] = v
 	}
-	for _, kv := range [...][2]string{{KeyMethod, r.Method}, {KeyPath, r.URL.Path}, {KeyHost, r.Host}} {
-		if _, set := md[kv[0]]; !set {
-			md[kv[0]] = kv[1]
-		}
+	if _, set := md[KeyMethod]; !set {
+		md[KeyMethod] = methodValue(r.Method)
+	}
+	if _, set := md[KeyPath]; !set {
+		md[KeyPath] = r.URL.Path
+	}
+	if _, set := md[KeyHost]; !set {
+		md[KeyHost] = r.Host
 	}
 	info.Metadata = md
 	return info
 }
 
-// end ends the run of rctx, which served r. p is what recover returned
+// end ends the run of s, which served r. p is what recover returned
 // when the handler did not return normally.
-func (m *middleware) end(rctx context.Context, r *http.Request, rec *recorder, cause *errorSlot, p any, abnormal bool) {
+func (m *middleware) end(s *serving, r *http.Request, p any, abnormal bool) {
+	rec := &s.rec
 	if rec.status == 0 && !abnormal && !rec.hijacked {
 		rec.status = http.StatusOK // what net/http sends for a handler that wrote nothing
 	}
-	outputs := make(map[string]any, 5)
+	outputs := getFields()
+	defer putFields(outputs) // snapshotted by EndTracers
 	if rec.status != 0 {
 		outputs[KeyStatusCode] = rec.status
 	}
@@ -210,27 +237,40 @@ func (m *middleware) end(rctx context.Context, r *http.Request, rec *recorder, c
 		err = fmt.Errorf("%w: %d %s", ErrServerError, rec.status, http.StatusText(rec.status))
 		outputs[KeyErrorType] = strconv.Itoa(rec.status)
 	}
-	if c := cause.load(); c != nil {
+	if c := s.cause.load(); c != nil {
 		err = errors.Join(c, err) // the cause first; Join drops a nil err
 	}
 	// The ctx carries the run and ignores the request's cancellation.
 	// Without a delivery wait it is done before EndTracers is called:
 	// EndTracers then closes the run, queues its end and returns at once.
-	var ctx context.Context
-	var cancel context.CancelFunc
+	var ctx context.Context = doneCtx{s}
 	if m.cfg.deliveryWait > 0 {
-		ctx, cancel = context.WithTimeout(context.WithoutCancel(rctx), m.cfg.deliveryWait)
-	} else {
-		ctx, cancel = context.WithCancel(context.WithoutCancel(rctx))
-		cancel()
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(s), m.cfg.deliveryWait)
+		defer cancel()
 	}
-	defer cancel()
 	// Its only errors are holds still open and a delivery still pending
 	// when ctx is done: delivery goes on in the background, its failures
 	// reported to the error handler and counted in svc.Stats, and the
 	// response is not the place to report them.
 	_, _ = m.svc.EndTracers(ctx, outputs, err)
 }
+
+// doneCtx has the values of the request's ctx, and neither its deadline
+// nor its cancellation: it is done from the start. (One pointer: it is a
+// Context without an allocation.)
+type doneCtx struct{ *serving }
+
+func (doneCtx) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (doneCtx) Done() <-chan struct{}       { return closedChan }
+func (doneCtx) Err() error                  { return context.Canceled }
+
+// closedChan is the Done channel of every doneCtx.
+var closedChan = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
 
 // maxDefaultNameLen bounds the default run name: the path comes from the
 // client, and a run name is exported as it is, with every record.

@@ -17,23 +17,23 @@ type recorder struct {
 	hijacked bool
 }
 
-// newRecorder wraps w, returning the recorder and the ResponseWriter to
-// hand on: one that implements http.Hijacker and http.Pusher exactly when
-// w does, so handlers that test for them see what they would without the
-// middleware.
-func newRecorder(w http.ResponseWriter) (*recorder, http.ResponseWriter) {
-	rec := &recorder{w: w}
+// wrap makes rec, a zero recorder, record w, and returns the
+// ResponseWriter to hand on: one that implements http.Hijacker and
+// http.Pusher exactly when w does, so handlers that test for them see what
+// they would without the middleware.
+func (rec *recorder) wrap(w http.ResponseWriter) http.ResponseWriter {
+	rec.w = w
 	_, hj := w.(http.Hijacker)
 	_, push := w.(http.Pusher)
 	switch {
 	case hj && push:
-		return rec, hijackPushWriter{rec}
+		return hijackPushWriter{rec}
 	case hj:
-		return rec, hijackWriter{rec}
+		return hijackWriter{rec}
 	case push:
-		return rec, pushWriter{rec}
+		return pushWriter{rec}
 	}
-	return rec, rec
+	return rec
 }
 
 func (r *recorder) Header() http.Header { return r.w.Header() }

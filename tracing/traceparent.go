@@ -78,6 +78,14 @@ func parseTraceparentFields(s string) (traceParent, bool) {
 // flag not understood is not passed on.
 func (tp traceParent) String() string {
 	var b [traceparentLen]byte
+	return string(tp.appendTo(b[:0]))
+}
+
+// appendTo appends tp's String to dst.
+func (tp traceParent) appendTo(dst []byte) []byte {
+	n := len(dst)
+	dst = append(dst, make([]byte, traceparentLen)...)
+	b := dst[n:]
 	b[0], b[1], b[2] = '0', '0', '-'
 	hex.Encode(b[3:35], tp.traceID[:])
 	b[35] = '-'
@@ -91,7 +99,7 @@ func (tp traceParent) String() string {
 		flags |= 0x02
 	}
 	b[54] = "0123"[flags]
-	return string(b[:])
+	return dst
 }
 
 // decodeHex decodes lower-case hex digits into dst, which has room for

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/flowtrace/flowtrace"
 )
@@ -101,7 +102,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	var c *flowtrace.Component
 	if rc.Sampled() && !t.cfg.noClientComponents {
-		ctx, c = flowtrace.TraceComponent(ctx, clientComponent(req))
+		info := clientComponent(req)
+		ctx, c = flowtrace.TraceComponent(ctx, info)
+		putFields(info.Metadata) // snapshotted by TraceComponent
 	}
 	out, ok := outgoing(ctx)
 	if !ok {
@@ -116,27 +119,70 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	r2 := req.WithContext(ctx)
 	// A deep copy: base may Add to the headers, and appending to a slice
 	// shared with the caller's request would write into the caller's.
-	r2.Header = req.Header.Clone()
-	if r2.Header == nil {
-		r2.Header = make(http.Header, 3)
-	}
+	h := cloneHeader(req.Header, 3)
 	if out.state != "" {
-		r2.Header[keyTracestate] = []string{out.state}
+		h.set(keyTracestate, out.state)
 	} else if old := req.Header[keyTraceparent]; len(old) > 0 {
 		prev, valid := parseTraceparent(old[0])
 		if len(old) != 1 || !valid || prev.traceID != out.tp.traceID {
-			delete(r2.Header, keyTracestate)
+			delete(h.h, keyTracestate)
 		}
 	}
-	r2.Header[keyTraceparent] = []string{out.tp.String()}
-	if v, ok := mergeBaggage(req.Header[keyBaggage], out.id, t.cfg.identityBaggage); ok {
-		r2.Header[keyBaggage] = []string{v}
+	// The traceparent and the baggage share one string.
+	buf := out.tp.appendTo(make([]byte, 0, 256))
+	buf, merged := appendMergedBaggage(buf, req.Header[keyBaggage], out.id, t.cfg.identityBaggage)
+	fields := string(buf)
+	h.set(keyTraceparent, fields[:traceparentLen])
+	if merged {
+		h.set(keyBaggage, fields[traceparentLen:])
 	}
+	r2.Header = h.h
 	resp, err := t.base.RoundTrip(r2)
 	if c != nil {
 		endClient(ctx, c, resp, err)
 	}
 	return resp, err
+}
+
+// headerCopy is a deep copy of a request's header being given the fields
+// a call propagates.
+type headerCopy struct {
+	h     http.Header
+	spare []string // room for the values set adds
+}
+
+// cloneHeader returns a deep copy of h, as h.Clone makes (keys with nil
+// values kept nil), never nil, with room for n more keys: its values, and
+// the n that set adds, share one array, each slice capped at its length
+// so that appending to one never writes into another.
+func cloneHeader(h http.Header, n int) headerCopy {
+	nv := n
+	for _, vv := range h {
+		nv += len(vv)
+	}
+	sv := make([]string, nv)
+	h2 := make(http.Header, len(h)+n)
+	for k, vv := range h {
+		if vv == nil {
+			h2[k] = nil
+			continue
+		}
+		m := copy(sv, vv)
+		h2[k] = sv[:m:m]
+		sv = sv[m:]
+	}
+	return headerCopy{h: h2, spare: sv}
+}
+
+// set sets key's one value to v.
+func (c *headerCopy) set(key, v string) {
+	if len(c.spare) == 0 {
+		c.h[key] = []string{v}
+		return
+	}
+	c.spare[0] = v
+	c.h[key] = c.spare[:1:1]
+	c.spare = c.spare[1:]
 }
 
 // clientComponent describes the client component of req.
@@ -145,8 +191,8 @@ func clientComponent(req *http.Request) flowtrace.ComponentInfo {
 	if host == "" && req.URL != nil {
 		host = req.URL.Host
 	}
-	md := make(map[string]any, 5)
-	md[KeyMethod] = req.Method
+	md := getFields()
+	md[KeyMethod] = methodValue(req.Method)
 	if req.URL != nil {
 		md[KeyURL] = redactURL(req.URL)
 		md[KeyHost] = req.URL.Hostname()
@@ -180,6 +226,10 @@ func redactURL(u *url.URL) string {
 	v := *u
 	v.User = nil
 	v.Fragment, v.RawFragment = "", ""
+	if q, ok := redactQuery(v.RawQuery); ok {
+		v.RawQuery = q
+		return v.String()
+	}
 	if v.RawQuery != "" {
 		q := v.Query()
 		for k, vs := range q {
@@ -193,21 +243,114 @@ func redactURL(u *url.URL) string {
 	return v.String()
 }
 
+// redactQuery returns the query q redacted as redactURL's slow path
+// writes it (url.Values.Encode of q's keys, each value "REDACTED"), when it
+// can without parsing: each non-empty pair's key is written as Encode
+// writes it (letters, digits, '-', '_', '.', '~') and the keys come in
+// Encode's order (sorted, equal keys together), each value is one
+// url.ParseQuery keeps (no ';', '%' only before two hex digits), and there
+// are fewer than maxFastQueryPairs. It reports false
+// otherwise; "" and true for an empty query.
+func redactQuery(q string) (string, bool) {
+	const redacted = "=REDACTED"
+	if q == "" {
+		return "", true
+	}
+	if strings.Count(q, "&") >= maxFastQueryPairs {
+		return "", false // ParseQuery's limit on the pairs is the slow path's
+	}
+	n, prev := 0, ""
+	first := true
+	for rest := q; rest != ""; {
+		var pair string
+		pair, rest, _ = strings.Cut(rest, "&")
+		if pair == "" {
+			continue
+		}
+		key, value, _ := strings.Cut(pair, "=")
+		if !first && key < prev || !isQueryToken(key) || !isQueryValue(value) {
+			return "", false
+		}
+		first, prev = false, key
+		n += len(key) + len(redacted) + 1
+	}
+	if first {
+		return "", true // only empty pairs: Encode writes nothing
+	}
+	b := make([]byte, 0, n-1)
+	for rest := q; rest != ""; {
+		var pair string
+		pair, rest, _ = strings.Cut(rest, "&")
+		if pair == "" {
+			continue
+		}
+		key, _, _ := strings.Cut(pair, "=")
+		if len(b) > 0 {
+			b = append(b, '&')
+		}
+		b = append(append(b, key...), redacted...)
+	}
+	return string(b), true
+}
+
+// maxFastQueryPairs bounds the queries redactQuery redacts itself.
+const maxFastQueryPairs = 64
+
+// isQueryValue reports whether url.ParseQuery keeps a pair with the value
+// s: one without ';' and whose escapes are valid.
+func isQueryValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case ';':
+			return false
+		case '%':
+			if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+				return false
+			}
+			i += 2
+		}
+	}
+	return true
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// isQueryToken reports whether url.QueryEscape leaves s as it is, and
+// url.QueryUnescape does too.
+func isQueryToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_', c == '.', c == '~':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // endClient ends the client component c with the outcome of its request.
 func endClient(ctx context.Context, c *flowtrace.Component, resp *http.Response, err error) {
-	var out map[string]any
+	out := getFields()
 	switch {
 	case err != nil:
-		out = map[string]any{KeyErrorType: fmt.Sprintf("%T", err)}
+		out[KeyErrorType] = fmt.Sprintf("%T", err)
 	case resp != nil:
-		out = map[string]any{KeyStatusCode: resp.StatusCode}
+		out[KeyStatusCode] = resp.StatusCode
 		if resp.StatusCode >= 400 {
 			code := strconv.Itoa(resp.StatusCode)
 			out[KeyErrorType] = code
 			err = fmt.Errorf("%w: %s %s", ErrErrorStatus, code, http.StatusText(resp.StatusCode))
 		}
 	}
-	flowtrace.SetOutputs(ctx, out)
+	if len(out) > 0 {
+		flowtrace.SetOutputs(ctx, out)
+	} else {
+		flowtrace.SetOutputs(ctx, nil) // base returned neither a response nor an error
+	}
+	putFields(out) // snapshotted by SetOutputs
 	c.End(err)
 }
 

@@ -24,7 +24,7 @@
 // flowtrace decides trace and span IDs on the caller's goroutine, so that
 // an outgoing request can name its parent span before that span is
 // exported. IDGenerator makes the SDK use exactly those IDs; NewOTLP always
-// installs it. A provider of your own built without it keeps the tree
+// uses them too. A provider of your own built without it keeps the tree
 // within each run, but its spans get the SDK's IDs: nested runs and callers
 // in other processes then name parents the exported trace does not have.
 //
@@ -80,12 +80,17 @@
 // New uses a provider you own: the bridge never touches the global
 // TracerProvider or propagator, honours the provider's sampler and span
 // limits, and its Shutdown flushes the provider without shutting it down.
-// NewOTLP builds a provider of its own from the environment, and its
-// Shutdown — called by TraceService.Shutdown — flushes and shuts it down,
-// so one svc.Shutdown(ctx) is the whole teardown.
+// NewOTLP needs no SDK: it configures itself from the environment, encodes
+// each span straight into an OTLP/HTTP protobuf request when it ends (the
+// same spans, field by field, as the SDK's OTLP exporter sends), and posts
+// the requests from one goroutine of its own — batched, gzipped, retried
+// on 429, 502, 503 and 504 as Retry-After says. Its Shutdown — called by
+// TraceService.Shutdown — sends what is left and stops that goroutine, so
+// one svc.Shutdown(ctx) is the whole teardown.
 //
-// NewOTLP loses no span silently: its batch processor's full queue makes
-// the delivery wait, so that flowtrace's queue drops and counts instead;
-// a failed export goes to the error handler; Shutdown's error counts every
-// span not exported; SpanStats has the counts.
+// NewOTLP loses no span silently: its full queue makes the delivery wait,
+// so that flowtrace's queue drops and counts instead; a failed export, or
+// the spans a backend rejects in a partial success, go to the error
+// handler; Shutdown's error counts every span not exported; SpanStats has
+// the counts.
 package otelspans

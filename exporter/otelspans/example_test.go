@@ -34,7 +34,7 @@ func ExampleNew() {
 }
 
 // NewOTLP reads OTEL_EXPORTER_OTLP_ENDPOINT and the other standard
-// variables; TraceService.Shutdown flushes and shuts its provider down.
+// variables; TraceService.Shutdown sends what is left and stops it.
 func ExampleNewOTLP() {
 	exp, err := otelspans.NewOTLP(context.Background(), otelspans.WithServiceName("checkout"))
 	if err != nil {

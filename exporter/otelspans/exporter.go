@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
@@ -26,12 +24,8 @@ type Exporter struct {
 	cfg    config
 	tracer trace.Tracer
 	tp     trace.TracerProvider
-	owned  *sdktrace.TracerProvider // built by NewOTLP, shut down by Shutdown
 	links  links
-	failed *reportingExporter // NewOTLP's span exporter, counting failures
-	// transport is NewOTLP's own, closed at Shutdown so that no idle
-	// connection outlives the exporter.
-	transport *http.Transport
+	otlp   *sender // NewOTLP's queue and sender, shut down by Shutdown
 }
 
 var _ flowtrace.Exporter = (*Exporter)(nil)
@@ -66,7 +60,8 @@ func (e *Exporter) Name() string {
 }
 
 // TracerProvider returns the provider the exporter starts its spans with:
-// the one given to New, or the one NewOTLP built.
+// the one given to New, or NewOTLP's own, whose tracers send to the same
+// endpoint and which has a ForceFlush(ctx) error method, as the SDK's.
 func (e *Exporter) TracerProvider() trace.TracerProvider { return e.tp }
 
 // StartRun starts the run's span and returns the RunExporter that adds
@@ -83,28 +78,22 @@ var errZero = errors.New("otelspans: zero Exporter: make one with New or NewOTLP
 // SpanStats returns the span counts of an exporter NewOTLP built; the zero
 // SpanStats for one New built. It is safe to call at any time.
 func (e *Exporter) SpanStats() SpanStats {
-	if e == nil || e.failed == nil {
+	if e == nil || e.otlp == nil {
 		return SpanStats{}
 	}
-	return e.failed.stats()
+	return e.otlp.stats()
 }
 
-// Shutdown flushes the spans of every ended run. A provider NewOTLP built
-// is shut down too, and the spans it did not export — refused, unsent, or
-// still queued when ctx ended — are counted in the error returned
-// (wrapping ErrExport); a provider given to New is only
-// flushed. It honours ctx's deadline and may be called more than once.
+// Shutdown flushes the spans of every ended run. An exporter NewOTLP built
+// then stops, and the spans it did not export — refused, unreachable, or
+// still unsent when ctx ended — are counted in the error returned
+// (wrapping ErrExport); a provider given to New is only flushed. It honours ctx's deadline and may be called more than once.
 func (e *Exporter) Shutdown(ctx context.Context) error {
 	if e == nil || e.tp == nil {
 		return nil
 	}
-	if e.owned != nil {
-		defer e.transport.CloseIdleConnections()
-		var err error
-		if serr := e.owned.Shutdown(ctx); serr != nil {
-			err = fmt.Errorf("otelspans: shutdown: %w", serr)
-		}
-		return errors.Join(err, e.failed.err())
+	if e.otlp != nil {
+		return e.otlp.shutdown(ctx)
 	}
 	if f, ok := e.tp.(interface{ ForceFlush(context.Context) error }); ok {
 		if err := f.ForceFlush(ctx); err != nil {

@@ -102,8 +102,8 @@ func WithConventions(c Conventions) Option {
 // WithErrorHandler sets the function that receives the failures of
 // NewOTLP's exports (a backend refusing spans, or unreachable; spans still
 // queued when Shutdown's ctx ended), each wrapping ErrExport and counting
-// its spans. It is called from the batch processor's goroutine, or from
-// Shutdown's.
+// its spans. It is called from the exporter's sending goroutine, or from
+// the goroutine ending a span after Shutdown.
 // By default failures are logged through log/slog's default logger; they
 // never reach OpenTelemetry's global error handler. A nil h keeps the
 // default.
@@ -115,7 +115,7 @@ func WithErrorHandler(h func(error)) Option {
 	}
 }
 
-// WithServiceName sets the service.name of the provider NewOTLP builds,
+// WithServiceName sets the service.name of the resource NewOTLP sends,
 // overriding OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES.
 func WithServiceName(name string) Option {
 	return func(c *config) {
@@ -154,7 +154,8 @@ func WithGzip(on bool) Option {
 	}
 }
 
-// WithExportTimeout bounds each export request of NewOTLP (default 10 s).
+// WithExportTimeout bounds the export of each batch of NewOTLP, its
+// retries included (default 10 s).
 func WithExportTimeout(d time.Duration) Option {
 	return func(c *config) {
 		if d <= 0 {
@@ -165,8 +166,8 @@ func WithExportTimeout(d time.Duration) Option {
 	}
 }
 
-// WithBatchTimeout sets how long NewOTLP's batch processor waits before
-// sending a batch that is not full (default 5 s, as the SDK's).
+// WithBatchTimeout sets how long NewOTLP waits before sending a batch that
+// is not full (default 5 s, as the SDK's batch processor).
 func WithBatchTimeout(d time.Duration) Option {
 	return func(c *config) {
 		if d <= 0 {

@@ -13,9 +13,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/sdk/resource"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
 // Environment variables NewOTLP reads, as the OpenTelemetry specification
@@ -40,20 +38,32 @@ const defaultExportTimeout = 10 * time.Second
 // the environment says otherwise: a local Collector or Jaeger.
 const DefaultEndpoint = "http://localhost:4318/v1/traces"
 
-// NewOTLP returns an Exporter with a TracerProvider of its own: an OTLP/HTTP
-// (protobuf) exporter behind a batch processor, with IDGenerator installed.
-// Its Shutdown, which TraceService.Shutdown calls, flushes and shuts the
-// provider down, so one svc.Shutdown(ctx) is the whole teardown.
+// NewOTLP returns an Exporter that sends its spans to an OTLP/HTTP
+// (protobuf) endpoint itself, without the OpenTelemetry SDK on the way: its
+// tracer records each span as the SDK's would (parent-based sampling,
+// always on at the root; the SDK's default span limits; the IDs flowtrace
+// decided, as IDGenerator gives them) and encodes it into an OTLP request
+// when it ends. One goroutine of the exporter posts the requests: batches
+// of up to 512 spans, sent when full or after the batch timeout
+// (WithBatchTimeout, default 5 s), gzipped unless configured otherwise.
+// Its Shutdown, which TraceService.Shutdown calls, sends what is left and
+// stops that goroutine, so one svc.Shutdown(ctx) is the whole teardown.
 //
 // No span is lost silently between a run's records and the wire. The
-// batch processor's queue (2,048 spans) never drops: when it is full, the
-// exporter's delivery call waits, and flowtrace's queue for the exporter
-// fills behind it, dropping and counting as WithOverflow says (a call
-// waiting past WithExportTimeout is abandoned, its events counted failed).
-// A batch the backend refuses, or that cannot reach it, goes to the error
-// handler (WithErrorHandler), wrapping ErrExport with its number of spans.
+// queue of unsent spans (2,048) never drops: when it is full, ending a
+// span waits, so the exporter's delivery call waits, and flowtrace's
+// queue for the exporter fills behind it, dropping and counting as
+// WithOverflow says (a call waiting past WithExportTimeout is abandoned,
+// its events counted failed). A request answered 429, 502, 503 or 504, or
+// that cannot reach the backend, is sent again after an exponential,
+// jittered backoff, or after the response's Retry-After, while the export
+// timeout (WithExportTimeout, default 10 s) allows. A batch the backend
+// refuses (any other status), cannot be reached for that long, or whose
+// spans it rejects in a partial success, goes to the error handler
+// (WithErrorHandler), wrapping ErrExport with its number of spans.
 // Shutdown's error counts every span ended and not exported: refused,
-// unsent, or still queued when its ctx ended. SpanStats has the counts.
+// unreachable, still unsent when its ctx ended (the export in flight is
+// canceled), or ended after Shutdown. SpanStats has the counts.
 //
 // It is configured from the environment as it is when NewOTLP is called —
 // OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (a full URL), else
@@ -63,7 +73,10 @@ const DefaultEndpoint = "http://localhost:4318/v1/traces"
 // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES — then from opts, which
 // win. (The SDK's default resource reads the environment once per process;
 // NewOTLP reads it on every call, so two exporters in one process can speak
-// for two services.) A preset option (Langfuse, Phoenix, LangSmith, Opik)
+// for two services.) TracerProvider returns the exporter's own provider:
+// spans started from its tracers go to the same endpoint, under their
+// tracer's instrumentation scope. The SDK's other variables
+// (OTEL_TRACES_SAMPLER, OTEL_SPAN_*_LIMIT, OTEL_BSP_*) are not read. A preset option (Langfuse, Phoenix, LangSmith, Opik)
 // reads its backend's own variables when NewOTLP applies it: its endpoint
 // replaces the OTEL_EXPORTER_OTLP_ ones, and its headers are set over
 // OTEL_EXPORTER_OTLP_HEADERS (header names are case-insensitive).
@@ -113,43 +126,38 @@ func NewOTLP(ctx context.Context, opts ...Option) (*Exporter, error) {
 	if err != nil {
 		return nil, err
 	}
-	hopts := []otlptracehttp.Option{
-		otlptracehttp.WithHTTPClient(&http.Client{Transport: transport, Timeout: cmp.Or(cfg.timeout, defaultExportTimeout)}),
-		// Scheme, host and path only: the SDK logs a URL it cannot parse,
-		// and sends neither user info nor query anyway.
-		otlptracehttp.WithEndpointURL((&url.URL{Scheme: endpoint.Scheme, Host: endpoint.Host, Path: endpoint.Path, RawPath: endpoint.RawPath}).String()),
-		otlptracehttp.WithHeaders(headers),
+	q := newSender()
+	// Scheme, host and path only: user info and query are never sent, nor
+	// printed in an error.
+	q.url = (&url.URL{Scheme: endpoint.Scheme, Host: endpoint.Host, Path: endpoint.Path, RawPath: endpoint.RawPath}).String()
+	q.header = make(http.Header, len(headers)+3)
+	for k, v := range headers {
+		q.header.Set(k, v)
 	}
+	q.header.Set("Content-Type", "application/x-protobuf")
+	q.header.Set("User-Agent", userAgent)
 	if compression == "gzip" {
-		hopts = append(hopts, otlptracehttp.WithCompression(otlptracehttp.GzipCompression))
-	} else {
-		hopts = append(hopts, otlptracehttp.WithCompression(otlptracehttp.NoCompression))
+		q.gzip = true
+		q.header.Set("Content-Encoding", "gzip")
 	}
-	if cfg.timeout > 0 {
-		hopts = append(hopts, otlptracehttp.WithTimeout(cfg.timeout))
-	}
-	exp, err := otlptracehttp.New(ctx, hopts...)
-	if err != nil {
-		return nil, fmt.Errorf("otelspans: OTLP exporter: %w", err)
-	}
-	rep := &reportingExporter{SpanExporter: exp, onError: safe(cfg.onError)}
-	// Blocking: a full queue holds the span's End, and so the lane's
-	// delivery call, instead of dropping the span without a word. The
-	// wait reaches flowtrace's own queue, which drops and counts (or, past
-	// the export timeout, abandons the call and counts its events failed).
-	batch := []sdktrace.BatchSpanProcessorOption{sdktrace.WithBlocking()}
-	if cfg.batchTimeout > 0 {
-		batch = append(batch, sdktrace.WithBatchTimeout(cfg.batchTimeout))
-	}
-	tp := sdktrace.NewTracerProvider(
-		sdktrace.WithSpanProcessor(&countingProcessor{SpanProcessor: sdktrace.NewBatchSpanProcessor(rep, batch...), rep: rep}),
-		sdktrace.WithResource(res),
-		sdktrace.WithIDGenerator(IDGenerator()),
-	)
-	e := newExporter(tp, cfg)
-	e.owned, e.failed, e.transport = tp, rep, transport
+	q.client = &http.Client{Transport: transport}
+	q.transport = transport
+	q.timeout = cmp.Or(cfg.timeout, defaultExportTimeout)
+	q.interval = cmp.Or(cfg.batchTimeout, defaultBatchTimeout)
+	q.resource, q.resSchema = encodeResource(res), res.SchemaURL()
+	q.onError = safe(cfg.onError)
+	q.start()
+	e := newExporter(&otlpProvider{q: q}, cfg)
+	e.otlp = q
 	return e, nil
 }
+
+// userAgent names the exporter in its requests.
+const userAgent = "flowtrace-otelspans OTLP/HTTP exporter"
+
+// defaultBatchTimeout is how long a batch that is not full waits, as the
+// SDK's default.
+const defaultBatchTimeout = 5 * time.Second
 
 // traceEndpoint returns the URL traces are sent to: the option's, else
 // the traces endpoint of the environment, else its base endpoint with
