@@ -16,6 +16,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/protobuf/proto"
 )
 
 // bothTracers runs use against the SDK (with its OTLP/HTTP exporter) and
@@ -127,4 +128,34 @@ func TestReviewOTLPSpanArenaGrowsPastTheEventLimits(t *testing.T) {
 	// 127 kept events of one attribute, one of 128.
 	assert.LessOrEqual(t, n, (eventCountLimit-1)+attrPerEventLimit, "attributes held for 128 events")
 	s.End()
+}
+
+// The SDK (v1.47) normalises SLICE and MAP attribute values: a map's
+// duplicate keys removed, a value nested deeper than 64 levels replaced by
+// an empty one (AttributeValueDepthLimit), on span, event and link
+// attributes. NewOTLP's tracer sends them as given (otlptracer.go
+// setAttributes, addEvent, addLink), so the spans differ, and a hostile
+// nesting depth reaches the encoder's recursion unbounded.
+func TestReviewOTLPMapAndSliceValuesAreNotNormalised(t *testing.T) {
+	deep := attribute.StringValue("leaf")
+	for range 70 {
+		deep = attribute.SliceValue(deep)
+	}
+	kvs := []attribute.KeyValue{
+		attribute.Map("m", attribute.String("a", "1"), attribute.String("a", "2")),
+		{Key: "deep", Value: deep},
+	}
+	sdk, ours := bothTracers(t, func(tp trace.TracerProvider) {
+		_, s := tp.Tracer("lib").Start(context.Background(), "nested", trace.WithAttributes(kvs...))
+		s.AddEvent("ev", trace.WithAttributes(kvs...))
+		s.End()
+	})
+	require.Contains(t, sdk, "nested")
+	require.Contains(t, ours, "nested")
+	w, g := sdk["nested"].Spans[0], ours["nested"].Spans[0]
+	require.Len(t, g.Attributes, len(w.Attributes))
+	for i := range w.Attributes {
+		assert.True(t, proto.Equal(w.Attributes[i], g.Attributes[i]), "span attribute %s differs", w.Attributes[i].GetKey())
+	}
+	assert.True(t, proto.Equal(&tracepb.Span{Events: w.Events}, &tracepb.Span{Events: g.Events}), "event attributes differ")
 }
