@@ -159,3 +159,35 @@ func TestReviewOTLPMapAndSliceValuesAreNotNormalised(t *testing.T) {
 	}
 	assert.True(t, proto.Equal(&tracepb.Span{Events: w.Events}, &tracepb.Span{Events: g.Events}), "event attributes differ")
 }
+
+// A burst of large spans leaves the sender holding buffers of their size
+// for the exporter's lifetime: each batch returns to the free list with its
+// spans' capacity (sender.go sendSealed), and the request buffers q.body
+// and q.zbuf keep the largest request's (encodeRequest). The SDK's
+// exporter allocates per request and keeps nothing. After a flush, what
+// the sender retains should not depend on the largest batch it sent.
+func TestReviewOTLPSenderRetainsItsLargestBatchesForever(t *testing.T) {
+	sink := newSpanSink(t)
+	exp, err := NewOTLP(context.Background(), WithEndpointURL(sink.srv.URL+"/v1/traces"), WithGzip(false))
+	require.NoError(t, err)
+	defer func() { require.NoError(t, exp.Shutdown(context.Background())) }()
+	big := attribute.String("payload", string(make([]byte, 16<<10)))
+	tr := exp.TracerProvider().Tracer("lib")
+	for range 2 * 512 { // 2 batches of 8 MiB
+		_, s := tr.Start(context.Background(), "big", trace.WithAttributes(big))
+		s.End()
+	}
+	require.NoError(t, exp.TracerProvider().(*otlpProvider).ForceFlush(context.Background()))
+
+	q := exp.otlp
+	q.mu.Lock()
+	retained := cap(q.cur.scopes) // the batches' buffers
+	for _, b := range append(append([]*batch{q.cur}, q.free...), q.sealed...) {
+		for _, s := range b.scopes[:cap(b.scopes)] {
+			retained += cap(s.spans)
+		}
+	}
+	q.mu.Unlock()
+	retained += cap(q.body) + q.zbuf.Cap() // the goroutine is idle after the flush
+	assert.Less(t, retained, 4<<20, "bytes the idle sender keeps after a burst of 16 MiB")
+}
