@@ -167,3 +167,24 @@ func TestReviewOTLPNilExporterTracerProviderPanics(t *testing.T) {
 	assert.NotPanics(t, func() { _ = nilExp.TracerProvider() }, "nil Exporter")
 	assert.NotPanics(t, func() { _ = (&otelspans.Exporter{}).TracerProvider().Tracer("x") }, "zero Exporter")
 }
+
+// NewOTLP makes every string of a span valid UTF-8, and its tracer's scope
+// name and version, because a receiver refuses a whole request for one
+// invalid string; but not a tracer's schema URL (sender.go encodeRequest
+// writes s.t.schemaURL as given). One tracer of TracerProvider() with such
+// a schema URL makes every batch holding one of its spans refused, the
+// bridge's own spans in it too.
+func TestReviewOTLPInvalidUTF8SchemaURLLosesTheWholeBatch(t *testing.T) {
+	clearOTelEnv(t)
+	r := newReceiver(t)
+	exp, err := otelspans.NewOTLP(context.Background(), otelspans.WithEndpointURL(r.srv.URL+"/v1/traces"), otelspans.WithErrorHandler(func(error) {}))
+	require.NoError(t, err)
+	tp := exp.TracerProvider()
+	_, bad := tp.Tracer("lib", trace.WithSchemaURL("https://opentelemetry.io/schemas/\xff")).Start(context.Background(), "bad scope")
+	bad.End()
+	_, good := tp.Tracer("other").Start(context.Background(), "good scope")
+	good.End()
+	_ = exp.Shutdown(deadline(t))
+	assert.Equal(t, otelspans.SpanStats{Ended: 2, Exported: 2}, exp.SpanStats())
+	assert.Len(t, r.spans(), 2)
+}
