@@ -188,3 +188,28 @@ func TestReviewOTLPInvalidUTF8SchemaURLLosesTheWholeBatch(t *testing.T) {
 	assert.Equal(t, otelspans.SpanStats{Ended: 2, Exported: 2}, exp.SpanStats())
 	assert.Len(t, r.spans(), 2)
 }
+
+// The SDK's provider returns one tracer per instrumentation scope, scope
+// attributes included, and its exporter sends one ScopeSpans per scope.
+// NewOTLP's provider makes a new tracer at every Tracer call with
+// attributes (otlptracer.go Tracer caches only scopes without them), and
+// the batch groups spans by tracer pointer (sender.go batch.spans): code
+// that calls Tracer per request sends one ScopeSpans, scope repeated, per
+// span, and the batch's linear search for its scope grows with each.
+func TestReviewOTLPTracerWithScopeAttributesIsNotReused(t *testing.T) {
+	clearOTelEnv(t)
+	r := newReceiver(t)
+	exp, err := otelspans.NewOTLP(context.Background(), otelspans.WithEndpointURL(r.srv.URL+"/v1/traces"))
+	require.NoError(t, err)
+	tp := exp.TracerProvider()
+	scopeAttrs := trace.WithInstrumentationAttributes(attribute.String("component", "db"))
+	for range 3 {
+		_, s := tp.Tracer("lib", scopeAttrs).Start(context.Background(), "query")
+		s.End()
+	}
+	require.NoError(t, exp.Shutdown(deadline(t)))
+	assert.Same(t, tp.Tracer("lib", scopeAttrs), tp.Tracer("lib", scopeAttrs), "one tracer per scope, as the SDK's")
+	reqs := r.all()
+	require.Len(t, reqs, 1)
+	assert.Len(t, reqs[0].req.GetResourceSpans()[0].GetScopeSpans(), 1, "one ScopeSpans for one scope")
+}
