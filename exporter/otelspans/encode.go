@@ -19,9 +19,11 @@ import (
 // OpenTelemetry SDK's OTLP exporter fills them, so that a receiver decodes
 // the same messages from either (TestNewOTLPSpansEqualTheSDKs).
 //
-// A message is written as its tag, its length and its fields: every
-// append function has a size function giving the length first, so that
-// nothing is encoded twice or copied.
+// A message is written as its tag, its length and its fields: the length
+// of a string's or a number's KeyValue is known at once; for the others
+// (a span, an event, a link, an array) room for the length is left and
+// filled once the fields are written (beginMsg, endMsg), so that a span
+// is walked once.
 
 // Field numbers.
 const (
@@ -115,9 +117,8 @@ func appendLen(b []byte, num protowire.Number, n int) []byte {
 }
 
 // validUTF8 returns s, with invalid UTF-8 replaced: a receiver refuses a
-// whole request for one invalid string. The encoding functions take valid
-// strings: what a span recorded is made valid once, when it ends
-// (spanRecord.makeValid).
+// whole request for one invalid string. Every string is checked as it is
+// written.
 func validUTF8(s string) string {
 	if utf8.ValidString(s) {
 		return s
@@ -125,85 +126,34 @@ func validUTF8(s string) string {
 	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
-// validAttr returns kv with its key and every string of its value valid
-// UTF-8, and whether it had to change it.
-func validAttr(kv attribute.KeyValue) (attribute.KeyValue, bool) {
-	changed := false
-	if !utf8.ValidString(string(kv.Key)) {
-		kv.Key, changed = attribute.Key(validUTF8(string(kv.Key))), true
-	}
-	switch kv.Value.Type() {
-	case attribute.STRING:
-		if s := kv.Value.AsString(); !utf8.ValidString(s) {
-			kv.Value, changed = attribute.StringValue(validUTF8(s)), true
-		}
-	case attribute.STRINGSLICE:
-		ss := kv.Value.AsStringSlice()
-		for i, s := range ss {
-			if !utf8.ValidString(s) {
-				ss[i], changed = validUTF8(s), true
-			}
-		}
-		if changed {
-			kv.Value = attribute.StringSliceValue(ss)
-		}
-	case attribute.SLICE:
-		vs := kv.Value.AsSlice()
-		c := false
-		for i, v := range vs {
-			var ch bool
-			if vs[i], ch = validValue(v); ch {
-				c = true
-			}
-		}
-		if c {
-			kv.Value, changed = attribute.SliceValue(vs...), true
-		}
-	case attribute.MAP:
-		m := kv.Value.AsMap()
-		if validAttrsInPlace(m) {
-			kv.Value, changed = attribute.MapValue(m...), true
-		}
-	}
-	return kv, changed
+// reserved is the room left for a message's length before its fields are
+// written: 3 bytes hold a length up to 2 MiB; endMsg moves the fields when
+// the length takes fewer or more. Sizing every message before writing it
+// would walk each span twice.
+const reserved = 3
+
+// beginMsg appends the tag of message field num and room for its length,
+// and returns where the length goes.
+func beginMsg(b []byte, num protowire.Number) ([]byte, int) {
+	b = protowire.AppendTag(b, num, protowire.BytesType)
+	at := len(b)
+	return append(b, 0, 0, 0), at
 }
 
-func validValue(v attribute.Value) (attribute.Value, bool) {
-	kv, changed := validAttr(attribute.KeyValue{Key: "k", Value: v})
-	return kv.Value, changed
-}
-
-// validAttrsInPlace makes every attribute of kvs valid UTF-8, and reports
-// whether it changed one.
-func validAttrsInPlace(kvs []attribute.KeyValue) bool {
-	changed := false
-	for i := range kvs {
-		kv := &kvs[i]
-		if utf8.ValidString(string(kv.Key)) {
-			switch kv.Value.Type() {
-			case attribute.STRING:
-				if utf8.ValidString(kv.Value.AsString()) {
-					continue
-				}
-			case attribute.STRINGSLICE, attribute.SLICE, attribute.MAP:
-			default:
-				continue
-			}
+// endMsg writes the length of the message begun at at, now that its
+// fields are written.
+func endMsg(b []byte, at int) []byte {
+	n := len(b) - at - reserved
+	v := protowire.SizeVarint(uint64(n))
+	if v != reserved {
+		if v > reserved {
+			b = append(b, make([]byte, v-reserved)...)
 		}
-		if fixed, c := validAttr(*kv); c {
-			*kv, changed = fixed, true
-		}
+		copy(b[at+v:], b[at+reserved:at+reserved+n])
+		b = b[:at+v+n]
 	}
-	return changed
-}
-
-// validAttrs returns kvs, or a copy made valid UTF-8.
-func validAttrs(kvs []attribute.KeyValue) []attribute.KeyValue {
-	cp := append([]attribute.KeyValue(nil), kvs...)
-	if validAttrsInPlace(cp) {
-		return cp
-	}
-	return kvs
+	protowire.AppendVarint(b[at:at], uint64(n)) // in place: the room is there
+	return b
 }
 
 func appendString(b []byte, num protowire.Number, s string) []byte {
@@ -216,7 +166,7 @@ func appendBytes(b []byte, num protowire.Number, s []byte) []byte {
 	return append(b, s...)
 }
 
-// optString sizes a string field written only when not empty.
+// optStringSize sizes a string field written only when not empty.
 func optStringSize(num protowire.Number, s string) int {
 	if s == "" {
 		return 0
@@ -231,7 +181,8 @@ func appendOptString(b []byte, num protowire.Number, s string) []byte {
 	return appendString(b, num, s)
 }
 
-func varintFieldSize(num protowire.Number, v uint64) int {
+// varintFieldSizeOf sizes a varint field written only when not zero.
+func varintFieldSizeOf(num protowire.Number, v uint64) int {
 	if v == 0 {
 		return 0
 	}
@@ -246,13 +197,6 @@ func appendVarintField(b []byte, num protowire.Number, v uint64) []byte {
 	return protowire.AppendVarint(b, v)
 }
 
-func fixed64FieldSize(num protowire.Number, v uint64) int {
-	if v == 0 {
-		return 0
-	}
-	return tagSize(num) + 8
-}
-
 func appendFixed64Field(b []byte, num protowire.Number, v uint64) []byte {
 	if v == 0 {
 		return b
@@ -261,8 +205,9 @@ func appendFixed64Field(b []byte, num protowire.Number, v uint64) []byte {
 	return protowire.AppendFixed64(b, v)
 }
 
-// anyValueSize returns the size of v's AnyValue message.
-func anyValueSize(v attribute.Value) int {
+// scalarSize returns the size of the AnyValue of a bool, number or empty
+// value.
+func scalarSize(v attribute.Value) int {
 	switch v.Type() {
 	case attribute.BOOL:
 		return tagSize(fAnyBool) + 1
@@ -270,21 +215,46 @@ func anyValueSize(v attribute.Value) int {
 		return tagSize(fAnyInt) + protowire.SizeVarint(uint64(v.AsInt64()))
 	case attribute.FLOAT64:
 		return tagSize(fAnyDouble) + 8
-	case attribute.STRING:
-		return lenSize(fAnyString, len(v.AsString()))
-	case attribute.BYTESLICE:
-		return lenSize(fAnyBytes, len(v.AsByteSlice()))
-	case attribute.BOOLSLICE, attribute.INT64SLICE, attribute.FLOAT64SLICE, attribute.STRINGSLICE, attribute.SLICE:
-		return lenSize(fAnyArray, arrayBodySize(v))
-	case attribute.MAP:
-		return lenSize(fAnyKVList, keyValuesSize(fListValues, v.AsMap()))
-	case attribute.EMPTY:
-		return 0
-	default:
-		return lenSize(fAnyString, len("INVALID"))
 	}
+	return 0
 }
 
+// appendKeyValues appends kvs as repeated field num, each string made
+// valid UTF-8 as it is written.
+func appendKeyValues(b []byte, num protowire.Number, kvs []attribute.KeyValue) []byte {
+	for i := range kvs {
+		b = appendKeyValue(b, num, &kvs[i])
+	}
+	return b
+}
+
+func appendKeyValue(b []byte, num protowire.Number, kv *attribute.KeyValue) []byte {
+	key := validUTF8(string(kv.Key))
+	switch kv.Value.Type() {
+	case attribute.STRING: // most attributes: sized directly
+		s := validUTF8(kv.Value.AsString())
+		vs := lenSize(fAnyString, len(s))
+		b = appendLen(b, num, lenSize(fKVKey, len(key))+lenSize(fKVValue, vs))
+		b = appendString(b, fKVKey, key)
+		b = appendLen(b, fKVValue, vs)
+		return appendString(b, fAnyString, s)
+	case attribute.BOOL, attribute.INT64, attribute.FLOAT64, attribute.EMPTY:
+		vs := scalarSize(kv.Value)
+		b = appendLen(b, num, lenSize(fKVKey, len(key))+lenSize(fKVValue, vs))
+		b = appendString(b, fKVKey, key)
+		b = appendLen(b, fKVValue, vs)
+		return appendAnyValue(b, kv.Value)
+	}
+	b, at := beginMsg(b, num)
+	b = appendString(b, fKVKey, key)
+	b, vat := beginMsg(b, fKVValue)
+	b = appendAnyValue(b, kv.Value)
+	b = endMsg(b, vat)
+	return endMsg(b, at)
+}
+
+// appendAnyValue appends the fields of v's AnyValue, as the SDK's
+// exporter fills them.
 func appendAnyValue(b []byte, v attribute.Value) []byte {
 	switch v.Type() {
 	case attribute.BOOL:
@@ -297,105 +267,55 @@ func appendAnyValue(b []byte, v attribute.Value) []byte {
 		b = protowire.AppendTag(b, fAnyDouble, protowire.Fixed64Type)
 		return protowire.AppendFixed64(b, math.Float64bits(v.AsFloat64()))
 	case attribute.STRING:
-		return appendString(b, fAnyString, v.AsString())
+		return appendString(b, fAnyString, validUTF8(v.AsString()))
 	case attribute.BYTESLICE:
 		return appendBytes(b, fAnyBytes, v.AsByteSlice())
 	case attribute.EMPTY:
 		return b
-	case attribute.BOOLSLICE, attribute.INT64SLICE, attribute.FLOAT64SLICE, attribute.STRINGSLICE, attribute.SLICE:
-		b = appendLen(b, fAnyArray, arrayBodySize(v))
-		return appendArrayBody(b, v)
+	case attribute.BOOLSLICE:
+		b, at := beginMsg(b, fAnyArray)
+		for _, x := range v.AsBoolSlice() {
+			b = appendElem(b, attribute.BoolValue(x))
+		}
+		return endMsg(b, at)
+	case attribute.INT64SLICE:
+		b, at := beginMsg(b, fAnyArray)
+		for _, x := range v.AsInt64Slice() {
+			b = appendElem(b, attribute.Int64Value(x))
+		}
+		return endMsg(b, at)
+	case attribute.FLOAT64SLICE:
+		b, at := beginMsg(b, fAnyArray)
+		for _, x := range v.AsFloat64Slice() {
+			b = appendElem(b, attribute.Float64Value(x))
+		}
+		return endMsg(b, at)
+	case attribute.STRINGSLICE:
+		b, at := beginMsg(b, fAnyArray)
+		for _, x := range v.AsStringSlice() {
+			b = appendElem(b, attribute.StringValue(x))
+		}
+		return endMsg(b, at)
+	case attribute.SLICE:
+		b, at := beginMsg(b, fAnyArray)
+		for _, x := range v.AsSlice() {
+			b = appendElem(b, x)
+		}
+		return endMsg(b, at)
 	case attribute.MAP:
-		kvs := v.AsMap()
-		b = appendLen(b, fAnyKVList, keyValuesSize(fListValues, kvs))
-		return appendKeyValues(b, fListValues, kvs)
+		b, at := beginMsg(b, fAnyKVList)
+		b = appendKeyValues(b, fListValues, v.AsMap())
+		return endMsg(b, at)
 	default:
 		return appendString(b, fAnyString, "INVALID")
 	}
 }
 
-// arrayBodySize returns the size of an array value's ArrayValue message.
-func arrayBodySize(v attribute.Value) int {
-	n := 0
-	switch v.Type() {
-	case attribute.BOOLSLICE:
-		n = len(v.AsBoolSlice()) * lenSize(fListValues, tagSize(fAnyBool)+1)
-	case attribute.INT64SLICE:
-		for _, x := range v.AsInt64Slice() {
-			n += lenSize(fListValues, tagSize(fAnyInt)+protowire.SizeVarint(uint64(x)))
-		}
-	case attribute.FLOAT64SLICE:
-		n = len(v.AsFloat64Slice()) * lenSize(fListValues, tagSize(fAnyDouble)+8)
-	case attribute.STRINGSLICE:
-		for _, s := range v.AsStringSlice() {
-			n += lenSize(fListValues, lenSize(fAnyString, len(s)))
-		}
-	case attribute.SLICE:
-		for _, x := range v.AsSlice() {
-			n += lenSize(fListValues, anyValueSize(x))
-		}
-	}
-	return n
-}
-
-func appendArrayBody(b []byte, v attribute.Value) []byte {
-	elem := func(b []byte, x attribute.Value) []byte {
-		b = appendLen(b, fListValues, anyValueSize(x))
-		return appendAnyValue(b, x)
-	}
-	switch v.Type() {
-	case attribute.BOOLSLICE:
-		for _, x := range v.AsBoolSlice() {
-			b = elem(b, attribute.BoolValue(x))
-		}
-	case attribute.INT64SLICE:
-		for _, x := range v.AsInt64Slice() {
-			b = elem(b, attribute.Int64Value(x))
-		}
-	case attribute.FLOAT64SLICE:
-		for _, x := range v.AsFloat64Slice() {
-			b = elem(b, attribute.Float64Value(x))
-		}
-	case attribute.STRINGSLICE:
-		for _, x := range v.AsStringSlice() {
-			b = elem(b, attribute.StringValue(x))
-		}
-	case attribute.SLICE:
-		for _, x := range v.AsSlice() {
-			b = elem(b, x)
-		}
-	}
-	return b
-}
-
-// keyValueSize returns the size of kv's KeyValue message.
-func keyValueSize(kv attribute.KeyValue) int {
-	return lenSize(fKVKey, len(kv.Key)) + lenSize(fKVValue, anyValueSize(kv.Value))
-}
-
-// keyValuesSize returns the size of kvs as repeated field num.
-func keyValuesSize(num protowire.Number, kvs []attribute.KeyValue) int {
-	n := 0
-	for _, kv := range kvs {
-		n += lenSize(num, keyValueSize(kv))
-	}
-	return n
-}
-
-func appendKeyValues(b []byte, num protowire.Number, kvs []attribute.KeyValue) []byte {
-	for _, kv := range kvs {
-		vs := anyValueSize(kv.Value)
-		b = appendLen(b, num, lenSize(fKVKey, len(kv.Key))+lenSize(fKVValue, vs))
-		b = appendString(b, fKVKey, string(kv.Key))
-		b = appendLen(b, fKVValue, vs)
-		b = appendAnyValue(b, kv.Value)
-	}
-	return b
-}
-
-// statusSize returns the size of a span's Status message.
-func statusSize(code codes.Code, msg string) int {
-	return varintFieldSize(fStatusCode, otlpStatus(code)) + optStringSize(fStatusMessage, msg)
+// appendElem appends one value of an array.
+func appendElem(b []byte, v attribute.Value) []byte {
+	b, at := beginMsg(b, fListValues)
+	b = appendAnyValue(b, v)
+	return endMsg(b, at)
 }
 
 func otlpStatus(code codes.Code) uint64 {
@@ -412,15 +332,13 @@ func otlpStatus(code codes.Code) uint64 {
 // SDK's exporter writes a time.
 func unixNano(ns int64) uint64 { return uint64(max(0, ns)) }
 
-// encodeResource returns the Resource message of res and its schema URL,
+// encodeResource returns the fields of the Resource message of res,
 // written once per exporter.
 func encodeResource(res *resource.Resource) []byte {
 	if res == nil {
 		return nil
 	}
-	attrs := validAttrs(res.Attributes()) // sorted by key, as res.Iter gives them
-	b := make([]byte, 0, keyValuesSize(fResAttributes, attrs))
-	return appendKeyValues(b, fResAttributes, attrs)
+	return appendKeyValues(nil, fResAttributes, res.Attributes()) // sorted by key, as res.Iter gives them
 }
 
 // encodeScope returns the InstrumentationScope message of a tracer, nil
@@ -432,7 +350,7 @@ func encodeScope(name, version string, attrs []attribute.KeyValue) []byte {
 	var b []byte
 	b = appendOptString(b, fScopeName, validUTF8(name))
 	b = appendOptString(b, fScopeVersion, validUTF8(version))
-	return appendKeyValues(b, fScopeAttributes, validAttrs(attrs))
+	return appendKeyValues(b, fScopeAttributes, attrs)
 }
 
 // parsePartialSuccess reads an ExportTraceServiceResponse: the number of

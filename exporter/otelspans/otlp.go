@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,6 +32,17 @@ const (
 	EnvResourceAttrs     = "OTEL_RESOURCE_ATTRIBUTES"
 )
 
+// Batching and timeout variables NewOTLP reads, as the SDK's batch
+// processor and OTLP exporter do: milliseconds, or numbers of spans.
+const (
+	EnvTimeout           = "OTEL_EXPORTER_OTLP_TIMEOUT"
+	EnvTracesTimeout     = "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT"
+	EnvBSPScheduleDelay  = "OTEL_BSP_SCHEDULE_DELAY"
+	EnvBSPExportTimeout  = "OTEL_BSP_EXPORT_TIMEOUT"
+	EnvBSPMaxQueueSize   = "OTEL_BSP_MAX_QUEUE_SIZE"
+	EnvBSPMaxExportBatch = "OTEL_BSP_MAX_EXPORT_BATCH_SIZE"
+)
+
 // defaultExportTimeout bounds an export request, as the SDK's default.
 const defaultExportTimeout = 10 * time.Second
 
@@ -50,7 +62,7 @@ const DefaultEndpoint = "http://localhost:4318/v1/traces"
 // stops that goroutine, so one svc.Shutdown(ctx) is the whole teardown.
 //
 // No span is lost silently between a run's records and the wire. The
-// queue of unsent spans (2,048) never drops: when it is full, ending a
+// queue of unsent spans (2,048, as the SDK's) never drops: when it is full, ending a
 // span waits, so the exporter's delivery call waits, and flowtrace's
 // queue for the exporter fills behind it, dropping and counting as
 // WithOverflow says (a call waiting past WithExportTimeout is abandoned,
@@ -75,10 +87,17 @@ const DefaultEndpoint = "http://localhost:4318/v1/traces"
 // NewOTLP reads it on every call, so two exporters in one process can speak
 // for two services.) TracerProvider returns the exporter's own provider:
 // spans started from its tracers go to the same endpoint, under their
-// tracer's instrumentation scope. The SDK's other variables
-// (OTEL_TRACES_SAMPLER, OTEL_SPAN_*_LIMIT, OTEL_BSP_*) are not read. A preset option (Langfuse, Phoenix, LangSmith, Opik)
-// reads its backend's own variables when NewOTLP applies it: its endpoint
-// replaces the OTEL_EXPORTER_OTLP_ ones, and its headers are set over
+// tracer's instrumentation scope. The batch size, queue size, batch
+// timeout and export timeout are read, as the SDK reads them, from
+// OTEL_BSP_MAX_EXPORT_BATCH_SIZE, OTEL_BSP_MAX_QUEUE_SIZE,
+// OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_EXPORT_TIMEOUT and
+// OTEL_EXPORTER_OTLP_(TRACES_)TIMEOUT, the options winning; the SDK's
+// OTEL_TRACES_SAMPLER and span limit variables are not (the sampler is
+// the SDK's default, the limits its defaults).
+//
+// A preset option (Langfuse, Phoenix, LangSmith, Opik) reads its
+// backend's own variables when NewOTLP applies it: its endpoint replaces
+// the OTEL_EXPORTER_OTLP_ ones, and its headers are set over
 // OTEL_EXPORTER_OTLP_HEADERS (header names are case-insensitive).
 //
 // A malformed endpoint, header list, compression or resource attribute,
@@ -114,6 +133,8 @@ func NewOTLP(ctx context.Context, opts ...Option) (*Exporter, error) {
 		}
 		compression = c
 	}
+	bat, berr := batchingFromEnv()
+	cfg.errs = append(cfg.errs, berr...)
 	if len(cfg.errs) > 0 {
 		return nil, errors.Join(cfg.errs...)
 	}
@@ -142,8 +163,13 @@ func NewOTLP(ctx context.Context, opts ...Option) (*Exporter, error) {
 	}
 	q.client = &http.Client{Transport: transport}
 	q.transport = transport
-	q.timeout = cmp.Or(cfg.timeout, defaultExportTimeout)
-	q.interval = cmp.Or(cfg.batchTimeout, defaultBatchTimeout)
+	q.timeout = cmp.Or(cfg.timeout, bat.timeout, defaultExportTimeout)
+	if bat.bspTimeout > 0 { // the batch processor's bound on each export, around the exporter's
+		q.timeout = min(q.timeout, bat.bspTimeout)
+	}
+	q.interval = cmp.Or(cfg.batchTimeout, bat.delay, defaultBatchTimeout)
+	q.maxQueue = cmp.Or(bat.queue, q.maxQueue)
+	q.maxBatch = min(cmp.Or(bat.batch, q.maxBatch), q.maxQueue)
 	q.resource, q.resSchema = encodeResource(res), res.SchemaURL()
 	q.onError = safe(cfg.onError)
 	q.start()
@@ -158,6 +184,40 @@ const userAgent = "flowtrace-otelspans OTLP/HTTP exporter"
 // defaultBatchTimeout is how long a batch that is not full waits, as the
 // SDK's default.
 const defaultBatchTimeout = 5 * time.Second
+
+// batching is what the environment says of batches and timeouts; zero
+// values keep the defaults.
+type batching struct {
+	timeout, bspTimeout, delay time.Duration
+	queue, batch               int
+}
+
+// batchingFromEnv reads the variables the SDK's batch processor and OTLP
+// exporter read. A value that is not a positive integer is an error
+// naming its variable.
+func batchingFromEnv() (batching, []error) {
+	var b batching
+	var errs []error
+	read := func(name string) int {
+		v := strings.TrimSpace(os.Getenv(name))
+		if v == "" {
+			return 0
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			errs = append(errs, fmt.Errorf("otelspans: %s=%q: want a positive integer", name, v))
+			return 0
+		}
+		return n
+	}
+	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+	b.timeout = ms(cmp.Or(read(EnvTracesTimeout), read(EnvTimeout)))
+	b.bspTimeout = ms(read(EnvBSPExportTimeout))
+	b.delay = ms(read(EnvBSPScheduleDelay))
+	b.queue = read(EnvBSPMaxQueueSize)
+	b.batch = read(EnvBSPMaxExportBatch)
+	return b, errs
+}
 
 // traceEndpoint returns the URL traces are sent to: the option's, else
 // the traces endpoint of the environment, else its base endpoint with

@@ -357,22 +357,8 @@ func (s *otlpSpan) EndAt(at time.Time) {
 	if rec.dirty {
 		rec.attrs = dedupe(rec.attrs)
 	}
-	rec.makeValid()
 	s.t.p.q.enqueue(s.t, &s.sc, rec)
 	rec.release()
-}
-
-// makeValid makes every string the span recorded valid UTF-8: the
-// encoding writes them as they are, and a receiver refuses a request for
-// one invalid string.
-func (r *spanRecord) makeValid() {
-	r.name = validUTF8(r.name)
-	r.statusMsg = validUTF8(r.statusMsg)
-	validAttrsInPlace(r.attrs)
-	validAttrsInPlace(r.arena)
-	for i := range r.events {
-		r.events[i].name = validUTF8(r.events[i].name)
-	}
 }
 
 // setAttributes adds kv as the SDK does: appended while under the limit;
@@ -483,41 +469,6 @@ func (r *spanRecord) addLink(l trace.Link) {
 	r.links = append(r.links, k)
 }
 
-// spanSize returns the size of the Span message of a span that ended.
-func spanSize(sc *trace.SpanContext, r *spanRecord) int {
-	n := lenSize(fSpanTraceID, 16) + lenSize(fSpanSpanID, 8)
-	n += optStringSize(fSpanTraceState, sc.TraceState().String())
-	if r.parent.SpanID().IsValid() {
-		n += lenSize(fSpanParentSpanID, 8)
-	}
-	n += optStringSize(fSpanName, r.name)
-	n += varintFieldSize(fSpanKind, uint64(r.kind))
-	n += fixed64FieldSize(fSpanStart, unixNano(r.start.UnixNano()))
-	n += fixed64FieldSize(fSpanEnd, unixNano(r.end.UnixNano()))
-	n += keyValuesSize(fSpanAttributes, r.attrs)
-	n += varintFieldSize(fSpanDroppedAttrs, uint64(r.droppedAttrs))
-	for i := range r.events {
-		n += lenSize(fSpanEvents, r.eventSize(&r.events[i]))
-	}
-	n += varintFieldSize(fSpanDroppedEvts, uint64(r.droppedEvts))
-	for i := range r.links {
-		n += lenSize(fSpanLinks, r.linkSize(&r.links[i]))
-	}
-	n += varintFieldSize(fSpanDroppedLinks, uint64(r.droppedLinks))
-	n += lenSize(fSpanStatus, statusSize(r.status, r.statusMsg))
-	return n + tagSize(fSpanFlags) + 4
-}
-
-func (r *spanRecord) eventSize(e *spanEvent) int {
-	return fixed64FieldSize(fEventTime, unixNano(e.time)) + optStringSize(fEventName, e.name) +
-		keyValuesSize(fEventAttrs, r.arena[e.lo:e.hi]) + varintFieldSize(fEventDropped, uint64(e.dropped))
-}
-
-func (r *spanRecord) linkSize(l *spanLink) int {
-	return lenSize(fLinkTraceID, 16) + lenSize(fLinkSpanID, 8) + keyValuesSize(fLinkAttrs, r.arena[l.lo:l.hi]) +
-		varintFieldSize(fLinkDropped, uint64(l.dropped)) + tagSize(fLinkFlags) + 4
-}
-
 // spanFlags returns the OTLP flags of a span or link: its W3C flags, and
 // whether its parent (or the linked span) is remote.
 func spanFlags(tf trace.TraceFlags, parent *trace.SpanContext) uint32 {
@@ -528,10 +479,9 @@ func spanFlags(tf trace.TraceFlags, parent *trace.SpanContext) uint32 {
 	return f
 }
 
-// appendSpan appends a span that ended as field num, its size already
-// known.
-func appendSpan(b []byte, num protowire.Number, sc *trace.SpanContext, r *spanRecord, size int) []byte {
-	b = appendLen(b, num, size)
+// appendSpan appends a span that ended as message field num.
+func appendSpan(b []byte, num protowire.Number, sc *trace.SpanContext, r *spanRecord) []byte {
+	b, at := beginMsg(b, num)
 	tid, sid := sc.TraceID(), sc.SpanID()
 	b = appendBytes(b, fSpanTraceID, tid[:])
 	b = appendBytes(b, fSpanSpanID, sid[:])
@@ -539,7 +489,7 @@ func appendSpan(b []byte, num protowire.Number, sc *trace.SpanContext, r *spanRe
 	if psid := r.parent.SpanID(); psid.IsValid() {
 		b = appendBytes(b, fSpanParentSpanID, psid[:])
 	}
-	b = appendOptString(b, fSpanName, r.name)
+	b = appendOptString(b, fSpanName, validUTF8(r.name))
 	b = appendVarintField(b, fSpanKind, uint64(r.kind))
 	b = appendFixed64Field(b, fSpanStart, unixNano(r.start.UnixNano()))
 	b = appendFixed64Field(b, fSpanEnd, unixNano(r.end.UnixNano()))
@@ -547,16 +497,19 @@ func appendSpan(b []byte, num protowire.Number, sc *trace.SpanContext, r *spanRe
 	b = appendVarintField(b, fSpanDroppedAttrs, uint64(r.droppedAttrs))
 	for i := range r.events {
 		e := &r.events[i]
-		b = appendLen(b, fSpanEvents, r.eventSize(e))
+		var eat int
+		b, eat = beginMsg(b, fSpanEvents)
 		b = appendFixed64Field(b, fEventTime, unixNano(e.time))
-		b = appendOptString(b, fEventName, e.name)
+		b = appendOptString(b, fEventName, validUTF8(e.name))
 		b = appendKeyValues(b, fEventAttrs, r.arena[e.lo:e.hi])
 		b = appendVarintField(b, fEventDropped, uint64(e.dropped))
+		b = endMsg(b, eat)
 	}
 	b = appendVarintField(b, fSpanDroppedEvts, uint64(r.droppedEvts))
 	for i := range r.links {
 		l := &r.links[i]
-		b = appendLen(b, fSpanLinks, r.linkSize(l))
+		var lat int
+		b, lat = beginMsg(b, fSpanLinks)
 		ltid, lsid := l.sc.TraceID(), l.sc.SpanID()
 		b = appendBytes(b, fLinkTraceID, ltid[:])
 		b = appendBytes(b, fLinkSpanID, lsid[:])
@@ -564,13 +517,17 @@ func appendSpan(b []byte, num protowire.Number, sc *trace.SpanContext, r *spanRe
 		b = appendVarintField(b, fLinkDropped, uint64(l.dropped))
 		b = protowire.AppendTag(b, fLinkFlags, protowire.Fixed32Type)
 		b = protowire.AppendFixed32(b, spanFlags(l.sc.TraceFlags(), &l.sc))
+		b = endMsg(b, lat)
 	}
 	b = appendVarintField(b, fSpanDroppedLinks, uint64(r.droppedLinks))
-	b = appendLen(b, fSpanStatus, statusSize(r.status, r.statusMsg))
-	b = appendVarintField(b, fStatusCode, otlpStatus(r.status))
-	b = appendOptString(b, fStatusMessage, r.statusMsg)
+	msg := validUTF8(r.statusMsg)
+	code := otlpStatus(r.status)
+	b = appendLen(b, fSpanStatus, varintFieldSizeOf(fStatusCode, code)+optStringSize(fStatusMessage, msg))
+	b = appendVarintField(b, fStatusCode, code)
+	b = appendOptString(b, fStatusMessage, msg)
 	b = protowire.AppendTag(b, fSpanFlags, protowire.Fixed32Type)
-	return protowire.AppendFixed32(b, spanFlags(sc.TraceFlags(), &r.parent))
+	b = protowire.AppendFixed32(b, spanFlags(sc.TraceFlags(), &r.parent))
+	return endMsg(b, at)
 }
 
 // nonRecordingSpan is a span of a trace its parent did not sample: it

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -85,7 +86,10 @@ func useTracerAPI(tp trace.TracerProvider, bad string) {
 			attribute.BoolSlice("bs", []bool{true, false}), attribute.String("", "empty key is dropped"), attribute.String("bad"+bad, "x"+bad+"y")),
 		trace.WithLinks(trace.Link{SpanContext: trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid(99), TraceFlags: trace.FlagsSampled, Remote: true}),
 			Attributes: []attribute.KeyValue{attribute.String("link", "l")}}))
-	root.SetAttributes(attribute.String("s", "again"), attribute.Int64("late", 1))
+	root.SetAttributes(attribute.String("s", "again"), attribute.Int64("late", 1), attribute.ByteSlice("bytes", []byte{0, 1, 2}),
+		attribute.Slice("mixed", attribute.StringValue("a"+bad), attribute.Int64Value(2), attribute.SliceValue(attribute.BoolValue(true))),
+		attribute.Map("map", attribute.String("k", "v"), attribute.Map("inner", attribute.Float64("f", 2.5))),
+		attribute.String("huge", strings.Repeat("x", 3<<20))) // a span over 2 MiB: its length takes 4 bytes
 	root.SetName("root renamed " + bad)
 	root.AddEvent("ev", trace.WithTimestamp(at(1)), trace.WithAttributes(attribute.String("k", "1"), attribute.String("k", "2")))
 	root.RecordError(errors.New("boom"), trace.WithTimestamp(at(2)))

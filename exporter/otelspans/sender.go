@@ -34,9 +34,9 @@ import (
 // counts what it drops).
 //
 // States: open (spans accepted) → closed (Shutdown called: a span that
-// ends is counted failed; the sender posts what was accepted, under
-// Shutdown's ctx, then exits) . Every span accepted is counted once,
-// exported or failed, by the time Shutdown returns.
+// ends is counted failed; the goroutine posts what was accepted, under
+// Shutdown's ctx, then exits). Every span is counted once, exported or
+// failed, by the time Shutdown returns.
 type sender struct {
 	url        string
 	header     http.Header
@@ -56,16 +56,14 @@ type sender struct {
 	exported atomic.Uint64
 	failed   atomic.Uint64
 
-	mu       sync.Mutex
-	notFull  sync.Cond
-	cur      *batch
-	sealed   []*batch
-	free     []*batch
-	queued   int // spans in cur and sealed
-	closed   bool
-	lastErr  error
-	shutErr  error
-	shutDone bool
+	mu      sync.Mutex
+	notFull sync.Cond
+	cur     *batch
+	sealed  []*batch
+	free    []*batch
+	queued  int // spans in cur and sealed
+	closed  bool
+	lastErr error
 
 	wake    chan struct{} // capacity 1: a batch was sealed
 	flushCh chan chan struct{}
@@ -133,7 +131,6 @@ func (q *sender) start() { go q.run() }
 // enqueue encodes a span that ended into the current batch, waiting while
 // the queue is full. After Shutdown the span is counted failed.
 func (q *sender) enqueue(t *otlpTracer, sc *trace.SpanContext, rec *spanRecord) {
-	size := spanSize(sc, rec)
 	q.mu.Lock()
 	for q.queued >= q.maxQueue && !q.closed {
 		q.notFull.Wait()
@@ -145,7 +142,7 @@ func (q *sender) enqueue(t *otlpTracer, sc *trace.SpanContext, rec *spanRecord) 
 		return
 	}
 	buf := q.cur.spans(t)
-	*buf = appendSpan(*buf, fSSSpans, sc, rec, size)
+	*buf = appendSpan(*buf, fSSSpans, sc, rec)
 	q.cur.n++
 	q.queued++
 	full := q.cur.n >= q.maxBatch
@@ -181,17 +178,20 @@ func (q *sender) run() {
 	defer timer.Stop()
 	for {
 		var reply chan struct{}
-		stop := false
+		stop, seal := false, true
 		select {
-		case <-q.wake:
+		case <-q.wake: // a full batch: the current one keeps filling
+			seal = false
 		case <-timer.C:
 		case reply = <-q.flushCh:
 		case <-q.stopCh:
 			stop = true
 		}
-		q.mu.Lock()
-		q.sealLocked()
-		q.mu.Unlock()
+		if seal {
+			q.mu.Lock()
+			q.sealLocked()
+			q.mu.Unlock()
+		}
 		q.sendSealed()
 		if reply != nil {
 			close(reply)

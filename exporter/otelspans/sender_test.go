@@ -279,3 +279,72 @@ func TestNewOTLPCountsEverySpanUnderConcurrency(t *testing.T) {
 	assert.Equal(t, st.Ended, st.Exported+st.Failed, "exported or failed: %+v", st)
 	assert.Equal(t, uint64(b.accepted.Load()), st.Exported, "exported: what the backend accepted")
 }
+
+// TestNewOTLPBatchesAsTheSDKDoes: 512 spans a request at most; a batch
+// that is not full is sent when the batch timeout passes, without a flush.
+func TestNewOTLPBatchesAsTheSDKDoes(t *testing.T) {
+	clearOTelEnv(t)
+	r := newReceiver(t)
+	exp, err := otelspans.NewOTLP(context.Background(), otelspans.WithEndpointURL(r.srv.URL+"/v1/traces"))
+	require.NoError(t, err)
+	endSpans(exp, 1100)
+	flush(t, exp)
+	var sizes []int
+	for _, rq := range r.all() {
+		sizes = append(sizes, len(rq.req.GetResourceSpans()[0].GetScopeSpans()[0].GetSpans()))
+	}
+	assert.Equal(t, []int{512, 512, 76}, sizes, "full batches, then what the flush found")
+	require.NoError(t, exp.Shutdown(deadline(t)))
+
+	got := make(chan struct{}, 1)
+	b := newScripted(t, func(int64, http.ResponseWriter) bool {
+		select {
+		case got <- struct{}{}:
+		default:
+		}
+		return true
+	})
+	exp, err = otelspans.NewOTLP(context.Background(), otelspans.WithEndpointURL(b.srv.URL+"/v1/traces"),
+		otelspans.WithBatchTimeout(10*time.Millisecond))
+	require.NoError(t, err)
+	endSpans(exp, 3)
+	select {
+	case <-got:
+	case <-deadline(t).Done():
+		t.Fatal("the batch timeout did not send the batch")
+	}
+	require.NoError(t, exp.Shutdown(deadline(t)))
+	assert.Equal(t, int64(3), b.accepted.Load())
+}
+
+// TestNewOTLPReadsTheBatchProcessorsVariables: the OTEL_BSP_ variables
+// the SDK's batch processor reads size NewOTLP's batches; a value that is
+// not a positive integer is an error naming the variable.
+func TestNewOTLPReadsTheBatchProcessorsVariables(t *testing.T) {
+	clearOTelEnv(t)
+	r := newReceiver(t)
+	t.Setenv(otelspans.EnvBSPMaxExportBatch, "100")
+	t.Setenv(otelspans.EnvBSPMaxQueueSize, "300")
+	exp, err := otelspans.NewOTLP(context.Background(), otelspans.WithEndpointURL(r.srv.URL+"/v1/traces"))
+	require.NoError(t, err)
+	endSpans(exp, 250)
+	flush(t, exp)
+	require.NoError(t, exp.Shutdown(deadline(t)))
+	var sizes []int
+	for _, rq := range r.all() {
+		sizes = append(sizes, len(rq.req.GetResourceSpans()[0].GetScopeSpans()[0].GetSpans()))
+	}
+	assert.Equal(t, []int{100, 100, 50}, sizes)
+
+	for _, name := range []string{otelspans.EnvBSPScheduleDelay, otelspans.EnvBSPMaxQueueSize, otelspans.EnvTracesTimeout} {
+		t.Run(name, func(t *testing.T) {
+			clearOTelEnv(t)
+			t.Setenv(otelspans.EnvBSPMaxExportBatch, "")
+			t.Setenv(otelspans.EnvBSPMaxQueueSize, "")
+			t.Setenv(name, "5s")
+			_, err := otelspans.NewOTLP(context.Background())
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), name)
+		})
+	}
+}
