@@ -213,3 +213,29 @@ func TestReviewOTLPTracerWithScopeAttributesIsNotReused(t *testing.T) {
 	require.Len(t, reqs, 1)
 	assert.Len(t, reqs[0].req.GetResourceSpans()[0].GetScopeSpans(), 1, "one ScopeSpans for one scope")
 }
+
+// OTEL_EXPORTER_OTLP_TIMEOUT, OTEL_BSP_SCHEDULE_DELAY and
+// OTEL_BSP_EXPORT_TIMEOUT are milliseconds; a large one passes Atoi and
+// its check for a positive integer, then overflows time.Duration
+// (otlp.go batchingFromEnv: time.Duration(n) * time.Millisecond) into a
+// negative duration: a negative export timeout fails every export at once,
+// a negative schedule delay makes the sending goroutine spin on a timer
+// that always fires. Either is a clear error from NewOTLP, or clamped.
+func TestReviewOTLPEnvMillisecondsOverflow(t *testing.T) {
+	for _, name := range []string{otelspans.EnvTimeout, otelspans.EnvBSPScheduleDelay} {
+		t.Run(name, func(t *testing.T) {
+			clearOTelEnv(t)
+			r := newReceiver(t)
+			t.Setenv(name, "10000000000000") // 317 years, beyond time.Duration
+			exp, err := otelspans.NewOTLP(context.Background(), otelspans.WithEndpointURL(r.srv.URL+"/v1/traces"), otelspans.WithErrorHandler(func(error) {}))
+			if err != nil {
+				assert.Contains(t, err.Error(), name)
+				return
+			}
+			endSpans(exp, 1)
+			_ = exp.Shutdown(deadline(t))
+			assert.Equal(t, otelspans.SpanStats{Ended: 1, Exported: 1}, exp.SpanStats(), "accepted, so it must work")
+			t.Errorf("%s overflowing time.Duration was accepted", name)
+		})
+	}
+}
