@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -238,4 +239,40 @@ func TestReviewOTLPEnvMillisecondsOverflow(t *testing.T) {
 			t.Errorf("%s overflowing time.Duration was accepted", name)
 		})
 	}
+}
+
+// Shutdown honours its ctx, its doc says; but its first call waits for
+// the sending goroutine unconditionally (sender.go shutdown: <-q.done),
+// and that goroutine calls the error handler synchronously, watching no
+// ctx. An error handler that blocks (a slow log sink) holds Shutdown past
+// its deadline; one that calls Shutdown itself deadlocks for good.
+func TestReviewOTLPShutdownIgnoresCtxWhileTheErrorHandlerRuns(t *testing.T) {
+	clearOTelEnv(t)
+	b := newScripted(t, func(_ int64, w http.ResponseWriter) bool {
+		w.WriteHeader(http.StatusBadRequest)
+		return false
+	})
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	exp, err := otelspans.NewOTLP(context.Background(), otelspans.WithEndpointURL(b.srv.URL+"/v1/traces"),
+		otelspans.WithErrorHandler(func(error) {
+			once.Do(func() { close(entered) })
+			<-release
+		}))
+	require.NoError(t, err)
+	endSpans(exp, 1)
+	go func() { _ = exp.TracerProvider().(interface{ ForceFlush(context.Context) error }).ForceFlush(context.Background()) }()
+	<-entered // the sending goroutine is in the handler
+
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	returned := make(chan struct{})
+	go func() { defer close(returned); _ = exp.Shutdown(ctx) }()
+	select {
+	case <-returned:
+	case <-time.After(testDeadline / 3):
+		t.Errorf("Shutdown still waiting %v after its ctx ended", testDeadline/3)
+	}
+	close(release)
+	<-returned
 }
