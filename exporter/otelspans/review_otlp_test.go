@@ -11,8 +11,8 @@ import (
 	"net/url"
 	"strings"
 	"sync"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -261,7 +261,9 @@ func TestReviewOTLPShutdownIgnoresCtxWhileTheErrorHandlerRuns(t *testing.T) {
 		}))
 	require.NoError(t, err)
 	endSpans(exp, 1)
-	go func() { _ = exp.TracerProvider().(interface{ ForceFlush(context.Context) error }).ForceFlush(context.Background()) }()
+	go func() {
+		_ = exp.TracerProvider().(interface{ ForceFlush(context.Context) error }).ForceFlush(context.Background())
+	}()
 	<-entered // the sending goroutine is in the handler
 
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
