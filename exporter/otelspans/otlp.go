@@ -15,6 +15,7 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
 // Environment variables NewOTLP reads, as the OpenTelemetry specification
@@ -41,6 +42,8 @@ const (
 	EnvBSPExportTimeout  = "OTEL_BSP_EXPORT_TIMEOUT"
 	EnvBSPMaxQueueSize   = "OTEL_BSP_MAX_QUEUE_SIZE"
 	EnvBSPMaxExportBatch = "OTEL_BSP_MAX_EXPORT_BATCH_SIZE"
+	EnvTracesSampler     = "OTEL_TRACES_SAMPLER"
+	EnvTracesSamplerArg  = "OTEL_TRACES_SAMPLER_ARG"
 )
 
 // defaultExportTimeout bounds an export request, as the SDK's default.
@@ -91,9 +94,9 @@ const DefaultEndpoint = "http://localhost:4318/v1/traces"
 // timeout and export timeout are read, as the SDK reads them, from
 // OTEL_BSP_MAX_EXPORT_BATCH_SIZE, OTEL_BSP_MAX_QUEUE_SIZE,
 // OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_EXPORT_TIMEOUT and
-// OTEL_EXPORTER_OTLP_(TRACES_)TIMEOUT, the options winning; the SDK's
-// OTEL_TRACES_SAMPLER and span limit variables are not (the sampler is
-// the SDK's default, the limits its defaults).
+// OTEL_EXPORTER_OTLP_(TRACES_)TIMEOUT, the options winning; the sampler
+// from OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG. The SDK's span
+// limit variables are not read: the limits are the SDK's defaults.
 //
 // A preset option (Langfuse, Phoenix, LangSmith, Opik) reads its
 // backend's own variables when NewOTLP applies it: its endpoint replaces
@@ -135,6 +138,10 @@ func NewOTLP(ctx context.Context, opts ...Option) (*Exporter, error) {
 	}
 	bat, berr := batchingFromEnv()
 	cfg.errs = append(cfg.errs, berr...)
+	sampler, serr := samplerFromEnv()
+	if serr != nil {
+		cfg.errs = append(cfg.errs, serr)
+	}
 	if len(cfg.errs) > 0 {
 		return nil, errors.Join(cfg.errs...)
 	}
@@ -173,7 +180,7 @@ func NewOTLP(ctx context.Context, opts ...Option) (*Exporter, error) {
 	q.resource, q.resSchema = encodeResource(res), res.SchemaURL()
 	q.onError = safe(cfg.onError)
 	q.start()
-	e := newExporter(&otlpProvider{q: q}, cfg)
+	e := newExporter(&otlpProvider{q: q, sampler: sampler}, cfg)
 	e.otlp = q
 	return e, nil
 }
@@ -217,6 +224,44 @@ func batchingFromEnv() (batching, []error) {
 	b.queue = read(EnvBSPMaxQueueSize)
 	b.batch = read(EnvBSPMaxExportBatch)
 	return b, errs
+}
+
+// samplerFromEnv returns the sampler OTEL_TRACES_SAMPLER names, as the
+// SDK reads it, or nil for the SDK's default (parent-based, always on),
+// which NewOTLP's tracer applies itself. An unknown sampler or a ratio
+// outside [0, 1] is an error naming the variable.
+func samplerFromEnv() (sdktrace.Sampler, error) {
+	name := strings.ToLower(strings.TrimSpace(os.Getenv(EnvTracesSampler)))
+	arg := strings.TrimSpace(os.Getenv(EnvTracesSamplerArg))
+	ratio := func() (sdktrace.Sampler, error) {
+		if arg == "" {
+			return sdktrace.TraceIDRatioBased(1), nil
+		}
+		v, err := strconv.ParseFloat(arg, 64)
+		if err != nil || v < 0 || v > 1 {
+			return nil, fmt.Errorf("otelspans: %s=%q: want a ratio between 0 and 1", EnvTracesSamplerArg, arg)
+		}
+		return sdktrace.TraceIDRatioBased(v), nil
+	}
+	switch name {
+	case "", "parentbased_always_on":
+		return nil, nil
+	case "always_on":
+		return sdktrace.AlwaysSample(), nil
+	case "always_off":
+		return sdktrace.NeverSample(), nil
+	case "parentbased_always_off":
+		return sdktrace.ParentBased(sdktrace.NeverSample()), nil
+	case "traceidratio":
+		return ratio()
+	case "parentbased_traceidratio":
+		s, err := ratio()
+		if err != nil {
+			return nil, err
+		}
+		return sdktrace.ParentBased(s), nil
+	}
+	return nil, fmt.Errorf("otelspans: %s=%q: want always_on, always_off, traceidratio or their parentbased_ forms", EnvTracesSampler, name)
 }
 
 // traceEndpoint returns the URL traces are sent to: the option's, else

@@ -9,6 +9,7 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/embedded"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -16,7 +17,7 @@ import (
 
 // The tracer of an exporter NewOTLP builds. It records spans as the
 // OpenTelemetry SDK does with its default sampler (parent-based, always
-// on) and span limits, IDGenerator installed, and at End encodes each one
+// on; or the SDK's sampler OTEL_TRACES_SAMPLER names) and span limits, IDGenerator installed, and at End encodes each one
 // into its batch (encode.go) for the sender (sender.go). No SDK span,
 // snapshot or proto message is built on the way.
 
@@ -36,7 +37,8 @@ const (
 // concurrent use.
 type otlpProvider struct {
 	embedded.TracerProvider
-	q *sender
+	q       *sender
+	sampler sdktrace.Sampler // nil: parent-based, always on, decided inline
 
 	mu      sync.Mutex
 	tracers map[scopeKey]*otlpTracer
@@ -135,12 +137,19 @@ func (t *otlpTracer) StartAt(parent trace.SpanContext, traceID trace.TraceID, sp
 // begin starts a span of parent psc: sampled unless its parent is not,
 // as the SDK's default sampler decides.
 func (t *otlpTracer) begin(psc trace.SpanContext, tid trace.TraceID, sid trace.SpanID, name string, kind trace.SpanKind, start time.Time, attrs []attribute.KeyValue, links []trace.Link) trace.Span {
+	sampled, state := !psc.IsValid() || psc.IsSampled(), psc.TraceState()
+	if sp := t.p.sampler; sp != nil { // OTEL_TRACES_SAMPLER: the SDK's sampler decides
+		r := sp.ShouldSample(sdktrace.SamplingParameters{
+			ParentContext: trace.ContextWithSpanContext(context.Background(), psc),
+			TraceID:       tid, Name: name, Kind: kind, Attributes: attrs, Links: links,
+		})
+		sampled, state = r.Decision == sdktrace.RecordAndSample, r.Tracestate
+	}
 	flags := psc.TraceFlags() | trace.FlagsSampled
-	sampled := !psc.IsValid() || psc.IsSampled()
 	if !sampled {
 		flags = psc.TraceFlags() &^ trace.FlagsSampled
 	}
-	sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: flags, TraceState: psc.TraceState()})
+	sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: flags, TraceState: state})
 	if !sampled {
 		return &nonRecordingSpan{sc: sc, p: t.p}
 	}

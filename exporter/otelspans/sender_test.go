@@ -336,7 +336,7 @@ func TestNewOTLPReadsTheBatchProcessorsVariables(t *testing.T) {
 	}
 	assert.Equal(t, []int{100, 100, 50}, sizes)
 
-	for _, name := range []string{otelspans.EnvBSPScheduleDelay, otelspans.EnvBSPMaxQueueSize, otelspans.EnvTracesTimeout} {
+	for _, name := range []string{otelspans.EnvBSPScheduleDelay, otelspans.EnvBSPMaxQueueSize, otelspans.EnvTracesTimeout, otelspans.EnvTracesSampler} {
 		t.Run(name, func(t *testing.T) {
 			clearOTelEnv(t)
 			t.Setenv(otelspans.EnvBSPMaxExportBatch, "")
