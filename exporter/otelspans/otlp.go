@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
@@ -217,10 +218,19 @@ func batchingFromEnv() (batching, []error) {
 		}
 		return n
 	}
-	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
-	b.timeout = ms(cmp.Or(read(EnvTracesTimeout), read(EnvTimeout)))
-	b.bspTimeout = ms(read(EnvBSPExportTimeout))
-	b.delay = ms(read(EnvBSPScheduleDelay))
+	// Milliseconds beyond time.Duration would overflow into a negative
+	// duration: an error naming the variable, as for any malformed one.
+	ms := func(name string) time.Duration {
+		n := read(name)
+		if n > math.MaxInt64/int(time.Millisecond) {
+			errs = append(errs, fmt.Errorf("otelspans: %s=%d: milliseconds beyond %d (about 292 years)", name, n, math.MaxInt64/int64(time.Millisecond)))
+			return 0
+		}
+		return time.Duration(n) * time.Millisecond
+	}
+	b.timeout = cmp.Or(ms(EnvTracesTimeout), ms(EnvTimeout))
+	b.bspTimeout = ms(EnvBSPExportTimeout)
+	b.delay = ms(EnvBSPScheduleDelay)
 	b.queue = read(EnvBSPMaxQueueSize)
 	b.batch = read(EnvBSPMaxExportBatch)
 	return b, errs
