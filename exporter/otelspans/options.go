@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // Conventions selects the attribute keys the bridge writes. Values combine
@@ -59,8 +61,15 @@ func (c *config) fail(format string, args ...any) {
 
 // setHeader sets header k, in its canonical form: HTTP header names are
 // case-insensitive, and the exporter sends each key of the map, so
-// "authorization" and "Authorization" must not both be there.
+// "authorization" and "Authorization" must not both be there. A name that
+// is no HTTP token, or a value with a control character, is an error
+// naming the header, never quoting its value: every request would fail in
+// the transport.
 func (c *config) setHeader(k, v string) {
+	if err := checkHeader(k, v); err != nil {
+		c.errs = append(c.errs, fmt.Errorf("otelspans: %w", err))
+		return
+	}
 	if c.headers == nil {
 		c.headers = make(map[string]string)
 	}
@@ -176,4 +185,16 @@ func WithBatchTimeout(d time.Duration) Option {
 		}
 		c.batchTimeout = d
 	}
+}
+
+// checkHeader says what is wrong with a header, naming it and never
+// quoting its value, which is often a key.
+func checkHeader(k, v string) error {
+	if !httpguts.ValidHeaderFieldName(k) {
+		return fmt.Errorf("header name %q is not a valid HTTP header name", k)
+	}
+	if !httpguts.ValidHeaderFieldValue(v) {
+		return fmt.Errorf("header %s: its value has a character not allowed in HTTP (a control character?); the value is not shown", http.CanonicalHeaderKey(k))
+	}
+	return nil
 }

@@ -377,6 +377,9 @@ func parseHeaders(list string, h map[string]string) error {
 		if strings.ContainsAny(val, "\r\n") {
 			return fmt.Errorf("member %d (%s): value has a line break", i+1, k)
 		}
+		if err := checkHeader(k, val); err != nil {
+			return fmt.Errorf("member %d: %w", i+1, err)
+		}
 		h[http.CanonicalHeaderKey(k)] = val
 	}
 	return nil
