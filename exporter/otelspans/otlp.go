@@ -74,7 +74,8 @@ const DefaultEndpoint = "http://localhost:4318/v1/traces"
 // that cannot reach the backend, is sent again after an exponential,
 // jittered backoff, or after the response's Retry-After, while the export
 // timeout (WithExportTimeout, default 10 s) allows. A batch the backend
-// refuses (any other status), cannot be reached for that long, or whose
+// refuses (any other status, a redirect included: it is not followed, so
+// the headers reach no other host), cannot be reached for that long, or whose
 // spans it rejects in a partial success, goes to the error handler
 // (WithErrorHandler), wrapping ErrExport with its number of spans.
 // Shutdown's error counts every span ended and not exported: refused,
@@ -169,7 +170,14 @@ func NewOTLP(ctx context.Context, opts ...Option) (*Exporter, error) {
 		q.gzip = true
 		q.header.Set("Content-Encoding", "gzip")
 	}
-	q.client = &http.Client{Transport: transport}
+	q.client = &http.Client{
+		Transport: transport,
+		// A redirect is not followed: Go's client would send the
+		// exporter's headers (API keys in x-api-key and the like) to
+		// whatever host it names. Its 3xx is a refused batch, reported
+		// by its status, never its Location.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 	q.transport = transport
 	q.timeout = cmp.Or(cfg.timeout, bat.timeout, defaultExportTimeout)
 	if bat.bspTimeout > 0 { // the batch processor's bound on each export, around the exporter's
