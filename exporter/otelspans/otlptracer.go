@@ -44,28 +44,41 @@ type otlpProvider struct {
 	tracers map[scopeKey]*otlpTracer
 }
 
-type scopeKey struct{ name, version, schemaURL string }
+// scopeKey is an instrumentation scope, attributes included, as the
+// SDK's provider keys its tracers.
+type scopeKey struct {
+	name, version, schemaURL string
+	attrs                    attribute.Distinct
+}
+
+// defaultTracerName is the scope of Tracer(""), as the SDK names it.
+const defaultTracerName = "go.opentelemetry.io/otel/sdk/tracer"
 
 var _ trace.TracerProvider = (*otlpProvider)(nil)
 
 // Tracer returns the tracer of an instrumentation scope, the same one for
-// the same name, version and schema URL.
+// the same name, version, schema URL and attributes, as the SDK's
+// provider does. An empty name is the SDK's default,
+// "go.opentelemetry.io/otel/sdk/tracer". The schema URL is made valid
+// UTF-8, as every string the exporter sends: a receiver refuses a whole
+// request for one invalid string.
 func (p *otlpProvider) Tracer(name string, opts ...trace.TracerOption) trace.Tracer {
+	if name == "" {
+		name = defaultTracerName
+	}
 	c := trace.NewTracerConfig(opts...)
-	k := scopeKey{name, c.InstrumentationVersion(), c.SchemaURL()}
 	attrs := c.InstrumentationAttributes()
+	k := scopeKey{name, c.InstrumentationVersion(), c.SchemaURL(), attrs.Equivalent()}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if t, ok := p.tracers[k]; ok && attrs.Len() == 0 {
+	if t, ok := p.tracers[k]; ok {
 		return t
 	}
-	t := &otlpTracer{p: p, scope: encodeScope(name, k.version, attrs.ToSlice()), schemaURL: k.schemaURL}
-	if attrs.Len() == 0 {
-		if p.tracers == nil {
-			p.tracers = make(map[scopeKey]*otlpTracer)
-		}
-		p.tracers[k] = t
+	t := &otlpTracer{p: p, scope: encodeScope(name, k.version, attrs.ToSlice()), schemaURL: validUTF8(k.schemaURL)}
+	if p.tracers == nil {
+		p.tracers = make(map[scopeKey]*otlpTracer)
 	}
+	p.tracers[k] = t
 	return t
 }
 
