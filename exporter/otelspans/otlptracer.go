@@ -396,14 +396,14 @@ func (r *spanRecord) setAttributes(kv []attribute.KeyValue) {
 				continue
 			}
 			if i := indexOf(r.attrs, a.Key); i >= 0 {
-				r.attrs[i] = a
+				r.attrs[i] = normAttr(a)
 				continue
 			}
 			if len(r.attrs) >= attrCountLimit {
 				r.droppedAttrs++
 				continue
 			}
-			r.attrs = append(r.attrs, a)
+			r.attrs = append(r.attrs, normAttr(a))
 		}
 		return
 	}
@@ -412,9 +412,85 @@ func (r *spanRecord) setAttributes(kv []attribute.KeyValue) {
 			r.droppedAttrs++
 			continue
 		}
-		r.attrs = append(r.attrs, a)
+		r.attrs = append(r.attrs, normAttr(a))
 		r.dirty = true
 	}
+}
+
+// attrValueDepthLimit is the SDK's default AttributeValueDepthLimit: a
+// value nested deeper is replaced by an empty one.
+const attrValueDepthLimit = 64
+
+// normAttr normalises a SLICE or MAP value as the SDK (v1.47) does: a
+// map's duplicate keys removed (the last value kept), and a value nested
+// deeper than attrValueDepthLimit replaced by an empty one. This also
+// bounds the encoder's recursion. Other values are returned as they are.
+func normAttr(a attribute.KeyValue) attribute.KeyValue {
+	switch a.Value.Type() {
+	case attribute.SLICE, attribute.MAP:
+		if v, changed := normValue(a.Value, attrValueDepthLimit); changed {
+			a.Value = v
+		}
+	}
+	return a
+}
+
+// normAttrs normalises kv in place.
+func normAttrs(kv []attribute.KeyValue) {
+	for i := range kv {
+		kv[i] = normAttr(kv[i])
+	}
+}
+
+// normValue normalises v with depth levels of nesting left, and says
+// whether it changed anything.
+func normValue(v attribute.Value, depth int) (attribute.Value, bool) {
+	switch v.Type() {
+	case attribute.BOOLSLICE, attribute.INT64SLICE, attribute.FLOAT64SLICE, attribute.STRINGSLICE, attribute.BYTESLICE:
+		if depth == 0 {
+			return attribute.Value{}, true
+		}
+	case attribute.SLICE:
+		if depth == 0 {
+			return attribute.Value{}, true
+		}
+		elems := v.AsSlice() // a copy
+		changed := false
+		for i := range elems {
+			if nv, c := normValue(elems[i], depth-1); c {
+				elems[i], changed = nv, true
+			}
+		}
+		if changed {
+			return attribute.SliceValue(elems...), true
+		}
+	case attribute.MAP:
+		if depth == 0 {
+			return attribute.Value{}, true
+		}
+		kvs := v.AsMap() // a copy, sorted by key: duplicates are adjacent
+		out := kvs[:0]
+		changed := false
+		for i := 0; i < len(kvs); {
+			j := i + 1
+			for j < len(kvs) && kvs[j].Key == kvs[i].Key {
+				j++
+			}
+			kv := kvs[j-1] // the last value of the key
+			if j-i > 1 {
+				changed = true
+			}
+			if nv, c := normValue(kv.Value, depth-1); c {
+				kv.Value, changed = nv, true
+			}
+			out = append(out, kv)
+			i = j
+		}
+		if changed {
+			return attribute.MapValue(out...), true
+		}
+	}
+	return v, false
 }
 
 func indexOf(kv []attribute.KeyValue, k attribute.Key) int {
@@ -458,37 +534,64 @@ func dedupe(kv []attribute.KeyValue) []attribute.KeyValue {
 // addEvent adds an event, the oldest dropped beyond the limit, as the
 // SDK's queue of events does; its attributes beyond theirs are dropped,
 // counted.
+//
+// The arena holds the attributes of the events and links kept, and no
+// more: only the first attrPerEventLimit of an event's are copied, and a
+// dropped event's are cut out, so an open span's memory is bounded by the
+// limits however many events it is given.
 func (r *spanRecord) addEvent(name string, at time.Time, kv []attribute.KeyValue) {
-	lo := len(r.arena)
-	r.arena = append(r.arena, kv...) // kept as given, duplicates too, as the SDK does
-	e := spanEvent{name: name, time: at.UnixNano(), lo: lo, hi: len(r.arena)}
-	if len(kv) > attrPerEventLimit {
-		e.dropped, e.hi = len(kv)-attrPerEventLimit, lo+attrPerEventLimit
-	}
 	if len(r.events) >= eventCountLimit {
+		r.cut(r.events[0].lo, r.events[0].hi)
 		copy(r.events, r.events[1:])
 		r.events = r.events[:len(r.events)-1]
 		r.droppedEvts++
 	}
-	r.events = append(r.events, e)
+	n := min(len(kv), attrPerEventLimit)
+	lo := len(r.arena)
+	r.arena = append(r.arena, kv[:n]...) // duplicates kept, as the SDK does
+	normAttrs(r.arena[lo:])
+	r.events = append(r.events, spanEvent{name: name, time: at.UnixNano(), lo: lo, hi: len(r.arena), dropped: len(kv) - n})
+}
+
+// cut removes arena[lo:hi], the attributes of an event or link dropped,
+// moving those after them down.
+func (r *spanRecord) cut(lo, hi int) {
+	n := hi - lo
+	if n == 0 {
+		return
+	}
+	copy(r.arena[lo:], r.arena[hi:])
+	clear(r.arena[len(r.arena)-n:])
+	r.arena = r.arena[:len(r.arena)-n]
+	for i := range r.events {
+		if r.events[i].lo >= hi {
+			r.events[i].lo -= n
+			r.events[i].hi -= n
+		}
+	}
+	for i := range r.links {
+		if r.links[i].lo >= hi {
+			r.links[i].lo -= n
+			r.links[i].hi -= n
+		}
+	}
 }
 
 func (r *spanRecord) addLink(l trace.Link) {
 	if !l.SpanContext.IsValid() && len(l.Attributes) == 0 && l.SpanContext.TraceState().Len() == 0 {
 		return
 	}
-	lo := len(r.arena)
-	r.arena = append(r.arena, l.Attributes...)
-	k := spanLink{sc: l.SpanContext, lo: lo, hi: len(r.arena)}
-	if len(l.Attributes) > attrPerLinkLimit {
-		k.dropped, k.hi = len(l.Attributes)-attrPerLinkLimit, lo+attrPerLinkLimit
-	}
 	if len(r.links) >= linkCountLimit {
+		r.cut(r.links[0].lo, r.links[0].hi)
 		copy(r.links, r.links[1:])
 		r.links = r.links[:len(r.links)-1]
 		r.droppedLinks++
 	}
-	r.links = append(r.links, k)
+	n := min(len(l.Attributes), attrPerLinkLimit)
+	lo := len(r.arena)
+	r.arena = append(r.arena, l.Attributes[:n]...)
+	normAttrs(r.arena[lo:])
+	r.links = append(r.links, spanLink{sc: l.SpanContext, lo: lo, hi: len(r.arena), dropped: len(l.Attributes) - n})
 }
 
 // spanFlags returns the OTLP flags of a span or link: its W3C flags, and
