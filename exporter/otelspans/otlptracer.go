@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"runtime"
 	"sync"
 	"time"
 
@@ -328,16 +329,26 @@ func (s *otlpSpan) AddLink(l trace.Link) {
 }
 
 // RecordError adds an "exception" event with the error's type and
-// message, as the SDK does.
+// message, and its stack with trace.WithStackTrace(true), as the SDK does.
 func (s *otlpSpan) RecordError(err error, opts ...trace.EventOption) {
-	if s == nil || err == nil {
+	if s == nil || err == nil || !s.IsRecording() {
 		return
 	}
 	opts = append(opts, trace.WithAttributes(
 		attribute.String("exception.type", typeStr(err)),
 		attribute.String("exception.message", err.Error()),
 	))
+	if c := trace.NewEventConfig(opts...); c.StackTrace() {
+		opts = append(opts, trace.WithAttributes(attribute.String("exception.stacktrace", stackTrace())))
+	}
 	s.AddEvent(exceptionEventName, opts...)
+}
+
+// stackTrace returns the calling goroutine's stack, as the SDK records
+// it: at most 2 KiB.
+func stackTrace() string {
+	buf := make([]byte, 2048)
+	return string(buf[:runtime.Stack(buf, false)])
 }
 
 func typeStr(i any) string {
@@ -350,12 +361,27 @@ func typeStr(i any) string {
 
 // End ends the span at the time its option gives (else now) and hands it
 // to the exporter's queue, waiting while the queue is full. Calls after
-// the first do nothing.
+// the first do nothing. Called (deferred) while its goroutine panics, it
+// records an "exception" event of the panic, its stack too with
+// trace.WithStackTrace(true), and the panic goes on, as the SDK's does.
 func (s *otlpSpan) End(opts ...trace.SpanEndOption) {
 	if s == nil {
 		return
 	}
 	c := trace.NewSpanEndConfig(opts...)
+	if s.IsRecording() {
+		if recovered := recover(); recovered != nil {
+			defer panic(recovered) // recorded, not stopped
+			attrs := []attribute.KeyValue{
+				attribute.String("exception.type", typeStr(recovered)),
+				attribute.String("exception.message", fmt.Sprint(recovered)),
+			}
+			if c.StackTrace() {
+				attrs = append(attrs, attribute.String("exception.stacktrace", stackTrace()))
+			}
+			s.AddEventAt(exceptionEventName, time.Now(), attrs)
+		}
+	}
 	s.EndAt(c.Timestamp())
 }
 
