@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -404,8 +405,14 @@ func retryAfter(v string) time.Duration {
 	if v == "" {
 		return 0
 	}
-	if s, err := strconv.Atoi(v); err == nil {
-		return time.Duration(max(s, 0)) * time.Second
+	s, err := strconv.ParseInt(v, 10, 64)
+	if errors.Is(err, strconv.ErrRange) && s > 0 {
+		err = nil // beyond int64 seconds: s is math.MaxInt64
+	}
+	if err == nil {
+		// Capped before it is multiplied: beyond time.Duration it would
+		// wrap around to a short or negative wait, retried at once.
+		return time.Duration(min(max(s, 0), math.MaxInt64/int64(time.Second))) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		return time.Until(t)
