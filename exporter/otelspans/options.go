@@ -111,8 +111,10 @@ func WithConventions(c Conventions) Option {
 // WithErrorHandler sets the function that receives the failures of
 // NewOTLP's exports (a backend refusing spans, or unreachable; spans still
 // queued when Shutdown's ctx ended), each wrapping ErrExport and counting
-// its spans. It is called from the exporter's sending goroutine, or from
-// the goroutine ending a span after Shutdown.
+// its spans, and the backend's warnings about spans it accepted (a partial
+// success rejecting none), wrapping ErrExportWarning. It is called from the
+// exporter's sending goroutine, or from the goroutine ending a span after
+// Shutdown.
 // By default failures are logged through log/slog's default logger; they
 // never reach OpenTelemetry's global error handler. A nil h keeps the
 // default.

@@ -237,7 +237,12 @@ func (q *sender) export(b *batch) {
 		q.fail(n, err)
 		return
 	}
-	if rejected.n > 0 || rejected.msg != "" {
+	if rejected.n <= 0 && rejected.msg != "" { // a warning: every span accepted
+		q.exported.Add(n)
+		q.onError(fmt.Errorf("%w: the backend accepted %d spans with a warning: %q", ErrExportWarning, n, rejected.msg))
+		return
+	}
+	if rejected.n > 0 {
 		r := min(uint64(max(rejected.n, 0)), n)
 		q.exported.Add(n - r)
 		q.fail(r, fmt.Errorf("the backend rejected them (partial success): %q", rejected.msg))
