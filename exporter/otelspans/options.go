@@ -112,9 +112,12 @@ func WithConventions(c Conventions) Option {
 // NewOTLP's exports (a backend refusing spans, or unreachable; spans still
 // queued when Shutdown's ctx ended), each wrapping ErrExport and counting
 // its spans, and the backend's warnings about spans it accepted (a partial
-// success rejecting none), wrapping ErrExportWarning. It is called from the
-// exporter's sending goroutine, or from the goroutine ending a span after
-// Shutdown.
+// success rejecting none), wrapping ErrExportWarning. It is called, one
+// error at a time and in order, from a goroutine of the exporter, or from
+// the goroutine ending a span after Shutdown. It should not block: exports
+// go on without it, but Shutdown waits for it until its ctx ends (every
+// span is counted by then all the same), and errors beyond 1,024 waiting
+// for it are counted, not delivered. It may call Shutdown.
 // By default failures are logged through log/slog's default logger; they
 // never reach OpenTelemetry's global error handler. A nil h keeps the
 // default.

@@ -11,6 +11,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -74,6 +75,16 @@ type sender struct {
 	stopCtx context.Context // canceled when Shutdown's ctx ends
 	cancel  context.CancelFunc
 
+	// The errors for the handler, delivered by the reporter goroutine so
+	// that a handler that blocks holds up neither the exports nor
+	// Shutdown past its ctx.
+	reports        []error
+	reportsDropped int
+	stopped        bool          // the sending goroutine returned
+	reportCond     sync.Cond     // on mu: a report queued, or stopped
+	reported       chan struct{} // closed when the reporter returns
+	reporterID     atomic.Uint64 // the reporter's goroutine id
+
 	// The sender goroutine's own buffers.
 	body []byte
 	zbuf bytes.Buffer
@@ -122,12 +133,59 @@ func newSender() *sender {
 		retryFirst: time.Second,
 	}
 	q.notFull.L = &q.mu
+	q.reportCond.L = &q.mu
+	q.reported = make(chan struct{})
 	q.cur = &batch{}
 	q.stopCtx, q.cancel = context.WithCancel(context.Background())
 	return q
 }
 
-func (q *sender) start() { go q.run() }
+func (q *sender) start() {
+	go q.run()
+	go q.report()
+}
+
+// maxReports bounds the errors waiting for a handler that does not keep
+// up; those beyond are counted, and the count is reported.
+const maxReports = 1024
+
+// reportAsync queues err for the error handler.
+func (q *sender) reportAsync(err error) {
+	q.mu.Lock()
+	if len(q.reports) < maxReports {
+		q.reports = append(q.reports, err)
+	} else {
+		q.reportsDropped++
+	}
+	q.reportCond.Signal()
+	q.mu.Unlock()
+}
+
+// report is the reporter goroutine: it calls the error handler with each
+// error the sending goroutine queued, in order, and returns once that
+// goroutine has and every error is delivered.
+func (q *sender) report() {
+	q.reporterID.Store(goid())
+	defer close(q.reported)
+	for {
+		q.mu.Lock()
+		for len(q.reports) == 0 && q.reportsDropped == 0 && !q.stopped {
+			q.reportCond.Wait()
+		}
+		errs, dropped := q.reports, q.reportsDropped
+		q.reports, q.reportsDropped = nil, 0
+		q.mu.Unlock()
+		if len(errs) == 0 && dropped == 0 {
+			return
+		}
+		for _, err := range errs {
+			q.onError(err)
+		}
+		if dropped > 0 {
+			q.onError(fmt.Errorf("%w: %d more errors not reported: the error handler did not keep up (the spans are counted in SpanStats and Shutdown's error)", ErrExport, dropped))
+		}
+	}
+}
 
 // enqueue encodes a span that ended into the current batch, waiting while
 // the queue is full. After Shutdown the span is counted failed.
@@ -139,7 +197,7 @@ func (q *sender) enqueue(t *otlpTracer, sc *trace.SpanContext, rec *spanRecord) 
 	q.ended.Add(1)
 	if q.closed {
 		q.mu.Unlock()
-		q.fail(1, errClosed)
+		q.onError(q.fail(1, errClosed)) // on the caller's goroutine: the reporter may be gone
 		return
 	}
 	buf := q.cur.spans(t)
@@ -174,7 +232,14 @@ func (q *sender) sealLocked() {
 }
 
 func (q *sender) run() {
+	defer func() {
+		q.mu.Lock()
+		q.stopped = true // the reporter returns once it has delivered the rest
+		q.reportCond.Broadcast()
+		q.mu.Unlock()
+	}()
 	defer close(q.done)
+	defer q.transport.CloseIdleConnections()
 	timer := time.NewTimer(q.interval)
 	defer timer.Stop()
 	for {
@@ -234,31 +299,32 @@ func (q *sender) export(b *batch) {
 	rejected, err := q.post(payload)
 	n := uint64(b.n)
 	if err != nil {
-		q.fail(n, err)
+		q.reportAsync(q.fail(n, err))
 		return
 	}
 	if rejected.n <= 0 && rejected.msg != "" { // a warning: every span accepted
 		q.exported.Add(n)
-		q.onError(fmt.Errorf("%w: the backend accepted %d spans with a warning: %q", ErrExportWarning, n, rejected.msg))
+		q.reportAsync(fmt.Errorf("%w: the backend accepted %d spans with a warning: %q", ErrExportWarning, n, rejected.msg))
 		return
 	}
 	if rejected.n > 0 {
 		r := min(uint64(max(rejected.n, 0)), n)
 		q.exported.Add(n - r)
-		q.fail(r, fmt.Errorf("the backend rejected them (partial success): %q", rejected.msg))
+		q.reportAsync(q.fail(r, fmt.Errorf("the backend rejected them (partial success): %q", rejected.msg)))
 		return
 	}
 	q.exported.Add(n)
 }
 
-func (q *sender) fail(n uint64, err error) {
+// fail counts n spans failed and returns the error for the handler.
+func (q *sender) fail(n uint64, err error) error {
 	total := q.failed.Add(n)
 	q.mu.Lock()
 	if n > 0 {
 		q.lastErr = err
 	}
 	q.mu.Unlock()
-	q.onError(fmt.Errorf("%w: %d spans not exported (%d so far): %w", ErrExport, n, total, err))
+	return fmt.Errorf("%w: %d spans not exported (%d so far): %w", ErrExport, n, total, err)
 }
 
 // encodeRequest writes b as an ExportTraceServiceRequest, gzipped if so
@@ -446,8 +512,15 @@ func (q *sender) flush(ctx context.Context) error {
 
 // shutdown refuses new spans, posts those accepted under ctx (an export
 // still running when ctx ends is canceled, its spans counted failed),
-// stops the goroutine and closes the idle connections. It returns an
-// error counting the spans not exported, the same at every call.
+// stops the goroutine, which closes the idle connections, and waits until
+// the error handler has had every error, or ctx ends. It returns an error
+// counting the spans not exported, the same at every call.
+//
+// The sending goroutine never waits for the error handler (the reporter
+// goroutine calls it), so it stops promptly once ctx ends, and every span
+// is counted when shutdown returns, even if the handler blocks. Called
+// from the error handler, shutdown does not wait for the reporter, its
+// caller.
 func (q *sender) shutdown(ctx context.Context) error {
 	q.mu.Lock()
 	first := !q.closed
@@ -460,7 +533,6 @@ func (q *sender) shutdown(ctx context.Context) error {
 		<-q.done // prompt once ctx is done: every wait of the goroutine watches stopCtx
 		stop()
 		q.cancel()
-		q.transport.CloseIdleConnections()
 	} else {
 		select {
 		case <-q.done:
@@ -468,7 +540,31 @@ func (q *sender) shutdown(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
+	if goid() != q.reporterID.Load() {
+		select {
+		case <-q.reported:
+		case <-ctx.Done():
+			if err := q.err(); err != nil {
+				return err
+			}
+			return fmt.Errorf("otelspans: shutdown's ctx ended before the error handler had every error (is it blocking?): %w", ctx.Err())
+		}
+	}
 	return q.err()
+}
+
+// goid returns the calling goroutine's id, read from its stack's header
+// ("goroutine 18 [running]:"). It is read only at the reporter's start and
+// in shutdown, to tell an error handler calling Shutdown from any other
+// caller.
+func goid() uint64 {
+	var buf [64]byte
+	b := bytes.TrimPrefix(buf[:runtime.Stack(buf[:], false)], []byte("goroutine "))
+	if i := bytes.IndexByte(b, ' '); i > 0 {
+		b = b[:i]
+	}
+	n, _ := strconv.ParseUint(string(b), 10, 64)
+	return n
 }
 
 // err returns an error counting the spans that were not exported, or nil.
