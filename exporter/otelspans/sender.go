@@ -286,6 +286,11 @@ func (q *sender) sendSealed() {
 
 		q.export(b)
 
+		for i := range b.scopes { // a burst's buffers are not kept for good
+			if cap(b.scopes[i].spans) > maxKeptBuffer {
+				b.scopes[i].spans = nil
+			}
+		}
 		q.mu.Lock()
 		b.scopes, b.n = b.scopes[:0], 0
 		q.free = append(q.free, b)
@@ -293,10 +298,20 @@ func (q *sender) sendSealed() {
 	}
 }
 
+// maxKeptBuffer is the largest buffer the sender keeps for the next batch
+// or request: a burst of large spans leaves none of its size behind.
+const maxKeptBuffer = 1 << 20
+
 // export posts one batch and counts its spans.
 func (q *sender) export(b *batch) {
 	payload := q.encodeRequest(b)
 	rejected, err := q.post(payload)
+	if cap(q.body) > maxKeptBuffer {
+		q.body = nil
+	}
+	if q.zbuf.Cap() > maxKeptBuffer {
+		q.zbuf = bytes.Buffer{} // the writer keeps &q.zbuf; the old array is left to the GC
+	}
 	n := uint64(b.n)
 	if err != nil {
 		q.reportAsync(q.fail(n, err))
