@@ -406,15 +406,28 @@ func (e *errStatus) Error() string {
 // exponential backoff and jitter, or after the response's Retry-After,
 // until the export timeout. It never prints the request's URL beyond its
 // scheme, host and path, nor a header.
+//
+// The transport may still read a request's body after Do returned (a
+// backend answering before it read it all): payload is the sender's own
+// buffer, so if a body of this post is not closed when it returns, the
+// sender's buffers are left to it and the next request gets new ones.
 func (q *sender) post(payload []byte) (partial, error) {
+	open := new(atomic.Int32) // the bodies the transport has not closed
+	defer func() {
+		if open.Load() != 0 {
+			q.body, q.zbuf = nil, bytes.Buffer{}
+		}
+	}()
 	ctx, cancel := context.WithTimeout(q.stopCtx, q.timeout)
 	defer cancel()
 	delay := q.retryFirst
 	for attempt := 1; ; attempt++ {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, q.url, bytes.NewReader(payload))
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, q.url, nil)
 		if err != nil {
 			return partial{}, err
 		}
+		req.Body, req.ContentLength = newReqBody(payload, open), int64(len(payload))
+		req.GetBody = func() (io.ReadCloser, error) { return newReqBody(payload, open), nil }
 		req.Header = q.header
 		resp, err := q.client.Do(req)
 		var wait time.Duration
@@ -455,6 +468,28 @@ func (q *sender) post(payload []byte) (partial, error) {
 			return partial{}, q.ctxErr(ctx, attempt, err)
 		}
 	}
+}
+
+// reqBody is a request's body, reading the sender's buffer; its Close
+// says the transport is done with it.
+type reqBody struct {
+	bytes.Reader
+	open   *atomic.Int32
+	closed atomic.Bool
+}
+
+func newReqBody(payload []byte, open *atomic.Int32) *reqBody {
+	open.Add(1)
+	b := &reqBody{open: open}
+	b.Reset(payload)
+	return b
+}
+
+func (b *reqBody) Close() error {
+	if b.closed.CompareAndSwap(false, true) {
+		b.open.Add(-1)
+	}
+	return nil
 }
 
 // retryable reports whether a request that got no response may succeed
