@@ -62,8 +62,9 @@ const DefaultEndpoint = "http://localhost:4318/v1/traces"
 // when it ends. One goroutine of the exporter posts the requests: batches
 // of up to 512 spans, sent when full or after the batch timeout
 // (WithBatchTimeout, default 5 s), gzipped unless configured otherwise.
-// Its Shutdown, which TraceService.Shutdown calls, sends what is left and
-// stops that goroutine, so one svc.Shutdown(ctx) is the whole teardown.
+// (Another calls the error handler, so that one that blocks holds up no
+// export.) Its Shutdown, which TraceService.Shutdown calls, sends what is
+// left and stops both, so one svc.Shutdown(ctx) is the whole teardown.
 //
 // No span is lost silently between a run's records and the wire. The
 // queue of unsent spans (2,048, as the SDK's) never drops: when it is full, ending a
