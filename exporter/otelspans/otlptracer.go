@@ -84,8 +84,8 @@ func (p *otlpProvider) Tracer(name string, opts ...trace.TracerOption) trace.Tra
 }
 
 // ForceFlush sends every span ended before the call, and returns when the
-// backend has answered for them (counted exported or failed), or ctx is
-// done.
+// backend has answered for them (counted exported or failed) and the
+// error handler has had their errors, or ctx is done.
 func (p *otlpProvider) ForceFlush(ctx context.Context) error { return p.q.flush(ctx) }
 
 // otlpTracer starts spans of one instrumentation scope.

@@ -83,6 +83,9 @@ type sender struct {
 	stopped        bool          // the sending goroutine returned
 	reportCond     sync.Cond     // on mu: a report queued, or stopped
 	reported       chan struct{} // closed when the reporter returns
+	queuedReports  uint64        // errors queued (dropped ones too), ever
+	doneReports    uint64        // errors delivered (or counted dropped), ever
+	deliveredCh    chan struct{} // closed, and replaced, when doneReports grows
 	reporterID     atomic.Uint64 // the reporter's goroutine id
 
 	// The sender goroutine's own buffers.
@@ -135,6 +138,7 @@ func newSender() *sender {
 	q.notFull.L = &q.mu
 	q.reportCond.L = &q.mu
 	q.reported = make(chan struct{})
+	q.deliveredCh = make(chan struct{})
 	q.cur = &batch{}
 	q.stopCtx, q.cancel = context.WithCancel(context.Background())
 	return q
@@ -152,6 +156,7 @@ const maxReports = 1024
 // reportAsync queues err for the error handler.
 func (q *sender) reportAsync(err error) {
 	q.mu.Lock()
+	q.queuedReports++
 	if len(q.reports) < maxReports {
 		q.reports = append(q.reports, err)
 	} else {
@@ -184,7 +189,35 @@ func (q *sender) report() {
 		if dropped > 0 {
 			q.onError(fmt.Errorf("%w: %d more errors not reported: the error handler did not keep up (the spans are counted in SpanStats and Shutdown's error)", ErrExport, dropped))
 		}
+		q.mu.Lock()
+		q.doneReports += uint64(len(errs) + dropped)
+		close(q.deliveredCh)
+		q.deliveredCh = make(chan struct{})
+		q.mu.Unlock()
 	}
+}
+
+// waitReports waits until the error handler has had every error queued
+// before the call, or ctx is done. Called from the handler, it returns at
+// once: it would wait for itself.
+func (q *sender) waitReports(ctx context.Context) error {
+	if goid() == q.reporterID.Load() {
+		return nil
+	}
+	q.mu.Lock()
+	target := q.queuedReports
+	for q.doneReports < target {
+		ch := q.deliveredCh
+		q.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		q.mu.Lock()
+	}
+	q.mu.Unlock()
+	return nil
 }
 
 // enqueue encodes a span that ended into the current batch, waiting while
@@ -542,19 +575,20 @@ func retryAfter(v string) time.Duration {
 }
 
 // flush seals the current batch and waits until every sealed batch has
-// been posted and counted, or ctx is done.
+// been posted and counted, and its errors handed to the error handler, or
+// ctx is done.
 func (q *sender) flush(ctx context.Context) error {
 	reply := make(chan struct{})
 	select {
 	case q.flushCh <- reply:
 	case <-q.done:
-		return nil
+		return q.waitReports(ctx)
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 	select {
 	case <-reply:
-		return nil
+		return q.waitReports(ctx)
 	case <-ctx.Done():
 		return ctx.Err()
 	}
