@@ -61,8 +61,14 @@ func (e *Exporter) Name() string {
 
 // TracerProvider returns the provider the exporter starts its spans with:
 // the one given to New, or NewOTLP's own, whose tracers send to the same
-// endpoint and which has a ForceFlush(ctx) error method, as the SDK's.
-func (e *Exporter) TracerProvider() trace.TracerProvider { return e.tp }
+// endpoint and which has a ForceFlush(ctx) error method, as the SDK's. A
+// nil or zero Exporter's is a no-op provider.
+func (e *Exporter) TracerProvider() trace.TracerProvider {
+	if e == nil || e.tp == nil {
+		return noop.NewTracerProvider()
+	}
+	return e.tp
+}
 
 // StartRun starts the run's span and returns the RunExporter that adds
 // the run's components, logs and outputs to it.

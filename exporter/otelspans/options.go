@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // Conventions selects the attribute keys the bridge writes. Values combine
@@ -59,8 +61,15 @@ func (c *config) fail(format string, args ...any) {
 
 // setHeader sets header k, in its canonical form: HTTP header names are
 // case-insensitive, and the exporter sends each key of the map, so
-// "authorization" and "Authorization" must not both be there.
+// "authorization" and "Authorization" must not both be there. A name that
+// is no HTTP token, or a value with a control character, is an error
+// naming the header, never quoting its value: every request would fail in
+// the transport.
 func (c *config) setHeader(k, v string) {
+	if err := checkHeader(k, v); err != nil {
+		c.errs = append(c.errs, fmt.Errorf("otelspans: %w", err))
+		return
+	}
 	if c.headers == nil {
 		c.headers = make(map[string]string)
 	}
@@ -102,8 +111,13 @@ func WithConventions(c Conventions) Option {
 // WithErrorHandler sets the function that receives the failures of
 // NewOTLP's exports (a backend refusing spans, or unreachable; spans still
 // queued when Shutdown's ctx ended), each wrapping ErrExport and counting
-// its spans. It is called from the exporter's sending goroutine, or from
-// the goroutine ending a span after Shutdown.
+// its spans, and the backend's warnings about spans it accepted (a partial
+// success rejecting none), wrapping ErrExportWarning. It is called, one
+// error at a time and in order, from a goroutine of the exporter, or from
+// the goroutine ending a span after Shutdown. It should not block: exports
+// go on without it, but Shutdown waits for it until its ctx ends (every
+// span is counted by then all the same), and errors beyond 1,024 waiting
+// for it are counted, not delivered. It may call Shutdown.
 // By default failures are logged through log/slog's default logger; they
 // never reach OpenTelemetry's global error handler. A nil h keeps the
 // default.
@@ -176,4 +190,16 @@ func WithBatchTimeout(d time.Duration) Option {
 		}
 		c.batchTimeout = d
 	}
+}
+
+// checkHeader says what is wrong with a header, naming it and never
+// quoting its value, which is often a key.
+func checkHeader(k, v string) error {
+	if !httpguts.ValidHeaderFieldName(k) {
+		return fmt.Errorf("header name %q is not a valid HTTP header name", k)
+	}
+	if !httpguts.ValidHeaderFieldValue(v) {
+		return fmt.Errorf("header %s: its value has a character not allowed in HTTP (a control character?); the value is not shown", http.CanonicalHeaderKey(k))
+	}
+	return nil
 }

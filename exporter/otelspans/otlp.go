@@ -5,15 +5,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
 // Environment variables NewOTLP reads, as the OpenTelemetry specification
@@ -31,6 +34,19 @@ const (
 	EnvResourceAttrs     = "OTEL_RESOURCE_ATTRIBUTES"
 )
 
+// Batching and timeout variables NewOTLP reads, as the SDK's batch
+// processor and OTLP exporter do: milliseconds, or numbers of spans.
+const (
+	EnvTimeout           = "OTEL_EXPORTER_OTLP_TIMEOUT"
+	EnvTracesTimeout     = "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT"
+	EnvBSPScheduleDelay  = "OTEL_BSP_SCHEDULE_DELAY"
+	EnvBSPExportTimeout  = "OTEL_BSP_EXPORT_TIMEOUT"
+	EnvBSPMaxQueueSize   = "OTEL_BSP_MAX_QUEUE_SIZE"
+	EnvBSPMaxExportBatch = "OTEL_BSP_MAX_EXPORT_BATCH_SIZE"
+	EnvTracesSampler     = "OTEL_TRACES_SAMPLER"
+	EnvTracesSamplerArg  = "OTEL_TRACES_SAMPLER_ARG"
+)
+
 // defaultExportTimeout bounds an export request, as the SDK's default.
 const defaultExportTimeout = 10 * time.Second
 
@@ -46,11 +62,12 @@ const DefaultEndpoint = "http://localhost:4318/v1/traces"
 // when it ends. One goroutine of the exporter posts the requests: batches
 // of up to 512 spans, sent when full or after the batch timeout
 // (WithBatchTimeout, default 5 s), gzipped unless configured otherwise.
-// Its Shutdown, which TraceService.Shutdown calls, sends what is left and
-// stops that goroutine, so one svc.Shutdown(ctx) is the whole teardown.
+// (Another calls the error handler, so that one that blocks holds up no
+// export.) Its Shutdown, which TraceService.Shutdown calls, sends what is
+// left and stops both, so one svc.Shutdown(ctx) is the whole teardown.
 //
 // No span is lost silently between a run's records and the wire. The
-// queue of unsent spans (2,048) never drops: when it is full, ending a
+// queue of unsent spans (2,048, as the SDK's) never drops: when it is full, ending a
 // span waits, so the exporter's delivery call waits, and flowtrace's
 // queue for the exporter fills behind it, dropping and counting as
 // WithOverflow says (a call waiting past WithExportTimeout is abandoned,
@@ -58,7 +75,8 @@ const DefaultEndpoint = "http://localhost:4318/v1/traces"
 // that cannot reach the backend, is sent again after an exponential,
 // jittered backoff, or after the response's Retry-After, while the export
 // timeout (WithExportTimeout, default 10 s) allows. A batch the backend
-// refuses (any other status), cannot be reached for that long, or whose
+// refuses (any other status, a redirect included: it is not followed, so
+// the headers reach no other host), cannot be reached for that long, or whose
 // spans it rejects in a partial success, goes to the error handler
 // (WithErrorHandler), wrapping ErrExport with its number of spans.
 // Shutdown's error counts every span ended and not exported: refused,
@@ -75,10 +93,17 @@ const DefaultEndpoint = "http://localhost:4318/v1/traces"
 // NewOTLP reads it on every call, so two exporters in one process can speak
 // for two services.) TracerProvider returns the exporter's own provider:
 // spans started from its tracers go to the same endpoint, under their
-// tracer's instrumentation scope. The SDK's other variables
-// (OTEL_TRACES_SAMPLER, OTEL_SPAN_*_LIMIT, OTEL_BSP_*) are not read. A preset option (Langfuse, Phoenix, LangSmith, Opik)
-// reads its backend's own variables when NewOTLP applies it: its endpoint
-// replaces the OTEL_EXPORTER_OTLP_ ones, and its headers are set over
+// tracer's instrumentation scope. The batch size, queue size, batch
+// timeout and export timeout are read, as the SDK reads them, from
+// OTEL_BSP_MAX_EXPORT_BATCH_SIZE, OTEL_BSP_MAX_QUEUE_SIZE,
+// OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_EXPORT_TIMEOUT and
+// OTEL_EXPORTER_OTLP_(TRACES_)TIMEOUT, the options winning; the sampler
+// from OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG. The SDK's span
+// limit variables are not read: the limits are the SDK's defaults.
+//
+// A preset option (Langfuse, Phoenix, LangSmith, Opik) reads its
+// backend's own variables when NewOTLP applies it: its endpoint replaces
+// the OTEL_EXPORTER_OTLP_ ones, and its headers are set over
 // OTEL_EXPORTER_OTLP_HEADERS (header names are case-insensitive).
 //
 // A malformed endpoint, header list, compression or resource attribute,
@@ -114,6 +139,12 @@ func NewOTLP(ctx context.Context, opts ...Option) (*Exporter, error) {
 		}
 		compression = c
 	}
+	bat, berr := batchingFromEnv()
+	cfg.errs = append(cfg.errs, berr...)
+	sampler, serr := samplerFromEnv()
+	if serr != nil {
+		cfg.errs = append(cfg.errs, serr)
+	}
 	if len(cfg.errs) > 0 {
 		return nil, errors.Join(cfg.errs...)
 	}
@@ -140,14 +171,26 @@ func NewOTLP(ctx context.Context, opts ...Option) (*Exporter, error) {
 		q.gzip = true
 		q.header.Set("Content-Encoding", "gzip")
 	}
-	q.client = &http.Client{Transport: transport}
+	q.client = &http.Client{
+		Transport: transport,
+		// A redirect is not followed: Go's client would send the
+		// exporter's headers (API keys in x-api-key and the like) to
+		// whatever host it names. Its 3xx is a refused batch, reported
+		// by its status, never its Location.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 	q.transport = transport
-	q.timeout = cmp.Or(cfg.timeout, defaultExportTimeout)
-	q.interval = cmp.Or(cfg.batchTimeout, defaultBatchTimeout)
+	q.timeout = cmp.Or(cfg.timeout, bat.timeout, defaultExportTimeout)
+	if bat.bspTimeout > 0 { // the batch processor's bound on each export, around the exporter's
+		q.timeout = min(q.timeout, bat.bspTimeout)
+	}
+	q.interval = cmp.Or(cfg.batchTimeout, bat.delay, defaultBatchTimeout)
+	q.maxQueue = cmp.Or(bat.queue, q.maxQueue)
+	q.maxBatch = min(cmp.Or(bat.batch, q.maxBatch), q.maxQueue)
 	q.resource, q.resSchema = encodeResource(res), res.SchemaURL()
 	q.onError = safe(cfg.onError)
 	q.start()
-	e := newExporter(&otlpProvider{q: q}, cfg)
+	e := newExporter(&otlpProvider{q: q, sampler: sampler}, cfg)
 	e.otlp = q
 	return e, nil
 }
@@ -158,6 +201,87 @@ const userAgent = "flowtrace-otelspans OTLP/HTTP exporter"
 // defaultBatchTimeout is how long a batch that is not full waits, as the
 // SDK's default.
 const defaultBatchTimeout = 5 * time.Second
+
+// batching is what the environment says of batches and timeouts; zero
+// values keep the defaults.
+type batching struct {
+	timeout, bspTimeout, delay time.Duration
+	queue, batch               int
+}
+
+// batchingFromEnv reads the variables the SDK's batch processor and OTLP
+// exporter read. A value that is not a positive integer is an error
+// naming its variable.
+func batchingFromEnv() (batching, []error) {
+	var b batching
+	var errs []error
+	read := func(name string) int {
+		v := strings.TrimSpace(os.Getenv(name))
+		if v == "" {
+			return 0
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			errs = append(errs, fmt.Errorf("otelspans: %s=%q: want a positive integer", name, v))
+			return 0
+		}
+		return n
+	}
+	// Milliseconds beyond time.Duration would overflow into a negative
+	// duration: an error naming the variable, as for any malformed one.
+	ms := func(name string) time.Duration {
+		n := read(name)
+		if n > math.MaxInt64/int(time.Millisecond) {
+			errs = append(errs, fmt.Errorf("otelspans: %s=%d: milliseconds beyond %d (about 292 years)", name, n, math.MaxInt64/int64(time.Millisecond)))
+			return 0
+		}
+		return time.Duration(n) * time.Millisecond
+	}
+	b.timeout = cmp.Or(ms(EnvTracesTimeout), ms(EnvTimeout))
+	b.bspTimeout = ms(EnvBSPExportTimeout)
+	b.delay = ms(EnvBSPScheduleDelay)
+	b.queue = read(EnvBSPMaxQueueSize)
+	b.batch = read(EnvBSPMaxExportBatch)
+	return b, errs
+}
+
+// samplerFromEnv returns the sampler OTEL_TRACES_SAMPLER names, as the
+// SDK reads it, or nil for the SDK's default (parent-based, always on),
+// which NewOTLP's tracer applies itself. An unknown sampler or a ratio
+// outside [0, 1] is an error naming the variable.
+func samplerFromEnv() (sdktrace.Sampler, error) {
+	name := strings.ToLower(strings.TrimSpace(os.Getenv(EnvTracesSampler)))
+	arg := strings.TrimSpace(os.Getenv(EnvTracesSamplerArg))
+	ratio := func() (sdktrace.Sampler, error) {
+		if arg == "" {
+			return sdktrace.TraceIDRatioBased(1), nil
+		}
+		v, err := strconv.ParseFloat(arg, 64)
+		if err != nil || v < 0 || v > 1 {
+			return nil, fmt.Errorf("otelspans: %s=%q: want a ratio between 0 and 1", EnvTracesSamplerArg, arg)
+		}
+		return sdktrace.TraceIDRatioBased(v), nil
+	}
+	switch name {
+	case "", "parentbased_always_on":
+		return nil, nil
+	case "always_on":
+		return sdktrace.AlwaysSample(), nil
+	case "always_off":
+		return sdktrace.NeverSample(), nil
+	case "parentbased_always_off":
+		return sdktrace.ParentBased(sdktrace.NeverSample()), nil
+	case "traceidratio":
+		return ratio()
+	case "parentbased_traceidratio":
+		s, err := ratio()
+		if err != nil {
+			return nil, err
+		}
+		return sdktrace.ParentBased(s), nil
+	}
+	return nil, fmt.Errorf("otelspans: %s=%q: want always_on, always_off, traceidratio or their parentbased_ forms", EnvTracesSampler, name)
+}
 
 // traceEndpoint returns the URL traces are sent to: the option's, else
 // the traces endpoint of the environment, else its base endpoint with
@@ -261,6 +385,9 @@ func parseHeaders(list string, h map[string]string) error {
 		}
 		if strings.ContainsAny(val, "\r\n") {
 			return fmt.Errorf("member %d (%s): value has a line break", i+1, k)
+		}
+		if err := checkHeader(k, val); err != nil {
+			return fmt.Errorf("member %d: %w", i+1, err)
 		}
 		h[http.CanonicalHeaderKey(k)] = val
 	}

@@ -17,6 +17,8 @@ func clearOTelEnv(t *testing.T) {
 	for _, k := range []string{
 		otelspans.EnvEndpoint, otelspans.EnvTracesEndpoint, otelspans.EnvHeaders, otelspans.EnvTracesHeaders,
 		otelspans.EnvCompression, otelspans.EnvTracesCompression, otelspans.EnvServiceName, otelspans.EnvResourceAttrs,
+		otelspans.EnvTimeout, otelspans.EnvTracesTimeout, otelspans.EnvBSPScheduleDelay, otelspans.EnvBSPExportTimeout,
+		otelspans.EnvBSPMaxQueueSize, otelspans.EnvBSPMaxExportBatch, otelspans.EnvTracesSampler, otelspans.EnvTracesSamplerArg,
 	} {
 		t.Setenv(k, "")
 	}

@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"runtime"
 	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/embedded"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -16,7 +18,7 @@ import (
 
 // The tracer of an exporter NewOTLP builds. It records spans as the
 // OpenTelemetry SDK does with its default sampler (parent-based, always
-// on) and span limits, IDGenerator installed, and at End encodes each one
+// on; or the SDK's sampler OTEL_TRACES_SAMPLER names) and span limits, IDGenerator installed, and at End encodes each one
 // into its batch (encode.go) for the sender (sender.go). No SDK span,
 // snapshot or proto message is built on the way.
 
@@ -36,40 +38,54 @@ const (
 // concurrent use.
 type otlpProvider struct {
 	embedded.TracerProvider
-	q *sender
+	q       *sender
+	sampler sdktrace.Sampler // nil: parent-based, always on, decided inline
 
 	mu      sync.Mutex
 	tracers map[scopeKey]*otlpTracer
 }
 
-type scopeKey struct{ name, version, schemaURL string }
+// scopeKey is an instrumentation scope, attributes included, as the
+// SDK's provider keys its tracers.
+type scopeKey struct {
+	name, version, schemaURL string
+	attrs                    attribute.Distinct
+}
+
+// defaultTracerName is the scope of Tracer(""), as the SDK names it.
+const defaultTracerName = "go.opentelemetry.io/otel/sdk/tracer"
 
 var _ trace.TracerProvider = (*otlpProvider)(nil)
 
 // Tracer returns the tracer of an instrumentation scope, the same one for
-// the same name, version and schema URL.
+// the same name, version, schema URL and attributes, as the SDK's
+// provider does. An empty name is the SDK's default,
+// "go.opentelemetry.io/otel/sdk/tracer". The schema URL is made valid
+// UTF-8, as every string the exporter sends: a receiver refuses a whole
+// request for one invalid string.
 func (p *otlpProvider) Tracer(name string, opts ...trace.TracerOption) trace.Tracer {
+	if name == "" {
+		name = defaultTracerName
+	}
 	c := trace.NewTracerConfig(opts...)
-	k := scopeKey{name, c.InstrumentationVersion(), c.SchemaURL()}
 	attrs := c.InstrumentationAttributes()
+	k := scopeKey{name, c.InstrumentationVersion(), c.SchemaURL(), attrs.Equivalent()}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if t, ok := p.tracers[k]; ok && attrs.Len() == 0 {
+	if t, ok := p.tracers[k]; ok {
 		return t
 	}
-	t := &otlpTracer{p: p, scope: encodeScope(name, k.version, attrs.ToSlice()), schemaURL: k.schemaURL}
-	if attrs.Len() == 0 {
-		if p.tracers == nil {
-			p.tracers = make(map[scopeKey]*otlpTracer)
-		}
-		p.tracers[k] = t
+	t := &otlpTracer{p: p, scope: encodeScope(name, k.version, attrs.ToSlice()), schemaURL: validUTF8(k.schemaURL)}
+	if p.tracers == nil {
+		p.tracers = make(map[scopeKey]*otlpTracer)
 	}
+	p.tracers[k] = t
 	return t
 }
 
 // ForceFlush sends every span ended before the call, and returns when the
-// backend has answered for them (counted exported or failed), or ctx is
-// done.
+// backend has answered for them (counted exported or failed) and the
+// error handler has had their errors, or ctx is done.
 func (p *otlpProvider) ForceFlush(ctx context.Context) error { return p.q.flush(ctx) }
 
 // otlpTracer starts spans of one instrumentation scope.
@@ -135,12 +151,19 @@ func (t *otlpTracer) StartAt(parent trace.SpanContext, traceID trace.TraceID, sp
 // begin starts a span of parent psc: sampled unless its parent is not,
 // as the SDK's default sampler decides.
 func (t *otlpTracer) begin(psc trace.SpanContext, tid trace.TraceID, sid trace.SpanID, name string, kind trace.SpanKind, start time.Time, attrs []attribute.KeyValue, links []trace.Link) trace.Span {
+	sampled, state := !psc.IsValid() || psc.IsSampled(), psc.TraceState()
+	if sp := t.p.sampler; sp != nil { // OTEL_TRACES_SAMPLER: the SDK's sampler decides
+		r := sp.ShouldSample(sdktrace.SamplingParameters{
+			ParentContext: trace.ContextWithSpanContext(context.Background(), psc),
+			TraceID:       tid, Name: name, Kind: kind, Attributes: attrs, Links: links,
+		})
+		sampled, state = r.Decision == sdktrace.RecordAndSample, r.Tracestate
+	}
 	flags := psc.TraceFlags() | trace.FlagsSampled
-	sampled := !psc.IsValid() || psc.IsSampled()
 	if !sampled {
 		flags = psc.TraceFlags() &^ trace.FlagsSampled
 	}
-	sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: flags, TraceState: psc.TraceState()})
+	sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: flags, TraceState: state})
 	if !sampled {
 		return &nonRecordingSpan{sc: sc, p: t.p}
 	}
@@ -306,16 +329,26 @@ func (s *otlpSpan) AddLink(l trace.Link) {
 }
 
 // RecordError adds an "exception" event with the error's type and
-// message, as the SDK does.
+// message, and its stack with trace.WithStackTrace(true), as the SDK does.
 func (s *otlpSpan) RecordError(err error, opts ...trace.EventOption) {
-	if s == nil || err == nil {
+	if s == nil || err == nil || !s.IsRecording() {
 		return
 	}
 	opts = append(opts, trace.WithAttributes(
 		attribute.String("exception.type", typeStr(err)),
 		attribute.String("exception.message", err.Error()),
 	))
+	if c := trace.NewEventConfig(opts...); c.StackTrace() {
+		opts = append(opts, trace.WithAttributes(attribute.String("exception.stacktrace", stackTrace())))
+	}
 	s.AddEvent(exceptionEventName, opts...)
+}
+
+// stackTrace returns the calling goroutine's stack, as the SDK records
+// it: at most 2 KiB.
+func stackTrace() string {
+	buf := make([]byte, 2048)
+	return string(buf[:runtime.Stack(buf, false)])
 }
 
 func typeStr(i any) string {
@@ -328,12 +361,27 @@ func typeStr(i any) string {
 
 // End ends the span at the time its option gives (else now) and hands it
 // to the exporter's queue, waiting while the queue is full. Calls after
-// the first do nothing.
+// the first do nothing. Called (deferred) while its goroutine panics, it
+// records an "exception" event of the panic, its stack too with
+// trace.WithStackTrace(true), and the panic goes on, as the SDK's does.
 func (s *otlpSpan) End(opts ...trace.SpanEndOption) {
 	if s == nil {
 		return
 	}
 	c := trace.NewSpanEndConfig(opts...)
+	if s.IsRecording() {
+		if recovered := recover(); recovered != nil {
+			defer panic(recovered) // recorded, not stopped
+			attrs := []attribute.KeyValue{
+				attribute.String("exception.type", typeStr(recovered)),
+				attribute.String("exception.message", fmt.Sprint(recovered)),
+			}
+			if c.StackTrace() {
+				attrs = append(attrs, attribute.String("exception.stacktrace", stackTrace()))
+			}
+			s.AddEventAt(exceptionEventName, time.Now(), attrs)
+		}
+	}
 	s.EndAt(c.Timestamp())
 }
 
@@ -374,14 +422,14 @@ func (r *spanRecord) setAttributes(kv []attribute.KeyValue) {
 				continue
 			}
 			if i := indexOf(r.attrs, a.Key); i >= 0 {
-				r.attrs[i] = a
+				r.attrs[i] = normAttr(a)
 				continue
 			}
 			if len(r.attrs) >= attrCountLimit {
 				r.droppedAttrs++
 				continue
 			}
-			r.attrs = append(r.attrs, a)
+			r.attrs = append(r.attrs, normAttr(a))
 		}
 		return
 	}
@@ -390,9 +438,85 @@ func (r *spanRecord) setAttributes(kv []attribute.KeyValue) {
 			r.droppedAttrs++
 			continue
 		}
-		r.attrs = append(r.attrs, a)
+		r.attrs = append(r.attrs, normAttr(a))
 		r.dirty = true
 	}
+}
+
+// attrValueDepthLimit is the SDK's default AttributeValueDepthLimit: a
+// value nested deeper is replaced by an empty one.
+const attrValueDepthLimit = 64
+
+// normAttr normalises a SLICE or MAP value as the SDK (v1.47) does: a
+// map's duplicate keys removed (the last value kept), and a value nested
+// deeper than attrValueDepthLimit replaced by an empty one. This also
+// bounds the encoder's recursion. Other values are returned as they are.
+func normAttr(a attribute.KeyValue) attribute.KeyValue {
+	switch a.Value.Type() {
+	case attribute.SLICE, attribute.MAP:
+		if v, changed := normValue(a.Value, attrValueDepthLimit); changed {
+			a.Value = v
+		}
+	}
+	return a
+}
+
+// normAttrs normalises kv in place.
+func normAttrs(kv []attribute.KeyValue) {
+	for i := range kv {
+		kv[i] = normAttr(kv[i])
+	}
+}
+
+// normValue normalises v with depth levels of nesting left, and says
+// whether it changed anything.
+func normValue(v attribute.Value, depth int) (attribute.Value, bool) {
+	switch v.Type() {
+	case attribute.BOOLSLICE, attribute.INT64SLICE, attribute.FLOAT64SLICE, attribute.STRINGSLICE, attribute.BYTESLICE:
+		if depth == 0 {
+			return attribute.Value{}, true
+		}
+	case attribute.SLICE:
+		if depth == 0 {
+			return attribute.Value{}, true
+		}
+		elems := v.AsSlice() // a copy
+		changed := false
+		for i := range elems {
+			if nv, c := normValue(elems[i], depth-1); c {
+				elems[i], changed = nv, true
+			}
+		}
+		if changed {
+			return attribute.SliceValue(elems...), true
+		}
+	case attribute.MAP:
+		if depth == 0 {
+			return attribute.Value{}, true
+		}
+		kvs := v.AsMap() // a copy, sorted by key: duplicates are adjacent
+		out := kvs[:0]
+		changed := false
+		for i := 0; i < len(kvs); {
+			j := i + 1
+			for j < len(kvs) && kvs[j].Key == kvs[i].Key {
+				j++
+			}
+			kv := kvs[j-1] // the last value of the key
+			if j-i > 1 {
+				changed = true
+			}
+			if nv, c := normValue(kv.Value, depth-1); c {
+				kv.Value, changed = nv, true
+			}
+			out = append(out, kv)
+			i = j
+		}
+		if changed {
+			return attribute.MapValue(out...), true
+		}
+	}
+	return v, false
 }
 
 func indexOf(kv []attribute.KeyValue, k attribute.Key) int {
@@ -436,37 +560,64 @@ func dedupe(kv []attribute.KeyValue) []attribute.KeyValue {
 // addEvent adds an event, the oldest dropped beyond the limit, as the
 // SDK's queue of events does; its attributes beyond theirs are dropped,
 // counted.
+//
+// The arena holds the attributes of the events and links kept, and no
+// more: only the first attrPerEventLimit of an event's are copied, and a
+// dropped event's are cut out, so an open span's memory is bounded by the
+// limits however many events it is given.
 func (r *spanRecord) addEvent(name string, at time.Time, kv []attribute.KeyValue) {
-	lo := len(r.arena)
-	r.arena = append(r.arena, kv...) // kept as given, duplicates too, as the SDK does
-	e := spanEvent{name: name, time: at.UnixNano(), lo: lo, hi: len(r.arena)}
-	if len(kv) > attrPerEventLimit {
-		e.dropped, e.hi = len(kv)-attrPerEventLimit, lo+attrPerEventLimit
-	}
 	if len(r.events) >= eventCountLimit {
+		r.cut(r.events[0].lo, r.events[0].hi)
 		copy(r.events, r.events[1:])
 		r.events = r.events[:len(r.events)-1]
 		r.droppedEvts++
 	}
-	r.events = append(r.events, e)
+	n := min(len(kv), attrPerEventLimit)
+	lo := len(r.arena)
+	r.arena = append(r.arena, kv[:n]...) // duplicates kept, as the SDK does
+	normAttrs(r.arena[lo:])
+	r.events = append(r.events, spanEvent{name: name, time: at.UnixNano(), lo: lo, hi: len(r.arena), dropped: len(kv) - n})
+}
+
+// cut removes arena[lo:hi], the attributes of an event or link dropped,
+// moving those after them down.
+func (r *spanRecord) cut(lo, hi int) {
+	n := hi - lo
+	if n == 0 {
+		return
+	}
+	copy(r.arena[lo:], r.arena[hi:])
+	clear(r.arena[len(r.arena)-n:])
+	r.arena = r.arena[:len(r.arena)-n]
+	for i := range r.events {
+		if r.events[i].lo >= hi {
+			r.events[i].lo -= n
+			r.events[i].hi -= n
+		}
+	}
+	for i := range r.links {
+		if r.links[i].lo >= hi {
+			r.links[i].lo -= n
+			r.links[i].hi -= n
+		}
+	}
 }
 
 func (r *spanRecord) addLink(l trace.Link) {
 	if !l.SpanContext.IsValid() && len(l.Attributes) == 0 && l.SpanContext.TraceState().Len() == 0 {
 		return
 	}
-	lo := len(r.arena)
-	r.arena = append(r.arena, l.Attributes...)
-	k := spanLink{sc: l.SpanContext, lo: lo, hi: len(r.arena)}
-	if len(l.Attributes) > attrPerLinkLimit {
-		k.dropped, k.hi = len(l.Attributes)-attrPerLinkLimit, lo+attrPerLinkLimit
-	}
 	if len(r.links) >= linkCountLimit {
+		r.cut(r.links[0].lo, r.links[0].hi)
 		copy(r.links, r.links[1:])
 		r.links = r.links[:len(r.links)-1]
 		r.droppedLinks++
 	}
-	r.links = append(r.links, k)
+	n := min(len(l.Attributes), attrPerLinkLimit)
+	lo := len(r.arena)
+	r.arena = append(r.arena, l.Attributes[:n]...)
+	normAttrs(r.arena[lo:])
+	r.links = append(r.links, spanLink{sc: l.SpanContext, lo: lo, hi: len(r.arena), dropped: len(l.Attributes) - n})
 }
 
 // spanFlags returns the OTLP flags of a span or link: its W3C flags, and

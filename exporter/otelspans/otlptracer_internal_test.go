@@ -138,13 +138,36 @@ func useTracerAPI(tp trace.TracerProvider, bad string) {
 // the order of attributes; strings that are not valid UTF-8 (which the
 // SDK's exporter cannot send) are sent with the invalid bytes replaced.
 func TestNewOTLPTracerMatchesTheSDKs(t *testing.T) {
+	for _, tc := range []struct {
+		sampler, arg string
+		spans        int // -1: whatever the SDK's sampler decides
+	}{
+		{"", "", 4}, {"always_off", "", 0}, {"traceidratio", "0.5", -1}, {"parentbased_traceidratio", "0.5", -1}, {"always_on", "", 5},
+	} {
+		t.Run(tc.sampler, func(t *testing.T) {
+			t.Setenv(EnvTracesSampler, tc.sampler)
+			t.Setenv(EnvTracesSamplerArg, tc.arg)
+			matchTheSDK(t, tc.spans)
+		})
+	}
+}
+
+// matchTheSDK runs useTracerAPI through the SDK and NewOTLP and compares
+// the spans; want is how many the SDK sends (-1: any number).
+func matchTheSDK(t *testing.T, want int) {
 	ours, theirs := newSpanSink(t), newSpanSink(t)
 	cfg := newConfig([]Option{WithServiceName("api")})
 	res, err := buildResource(context.Background(), &cfg)
 	require.NoError(t, err)
 	sdkExp, err := otlptracehttp.New(context.Background(), otlptracehttp.WithEndpointURL(theirs.srv.URL+"/v1/traces"))
 	require.NoError(t, err)
-	sdk := sdktrace.NewTracerProvider(sdktrace.WithBatcher(sdkExp), sdktrace.WithResource(res), sdktrace.WithIDGenerator(IDGenerator()))
+	sampler, err := samplerFromEnv()
+	require.NoError(t, err)
+	opts := []sdktrace.TracerProviderOption{sdktrace.WithBatcher(sdkExp), sdktrace.WithResource(res), sdktrace.WithIDGenerator(IDGenerator())}
+	if sampler != nil {
+		opts = append(opts, sdktrace.WithSampler(sampler))
+	}
+	sdk := sdktrace.NewTracerProvider(opts...)
 	exp, err := NewOTLP(context.Background(), WithEndpointURL(ours.srv.URL+"/v1/traces"), WithServiceName("api"),
 		WithErrorHandler(func(err error) { t.Errorf("NewOTLP reported %v", err) }))
 	require.NoError(t, err)
@@ -154,14 +177,17 @@ func TestNewOTLPTracerMatchesTheSDKs(t *testing.T) {
 	require.NoError(t, sdk.Shutdown(context.Background()))
 	require.NoError(t, exp.Shutdown(context.Background()))
 
-	require.Len(t, theirs.spans, 4, "the SDK's spans: root, big, remote child, new root")
+	if want >= 0 {
+		require.Len(t, theirs.spans, want, "the SDK's spans: root, big, remote child, new root (and, always on, the one of an unsampled parent)")
+	}
 	require.Len(t, ours.spans, len(theirs.spans))
-	for id, want := range theirs.spans {
+	for id, sdkSpan := range theirs.spans {
 		got := ours.spans[id]
 		if !assert.NotNil(t, got, "span %s", id) {
 			continue
 		}
-		assert.True(t, proto.Equal(want, got), "span %s differs:\nSDK:     %s\nNewOTLP: %s", want.Spans[0].GetName(), prototext.Format(want), prototext.Format(got))
+		assert.True(t, proto.Equal(sdkSpan, got), "span %s differs:\nSDK:     %s\nNewOTLP: %s", sdkSpan.Spans[0].GetName(), prototext.Format(sdkSpan), prototext.Format(got))
 	}
-	assert.Equal(t, SpanStats{Ended: 4, Exported: 4}, exp.SpanStats())
+	n := uint64(len(theirs.spans))
+	assert.Equal(t, SpanStats{Ended: n, Exported: n}, exp.SpanStats())
 }

@@ -22,6 +22,13 @@ type SpanStats struct {
 // handler (see WithErrorHandler); Shutdown returns their count.
 var ErrExport = errors.New("otelspans: export failed")
 
+// ErrExportWarning reports a warning of the backend about spans it
+// accepted: a partial success rejecting none, with a message (the OTLP
+// specification's warning). It goes to the error handler, wrapping
+// ErrExportWarning and never ErrExport; its spans are counted exported,
+// and Shutdown's error does not mention it.
+var ErrExportWarning = errors.New("otelspans: export warning")
+
 // defaultErrorHandler logs through log/slog's default logger, as
 // flowtrace's own default handler does.
 func defaultErrorHandler(err error) { slog.Error("otelspans", "err", err) }

@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net/http"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -73,6 +75,19 @@ type sender struct {
 	stopCtx context.Context // canceled when Shutdown's ctx ends
 	cancel  context.CancelFunc
 
+	// The errors for the handler, delivered by the reporter goroutine so
+	// that a handler that blocks holds up neither the exports nor
+	// Shutdown past its ctx.
+	reports        []error
+	reportsDropped int
+	stopped        bool          // the sending goroutine returned
+	reportCond     sync.Cond     // on mu: a report queued, or stopped
+	reported       chan struct{} // closed when the reporter returns
+	queuedReports  uint64        // errors queued (dropped ones too), ever
+	doneReports    uint64        // errors delivered (or counted dropped), ever
+	deliveredCh    chan struct{} // closed, and replaced, when doneReports grows
+	reporterID     atomic.Uint64 // the reporter's goroutine id
+
 	// The sender goroutine's own buffers.
 	body []byte
 	zbuf bytes.Buffer
@@ -121,12 +136,89 @@ func newSender() *sender {
 		retryFirst: time.Second,
 	}
 	q.notFull.L = &q.mu
+	q.reportCond.L = &q.mu
+	q.reported = make(chan struct{})
+	q.deliveredCh = make(chan struct{})
 	q.cur = &batch{}
 	q.stopCtx, q.cancel = context.WithCancel(context.Background())
 	return q
 }
 
-func (q *sender) start() { go q.run() }
+func (q *sender) start() {
+	go q.run()
+	go q.report()
+}
+
+// maxReports bounds the errors waiting for a handler that does not keep
+// up; those beyond are counted, and the count is reported.
+const maxReports = 1024
+
+// reportAsync queues err for the error handler.
+func (q *sender) reportAsync(err error) {
+	q.mu.Lock()
+	q.queuedReports++
+	if len(q.reports) < maxReports {
+		q.reports = append(q.reports, err)
+	} else {
+		q.reportsDropped++
+	}
+	q.reportCond.Signal()
+	q.mu.Unlock()
+}
+
+// report is the reporter goroutine: it calls the error handler with each
+// error the sending goroutine queued, in order, and returns once that
+// goroutine has and every error is delivered.
+func (q *sender) report() {
+	q.reporterID.Store(goid())
+	defer close(q.reported)
+	for {
+		q.mu.Lock()
+		for len(q.reports) == 0 && q.reportsDropped == 0 && !q.stopped {
+			q.reportCond.Wait()
+		}
+		errs, dropped := q.reports, q.reportsDropped
+		q.reports, q.reportsDropped = nil, 0
+		q.mu.Unlock()
+		if len(errs) == 0 && dropped == 0 {
+			return
+		}
+		for _, err := range errs {
+			q.onError(err)
+		}
+		if dropped > 0 {
+			q.onError(fmt.Errorf("%w: %d more errors not reported: the error handler did not keep up (the spans are counted in SpanStats and Shutdown's error)", ErrExport, dropped))
+		}
+		q.mu.Lock()
+		q.doneReports += uint64(len(errs) + dropped)
+		close(q.deliveredCh)
+		q.deliveredCh = make(chan struct{})
+		q.mu.Unlock()
+	}
+}
+
+// waitReports waits until the error handler has had every error queued
+// before the call, or ctx is done. Called from the handler, it returns at
+// once: it would wait for itself.
+func (q *sender) waitReports(ctx context.Context) error {
+	if goid() == q.reporterID.Load() {
+		return nil
+	}
+	q.mu.Lock()
+	target := q.queuedReports
+	for q.doneReports < target {
+		ch := q.deliveredCh
+		q.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		q.mu.Lock()
+	}
+	q.mu.Unlock()
+	return nil
+}
 
 // enqueue encodes a span that ended into the current batch, waiting while
 // the queue is full. After Shutdown the span is counted failed.
@@ -138,7 +230,7 @@ func (q *sender) enqueue(t *otlpTracer, sc *trace.SpanContext, rec *spanRecord) 
 	q.ended.Add(1)
 	if q.closed {
 		q.mu.Unlock()
-		q.fail(1, errClosed)
+		q.onError(q.fail(1, errClosed)) // on the caller's goroutine: the reporter may be gone
 		return
 	}
 	buf := q.cur.spans(t)
@@ -173,7 +265,14 @@ func (q *sender) sealLocked() {
 }
 
 func (q *sender) run() {
+	defer func() {
+		q.mu.Lock()
+		q.stopped = true // the reporter returns once it has delivered the rest
+		q.reportCond.Broadcast()
+		q.mu.Unlock()
+	}()
 	defer close(q.done)
+	defer q.transport.CloseIdleConnections()
 	timer := time.NewTimer(q.interval)
 	defer timer.Stop()
 	for {
@@ -220,6 +319,11 @@ func (q *sender) sendSealed() {
 
 		q.export(b)
 
+		for i := range b.scopes { // a burst's buffers are not kept for good
+			if cap(b.scopes[i].spans) > maxKeptBuffer {
+				b.scopes[i].spans = nil
+			}
+		}
 		q.mu.Lock()
 		b.scopes, b.n = b.scopes[:0], 0
 		q.free = append(q.free, b)
@@ -227,32 +331,48 @@ func (q *sender) sendSealed() {
 	}
 }
 
+// maxKeptBuffer is the largest buffer the sender keeps for the next batch
+// or request: a burst of large spans leaves none of its size behind.
+const maxKeptBuffer = 1 << 20
+
 // export posts one batch and counts its spans.
 func (q *sender) export(b *batch) {
 	payload := q.encodeRequest(b)
 	rejected, err := q.post(payload)
+	if cap(q.body) > maxKeptBuffer {
+		q.body = nil
+	}
+	if q.zbuf.Cap() > maxKeptBuffer {
+		q.zbuf = bytes.Buffer{} // the writer keeps &q.zbuf; the old array is left to the GC
+	}
 	n := uint64(b.n)
 	if err != nil {
-		q.fail(n, err)
+		q.reportAsync(q.fail(n, err))
 		return
 	}
-	if rejected.n > 0 || rejected.msg != "" {
+	if rejected.n <= 0 && rejected.msg != "" { // a warning: every span accepted
+		q.exported.Add(n)
+		q.reportAsync(fmt.Errorf("%w: the backend accepted %d spans with a warning: %q", ErrExportWarning, n, rejected.msg))
+		return
+	}
+	if rejected.n > 0 {
 		r := min(uint64(max(rejected.n, 0)), n)
 		q.exported.Add(n - r)
-		q.fail(r, fmt.Errorf("the backend rejected them (partial success): %q", rejected.msg))
+		q.reportAsync(q.fail(r, fmt.Errorf("the backend rejected them (partial success): %q", rejected.msg)))
 		return
 	}
 	q.exported.Add(n)
 }
 
-func (q *sender) fail(n uint64, err error) {
+// fail counts n spans failed and returns the error for the handler.
+func (q *sender) fail(n uint64, err error) error {
 	total := q.failed.Add(n)
 	q.mu.Lock()
 	if n > 0 {
 		q.lastErr = err
 	}
 	q.mu.Unlock()
-	q.onError(fmt.Errorf("%w: %d spans not exported (%d so far): %w", ErrExport, n, total, err))
+	return fmt.Errorf("%w: %d spans not exported (%d so far): %w", ErrExport, n, total, err)
 }
 
 // encodeRequest writes b as an ExportTraceServiceRequest, gzipped if so
@@ -319,15 +439,28 @@ func (e *errStatus) Error() string {
 // exponential backoff and jitter, or after the response's Retry-After,
 // until the export timeout. It never prints the request's URL beyond its
 // scheme, host and path, nor a header.
+//
+// The transport may still read a request's body after Do returned (a
+// backend answering before it read it all): payload is the sender's own
+// buffer, so if a body of this post is not closed when it returns, the
+// sender's buffers are left to it and the next request gets new ones.
 func (q *sender) post(payload []byte) (partial, error) {
+	open := new(atomic.Int32) // the bodies the transport has not closed
+	defer func() {
+		if open.Load() != 0 {
+			q.body, q.zbuf = nil, bytes.Buffer{}
+		}
+	}()
 	ctx, cancel := context.WithTimeout(q.stopCtx, q.timeout)
 	defer cancel()
 	delay := q.retryFirst
 	for attempt := 1; ; attempt++ {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, q.url, bytes.NewReader(payload))
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, q.url, nil)
 		if err != nil {
 			return partial{}, err
 		}
+		req.Body, req.ContentLength = newReqBody(payload, open), int64(len(payload))
+		req.GetBody = func() (io.ReadCloser, error) { return newReqBody(payload, open), nil }
 		req.Header = q.header
 		resp, err := q.client.Do(req)
 		var wait time.Duration
@@ -370,6 +503,28 @@ func (q *sender) post(payload []byte) (partial, error) {
 	}
 }
 
+// reqBody is a request's body, reading the sender's buffer; its Close
+// says the transport is done with it.
+type reqBody struct {
+	bytes.Reader
+	open   *atomic.Int32
+	closed atomic.Bool
+}
+
+func newReqBody(payload []byte, open *atomic.Int32) *reqBody {
+	open.Add(1)
+	b := &reqBody{open: open}
+	b.Reset(payload)
+	return b
+}
+
+func (b *reqBody) Close() error {
+	if b.closed.CompareAndSwap(false, true) {
+		b.open.Add(-1)
+	}
+	return nil
+}
+
 // retryable reports whether a request that got no response may succeed
 // if sent again: not when the server's certificate is refused, which a
 // retry cannot change.
@@ -404,8 +559,14 @@ func retryAfter(v string) time.Duration {
 	if v == "" {
 		return 0
 	}
-	if s, err := strconv.Atoi(v); err == nil {
-		return time.Duration(max(s, 0)) * time.Second
+	s, err := strconv.ParseInt(v, 10, 64)
+	if errors.Is(err, strconv.ErrRange) && s > 0 {
+		err = nil // beyond int64 seconds: s is math.MaxInt64
+	}
+	if err == nil {
+		// Capped before it is multiplied: beyond time.Duration it would
+		// wrap around to a short or negative wait, retried at once.
+		return time.Duration(min(max(s, 0), math.MaxInt64/int64(time.Second))) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		return time.Until(t)
@@ -414,19 +575,20 @@ func retryAfter(v string) time.Duration {
 }
 
 // flush seals the current batch and waits until every sealed batch has
-// been posted and counted, or ctx is done.
+// been posted and counted, and its errors handed to the error handler, or
+// ctx is done.
 func (q *sender) flush(ctx context.Context) error {
 	reply := make(chan struct{})
 	select {
 	case q.flushCh <- reply:
 	case <-q.done:
-		return nil
+		return q.waitReports(ctx)
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 	select {
 	case <-reply:
-		return nil
+		return q.waitReports(ctx)
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -434,8 +596,15 @@ func (q *sender) flush(ctx context.Context) error {
 
 // shutdown refuses new spans, posts those accepted under ctx (an export
 // still running when ctx ends is canceled, its spans counted failed),
-// stops the goroutine and closes the idle connections. It returns an
-// error counting the spans not exported, the same at every call.
+// stops the goroutine, which closes the idle connections, and waits until
+// the error handler has had every error, or ctx ends. It returns an error
+// counting the spans not exported, the same at every call.
+//
+// The sending goroutine never waits for the error handler (the reporter
+// goroutine calls it), so it stops promptly once ctx ends, and every span
+// is counted when shutdown returns, even if the handler blocks. Called
+// from the error handler, shutdown does not wait for the reporter, its
+// caller.
 func (q *sender) shutdown(ctx context.Context) error {
 	q.mu.Lock()
 	first := !q.closed
@@ -448,7 +617,6 @@ func (q *sender) shutdown(ctx context.Context) error {
 		<-q.done // prompt once ctx is done: every wait of the goroutine watches stopCtx
 		stop()
 		q.cancel()
-		q.transport.CloseIdleConnections()
 	} else {
 		select {
 		case <-q.done:
@@ -456,7 +624,31 @@ func (q *sender) shutdown(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
+	if goid() != q.reporterID.Load() {
+		select {
+		case <-q.reported:
+		case <-ctx.Done():
+			if err := q.err(); err != nil {
+				return err
+			}
+			return fmt.Errorf("otelspans: shutdown's ctx ended before the error handler had every error (is it blocking?): %w", ctx.Err())
+		}
+	}
 	return q.err()
+}
+
+// goid returns the calling goroutine's id, read from its stack's header
+// ("goroutine 18 [running]:"). It is read only at the reporter's start and
+// in shutdown, to tell an error handler calling Shutdown from any other
+// caller.
+func goid() uint64 {
+	var buf [64]byte
+	b := bytes.TrimPrefix(buf[:runtime.Stack(buf[:], false)], []byte("goroutine "))
+	if i := bytes.IndexByte(b, ' '); i > 0 {
+		b = b[:i]
+	}
+	n, _ := strconv.ParseUint(string(b), 10, 64)
+	return n
 }
 
 // err returns an error counting the spans that were not exported, or nil.

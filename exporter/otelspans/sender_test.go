@@ -316,3 +316,35 @@ func TestNewOTLPBatchesAsTheSDKDoes(t *testing.T) {
 	require.NoError(t, exp.Shutdown(deadline(t)))
 	assert.Equal(t, int64(3), b.accepted.Load())
 }
+
+// TestNewOTLPReadsTheBatchProcessorsVariables: the OTEL_BSP_ variables
+// the SDK's batch processor reads size NewOTLP's batches; a value that is
+// not a positive integer is an error naming the variable.
+func TestNewOTLPReadsTheBatchProcessorsVariables(t *testing.T) {
+	clearOTelEnv(t)
+	r := newReceiver(t)
+	t.Setenv(otelspans.EnvBSPMaxExportBatch, "100")
+	t.Setenv(otelspans.EnvBSPMaxQueueSize, "300")
+	exp, err := otelspans.NewOTLP(context.Background(), otelspans.WithEndpointURL(r.srv.URL+"/v1/traces"))
+	require.NoError(t, err)
+	endSpans(exp, 250)
+	flush(t, exp)
+	require.NoError(t, exp.Shutdown(deadline(t)))
+	var sizes []int
+	for _, rq := range r.all() {
+		sizes = append(sizes, len(rq.req.GetResourceSpans()[0].GetScopeSpans()[0].GetSpans()))
+	}
+	assert.Equal(t, []int{100, 100, 50}, sizes)
+
+	for _, name := range []string{otelspans.EnvBSPScheduleDelay, otelspans.EnvBSPMaxQueueSize, otelspans.EnvTracesTimeout, otelspans.EnvTracesSampler} {
+		t.Run(name, func(t *testing.T) {
+			clearOTelEnv(t)
+			t.Setenv(otelspans.EnvBSPMaxExportBatch, "")
+			t.Setenv(otelspans.EnvBSPMaxQueueSize, "")
+			t.Setenv(name, "5s")
+			_, err := otelspans.NewOTLP(context.Background())
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), name)
+		})
+	}
+}
