@@ -53,7 +53,7 @@ const componentsPerRun = 10
 
 // BenchmarkOTLPExport records runs of ten components and sends them as
 // OTLP/HTTP protobuf, gzipped, to the same local collector stand-in:
-// "sdk" with the OpenTelemetry SDK alone (its batch processor, blocking so
+// "otel-sdk" with the OpenTelemetry SDK alone (its batch processor, blocking so
 // that it drops nothing, and otlptracehttp), building the same
 // OpenInference attributes (JSON included) by hand; "flowtrace" through a
 // TraceService and NewOTLP, recording included. One op is one run (eleven
@@ -74,7 +74,7 @@ func BenchmarkOTLPExport(b *testing.B) {
 		b.StopTimer()
 		b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N*spansPerRun), "cpu-ns/span")
 	}
-	b.Run("sdk", func(b *testing.B) {
+	b.Run("otel-sdk", func(b *testing.B) {
 		exp, err := otlptracehttp.New(context.Background(), otlptracehttp.WithEndpointURL(discardCollector(b)),
 			otlptracehttp.WithCompression(otlptracehttp.GzipCompression))
 		if err != nil {

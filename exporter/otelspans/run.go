@@ -100,9 +100,13 @@ func (e *Exporter) startRun(run flowtrace.RunStart) *runExporter {
 	if name == "" {
 		name = "run"
 	}
-	ctx := contextWithIDs(parent, run.TraceID, run.SpanID)
-	_, r.span = e.tracer.Start(ctx, name,
-		trace.WithTimestamp(run.Time), trace.WithAttributes(attrs...), trace.WithSpanKind(kind))
+	if ot, ok := e.tracer.(*otlpTracer); ok { // NewOTLP's: no ctx, no options to build
+		r.span = ot.StartAt(trace.SpanContextFromContext(parent), run.TraceID, run.SpanID, name, kind, run.Time, attrs)
+	} else {
+		ctx := contextWithIDs(parent, run.TraceID, run.SpanID)
+		_, r.span = e.tracer.Start(ctx, name,
+			trace.WithTimestamp(run.Time), trace.WithAttributes(attrs...), trace.WithSpanKind(kind))
+	}
 	e.links.started(run.SpanID, r.span)
 	if isRoot(run) {
 		sc := r.span.SpanContext()
@@ -197,10 +201,16 @@ func (r *runExporter) StartComponent(_ context.Context, c flowtrace.ComponentSta
 	if name == "" {
 		name = "component"
 	}
-	ctx := contextWithIDs(parent, r.info.TraceID, c.SpanID)
-	opts := append(r.startOpts[:0], trace.WithTimestamp(c.Time), trace.WithAttributes(attrs...), spanKind(kind))
-	_, span := r.e.tracer.Start(ctx, name, opts...)
-	r.scratch, r.startOpts = attrs, opts
+	var span trace.Span
+	if ot, ok := r.e.tracer.(*otlpTracer); ok {
+		span = ot.StartAt(trace.SpanContextFromContext(parent), r.info.TraceID, c.SpanID, name, kind, c.Time, attrs)
+	} else {
+		ctx := contextWithIDs(parent, r.info.TraceID, c.SpanID)
+		opts := append(r.startOpts[:0], trace.WithTimestamp(c.Time), trace.WithAttributes(attrs...), spanKind(kind))
+		_, span = r.e.tracer.Start(ctx, name, opts...)
+		r.startOpts = opts
+	}
+	r.scratch = attrs
 	r.e.links.started(c.SpanID, span)
 	p := r.newOpenSpan()
 	*p = openSpan{span: span, id: c.SpanID, tool: c.Type == "tool", op: op, http: web, start: c.Inputs}
@@ -253,9 +263,14 @@ func (r *runExporter) AddLog(_ context.Context, l flowtrace.LogEntry) error {
 	if l.Type != "" {
 		attrs = append(attrs, attribute.String(KeyLogType, l.Type))
 	}
-	opts := append(r.eventOpts[:0], trace.WithTimestamp(l.Time), trace.WithAttributes(attrs...))
-	span.AddEvent(name, opts...)
-	r.scratch, r.eventOpts = attrs, opts
+	if os, ok := span.(*otlpSpan); ok {
+		os.AddEventAt(name, l.Time, attrs)
+	} else {
+		opts := append(r.eventOpts[:0], trace.WithTimestamp(l.Time), trace.WithAttributes(attrs...))
+		span.AddEvent(name, opts...)
+		r.eventOpts = opts
+	}
+	r.scratch = attrs
 	return nil
 }
 
@@ -369,6 +384,10 @@ func (r *runExporter) finish(span trace.Span, attrs []attribute.KeyValue, inputs
 		span.AddEvent("exception", at, trace.WithAttributes(attrs...))
 	}
 	r.scratch = attrs
+	if os, ok := span.(*otlpSpan); ok {
+		os.EndAt(end)
+		return
+	}
 	opts := append(r.endOpts[:0], at)
 	span.End(opts...)
 	r.endOpts = opts
