@@ -448,7 +448,10 @@ func (c *Component) end(pr *deliveryRun, err error, now time.Time, how endKind) 
 // policy; once ctx is done, those still waiting for room give up, so that
 // closing returns soon after ctx's deadline whatever BlockFor is.
 func (rs *runState) close(ctx context.Context, pr *deliveryRun, outputs map[string]any, runErr error, now time.Time, how closeKind) bool {
-	if ctx.Done() != nil { // a ctx that can never be done needs no watch
+	switch {
+	case ctx.Err() != nil: // done already (tracing.Middleware's): no watch, no goroutine
+		pr.Abort()
+	case ctx.Done() != nil: // a ctx that can never be done needs no watch
 		defer context.AfterFunc(ctx, pr.Abort)()
 	}
 	rs.mu.Lock()
