@@ -40,10 +40,11 @@ type ComponentInfo struct {
 // and the zero Component are valid: End on them does nothing.
 type Component struct {
 	run *runState
-	// info is the start record, immutable once published: in the
-	// component's own allocation (see componentBlock); for a run's own
-	// scope, the shared noStart, never written.
-	info  *ComponentStart
+	// info is what the start record tells of the component itself,
+	// immutable once published: in the component's own allocation (see
+	// componentBlock); for a run's own scope, the shared noStart, never
+	// written.
+	info  *startInfo
 	scope pipeline.Scope
 	gate  pipeline.Gate
 
@@ -105,21 +106,10 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 		hex.Encode(b.id[:], spanID[:])
 		id = unsafe.String(&b.id[0], len(b.id)) // never written again
 	}
-	var parentID string
-	if !parent.isRun {
-		parentID = parent.info.ComponentID
-	}
 	// The snapshot runs the caller's code (String, MarshalJSON, a
 	// Redactor), so it is taken before entering any scope: ending a scope
 	// waits only for enqueues, never for the caller's code.
-	*c.info = ComponentStart{
-		RunID:        rs.info.RunID,
-		ComponentID:  id,
-		ParentID:     parentID,
-		ParentSpanID: parent.spanID(),
-		SpanID:       spanID,
-		Time:         now,
-	}
+	*c.info = startInfo{ComponentID: id, SpanID: spanID, Time: now}
 	var p pass
 	rs.write(ctx, nil, event{}, &p, func() { // queued below, once the component is open
 		p.name(&c.info.Name, info.Name)
@@ -151,7 +141,7 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 	dup := rs.link(c, info.ID, spanID)
 	rs.mu.Unlock()
 	rs.components.Add(1)
-	report := rs.pr().Emit(ctx, event{Data: c.info, Scope: &c.scope, Opens: true})
+	report := rs.pr().Emit(ctx, event{Data: b, Scope: &c.scope, Opens: true})
 	c.gate.Leave()
 	parent.leave()
 	rs.pr().Report(report) // the error handler runs outside every scope
@@ -162,16 +152,56 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 }
 
 // componentBlock is the one allocation of a component: the live scope
-// and its start record (which a run's own scope does without).
+// and what its start record tells of it (which a run's own scope does
+// without). It is the record queued for the start: the ComponentStart is
+// built when it is delivered, from the block and from the parent and run
+// it points to, all immutable by then, so the block does not keep a
+// second copy of the run's and the parent's IDs.
 type componentBlock struct {
 	c     Component
-	start ComponentStart
+	start startInfo
 	id    [16]byte // a generated ID's text, ComponentID's bytes; never written again
 }
 
-// noStart is the start record of every run's own scope: empty, never
-// written.
-var noStart ComponentStart
+// startInfo is a component's part of its ComponentStart: the fields that
+// are not its run's or its parent's. Same names, same meaning.
+type startInfo struct {
+	ComponentID string
+	Name        string
+	Type        string
+	Inputs      Fields
+	Metadata    Fields
+	SpanID      [8]byte
+	Time        time.Time
+}
+
+// noStart is the start of every run's own scope: empty, never written.
+var noStart startInfo
+
+// startRecord returns the component's ComponentStart.
+func (c *Component) startRecord() ComponentStart {
+	in := c.info
+	return ComponentStart{
+		RunID:        c.run.info.RunID,
+		ComponentID:  in.ComponentID,
+		ParentID:     c.parentID(),
+		ParentSpanID: c.parent.spanID(),
+		Name:         in.Name,
+		Type:         in.Type,
+		Inputs:       in.Inputs,
+		Metadata:     in.Metadata,
+		SpanID:       in.SpanID,
+		Time:         in.Time,
+	}
+}
+
+// parentID returns the ID of the component's parent, or "" under the run.
+func (c *Component) parentID() string {
+	if c.parent.isRun {
+		return ""
+	}
+	return c.parent.info.ComponentID
+}
 
 // spanID returns the span ID of the scope c: its component's, or its run's.
 func (c *Component) spanID() [8]byte {

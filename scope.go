@@ -430,7 +430,7 @@ func (c *Component) end(pr *deliveryRun, err error, now time.Time, how endKind) 
 	// changed once queued: the worker reads only records, never the live
 	// component. It is kept in the component's tail to spare an allocation.
 	rec := &c.tailOf(false).end
-	*rec = ComponentEnd{RunID: c.info.RunID, ComponentID: c.info.ComponentID, Err: err, Suspended: how == endSuspended, Time: now}
+	*rec = ComponentEnd{RunID: c.run.info.RunID, ComponentID: c.info.ComponentID, Err: err, Suspended: how == endSuspended, Time: now}
 	report := pr.Emit(&c.ctx, event{Data: rec, Scope: &c.scope})
 	pr.Leave()
 	pr.Report(streamed)
