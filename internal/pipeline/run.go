@@ -34,6 +34,8 @@ type Run[O, E any] struct {
 	lastReport atomic.Uint64 // number of the run's last report to the error handler
 
 	abort signal // fired by Abort
+
+	prev, next *Run[O, E] // in the pipeline's active runs; guarded by its mu
 }
 
 // Abort makes every write of the run that waits for room in a queue give
