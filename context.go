@@ -41,7 +41,7 @@ func (s *scopeCtx) String() string {
 	if s.c.isRun {
 		return fmt.Sprintf("%v.WithFlowtraceRun(%s)", s.Context, s.c.run.info.RunID)
 	}
-	return fmt.Sprintf("%v.WithFlowtraceComponent(%s)", s.Context, s.c.info.ComponentID)
+	return fmt.Sprintf("%v.WithFlowtraceComponent(%s)", s.Context, s.c.info().ComponentID)
 }
 
 // withScope returns a ctx that carries c, made from c's own storage.
@@ -141,7 +141,7 @@ func (rc RunContext) TraceState() trace.TraceState {
 	if rc.r == nil {
 		return trace.TraceState{}
 	}
-	return rc.r.traceState
+	return rc.r.tracestate()
 }
 
 // TraceIDString returns TraceID as 32 lower-case hex digits.
@@ -172,7 +172,7 @@ func (cc ComponentContext) info() *startInfo {
 	if cc.c == nil {
 		return &noStart
 	}
-	return cc.c.info
+	return cc.c.info()
 }
 
 // ID returns the component's ID.
