@@ -98,8 +98,10 @@ func (rs *runState) tracestate() trace.TraceState {
 // setTracestate sets the run's tracestate: a pointer, shared with nested
 // runs, so that the many runs without one spare its three words.
 func (rs *runState) setTracestate(ts trace.TraceState) {
-	if ts.Len() > 0 {
-		rs.traceState = &ts
+	if ts.Len() > 0 { // a copy made here, so that ts itself does not escape when empty
+		p := new(trace.TraceState)
+		*p = ts
+		rs.traceState = p
 	}
 }
 
