@@ -100,8 +100,8 @@ type record interface {
 	op() string // the method's name, for errors
 }
 
-func (c *ComponentStart) deliverTo(ctx context.Context, s *session) error {
-	return s.re.StartComponent(ctx, *c)
+func (b *componentBlock) deliverTo(ctx context.Context, s *session) error {
+	return s.re.StartComponent(ctx, b.c.startRecord())
 }
 func (l *LogEntry) deliverTo(ctx context.Context, s *session) error { return s.re.AddLog(ctx, *l) }
 func (o *Outputs) deliverTo(ctx context.Context, s *session) error  { return s.re.SetOutputs(ctx, *o) }
@@ -125,7 +125,7 @@ func (m *ModelCallRecord) deliverTo(ctx context.Context, s *session) error {
 	return s.re.AddLog(ctx, m.asLog())
 }
 
-func (*ComponentStart) op() string  { return "StartComponent" }
+func (*componentBlock) op() string  { return "StartComponent" }
 func (*LogEntry) op() string        { return "AddLog" }
 func (*Outputs) op() string         { return "SetOutputs" }
 func (*ComponentEnd) op() string    { return "EndComponent" }

@@ -113,7 +113,7 @@ func CheckpointFromContext(ctx context.Context) (Checkpoint, bool) {
 	if sc == nil {
 		return Checkpoint{}, false
 	}
-	span := sc.info.SpanID
+	span := sc.info().SpanID
 	if sc.isRun || sc.skipped { // as its OpenTelemetry span (scopeCtx.SpanContext)
 		span = sc.run.info.SpanID
 	}
@@ -129,6 +129,6 @@ func (rs *runState) checkpoint(span [8]byte) Checkpoint {
 		SessionID:  rs.info.SessionID,
 		UserID:     rs.info.UserID,
 		Sampled:    rs.sampled,
-		TraceState: rs.traceState.String(),
+		TraceState: rs.tracestate().String(),
 	}
 }

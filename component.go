@@ -40,12 +40,10 @@ type ComponentInfo struct {
 // and the zero Component are valid: End on them does nothing.
 type Component struct {
 	run *runState
-	// info is the start record, immutable once published: in the
-	// component's own allocation (see componentBlock); for a run's own
-	// scope, the shared noStart, never written.
-	info  *ComponentStart
-	scope pipeline.Scope
-	gate  pipeline.Gate
+	// own is what only a component has, not a run's own scope (nil): in
+	// the component's own allocation (see componentBlock), so that a run's
+	// scope, which lives in the run's record, pays for none of it.
+	own *componentOwn
 
 	isRun   bool
 	linked  bool         // in run.open; guarded by run.mu
@@ -55,10 +53,6 @@ type Component struct {
 
 	parent *Component             // the enclosing scope (a component, or the run's own)
 	stream atomic.Pointer[Stream] // the component's Stream, once StartStream made one
-
-	pending *pendingEnd // an End waiting for the last Hold's release; guarded by run.mu
-
-	prev, next *Component // run.open list; guarded by run.mu
 
 	tail atomic.Pointer[componentTail] // the end record and the first log and outputs; made by the first of them
 
@@ -98,34 +92,23 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 	// inputs' entries (see withKVs).
 	b, kv := withKVs[componentBlock](len(info.Inputs))
 	c := &b.c
-	c.run, c.parent, c.info = rs, parent, &b.start
+	c.run, c.parent, c.own = rs, parent, &b.own
 	spanID := newSpanID()
 	id := info.ID
 	if id == "" {
 		hex.Encode(b.id[:], spanID[:])
 		id = unsafe.String(&b.id[0], len(b.id)) // never written again
 	}
-	var parentID string
-	if !parent.isRun {
-		parentID = parent.info.ComponentID
-	}
 	// The snapshot runs the caller's code (String, MarshalJSON, a
 	// Redactor), so it is taken before entering any scope: ending a scope
 	// waits only for enqueues, never for the caller's code.
-	*c.info = ComponentStart{
-		RunID:        rs.info.RunID,
-		ComponentID:  id,
-		ParentID:     parentID,
-		ParentSpanID: parent.spanID(),
-		SpanID:       spanID,
-		Time:         now,
-	}
+	*c.info() = startInfo{ComponentID: id, SpanID: spanID, Time: now}
 	var p pass
 	rs.write(ctx, nil, event{}, &p, func() { // queued below, once the component is open
-		p.name(&c.info.Name, info.Name)
-		p.name(&c.info.Type, info.Type)
-		p.fields(&c.info.Inputs, info.Inputs, kv)
-		p.fields(&c.info.Metadata, info.Metadata, nil)
+		p.name(&c.info().Name, info.Name)
+		p.name(&c.info().Type, info.Type)
+		p.fields(&c.info().Inputs, info.Inputs, kv)
+		p.fields(&c.info().Metadata, info.Metadata, nil)
 	})
 	// The scope ctx exists before anything can end the component: its end
 	// is queued through it, so that an exporter ending a component it
@@ -138,12 +121,12 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 	// The component's own gate is held from the moment EndTracers can find
 	// it in the open list until its start is queued: ending it waits for
 	// that, so its end is never queued before its start.
-	c.gate.Enter()
+	c.own.gate.Enter()
 	rs.mu.Lock()
 	if rs.closing {
 		rs.mu.Unlock()
 		c.skip()
-		c.gate.Leave()
+		c.own.gate.Leave()
 		parent.leave()
 		rs.late(nil)
 		return cctx, nil
@@ -151,34 +134,97 @@ func (s *TraceService) TraceComponent(ctx context.Context, info ComponentInfo) (
 	dup := rs.link(c, info.ID, spanID)
 	rs.mu.Unlock()
 	rs.components.Add(1)
-	report := rs.pr().Emit(ctx, event{Data: c.info, Scope: &c.scope, Opens: true})
-	c.gate.Leave()
+	report := rs.pr().Emit(ctx, event{Data: b, Scope: &c.own.scope, Opens: true})
+	c.own.gate.Leave()
 	parent.leave()
 	rs.pr().Report(report) // the error handler runs outside every scope
 	if dup {
-		s.onError(fmt.Errorf("TraceComponent %q in run %s: ID %q: %w; it was given ID %s", c.info.Name, rs.info.RunID, info.ID, ErrDuplicateComponent, c.info.ComponentID))
+		s.onError(fmt.Errorf("TraceComponent %q in run %s: ID %q: %w; it was given ID %s", c.info().Name, rs.info.RunID, info.ID, ErrDuplicateComponent, c.info().ComponentID))
 	}
 	return cctx, c
 }
 
 // componentBlock is the one allocation of a component: the live scope
-// and its start record (which a run's own scope does without).
+// and what its start record tells of it (which a run's own scope does
+// without). It is the record queued for the start: the ComponentStart is
+// built when it is delivered, from the block and from the parent and run
+// it points to, all immutable by then, so the block does not keep a
+// second copy of the run's and the parent's IDs.
 type componentBlock struct {
-	c     Component
-	start ComponentStart
-	id    [16]byte // a generated ID's text, ComponentID's bytes; never written again
+	c   Component
+	own componentOwn
+	id  [16]byte // a generated ID's text, ComponentID's bytes; never written again
 }
 
-// noStart is the start record of every run's own scope: empty, never
-// written.
-var noStart ComponentStart
+// componentOwn is the part of a Component that a run's own scope does
+// without.
+type componentOwn struct {
+	// start is what the start record tells of the component itself,
+	// immutable once published.
+	start startInfo
+	scope pipeline.Scope
+	gate  pipeline.Gate
+
+	pending *pendingEnd // an End waiting for the last Hold's release; guarded by run.mu
+
+	prev, next *Component // run.open list; guarded by run.mu
+}
+
+// info returns what the start record tells of c itself: for a run's own
+// scope (or the zero Component), the shared noStart.
+func (c *Component) info() *startInfo {
+	if c.own == nil {
+		return &noStart
+	}
+	return &c.own.start
+}
+
+// startInfo is a component's part of its ComponentStart: the fields that
+// are not its run's or its parent's. Same names, same meaning.
+type startInfo struct {
+	ComponentID string
+	Name        string
+	Type        string
+	Inputs      Fields
+	Metadata    Fields
+	SpanID      [8]byte
+	Time        time.Time
+}
+
+// noStart is the start of every run's own scope: empty, never written.
+var noStart startInfo
+
+// startRecord returns the component's ComponentStart.
+func (c *Component) startRecord() ComponentStart {
+	in := c.info()
+	return ComponentStart{
+		RunID:        c.run.info.RunID,
+		ComponentID:  in.ComponentID,
+		ParentID:     c.parentID(),
+		ParentSpanID: c.parent.spanID(),
+		Name:         in.Name,
+		Type:         in.Type,
+		Inputs:       in.Inputs,
+		Metadata:     in.Metadata,
+		SpanID:       in.SpanID,
+		Time:         in.Time,
+	}
+}
+
+// parentID returns the ID of the component's parent, or "" under the run.
+func (c *Component) parentID() string {
+	if c.parent.isRun {
+		return ""
+	}
+	return c.parent.info().ComponentID
+}
 
 // spanID returns the span ID of the scope c: its component's, or its run's.
 func (c *Component) spanID() [8]byte {
 	if c.isRun {
 		return c.run.info.SpanID
 	}
-	return c.info.SpanID
+	return c.info().SpanID
 }
 
 // componentTail holds the records of a component besides its start: its

@@ -18,9 +18,14 @@ type scopeKey struct{}
 // context.WithValue would cost one per component).
 type scopeCtx struct {
 	context.Context
-	embedded.Span // a trace.Span of its own: see otelcontext.go
-	c             *Component
+	*spanMarker // a trace.Span of its own: see otelcontext.go
+	c           *Component
 }
+
+// spanMarker gives scopeCtx the trace.Span marker method in one nil
+// pointer, where embedded.Span itself, an interface, takes two words in
+// every scope. Nothing calls the marker.
+type spanMarker struct{ embedded.Span }
 
 func (s *scopeCtx) Value(key any) any {
 	if _, ok := key.(scopeKey); ok {
@@ -36,7 +41,7 @@ func (s *scopeCtx) String() string {
 	if s.c.isRun {
 		return fmt.Sprintf("%v.WithFlowtraceRun(%s)", s.Context, s.c.run.info.RunID)
 	}
-	return fmt.Sprintf("%v.WithFlowtraceComponent(%s)", s.Context, s.c.info.ComponentID)
+	return fmt.Sprintf("%v.WithFlowtraceComponent(%s)", s.Context, s.c.info().ComponentID)
 }
 
 // withScope returns a ctx that carries c, made from c's own storage.
@@ -136,7 +141,7 @@ func (rc RunContext) TraceState() trace.TraceState {
 	if rc.r == nil {
 		return trace.TraceState{}
 	}
-	return rc.r.traceState
+	return rc.r.tracestate()
 }
 
 // TraceIDString returns TraceID as 32 lower-case hex digits.
@@ -163,11 +168,11 @@ func ComponentFromContext(ctx context.Context) (ComponentContext, bool) {
 	return ComponentContext{c: c}, true
 }
 
-func (cc ComponentContext) info() *ComponentStart {
+func (cc ComponentContext) info() *startInfo {
 	if cc.c == nil {
-		return &ComponentStart{}
+		return &noStart
 	}
-	return cc.c.info
+	return cc.c.info()
 }
 
 // ID returns the component's ID.
@@ -181,14 +186,29 @@ func (cc ComponentContext) Type() string { return cc.info().Type }
 
 // ParentID returns the enclosing component's ID, or "" for a component
 // directly under its run.
-func (cc ComponentContext) ParentID() string { return cc.info().ParentID }
+func (cc ComponentContext) ParentID() string {
+	if cc.c == nil {
+		return ""
+	}
+	return cc.c.parentID()
+}
 
 // ParentSpanID returns the enclosing component's span ID, or the run's span
 // ID for a component directly under its run.
-func (cc ComponentContext) ParentSpanID() [8]byte { return cc.info().ParentSpanID }
+func (cc ComponentContext) ParentSpanID() [8]byte {
+	if cc.c == nil {
+		return [8]byte{}
+	}
+	return cc.c.parent.spanID()
+}
 
 // RunID returns the ID of the component's run.
-func (cc ComponentContext) RunID() string { return cc.info().RunID }
+func (cc ComponentContext) RunID() string {
+	if cc.c == nil {
+		return ""
+	}
+	return cc.c.run.info.RunID
+}
 
 // SpanID returns the component's 8-byte span ID, decided when it started.
 func (cc ComponentContext) SpanID() [8]byte { return cc.info().SpanID }

@@ -2,6 +2,7 @@ package flowtrace_test
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -138,3 +139,46 @@ func TestShutdownRacingStartTracers(t *testing.T) {
 	assert.Zero(t, svc.Stats().RunsActive)
 	requireStatsBalanced(t, svc.Stats())
 }
+
+// TestEndTracersWithDoneCtxStartsNoGoroutine ends a run with a ctx done
+// already, as tracing.Middleware does: the run is closed and delivered,
+// and nothing watches the ctx (context.AfterFunc would start a goroutine
+// per run to call what the closer can call itself).
+func TestEndTracersWithDoneCtxStartsNoGoroutine(t *testing.T) {
+	svc, rec, _ := newService(t)
+	ctx, err := svc.StartTracers(context.Background(), flowtrace.RunInfo{})
+	require.NoError(t, err)
+	cctx, c := svc.TraceComponent(ctx, flowtrace.ComponentInfo{Name: "open"})
+	svc.SetOutputs(cctx, map[string]any{"n": 1})
+	_ = c // left open: the run's end ends it
+	done := &watchedDoneCtx{Context: ctx}
+	before := runtime.NumGoroutine()
+	sum, _ := svc.EndTracers(done, map[string]any{"status": 200}, nil) // its error is a delivery still pending, or none
+	after := runtime.NumGoroutine()
+	assert.Zero(t, done.watched.Load(), "Done asked for a ctx done already: something watches it")
+	assert.LessOrEqual(t, after, before, "goroutines after EndTracers with a done ctx, wanted none started")
+
+	require.NoError(t, svc.Shutdown(deadline(t)))
+	run, ok := rec.Run(sum.RunID)
+	require.True(t, ok, "run delivered")
+	assert.True(t, run.Ended, "run end delivered")
+	assert.Equal(t, int64(200), run.Outputs["status"])
+	require.Len(t, run.Components, 1)
+	assert.ErrorIs(t, run.Components[0].Err, flowtrace.ErrComponentNotEnded)
+}
+
+// watchedDoneCtx is done from the start, and counts the calls of Done: a
+// caller that watches a ctx asks for its Done channel.
+type watchedDoneCtx struct {
+	context.Context
+	watched atomic.Int32
+}
+
+func (c *watchedDoneCtx) Done() <-chan struct{} {
+	c.watched.Add(1)
+	ch := make(chan struct{})
+	close(ch)
+	return ch
+}
+
+func (c *watchedDoneCtx) Err() error { return context.Canceled }

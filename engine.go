@@ -45,7 +45,7 @@ func (s *TraceService) EndComponent(ctx context.Context, err error) {
 // End on nil is a no-op.
 func (s *TraceService) ComponentByID(ctx context.Context, id string) (context.Context, *Component) {
 	return s.find(ctx, func(_ *Component, open *openList) *Component {
-		if c := open.lookup(id); c != nil && c.pending == nil {
+		if c := open.lookup(id); c != nil && c.own.pending == nil {
 			return c
 		}
 		return nil
@@ -68,8 +68,8 @@ func (s *TraceService) ComponentByID(ctx context.Context, id string) (context.Co
 // separate, every component is ended, and nothing waits.
 func (s *TraceService) LatestComponent(ctx context.Context, typ string) (context.Context, *Component) {
 	return s.find(ctx, func(sc *Component, open *openList) *Component {
-		for c := open.last; c != nil; c = c.prev {
-			if c.pending == nil && (typ == "" || c.info.Type == typ) && (sc.isRun || sc.encloses(c)) {
+		for c := open.last; c != nil; c = c.own.prev {
+			if c.own.pending == nil && (typ == "" || c.info().Type == typ) && (sc.isRun || sc.encloses(c)) {
 				return c
 			}
 		}
@@ -119,9 +119,9 @@ func (c *Component) EndAt(err error, at time.Time) {
 	if at.IsZero() {
 		at = c.run.now()
 	}
-	if at.Before(c.info.Time) {
-		c.run.svc.onError(fmt.Errorf("EndAt of component %s (%s): %w", c.info.ComponentID, c.info.Name, ErrEndBeforeStart))
-		at = c.info.Time
+	if at.Before(c.info().Time) {
+		c.run.svc.onError(fmt.Errorf("EndAt of component %s (%s): %w", c.info().ComponentID, c.info().Name, ErrEndBeforeStart))
+		at = c.info().Time
 	}
 	c.endBy(err, at)
 }

@@ -280,7 +280,7 @@ func (c *Component) streamOf() *Stream {
 	if st := c.stream.Load(); st != nil {
 		return st
 	}
-	start := c.info.Time
+	start := c.info().Time
 	if c.isRun {
 		start = c.run.info.Time
 	}

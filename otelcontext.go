@@ -49,7 +49,7 @@ var _ trace.Span = (*scopeCtx)(nil)
 func (s *scopeCtx) SpanContext() trace.SpanContext {
 	c := s.c
 	rs := c.run
-	span := c.info.SpanID
+	span := c.info().SpanID
 	if c.isRun || c.skipped {
 		span = rs.info.SpanID
 	}
@@ -64,7 +64,7 @@ func (s *scopeCtx) SpanContext() trace.SpanContext {
 		TraceID:    rs.info.TraceID,
 		SpanID:     span,
 		TraceFlags: flags,
-		TraceState: rs.traceState,
+		TraceState: rs.tracestate(),
 	})
 }
 

@@ -55,8 +55,8 @@ import (
 //   - open: its gate (the pipeline run's) admits writes to the run's own
 //     scope; components start in it; holds are taken on it (nholds).
 //     EndTracers and Shutdown first wait in waitHolds, the run still
-//     open, until nholds is 0 (the last release closes holdsFree), their
-//     ctx is done, or another call closes the run (which closes holdsFree
+//     open, until nholds is 0 (the last release closes holds.free), their
+//     ctx is done, or another call closes the run (which closes holds.free
 //     too: an EndTracers woken so by Shutdown reports ErrShutdown, not a
 //     second end). Called from inside an exporter's call or from the
 //     error handler (awaitHolds), EndTracers does not wait for holds at all, nor does Shutdown called
@@ -98,7 +98,7 @@ func (c *Component) enter() bool {
 		}
 		return true
 	}
-	if !c.gate.Enter() {
+	if !c.own.gate.Enter() {
 		rs.late(c)
 		return false
 	}
@@ -111,14 +111,14 @@ func (c *Component) leave() {
 		c.run.pr().Leave()
 		return
 	}
-	c.gate.Leave()
+	c.own.gate.Leave()
 }
 
 // skip makes c the marker of a refused start: closed to writes, never
 // delivered, never ended.
 func (c *Component) skip() {
 	c.skipped = true
-	c.gate.Close()
+	c.own.gate.Close()
 }
 
 // noRelease is the release of a Hold that holds nothing.
@@ -128,6 +128,10 @@ func noRelease() {}
 type hold struct {
 	scope      *Component
 	prev, next *hold
+	// free, in the run's sentinel only, is closed, while a call waits for
+	// the holds, when nholds drops to 0 or the run closes. (In the
+	// sentinel rather than the run: most runs never take a hold.)
+	free chan struct{}
 }
 
 func (rs *runState) hold(sc *Component) func() {
@@ -159,7 +163,7 @@ func (rs *runState) hold(sc *Component) func() {
 		h.prev.next, h.next.prev = h.next, h.prev
 		var pend *pendingEnd
 		if !sc.isRun && sc.holds.Add(-1) == 0 {
-			pend = sc.pending
+			pend = sc.own.pending
 		}
 		if pend != nil {
 			// The component's End came first: end it now, before the run
@@ -172,8 +176,8 @@ func (rs *runState) hold(sc *Component) func() {
 		}
 		rs.nholds--
 		var wake chan struct{}
-		if rs.nholds == 0 && rs.holdsFree != nil {
-			wake, rs.holdsFree = rs.holdsFree, nil
+		if rs.nholds == 0 && rs.holds.free != nil {
+			wake, rs.holds.free = rs.holds.free, nil
 		}
 		rs.mu.Unlock()
 		if wake != nil {
@@ -195,10 +199,10 @@ func (rs *runState) waitHolds(ctx context.Context) error {
 			rs.mu.Unlock()
 			return nil
 		}
-		if rs.holdsFree == nil {
-			rs.holdsFree = make(chan struct{})
+		if rs.holds.free == nil { // nholds > 0: the sentinel exists
+			rs.holds.free = make(chan struct{})
 		}
-		wait := rs.holdsFree
+		wait := rs.holds.free
 		rs.mu.Unlock()
 		select {
 		case <-wait:
@@ -323,7 +327,7 @@ func (rs *runState) openHolds(cause error) error {
 		if h.scope.isRun {
 			where = append(where, "the run itself")
 		} else {
-			where = append(where, fmt.Sprintf("component %s (%s)", h.scope.info.ComponentID, h.scope.info.Name))
+			where = append(where, fmt.Sprintf("component %s (%s)", h.scope.info().ComponentID, h.scope.info().Name))
 		}
 	}
 	return fmt.Errorf("run %s: %w: %d, taken in %s: %w", rs.info.RunID, ErrHoldsOpen, rs.nholds, strings.Join(where, ", "), cause)
@@ -357,17 +361,17 @@ type pendingEnd struct {
 func (c *Component) deferEnd(rec error, at time.Time) bool {
 	rs := c.run
 	rs.mu.Lock()
-	if c.holds.Load() == 0 || c.gate.Closed() || rs.closing { // nothing to wait for, or ended already (forced, say)
+	if c.holds.Load() == 0 || c.own.gate.Closed() || rs.closing { // nothing to wait for, or ended already (forced, say)
 		rs.mu.Unlock()
 		return false
 	}
-	second := c.pending != nil
+	second := c.own.pending != nil
 	if !second {
-		c.pending = &pendingEnd{err: rec, at: at}
+		c.own.pending = &pendingEnd{err: rec, at: at}
 	}
 	rs.mu.Unlock()
 	if second {
-		rs.svc.onError(fmt.Errorf("End of component %s (%s) in run %s: %w", c.info.ComponentID, c.info.Name, rs.info.RunID, ErrComponentEnded))
+		rs.svc.onError(fmt.Errorf("End of component %s (%s) in run %s: %w", c.info().ComponentID, c.info().Name, rs.info.RunID, ErrComponentEnded))
 	}
 	return true
 }
@@ -403,7 +407,7 @@ func (c *Component) end(pr *deliveryRun, err error, now time.Time, how endKind) 
 	if how == endForced || how == endSuspended {
 		c.forced.Store(true)
 	}
-	if !c.gate.CloseAndWait() {
+	if !c.own.gate.CloseAndWait() {
 		if inRun {
 			pr.Leave()
 		}
@@ -414,7 +418,7 @@ func (c *Component) end(pr *deliveryRun, err error, now time.Time, how endKind) 
 			// its run), or never started: late, like any write after an end.
 			rs.late(c)
 		default:
-			rs.svc.onError(fmt.Errorf("End of component %s (%s) in run %s: %w", c.info.ComponentID, c.info.Name, rs.info.RunID, ErrComponentEnded))
+			rs.svc.onError(fmt.Errorf("End of component %s (%s) in run %s: %w", c.info().ComponentID, c.info().Name, rs.info.RunID, ErrComponentEnded))
 		}
 		return
 	}
@@ -430,8 +434,8 @@ func (c *Component) end(pr *deliveryRun, err error, now time.Time, how endKind) 
 	// changed once queued: the worker reads only records, never the live
 	// component. It is kept in the component's tail to spare an allocation.
 	rec := &c.tailOf(false).end
-	*rec = ComponentEnd{RunID: c.info.RunID, ComponentID: c.info.ComponentID, Err: err, Suspended: how == endSuspended, Time: now}
-	report := pr.Emit(&c.ctx, event{Data: rec, Scope: &c.scope})
+	*rec = ComponentEnd{RunID: c.run.info.RunID, ComponentID: c.info().ComponentID, Err: err, Suspended: how == endSuspended, Time: now}
+	report := pr.Emit(&c.ctx, event{Data: rec, Scope: &c.own.scope})
 	pr.Leave()
 	pr.Report(streamed)
 	pr.Report(report)
@@ -448,7 +452,10 @@ func (c *Component) end(pr *deliveryRun, err error, now time.Time, how endKind) 
 // policy; once ctx is done, those still waiting for room give up, so that
 // closing returns soon after ctx's deadline whatever BlockFor is.
 func (rs *runState) close(ctx context.Context, pr *deliveryRun, outputs map[string]any, runErr error, now time.Time, how closeKind) bool {
-	if ctx.Done() != nil { // a ctx that can never be done needs no watch
+	switch {
+	case ctx.Err() != nil: // done already (tracing.Middleware's): no watch, no goroutine
+		pr.Abort()
+	case ctx.Done() != nil: // a ctx that can never be done needs no watch
 		defer context.AfterFunc(ctx, pr.Abort)()
 	}
 	rs.mu.Lock()
@@ -458,15 +465,17 @@ func (rs *runState) close(ctx context.Context, pr *deliveryRun, outputs map[stri
 	}
 	rs.closing = true // from now on no End is deferred: pending is final
 	rs.byShutdown = how == closeShutdown
-	wake := rs.holdsFree
-	rs.holdsFree = nil
+	var wake chan struct{}
+	if rs.holds != nil {
+		wake, rs.holds.free = rs.holds.free, nil
+	}
 	type ending struct {
 		c    *Component
 		pend *pendingEnd
 	}
 	var open []ending
-	for c := rs.open.last; c != nil; c = c.prev {
-		open = append(open, ending{c, c.pending})
+	for c := rs.open.last; c != nil; c = c.own.prev {
+		open = append(open, ending{c, c.own.pending})
 	}
 	rs.mu.Unlock()
 	if wake != nil {
@@ -504,7 +513,7 @@ func (rs *runState) late(c *Component) {
 	}
 	if c != nil {
 		rs.svc.onError(fmt.Errorf("write through component %s (%s) of run %s after it ended: %w; later late writes of the run are counted, not reported",
-			c.info.ComponentID, c.info.Name, rs.info.RunID, ErrComponentEnded))
+			c.info().ComponentID, c.info().Name, rs.info.RunID, ErrComponentEnded))
 		return
 	}
 	rs.svc.onError(fmt.Errorf("write through run %s after it ended: %w; later late writes of the run are counted, not reported", rs.info.RunID, ErrRunEnded))
@@ -521,12 +530,12 @@ func (rs *runState) late(c *Component) {
 // but exporters see the pending one open until its last hold is released,
 // so the new one's records carry an ID of its own all the same.
 func (rs *runState) link(c *Component, id string, spanID [8]byte) (dup bool) {
-	key := c.info.ComponentID
+	key := c.info().ComponentID
 	if id != "" {
 		if old := rs.open.lookup(id); old != nil {
-			c.info.ComponentID = hex.EncodeToString(spanID[:])
-			if dup = old.pending == nil; dup {
-				key = c.info.ComponentID
+			c.info().ComponentID = hex.EncodeToString(spanID[:])
+			if dup = old.own.pending == nil; dup {
+				key = c.info().ComponentID
 			}
 		}
 	}
@@ -547,38 +556,53 @@ func (rs *runState) link(c *Component, id string, spanID [8]byte) (dup bool) {
 // every start.
 type openList struct {
 	first, last *Component
-	byID        map[string]*Component // nil until a component is named
+	maps        *openMaps // nil until a component is looked up or renamed: most runs never are
+}
+
+type openMaps struct {
+	byID map[string]*Component // nil until a component is named
 	// renamed holds the ID a component is found by where it is not its
 	// ComponentID (see link); nil until there is one.
 	renamed map[*Component]string
 }
 
+// m returns the list's maps, made by the first caller.
+func (l *openList) m() *openMaps {
+	if l.maps == nil {
+		l.maps = new(openMaps)
+	}
+	return l.maps
+}
+
 // key returns the ID c is found by.
 func (l *openList) key(c *Component) string {
-	if id, ok := l.renamed[c]; ok {
-		return id
+	if l.maps != nil {
+		if id, ok := l.maps.renamed[c]; ok {
+			return id
+		}
 	}
-	return c.info.ComponentID
+	return c.info().ComponentID
 }
 
 // push appends c, which is in no list, to be found by key.
 func (l *openList) push(c *Component, key string) {
-	c.prev, c.next = l.last, nil
+	c.own.prev, c.own.next = l.last, nil
 	if l.last != nil {
-		l.last.next = c
+		l.last.own.next = c
 	} else {
 		l.first = c
 	}
 	l.last = c
 	c.linked = true
-	if key != c.info.ComponentID {
-		if l.renamed == nil {
-			l.renamed = make(map[*Component]string)
+	if key != c.info().ComponentID {
+		m := l.m()
+		if m.renamed == nil {
+			m.renamed = make(map[*Component]string)
 		}
-		l.renamed[c] = key
+		m.renamed[c] = key
 	}
-	if l.byID != nil {
-		l.byID[key] = c
+	if l.maps != nil && l.maps.byID != nil {
+		l.maps.byID[key] = c
 	}
 }
 
@@ -587,44 +611,49 @@ func (l *openList) remove(c *Component) {
 	if !c.linked {
 		return
 	}
-	if c.prev != nil {
-		c.prev.next = c.next
+	if c.own.prev != nil {
+		c.own.prev.own.next = c.own.next
 	} else {
-		l.first = c.next
+		l.first = c.own.next
 	}
-	if c.next != nil {
-		c.next.prev = c.prev
+	if c.own.next != nil {
+		c.own.next.own.prev = c.own.prev
 	} else {
-		l.last = c.prev
+		l.last = c.own.prev
 	}
-	c.prev, c.next, c.linked = nil, nil, false
-	if key := l.key(c); l.byID != nil && l.byID[key] == c {
-		delete(l.byID, key)
-		if _, ok := l.renamed[c]; ok {
+	c.own.prev, c.own.next, c.linked = nil, nil, false
+	m := l.maps
+	if m == nil {
+		return
+	}
+	if key := l.key(c); m.byID != nil && m.byID[key] == c {
+		delete(m.byID, key)
+		if _, ok := m.renamed[c]; ok {
 			// c took the ID of a pending component, which may still be
 			// linked: it is found by the ID again, so that the next start
 			// with that ID is given one of its own too.
-			for o := l.last; o != nil; o = o.prev {
+			for o := l.last; o != nil; o = o.own.prev {
 				if l.key(o) == key {
-					l.byID[key] = o
+					m.byID[key] = o
 					break
 				}
 			}
 		}
 	}
-	delete(l.renamed, c)
+	delete(m.renamed, c)
 }
 
 // lookup returns the open component found by id, the latest started when
 // two are, or nil. The first lookup indexes the list.
 func (l *openList) lookup(id string) *Component {
-	if l.byID == nil {
-		l.byID = make(map[string]*Component)
-		for c := l.first; c != nil; c = c.next {
-			l.byID[l.key(c)] = c
+	m := l.m()
+	if m.byID == nil {
+		m.byID = make(map[string]*Component)
+		for c := l.first; c != nil; c = c.own.next {
+			m.byID[l.key(c)] = c
 		}
 	}
-	return l.byID[id]
+	return m.byID[id]
 }
 
 // closedByShutdown reports whether Shutdown closed the run.

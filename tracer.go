@@ -65,8 +65,8 @@ type runState struct {
 	prun       deliveryRun // pr's storage; first, for its cache-line layout (see pipeline.Run)
 	svc        *TraceService
 	info       RunStart
-	root       Component        // the run's own scope
-	traceState trace.TraceState // W3C tracestate, passed on unchanged
+	root       Component         // the run's own scope
+	traceState *trace.TraceState // W3C tracestate, passed on unchanged; nil when empty (see tracestate)
 
 	sampled        bool
 	random         bool // the trace ID's right-most 7 bytes are random (W3C Level 2)
@@ -76,16 +76,33 @@ type runState struct {
 	unsampledEnded atomic.Bool // EndTracers of an unsampled run happened
 	nholds         int32       // open holds; guarded by mu
 
-	mu        sync.Mutex    // guards open, closing, byShutdown, holds, nholds, holdsFree
-	open      openList      // the run's open components
-	holds     *hold         // sentinel of the list of open holds; made by the first
-	holdsFree chan struct{} // closed, while a call waits for the holds, when nholds drops to 0 or the run closes
+	mu    sync.Mutex // guards open, closing, byShutdown, holds, nholds
+	open  openList   // the run's open components
+	holds *hold      // sentinel of the list of open holds (and their free); made by the first
 
-	components atomic.Int64
-	secrets    atomic.Pointer[values.Secrets] // seen by the run; see run_secrets.go
+	secrets atomic.Pointer[values.Secrets] // seen by the run; see run_secrets.go
 
-	sess  session  // the session of the run's first exporter (see backend.Open)
-	idBuf [36]byte // a generated run ID's text
+	sess       session      // the session of the run's first exporter (see backend.Open)
+	idBuf      [36]byte     // a generated run ID's text
+	components atomic.Int32 // in idBuf's padding: 4 bytes, not 8 and a size class
+}
+
+// tracestate returns the run's W3C tracestate.
+func (rs *runState) tracestate() trace.TraceState {
+	if rs.traceState == nil {
+		return trace.TraceState{}
+	}
+	return *rs.traceState
+}
+
+// setTracestate sets the run's tracestate: a pointer, shared with nested
+// runs, so that the many runs without one spare its three words.
+func (rs *runState) setTracestate(ts trace.TraceState) {
+	if ts.Len() > 0 { // a copy made here, so that ts itself does not escape when empty
+		p := new(trace.TraceState)
+		*p = ts
+		rs.traceState = p
+	}
 }
 
 // pr returns the run's delivery record (unused by an unsampled run).
@@ -223,8 +240,8 @@ func (s *TraceService) StartTracers(ctx context.Context, info RunInfo) (context.
 		case parent.isRun:
 			rs.info.ParentSpanID = parent.spanID()
 		default:
-			rs.info.ParentComponentID = parent.info.ComponentID
-			rs.info.ParentSpanID = parent.info.SpanID
+			rs.info.ParentComponentID = parent.info().ComponentID
+			rs.info.ParentSpanID = parent.info().SpanID
 		}
 		rs.inherit(pi.SessionID, pi.UserID)
 		rs.sampled = parent.run.sampled
@@ -240,7 +257,7 @@ func (s *TraceService) StartTracers(ctx context.Context, info RunInfo) (context.
 		rs.inherit(rp.SessionID, rp.UserID)
 		rs.sampled = rp.Sampled
 		rs.random = rp.Random
-		rs.traceState = rp.TraceState
+		rs.setTracestate(rp.TraceState)
 	} else {
 		if info.RunID == "" {
 			rs.info.TraceID = generated // what traceIDFor(id) gives, without parsing id again
@@ -250,7 +267,7 @@ func (s *TraceService) StartTracers(ctx context.Context, info RunInfo) (context.
 		}
 		rs.sampled = s.sampler == nil || s.sampler.ShouldSample(rs.info.TraceID)
 	}
-	rs.root = Component{run: rs, isRun: true, info: &noStart}
+	rs.root = Component{run: rs, isRun: true}
 	if !rs.sampled {
 		// Identity only: nested runs and outgoing requests inherit the
 		// decision, and every write through it is a no-op.
@@ -287,7 +304,8 @@ func (rs *runState) resume(cp Checkpoint) bool {
 	rs.inherit(cp.SessionID, cp.UserID)
 	rs.sampled = cp.Sampled
 	// An invalid trace state is discarded, never passed on.
-	rs.traceState, _ = trace.ParseTraceState(cp.TraceState)
+	ts, _ := trace.ParseTraceState(cp.TraceState)
+	rs.setTracestate(ts)
 	return true
 }
 

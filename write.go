@@ -72,8 +72,8 @@ func (rs *runState) write(ctx context.Context, sc *Component, ev event, p *pass,
 func (c *Component) event(data record, componentID *string) event {
 	ev := event{Data: data}
 	if !c.isRun {
-		*componentID = c.info.ComponentID
-		ev.Scope = &c.scope
+		*componentID = c.info().ComponentID
+		ev.Scope = &c.own.scope
 	}
 	return ev
 }

@@ -9,9 +9,8 @@ const closedBit = int64(1) << 62
 // gate costs its writers no lock and no allocation. The zero value is an open
 // gate.
 type Gate struct {
-	state atomic.Int64 // closedBit | writers inside
-	wake  atomic.Pointer[chan struct{}]
-	woke  atomic.Bool
+	state atomic.Int64                  // closedBit | writers inside
+	wake  atomic.Pointer[chan struct{}] // the closer's, taken by the writer that closes it
 }
 
 // Enter reports whether the gate is still open; if it is, the caller must
@@ -32,7 +31,7 @@ func (g *Gate) Leave() bool {
 	if g.state.Add(-1) != closedBit {
 		return false
 	}
-	if ch := g.wake.Load(); ch != nil && g.woke.CompareAndSwap(false, true) {
+	if ch := g.wake.Swap(nil); ch != nil { // one Leave takes it
 		close(*ch)
 	}
 	return true

@@ -149,7 +149,7 @@ type Pipeline[O, E any] struct {
 	lanes atomic.Pointer[laneSet[O, E]] // copy-on-write; readers never lock
 
 	mu       sync.Mutex // guards writers of lanes, active, retired, closed
-	active   map[*Run[O, E]]struct{}
+	active   runList[O, E]
 	retiring map[*lane[O, E]]struct{}
 	retired  map[string]Delivery
 	closed   bool
@@ -173,7 +173,6 @@ func New[O, E any](cfg Config) *Pipeline[O, E] {
 	}
 	p := &Pipeline[O, E]{
 		cfg:      cfg,
-		active:   make(map[*Run[O, E]]struct{}),
 		retiring: make(map[*lane[O, E]]struct{}),
 		retired:  make(map[string]Delivery),
 	}
@@ -302,7 +301,7 @@ func (p *Pipeline[O, E]) StartRunIn(r *Run[O, E], id string, owner O) error {
 	}
 	// A run with no lane is active too, until it is closed: Shutdown must
 	// end it like any other.
-	p.active[r] = struct{}{}
+	p.active.add(r)
 	p.mu.Unlock()
 	p.started.Add(1)
 	if len(r.lanes) == 0 {
@@ -313,7 +312,7 @@ func (p *Pipeline[O, E]) StartRunIn(r *Run[O, E], id string, owner O) error {
 
 func (p *Pipeline[O, E]) runFinished(r *Run[O, E]) {
 	p.mu.Lock()
-	delete(p.active, r)
+	p.active.remove(r)
 	p.mu.Unlock()
 }
 
@@ -321,8 +320,8 @@ func (p *Pipeline[O, E]) runFinished(r *Run[O, E]) {
 func (p *Pipeline[O, E]) ActiveRuns() []*Run[O, E] {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	runs := make([]*Run[O, E], 0, len(p.active))
-	for r := range p.active {
+	runs := make([]*Run[O, E], 0, p.active.n)
+	for r := p.active.head; r != nil; r = r.next {
 		runs = append(runs, r)
 	}
 	return runs
@@ -336,7 +335,7 @@ func (p *Pipeline[O, E]) Stats() Stats {
 	defer p.mu.Unlock()
 	// Loaded under mu, like retired: a lane that exits in between would
 	// otherwise be counted from both.
-	s.RunsActive = uint64(len(p.active))
+	s.RunsActive = uint64(p.active.n)
 	for name, d := range p.retired {
 		s.Lanes[name] = d
 	}
@@ -404,7 +403,7 @@ func (p *Pipeline[O, E]) Shutdown(ctx context.Context) error {
 				l.cancelCalls()
 			}
 			p.mu.Lock()
-			for r := range p.active {
+			for r := p.active.head; r != nil; r = r.next {
 				r.Abort()
 			}
 			p.mu.Unlock()
@@ -500,4 +499,38 @@ func (p *Pipeline[O, E]) pendingError(cause error) error {
 		return fmt.Errorf("flowtrace: shutdown: %w", cause)
 	}
 	return errors.Join(errs...)
+}
+
+// runList is the set of active runs, linked through the runs themselves:
+// a map would cost each open run an entry of its own besides. Guarded by
+// the pipeline's mu.
+type runList[O, E any] struct {
+	head *Run[O, E]
+	n    int
+}
+
+func (l *runList[O, E]) add(r *Run[O, E]) {
+	r.prev, r.next = nil, l.head
+	if l.head != nil {
+		l.head.prev = r
+	}
+	l.head = r
+	l.n++
+}
+
+// remove takes r out of the list; a run not in it is left alone.
+func (l *runList[O, E]) remove(r *Run[O, E]) {
+	if r.prev == nil && l.head != r {
+		return
+	}
+	if r.prev != nil {
+		r.prev.next = r.next
+	} else {
+		l.head = r.next
+	}
+	if r.next != nil {
+		r.next.prev = r.prev
+	}
+	r.prev, r.next = nil, nil
+	l.n--
 }

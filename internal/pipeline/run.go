@@ -34,6 +34,8 @@ type Run[O, E any] struct {
 	lastReport atomic.Uint64 // number of the run's last report to the error handler
 
 	abort signal // fired by Abort
+
+	prev, next *Run[O, E] // in the pipeline's active runs; guarded by its mu
 }
 
 // Abort makes every write of the run that waits for room in a queue give
@@ -277,6 +279,9 @@ func (r *Run[O, E]) WaitErr(ctx context.Context) error {
 	if r.inOwnDelivery(ctx) {
 		return r.p.errs.InDelivery
 	}
+	if err := ctx.Err(); err != nil { // done already: no channel to make
+		return r.pendingError(err)
+	}
 	select {
 	case <-r.done.C():
 	case <-ctx.Done():
@@ -298,6 +303,9 @@ func (r *Run[O, E]) Await(ctx context.Context) error {
 	}
 	if r.inOwnDelivery(ctx) {
 		return r.p.errs.InDelivery
+	}
+	if err := ctx.Err(); err != nil { // done already: no channel to make
+		return r.pendingError(err)
 	}
 	select {
 	case <-r.done.C():
@@ -334,21 +342,52 @@ func (r *Run[O, E]) Delivery(i int) LaneDelivery {
 	return LaneDelivery{Name: r.lanes[i].lane.name, Delivery: r.lanes[i].counts()}
 }
 
+// pendingError names the lanes still delivering the run, wrapping cause.
+// Its message is formatted only when asked for: a closer that does not
+// wait (tracing.Middleware's) drops it unread.
 func (r *Run[O, E]) pendingError(cause error) error {
+	var first *pendingLane
 	var errs []error
 	for i := range r.lanes {
 		rl := &r.lanes[i]
 		d := rl.counts()
 		if pending := d.Emitted - d.Delivered - d.Dropped - d.Failed; pending > 0 || !rl.finished.Load() {
-			errs = append(errs, fmt.Errorf("flowtrace: exporter %q: %d events of run %s not yet delivered (%s): %w",
-				rl.lane.name, pending, r.ID, rl.lane.state(), cause))
+			e := &pendingLane{lane: rl.lane.name, pending: pending, run: r.ID, state: rl.lane.state(), cause: cause}
+			if first == nil {
+				first = e
+				continue
+			}
+			if errs == nil {
+				errs = append(errs, first)
+			}
+			errs = append(errs, e)
 		}
 	}
-	if len(errs) == 0 {
+	switch {
+	case first == nil:
 		return cause
+	case errs == nil:
+		return first
 	}
 	return errors.Join(errs...)
 }
+
+// pendingLane is the error of a wait that ended with a lane still
+// delivering the run.
+type pendingLane struct {
+	lane    string
+	pending uint64
+	run     string
+	state   string
+	cause   error
+}
+
+func (e *pendingLane) Error() string {
+	return fmt.Sprintf("flowtrace: exporter %q: %d events of run %s not yet delivered (%s): %v",
+		e.lane, e.pending, e.run, e.state, e.cause)
+}
+
+func (e *pendingLane) Unwrap() error { return e.cause }
 
 func (r *Run[O, E]) timeoutError() error {
 	var errs []error

@@ -5,11 +5,11 @@ import "sync"
 // signal is a one-shot event whose channel is made only when somebody
 // waits for it: most runs end without a writer waiting for room (abort)
 // and are open far longer than anybody waits for their end (done), and an
-// open run pays for neither channel. The zero value has not fired.
+// open run pays for neither channel. Once fired, ch is closedChan, so
+// that a signal is two words. The zero value has not fired.
 type signal struct {
-	mu    sync.Mutex
-	ch    chan struct{}
-	fired bool
+	mu sync.Mutex
+	ch chan struct{} // nil until waited for or fired; closedChan once fired
 }
 
 // C returns a channel closed when the signal fires.
@@ -17,9 +17,6 @@ func (s *signal) C() <-chan struct{} {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ch == nil {
-		if s.fired {
-			return closedChan
-		}
 		s.ch = make(chan struct{})
 	}
 	return s.ch
@@ -29,18 +26,19 @@ func (s *signal) C() <-chan struct{} {
 func (s *signal) fire() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.fired {
+	switch s.ch {
+	case closedChan:
 		return
-	}
-	s.fired = true
-	if s.ch != nil {
+	case nil:
+	default:
 		close(s.ch)
 	}
+	s.ch = closedChan
 }
 
 // Fired reports whether the signal has fired.
 func (s *signal) Fired() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.fired
+	return s.ch == closedChan
 }
