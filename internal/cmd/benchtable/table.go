@@ -128,7 +128,7 @@ func ratio(a, b []float64) (med, lo, hi float64, ok bool) {
 // format writes a value in its unit, briefly.
 func format(unit string, v float64) string {
 	switch unit {
-	case "ns/op", "ns/call", "cpu-ns/op":
+	case "ns/op", "ns/call", "cpu-ns/op", "cpu-ns/span":
 		return duration(v)
 	case "B/op":
 		return fmt.Sprintf("%s B", thousands(v))

@@ -283,7 +283,7 @@ func table(w io.Writer, cfg config, rounds [][]sample, command string) {
 	fmt.Fprintf(w, "\n    %s\n\n", command)
 	fmt.Fprint(w, "ratios:")
 	for _, r := range ratio {
-		fmt.Fprintf(w, " %.3f", r)
+		fmt.Fprintf(w, " %g", r)
 	}
 	fmt.Fprintln(w)
 }
