@@ -1,6 +1,7 @@
 package otelspans
 
 import (
+	"encoding/binary"
 	"math"
 	"strings"
 	"unicode/utf8"
@@ -111,7 +112,20 @@ func lenSize(num protowire.Number, n int) int {
 	return tagSize(num) + protowire.SizeVarint(uint64(n)) + n
 }
 
+// appendLen appends the tag of length-delimited field num and the length
+// n. Every field number here is below 16, a one-byte tag, and most
+// lengths take one or two bytes: those are appended directly, without
+// protowire's general varint.
 func appendLen(b []byte, num protowire.Number, n int) []byte {
+	if num < 16 {
+		tag := byte(num)<<3 | byte(protowire.BytesType)
+		switch {
+		case n < 1<<7:
+			return append(b, tag, byte(n))
+		case n < 1<<14:
+			return append(b, tag, byte(n)|0x80, byte(n>>7))
+		}
+	}
 	b = protowire.AppendTag(b, num, protowire.BytesType)
 	return protowire.AppendVarint(b, uint64(n))
 }
@@ -135,6 +149,10 @@ const reserved = 3
 // beginMsg appends the tag of message field num and room for its length,
 // and returns where the length goes.
 func beginMsg(b []byte, num protowire.Number) ([]byte, int) {
+	if num < 16 {
+		at := len(b) + 1
+		return append(b, byte(num)<<3|byte(protowire.BytesType), 0, 0, 0), at
+	}
 	b = protowire.AppendTag(b, num, protowire.BytesType)
 	at := len(b)
 	return append(b, 0, 0, 0), at
@@ -193,6 +211,9 @@ func appendVarintField(b []byte, num protowire.Number, v uint64) []byte {
 	if v == 0 {
 		return b
 	}
+	if num < 16 && v < 1<<7 {
+		return append(b, byte(num)<<3|byte(protowire.VarintType), byte(v))
+	}
 	b = protowire.AppendTag(b, num, protowire.VarintType)
 	return protowire.AppendVarint(b, v)
 }
@@ -200,6 +221,9 @@ func appendVarintField(b []byte, num protowire.Number, v uint64) []byte {
 func appendFixed64Field(b []byte, num protowire.Number, v uint64) []byte {
 	if v == 0 {
 		return b
+	}
+	if num < 16 {
+		return binary.LittleEndian.AppendUint64(append(b, byte(num)<<3|byte(protowire.Fixed64Type)), v)
 	}
 	b = protowire.AppendTag(b, num, protowire.Fixed64Type)
 	return protowire.AppendFixed64(b, v)
