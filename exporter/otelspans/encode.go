@@ -253,26 +253,30 @@ func appendKeyValues(b []byte, num protowire.Number, kvs []attribute.KeyValue) [
 }
 
 func appendKeyValue(b []byte, num protowire.Number, kv *attribute.KeyValue) []byte {
-	key := validUTF8(string(kv.Key))
-	switch kv.Value.Type() {
+	return appendKV(b, num, validUTF8(string(kv.Key)), &kv.Value)
+}
+
+// appendKV appends a KeyValue of key, already valid UTF-8, and v.
+func appendKV(b []byte, num protowire.Number, key string, v *attribute.Value) []byte {
+	switch v.Type() {
 	case attribute.STRING: // most attributes: sized directly
-		s := validUTF8(kv.Value.AsString())
+		s := validUTF8(v.AsString())
 		vs := lenSize(fAnyString, len(s))
 		b = appendLen(b, num, lenSize(fKVKey, len(key))+lenSize(fKVValue, vs))
 		b = appendString(b, fKVKey, key)
 		b = appendLen(b, fKVValue, vs)
 		return appendString(b, fAnyString, s)
 	case attribute.BOOL, attribute.INT64, attribute.FLOAT64, attribute.EMPTY:
-		vs := scalarSize(kv.Value)
+		vs := scalarSize(*v)
 		b = appendLen(b, num, lenSize(fKVKey, len(key))+lenSize(fKVValue, vs))
 		b = appendString(b, fKVKey, key)
 		b = appendLen(b, fKVValue, vs)
-		return appendAnyValue(b, kv.Value)
+		return appendAnyValue(b, *v)
 	}
 	b, at := beginMsg(b, num)
 	b = appendString(b, fKVKey, key)
 	b, vat := beginMsg(b, fKVValue)
-	b = appendAnyValue(b, kv.Value)
+	b = appendAnyValue(b, *v)
 	b = endMsg(b, vat)
 	return endMsg(b, at)
 }
