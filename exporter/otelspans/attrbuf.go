@@ -1,6 +1,7 @@
 package otelspans
 
 import (
+	"slices"
 	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -40,6 +41,21 @@ func (a *attrBuf) reset() attrBuf {
 		buf = nil
 	}
 	return attrBuf{buf: buf, ents: ents}
+}
+
+// grow makes room for kv at once, estimating the size of strings and
+// numbers, instead of growing buf attribute by attribute.
+func (a *attrBuf) grow(kv []attribute.KeyValue) {
+	kv = kv[:min(len(kv), max(0, attrCountLimit-len(a.ents)))] // no room is made for those dropped
+	n := 0
+	for i := range kv {
+		n += len(kv[i].Key) + 16
+		if kv[i].Value.Type() == attribute.STRING {
+			n += len(kv[i].Value.AsString())
+		}
+	}
+	a.buf = slices.Grow(a.buf, n)
+	a.ents = slices.Grow(a.ents, len(kv))
 }
 
 // find returns the entry of key k, or -1.

@@ -410,6 +410,7 @@ func (s *otlpSpan) EndAt(at time.Time) {
 // when over it and at End; removing them as they come keeps the same
 // attributes, in the same order, and drops the same ones.
 func (r *spanRecord) setAttributes(kv []attribute.KeyValue) {
+	r.attrs.grow(kv)
 	for i := range kv {
 		if !kv[i].Valid() {
 			r.droppedAttrs++
