@@ -498,44 +498,6 @@ func normValue(v attribute.Value, depth int) (attribute.Value, bool) {
 	return v, false
 }
 
-func indexOf(kv []attribute.KeyValue, k attribute.Key) int {
-	for i := range kv {
-		if kv[i].Key == k {
-			return i
-		}
-	}
-	return -1
-}
-
-// dedupe keeps the first place and the last value of each key, as the
-// SDK does.
-func dedupe(kv []attribute.KeyValue) []attribute.KeyValue {
-	if len(kv) > 32 {
-		idx := make(map[attribute.Key]int, len(kv))
-		out := kv[:0]
-		for _, a := range kv {
-			if i, ok := idx[a.Key]; ok {
-				out[i] = a
-				continue
-			}
-			idx[a.Key] = len(out)
-			out = append(out, a)
-		}
-		clear(kv[len(out):])
-		return out
-	}
-	out := kv[:0]
-	for _, a := range kv {
-		if i := indexOf(out, a.Key); i >= 0 {
-			out[i] = a
-			continue
-		}
-		out = append(out, a)
-	}
-	clear(kv[len(out):])
-	return out
-}
-
 // addEvent adds an event, the oldest dropped beyond the limit, as the
 // SDK's queue of events does; its attributes beyond theirs are dropped,
 // counted.
