@@ -1,6 +1,7 @@
 package otelspans
 
 import (
+	"encoding/binary"
 	"math"
 	"strings"
 	"unicode/utf8"
@@ -111,7 +112,20 @@ func lenSize(num protowire.Number, n int) int {
 	return tagSize(num) + protowire.SizeVarint(uint64(n)) + n
 }
 
+// appendLen appends the tag of length-delimited field num and the length
+// n. Every field number here is below 16, a one-byte tag, and most
+// lengths take one or two bytes: those are appended directly, without
+// protowire's general varint.
 func appendLen(b []byte, num protowire.Number, n int) []byte {
+	if num < 16 {
+		tag := byte(num)<<3 | byte(protowire.BytesType)
+		switch {
+		case n < 1<<7:
+			return append(b, tag, byte(n))
+		case n < 1<<14:
+			return append(b, tag, byte(n)|0x80, byte(n>>7))
+		}
+	}
 	b = protowire.AppendTag(b, num, protowire.BytesType)
 	return protowire.AppendVarint(b, uint64(n))
 }
@@ -135,6 +149,10 @@ const reserved = 3
 // beginMsg appends the tag of message field num and room for its length,
 // and returns where the length goes.
 func beginMsg(b []byte, num protowire.Number) ([]byte, int) {
+	if num < 16 {
+		at := len(b) + 1
+		return append(b, byte(num)<<3|byte(protowire.BytesType), 0, 0, 0), at
+	}
 	b = protowire.AppendTag(b, num, protowire.BytesType)
 	at := len(b)
 	return append(b, 0, 0, 0), at
@@ -193,6 +211,9 @@ func appendVarintField(b []byte, num protowire.Number, v uint64) []byte {
 	if v == 0 {
 		return b
 	}
+	if num < 16 && v < 1<<7 {
+		return append(b, byte(num)<<3|byte(protowire.VarintType), byte(v))
+	}
 	b = protowire.AppendTag(b, num, protowire.VarintType)
 	return protowire.AppendVarint(b, v)
 }
@@ -200,6 +221,9 @@ func appendVarintField(b []byte, num protowire.Number, v uint64) []byte {
 func appendFixed64Field(b []byte, num protowire.Number, v uint64) []byte {
 	if v == 0 {
 		return b
+	}
+	if num < 16 {
+		return binary.LittleEndian.AppendUint64(append(b, byte(num)<<3|byte(protowire.Fixed64Type)), v)
 	}
 	b = protowire.AppendTag(b, num, protowire.Fixed64Type)
 	return protowire.AppendFixed64(b, v)
@@ -229,26 +253,30 @@ func appendKeyValues(b []byte, num protowire.Number, kvs []attribute.KeyValue) [
 }
 
 func appendKeyValue(b []byte, num protowire.Number, kv *attribute.KeyValue) []byte {
-	key := validUTF8(string(kv.Key))
-	switch kv.Value.Type() {
+	return appendKV(b, num, validUTF8(string(kv.Key)), &kv.Value)
+}
+
+// appendKV appends a KeyValue of key, already valid UTF-8, and v.
+func appendKV(b []byte, num protowire.Number, key string, v *attribute.Value) []byte {
+	switch v.Type() {
 	case attribute.STRING: // most attributes: sized directly
-		s := validUTF8(kv.Value.AsString())
+		s := validUTF8(v.AsString())
 		vs := lenSize(fAnyString, len(s))
 		b = appendLen(b, num, lenSize(fKVKey, len(key))+lenSize(fKVValue, vs))
 		b = appendString(b, fKVKey, key)
 		b = appendLen(b, fKVValue, vs)
 		return appendString(b, fAnyString, s)
 	case attribute.BOOL, attribute.INT64, attribute.FLOAT64, attribute.EMPTY:
-		vs := scalarSize(kv.Value)
+		vs := scalarSize(*v)
 		b = appendLen(b, num, lenSize(fKVKey, len(key))+lenSize(fKVValue, vs))
 		b = appendString(b, fKVKey, key)
 		b = appendLen(b, fKVValue, vs)
-		return appendAnyValue(b, kv.Value)
+		return appendAnyValue(b, *v)
 	}
 	b, at := beginMsg(b, num)
 	b = appendString(b, fKVKey, key)
 	b, vat := beginMsg(b, fKVValue)
-	b = appendAnyValue(b, kv.Value)
+	b = appendAnyValue(b, *v)
 	b = endMsg(b, vat)
 	return endMsg(b, at)
 }

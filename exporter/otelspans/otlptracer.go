@@ -196,8 +196,7 @@ type spanRecord struct {
 	name         string
 	kind         trace.SpanKind
 	start, end   time.Time
-	attrs        []attribute.KeyValue
-	dirty        bool // attrs may hold a key twice
+	attrs        attrBuf
 	droppedAttrs int
 	events       []spanEvent
 	droppedEvts  int
@@ -225,11 +224,10 @@ var recordPool = sync.Pool{New: func() any { return new(spanRecord) }}
 
 // release clears r and returns it to the pool, its slices kept.
 func (r *spanRecord) release() {
-	clear(r.attrs)
 	clear(r.arena)
 	clear(r.events)
 	clear(r.links)
-	*r = spanRecord{attrs: r.attrs[:0], events: r.events[:0], links: r.links[:0], arena: r.arena[:0]}
+	*r = spanRecord{attrs: r.attrs.reset(), events: r.events[:0], links: r.links[:0], arena: r.arena[:0]}
 	recordPool.Put(r)
 }
 
@@ -402,44 +400,25 @@ func (s *otlpSpan) EndAt(at time.Time) {
 	if rec.end.IsZero() {
 		rec.end = rec.start.Add(time.Since(rec.start))
 	}
-	if rec.dirty {
-		rec.attrs = dedupe(rec.attrs)
-	}
 	s.t.p.q.enqueue(s.t, &s.sc, rec)
 	rec.release()
 }
 
-// setAttributes adds kv as the SDK does: appended while under the limit;
-// over it, duplicates removed first, a key set again keeps its place, and
-// a new key is dropped, counted.
+// setAttributes adds kv as the SDK does: a key set again keeps its place
+// and takes the last value; a new key beyond the limit is dropped,
+// counted. The SDK appends while under the limit and removes duplicates
+// when over it and at End; removing them as they come keeps the same
+// attributes, in the same order, and drops the same ones.
 func (r *spanRecord) setAttributes(kv []attribute.KeyValue) {
-	if len(r.attrs)+len(kv) > attrCountLimit {
-		r.attrs = dedupe(r.attrs)
-		r.dirty = false
-		for _, a := range kv {
-			if !a.Valid() {
-				r.droppedAttrs++
-				continue
-			}
-			if i := indexOf(r.attrs, a.Key); i >= 0 {
-				r.attrs[i] = normAttr(a)
-				continue
-			}
-			if len(r.attrs) >= attrCountLimit {
-				r.droppedAttrs++
-				continue
-			}
-			r.attrs = append(r.attrs, normAttr(a))
-		}
-		return
-	}
-	for _, a := range kv {
-		if !a.Valid() {
+	r.attrs.grow(kv)
+	for i := range kv {
+		if !kv[i].Valid() {
 			r.droppedAttrs++
 			continue
 		}
-		r.attrs = append(r.attrs, normAttr(a))
-		r.dirty = true
+		if !r.attrs.set(&kv[i], attrCountLimit) {
+			r.droppedAttrs++
+		}
 	}
 }
 
@@ -517,44 +496,6 @@ func normValue(v attribute.Value, depth int) (attribute.Value, bool) {
 		}
 	}
 	return v, false
-}
-
-func indexOf(kv []attribute.KeyValue, k attribute.Key) int {
-	for i := range kv {
-		if kv[i].Key == k {
-			return i
-		}
-	}
-	return -1
-}
-
-// dedupe keeps the first place and the last value of each key, as the
-// SDK does.
-func dedupe(kv []attribute.KeyValue) []attribute.KeyValue {
-	if len(kv) > 32 {
-		idx := make(map[attribute.Key]int, len(kv))
-		out := kv[:0]
-		for _, a := range kv {
-			if i, ok := idx[a.Key]; ok {
-				out[i] = a
-				continue
-			}
-			idx[a.Key] = len(out)
-			out = append(out, a)
-		}
-		clear(kv[len(out):])
-		return out
-	}
-	out := kv[:0]
-	for _, a := range kv {
-		if i := indexOf(out, a.Key); i >= 0 {
-			out[i] = a
-			continue
-		}
-		out = append(out, a)
-	}
-	clear(kv[len(out):])
-	return out
 }
 
 // addEvent adds an event, the oldest dropped beyond the limit, as the
@@ -644,7 +585,7 @@ func appendSpan(b []byte, num protowire.Number, sc *trace.SpanContext, r *spanRe
 	b = appendVarintField(b, fSpanKind, uint64(r.kind))
 	b = appendFixed64Field(b, fSpanStart, unixNano(r.start.UnixNano()))
 	b = appendFixed64Field(b, fSpanEnd, unixNano(r.end.UnixNano()))
-	b = appendKeyValues(b, fSpanAttributes, r.attrs)
+	b = r.attrs.appendTo(b)
 	b = appendVarintField(b, fSpanDroppedAttrs, uint64(r.droppedAttrs))
 	for i := range r.events {
 		e := &r.events[i]
