@@ -49,6 +49,7 @@ func TestReviewCoreHeapReturnsToBaseline(t *testing.T) {
 	base := live()
 	runs(100_000)
 	after := live()
+	t.Logf("live heap: %d bytes after 1,000 runs, %d after 101,000", base, after)
 	assert.Zero(t, svc.Stats().RunsActive)
 	const slack = 4 << 20
 	assert.Less(t, after, base+slack, "live heap %d bytes after 100,000 runs, %d after 1,000", after, base)
