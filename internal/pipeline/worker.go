@@ -313,9 +313,9 @@ func (l *lane[O, E]) call(g *generation[O, E], rl *runLane[O, E], what callKind,
 	// Everything the call reads of rl is read before cur is published: once
 	// the watchdog has seen the call in progress, it may hand rl to the next
 	// generation, and this goroutine must no longer touch it.
-	cur := rl.sess
+	cur, run, idx := rl.sess, rl.run, rl.idx
 	l.cur.Store(mark | 1)
-	sess, err := l.invoke(g, rl, cur, what, ev)
+	sess, err := l.invoke(g, run, idx, cur, what, ev)
 	if !l.cur.CompareAndSwap(mark|1, mark) {
 		// Abandoned: the next generation owns rl and the lane. What an
 		// abandoned Open returned goes to it, before the lane can learn
@@ -358,8 +358,7 @@ func (l *lane[O, E]) call(g *generation[O, E], rl *runLane[O, E], what callKind,
 // invoke makes one backend call. The backend's adapter names the call in
 // its errors (and in the panics it recovers itself); the pipeline adds the
 // lane and the run.
-func (l *lane[O, E]) invoke(g *generation[O, E], rl *runLane[O, E], cur Session[E], what callKind, ev Event[E]) (sess Session[E], err error) {
-	run := rl.run
+func (l *lane[O, E]) invoke(g *generation[O, E], run *Run[O, E], idx uint8, cur Session[E], what callKind, ev Event[E]) (sess Session[E], err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			sess = nil
@@ -369,7 +368,7 @@ func (l *lane[O, E]) invoke(g *generation[O, E], rl *runLane[O, E], cur Session[
 	ctx := &g.call
 	switch what {
 	case callOpen:
-		sess, err = l.backend.Open(ctx, run.Owner, int(rl.idx))
+		sess, err = l.backend.Open(ctx, run.Owner, int(idx))
 	case callDeliver:
 		err = cur.Deliver(ctx, ev.Data)
 	case callClose:
