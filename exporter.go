@@ -39,7 +39,13 @@ type Exporter interface {
 // state of its own run. Records, their Fields and the values inside are
 // snapshots shared by every exporter of the run: they may be retained and
 // read from any goroutine, are never modified by the library, and must not
-// be modified by an exporter. ctx carries the export deadline (see
+// be modified by an exporter. Retaining costs memory beyond the record:
+// a run's ID and its inputs live in the run's one allocation, a
+// component's ID, start fields and inputs in the component's, so holding
+// one string of a record holds its whole run or component (a few hundred
+// bytes, and the values the caller's ctx carried) until it is let go.
+// Copy what is kept for long (strings.Clone) in an exporter that batches
+// for minutes or keeps runs for good. ctx carries the export deadline (see
 // WithExportTimeout) and must not be
 // retained after the call returns. A returned error counts the record as
 // failed and is reported to the error handler; the run goes on.
