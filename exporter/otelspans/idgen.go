@@ -42,7 +42,8 @@ func contextWithIDs(ctx context.Context, t trace.TraceID, s trace.SpanID) contex
 // and random IDs to every other span of the provider.
 //
 // Install it in a TracerProvider of your own with
-// sdktrace.WithIDGenerator(otelspans.IDGenerator()); NewOTLP always does.
+// sdktrace.WithIDGenerator(otelspans.IDGenerator()); NewOTLP's own tracer
+// gives the same IDs without it.
 // With it, an outgoing request can name its parent span before that span
 // is exported, and a nested run's span finds its parent. Without it, the
 // SDK picks its own IDs: the tree within a run still holds, but runs
