@@ -271,7 +271,7 @@ func (s *TraceService) endRuns(ctx context.Context, runs []*deliveryRun) []error
 			held = append(held, r)
 			continue
 		}
-		r.Owner.close(ctx, r, nil, ErrShutdown, time.Now(), closeShutdown)
+		r.Owner.close(ctx, r, nil, ErrShutdown, r.Owner.now(), closeShutdown)
 	}
 	if len(held) == 0 {
 		return nil
@@ -282,7 +282,7 @@ func (s *TraceService) endRuns(ctx context.Context, runs []*deliveryRun) []error
 			if err := r.Owner.openHolds(ErrInDelivery); err != nil {
 				errs = append(errs, err)
 			}
-			r.Owner.close(ctx, r, nil, ErrShutdown, time.Now(), closeShutdown)
+			r.Owner.close(ctx, r, nil, ErrShutdown, r.Owner.now(), closeShutdown)
 		}
 		return errs
 	}
@@ -293,7 +293,7 @@ func (s *TraceService) endRuns(ctx context.Context, runs []*deliveryRun) []error
 	for _, r := range held {
 		wg.Go(func() { // owned by this Shutdown, which waits for it below
 			err := r.Owner.waitHolds(ctx)
-			r.Owner.close(ctx, r, nil, ErrShutdown, time.Now(), closeShutdown)
+			r.Owner.close(ctx, r, nil, ErrShutdown, r.Owner.now(), closeShutdown)
 			if err != nil {
 				mu.Lock()
 				errs = append(errs, err)
