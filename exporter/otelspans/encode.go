@@ -301,35 +301,15 @@ func appendAnyValue(b []byte, v attribute.Value) []byte {
 	case attribute.EMPTY:
 		return b
 	case attribute.BOOLSLICE:
-		b, at := beginMsg(b, fAnyArray)
-		for _, x := range v.AsBoolSlice() {
-			b = appendElem(b, attribute.BoolValue(x))
-		}
-		return endMsg(b, at)
+		return appendArray(b, v.AsBoolSlice(), attribute.BoolValue)
 	case attribute.INT64SLICE:
-		b, at := beginMsg(b, fAnyArray)
-		for _, x := range v.AsInt64Slice() {
-			b = appendElem(b, attribute.Int64Value(x))
-		}
-		return endMsg(b, at)
+		return appendArray(b, v.AsInt64Slice(), attribute.Int64Value)
 	case attribute.FLOAT64SLICE:
-		b, at := beginMsg(b, fAnyArray)
-		for _, x := range v.AsFloat64Slice() {
-			b = appendElem(b, attribute.Float64Value(x))
-		}
-		return endMsg(b, at)
+		return appendArray(b, v.AsFloat64Slice(), attribute.Float64Value)
 	case attribute.STRINGSLICE:
-		b, at := beginMsg(b, fAnyArray)
-		for _, x := range v.AsStringSlice() {
-			b = appendElem(b, attribute.StringValue(x))
-		}
-		return endMsg(b, at)
+		return appendArray(b, v.AsStringSlice(), attribute.StringValue)
 	case attribute.SLICE:
-		b, at := beginMsg(b, fAnyArray)
-		for _, x := range v.AsSlice() {
-			b = appendElem(b, x)
-		}
-		return endMsg(b, at)
+		return appendArray(b, v.AsSlice(), func(x attribute.Value) attribute.Value { return x })
 	case attribute.MAP:
 		b, at := beginMsg(b, fAnyKVList)
 		b = appendKeyValues(b, fListValues, v.AsMap())
@@ -337,6 +317,16 @@ func appendAnyValue(b []byte, v attribute.Value) []byte {
 	default:
 		return appendString(b, fAnyString, "INVALID")
 	}
+}
+
+// appendArray writes xs as an ArrayValue, each element made a Value by
+// value.
+func appendArray[T any](b []byte, xs []T, value func(T) attribute.Value) []byte {
+	b, at := beginMsg(b, fAnyArray)
+	for _, x := range xs {
+		b = appendElem(b, value(x))
+	}
+	return endMsg(b, at)
 }
 
 // appendElem appends one value of an array.
