@@ -17,17 +17,7 @@ func parsedRedaction(u *url.URL) string {
 	v := *u
 	v.User = nil
 	v.Fragment, v.RawFragment = "", ""
-	if v.RawQuery != "" {
-		q := v.Query()
-		for k, vs := range q {
-			for i := range vs {
-				vs[i] = "REDACTED"
-			}
-			q[k] = vs
-		}
-		v.RawQuery = q.Encode()
-	}
-	return v.String()
+	return redactParsed(&v)
 }
 
 var redactSeeds = []string{

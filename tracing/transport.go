@@ -230,6 +230,13 @@ func redactURL(u *url.URL) string {
 		v.RawQuery = q
 		return v.String()
 	}
+	return redactParsed(&v)
+}
+
+// redactParsed is redactURL's way for a query its fast path leaves: the
+// query parsed, each value replaced, encoded again. v has no user info or
+// fragment already.
+func redactParsed(v *url.URL) string {
 	if v.RawQuery != "" {
 		q := v.Query()
 		for k, vs := range q {
