@@ -5,7 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/flowtrace/flowtrace/internal/pipeline"
+	"github.com/flowtrace/flowtrace/internal/goid"
 )
 
 // handlerCalls is the error handler as the service calls it: safe from its
@@ -35,7 +35,7 @@ func (hc *handlerCalls) wrap(h func(error)) func(error) {
 }
 
 func (hc *handlerCalls) enter() int64 {
-	g := goid()
+	g := goid.Get()
 	hc.mu.Lock()
 	if hc.in == nil {
 		hc.in = make(map[int64]int)
@@ -60,13 +60,8 @@ func (hc *handlerCalls) self() bool {
 	if hc.n.Load() == 0 {
 		return false
 	}
-	g := goid()
+	g := goid.Get()
 	hc.mu.Lock()
 	defer hc.mu.Unlock()
 	return hc.in[g] > 0
 }
-
-// goid returns the id of the calling goroutine (about a microsecond):
-// only the error handler's calls, which are rare, and a Shutdown pay for
-// it.
-func goid() int64 { return pipeline.GoID() }

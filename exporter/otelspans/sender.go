@@ -11,7 +11,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
-	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -19,6 +18,8 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/flowtrace/flowtrace/internal/goid"
 )
 
 // The sender of an exporter NewOTLP builds: the queue of ended spans, and
@@ -86,7 +87,7 @@ type sender struct {
 	queuedReports  uint64        // errors queued (dropped ones too), ever
 	doneReports    uint64        // errors delivered (or counted dropped), ever
 	deliveredCh    chan struct{} // closed, and replaced, when doneReports grows
-	reporterID     atomic.Uint64 // the reporter's goroutine id
+	reporterID     atomic.Int64  // the reporter's goroutine id
 
 	// The sender goroutine's own buffers.
 	body []byte
@@ -170,7 +171,7 @@ func (q *sender) reportAsync(err error) {
 // error the sending goroutine queued, in order, and returns once that
 // goroutine has and every error is delivered.
 func (q *sender) report() {
-	q.reporterID.Store(goid())
+	q.reporterID.Store(goid.Get()) // to tell an error handler calling Shutdown from any other caller
 	defer close(q.reported)
 	for {
 		q.mu.Lock()
@@ -201,7 +202,7 @@ func (q *sender) report() {
 // before the call, or ctx is done. Called from the handler, it returns at
 // once: it would wait for itself.
 func (q *sender) waitReports(ctx context.Context) error {
-	if goid() == q.reporterID.Load() {
+	if goid.Get() == q.reporterID.Load() {
 		return nil
 	}
 	q.mu.Lock()
@@ -624,7 +625,7 @@ func (q *sender) shutdown(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
-	if goid() != q.reporterID.Load() {
+	if goid.Get() != q.reporterID.Load() {
 		select {
 		case <-q.reported:
 		case <-ctx.Done():
@@ -635,20 +636,6 @@ func (q *sender) shutdown(ctx context.Context) error {
 		}
 	}
 	return q.err()
-}
-
-// goid returns the calling goroutine's id, read from its stack's header
-// ("goroutine 18 [running]:"). It is read only at the reporter's start and
-// in shutdown, to tell an error handler calling Shutdown from any other
-// caller.
-func goid() uint64 {
-	var buf [64]byte
-	b := bytes.TrimPrefix(buf[:runtime.Stack(buf[:], false)], []byte("goroutine "))
-	if i := bytes.IndexByte(b, ' '); i > 0 {
-		b = b[:i]
-	}
-	n, _ := strconv.ParseUint(string(b), 10, 64)
-	return n
 }
 
 // err returns an error counting the spans that were not exported, or nil.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"runtime"
 	"time"
+
+	"github.com/flowtrace/flowtrace/internal/goid"
 )
 
 // waitBudget is the time one Emit may wait for room, across all its lanes:
@@ -76,7 +78,7 @@ const (
 
 // pushWait waits for room in the queue, within what is left of w.
 func (l *lane[O, E]) pushWait(ctx context.Context, rl *runLane[O, E], ev Event[E], w *waitBudget) bool {
-	if ctx != nil && ctx.Value(deliveringKey{}) == l || l.worker.Load() == goid() {
+	if ctx != nil && ctx.Value(deliveringKey{}) == l || l.worker.Load() == goid.Get() {
 		return false // called back from this lane's own worker: waiting would wait for ourselves
 	}
 	if rl.run.abort.Fired() {

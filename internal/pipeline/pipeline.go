@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/flowtrace/flowtrace/internal/goid"
 )
 
 // The pipeline's own sentinels, for a Config that gives none (its tests).
@@ -384,7 +386,7 @@ func (p *Pipeline[O, E]) Shutdown(ctx context.Context) error {
 		l.retire(ctx)
 	}
 	var errs []error
-	self := goid()
+	self := goid.Get()
 	for _, l := range lanes {
 		if l.worker.Load() == self {
 			// Called from this lane's own backend call: the lane stops

@@ -1,13 +1,12 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"runtime"
-	"strconv"
 	"sync"
 	"sync/atomic"
+
+	"github.com/flowtrace/flowtrace/internal/goid"
 )
 
 // maxPendingReports bounds the reports waiting for a slow error handler;
@@ -62,7 +61,7 @@ func (r *reporter) report(err error) uint64 {
 }
 
 func (r *reporter) drain() {
-	r.g.Store(goid())
+	r.g.Store(goid.Get())
 	for {
 		r.mu.Lock()
 		if len(r.queue) == 0 && r.lost == 0 {
@@ -126,7 +125,7 @@ func (r *reporter) waitFor(ctx context.Context, n uint64) error {
 // goroutine.
 func (r *reporter) self() bool {
 	g := r.g.Load()
-	return g != 0 && g == goid()
+	return g != 0 && g == goid.Get()
 }
 
 // wait waits until no report is pending or being handled, or ctx is done.
@@ -146,20 +145,3 @@ func (r *reporter) wait(ctx context.Context) error {
 		return fmt.Errorf("flowtrace: the error handler is still running: %w", ctx.Err())
 	}
 }
-
-// GoID returns the id of the calling goroutine. It costs about a
-// microsecond, and is called only where the library is about to wait: to
-// know that it would wait for the very goroutine it runs on (an exporter's
-// call, the error handler), which no ctx can tell it reliably.
-func GoID() int64 {
-	var buf [64]byte
-	b := buf[:runtime.Stack(buf[:], false)]
-	b = bytes.TrimPrefix(b, []byte("goroutine "))
-	if i := bytes.IndexByte(b, ' '); i > 0 {
-		b = b[:i]
-	}
-	id, _ := strconv.ParseInt(string(b), 10, 64)
-	return id
-}
-
-func goid() int64 { return GoID() }

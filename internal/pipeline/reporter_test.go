@@ -61,16 +61,3 @@ func TestReporterCountsWhatItCannotHold(t *testing.T) {
 	require.True(t, strings.Contains(last.Error(), "error reports dropped"), "the last report counts the dropped ones: %v", last)
 	require.GreaterOrEqual(t, len(got), maxPendingReports+1)
 }
-
-// TestGoid checks that goid tells goroutines apart and is stable within
-// one: the self-wait checks rest on it.
-func TestGoid(t *testing.T) {
-	me := goid()
-	require.NotZero(t, me)
-	require.Equal(t, me, goid())
-	other := make(chan int64)
-	go func() { other <- goid() }()
-	id := <-other
-	require.NotZero(t, id)
-	require.NotEqual(t, me, id)
-}

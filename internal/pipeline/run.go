@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
+
+	"github.com/flowtrace/flowtrace/internal/goid"
 )
 
 // Run is one run's delivery state. Its events go to the lanes that were
@@ -201,7 +203,7 @@ func (r *Run[O, E]) inOwnDelivery(ctx context.Context) bool {
 			continue
 		}
 		if g == 0 {
-			g = goid()
+			g = goid.Get()
 		}
 		if l.worker.Load() == g {
 			return true

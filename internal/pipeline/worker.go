@@ -3,6 +3,8 @@ package pipeline
 import (
 	"errors"
 	"fmt"
+
+	"github.com/flowtrace/flowtrace/internal/goid"
 )
 
 // deliveringKey marks the context handed to backend calls, so that a backend
@@ -25,7 +27,7 @@ const (
 
 // work is the worker loop of one generation.
 func (l *lane[O, E]) work(g *generation[O, E], inh *abandoned[O, E]) {
-	l.worker.Store(goid())
+	l.worker.Store(goid.Get())
 	l.busy.Store(true)
 	l.timer.Reset(l.watchEvery())
 	if inh != nil {
